@@ -1,0 +1,1 @@
+"""Catalogs featmesh publishes to."""

@@ -1,0 +1,88 @@
+"""The ``featmesh`` command line.
+
+Subcommands live in ``connector/commands/`` and are imported only when called, so
+``featmesh --help`` stays fast and an optional dependency of one command never
+breaks another. Exit codes: 0 ok, 1 findings at or above ``--fail-on``, 2 usage or
+input error, 3 the run finished but a source or a catalog write failed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+from typing import Any
+
+import click
+
+from connector import __version__
+from connector.errors import EXIT_INPUT, FeatmeshError
+
+COMMANDS = {
+    "scan": ("connector.commands.scan:scan", "Scan feature stores and publish them to a catalog."),
+    "catalog": ("connector.commands.catalog:catalog", "Read what a catalog holds."),
+    "typedefs": ("connector.commands.typedefs:typedefs", "Export, validate and push the catalog types."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target[0].split(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="featmesh")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+def cli(verbose: int) -> None:
+    """featmesh: governance for ML feature stores in a data mesh."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    env_level = os.environ.get("FEATMESH_LOG_LEVEL")
+    logging.basicConfig(
+        level=env_level.upper() if env_level else level,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: runs the CLI, turning featmesh errors into a message and an exit code."""
+    try:
+        return cli.main(args=argv, prog_name="featmesh", standalone_mode=True)
+    except FeatmeshError as err:  # raised outside a command's own handling
+        click.echo(f"featmesh: error: {err}", err=True)
+        sys.exit(err.exit_code)
+
+
+def fail(err: FeatmeshError) -> None:
+    """Print a featmesh error the way every command does and exit with its code."""
+    click.echo(f"featmesh: error: {err}", err=True)
+    sys.exit(err.exit_code)
+
+
+class Handled(click.Command):
+    """A command whose FeatmeshErrors become a one-line message and their exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FeatmeshError as err:
+            fail(err)
+        except RecursionError:
+            fail(FeatmeshError("input is nested too deeply to process"))
+
+
+__all__ = ["EXIT_INPUT", "Handled", "cli", "fail", "main"]

@@ -1,0 +1,1 @@
+"""One module per ``featmesh`` subcommand (see ``connector.cli.COMMANDS``)."""

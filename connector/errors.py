@@ -1,0 +1,69 @@
+"""Errors featmesh raises on purpose, and the exit codes they map to.
+
+Every message names what is wrong, in which file and where, and what was expected.
+No message ever holds a secret: callers pass only names (of hosts, variables, files).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_INPUT = 2
+EXIT_PARTIAL = 3
+
+
+class FeatmeshError(Exception):
+    """Base class: the CLI prints ``str(err)`` and exits with ``exit_code``."""
+
+    exit_code = EXIT_INPUT
+
+
+class InputError(FeatmeshError):
+    """Bad input: a file, an argument or a configuration featmesh cannot use.
+
+    ``path`` is the file (or URI) and ``where`` the place inside it: a line number,
+    a JSON-pointer-like path, or both.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, where: str | None = None):
+        self.message = message
+        self.path = path
+        self.where = where
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        location = self.path or ""
+        if self.where:
+            location = f"{location}:{self.where}" if location else self.where
+        return f"{location}: {self.message}" if location else self.message
+
+
+class UsageError(InputError):
+    """A command-line argument that does not make sense."""
+
+
+class MissingExtraError(FeatmeshError):
+    """An optional dependency is not installed."""
+
+    def __init__(self, feature: str, extra: str, module: str):
+        super().__init__(
+            f"{feature} needs the optional package '{module}': pip install 'featmesh[{extra}]'"
+        )
+
+
+class SourceError(FeatmeshError):
+    """A source could not be read for a reason that is not the input's fault
+    (a network failure, a permission error). The run goes on without it."""
+
+    exit_code = EXIT_PARTIAL
+
+
+class CatalogError(FeatmeshError):
+    """A catalog refused or failed a call. ``status`` is the HTTP status or None."""
+
+    exit_code = EXIT_PARTIAL
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        self.status = status
+        self.code = code
+        super().__init__(message)

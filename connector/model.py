@@ -1,0 +1,438 @@
+"""The neutral model: what every source reader returns and every later stage reads.
+
+Plain frozen, keyword-only dataclasses. Nothing here knows about Atlas, catalogs or
+policies; what a catalog manages (guids, timestamps) never enters the model. The raw
+fields of a store that the model has no place for stay in ``extra``.
+
+Identity: a feature set is identified by ``(store kind, store name, name, version)``
+and its qualifiedName is ``featmesh://<kind>/<store>/<name>@<version>``; a feature's
+is the feature set's followed by ``#<feature>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from functools import cached_property
+from typing import Any
+
+QN_SCHEME = "featmesh://"
+UNVERSIONED = "latest"
+
+# --------------------------------------------------------------------------- dtypes
+
+SCALAR_DTYPES = (
+    "bool",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "float32",
+    "float64",
+    "decimal",
+    "string",
+    "bytes",
+    "date",
+    "timestamp",
+)
+"""The small dtype vocabulary every store's types are normalised to.
+
+Containers are written ``array<T>`` (T a scalar), ``map`` and ``struct``; a type no
+rule understands is ``unknown`` and keeps its raw spelling in ``Feature.raw_type``.
+"""
+
+_ALIASES = {
+    "boolean": "bool",
+    "bool": "bool",
+    "tinyint": "int8",
+    "byte": "int8",
+    "int8": "int8",
+    "smallint": "int16",
+    "short": "int16",
+    "int16": "int16",
+    "int": "int32",
+    "integer": "int32",
+    "int32": "int32",
+    "bigint": "int64",
+    "long": "int64",
+    "int64": "int64",
+    "integral": "int64",
+    "unix_timestamp": "timestamp",
+    "float": "float32",
+    "real": "float32",
+    "float32": "float32",
+    "double": "float64",
+    "float64": "float64",
+    "fractional": "float64",
+    "numeric": "decimal",
+    "decimal": "decimal",
+    "number": "decimal",
+    "string": "string",
+    "str": "string",
+    "varchar": "string",
+    "char": "string",
+    "text": "string",
+    "binary": "bytes",
+    "bytes": "bytes",
+    "date": "date",
+    "timestamp": "timestamp",
+    "datetime": "timestamp",
+    "timestamp_ntz": "timestamp",
+    "timestamp_ltz": "timestamp",
+    "map": "map",
+    "struct": "struct",
+}
+_ARRAY = re.compile(r"^(?:array|list)\s*[<\[(]\s*(.+?)\s*[>\])]$", re.IGNORECASE)
+_PARAMS = re.compile(r"\s*\(.*\)$")
+
+
+def normalize_dtype(raw: str | None) -> str:
+    """Map a store's spelling of a type to the featmesh vocabulary.
+
+    >>> normalize_dtype("BIGINT"), normalize_dtype("decimal(10,2)"), normalize_dtype("Array<Double>")
+    ('int64', 'decimal', 'array<float64>')
+    """
+    if raw is None:
+        return "unknown"
+    text = raw.strip()
+    if not text:
+        return "unknown"
+    lowered = text.lower()
+    array = _ARRAY.match(lowered)
+    if array:
+        inner = normalize_dtype(array.group(1))
+        return f"array<{inner}>" if inner in SCALAR_DTYPES else "array<unknown>"
+    if lowered.startswith(("map<", "map(")):
+        return "map"
+    if lowered.startswith(("struct<", "struct(", "row(")):
+        return "struct"
+    base = _PARAMS.sub("", lowered).strip()
+    if base.endswith("_list"):  # Feast's ValueType spelling, e.g. FLOAT_LIST
+        inner = normalize_dtype(base[: -len("_list")])
+        return f"array<{inner}>" if inner in SCALAR_DTYPES else "array<unknown>"
+    return _ALIASES.get(base, "unknown")
+
+
+def is_known_dtype(dtype: str) -> bool:
+    if dtype in SCALAR_DTYPES or dtype in ("map", "struct"):
+        return True
+    return dtype.startswith("array<") and dtype[6:-1] in SCALAR_DTYPES
+
+
+# --------------------------------------------------------------------------- objects
+
+
+@dataclass(frozen=True, kw_only=True)
+class Origin:
+    """Where a definition was read from, for messages and SARIF locations."""
+
+    path: str
+    line: int | None = None
+    pointer: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where} ({self.pointer})" if self.pointer else where
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeyColumn:
+    """One column of a join key."""
+
+    name: str
+    dtype: str = "unknown"
+    raw_type: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Entity:
+    """A join-key entity of a store (Feast entity, Azure ML entity, ...)."""
+
+    name: str
+    columns: tuple[KeyColumn, ...]
+    description: str = ""
+    version: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceRef:
+    """A dataset a feature set reads from.
+
+    ``kind`` names the storage (``adls``, ``blob``, ``s3``, ``file``, ``delta``,
+    ``table``, ``jdbc``, ``kafka``, ``bigquery``, ...), ``uri`` is a URI or a table
+    name as the store wrote it, ``columns`` the columns used where known.
+    """
+
+    kind: str
+    uri: str
+    name: str | None = None
+    format: str | None = None
+    columns: tuple[str, ...] = ()
+    timestamp_field: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeatureSetRef:
+    """A reference to a feature set, possibly in another store."""
+
+    store_kind: str
+    store: str
+    name: str
+    version: str | None = None
+
+    @property
+    def qualified_name(self) -> str:
+        return feature_set_qn(self.store_kind, self.store, self.name, self.version)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Feature:
+    name: str
+    dtype: str = "unknown"
+    raw_type: str | None = None
+    description: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    source_columns: tuple[str, ...] = ()
+    transformation: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeatureSet:
+    store_kind: str
+    store: str
+    name: str
+    version: str | None = None
+    domain: str | None = None
+    domain_rule: str | None = None
+    """Which rule decided ``domain``: ``config``, ``declared``, ``tag`` or ``store``."""
+    owner: str | None = None
+    description: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    entities: tuple[str, ...] = ()
+    """Names of the store's entities this set is keyed by."""
+    join_keys: tuple[KeyColumn, ...] = ()
+    timestamp_field: str | None = None
+    ttl_seconds: int | None = None
+    features: tuple[Feature, ...] = ()
+    sources: tuple[SourceRef, ...] = ()
+    derived_from: tuple[FeatureSetRef, ...] = ()
+    consumers: tuple[str, ...] = ()
+    """Names of services, models or jobs known to read this set."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    origin: Origin | None = field(default=None, compare=False)
+
+    @property
+    def qualified_name(self) -> str:
+        return feature_set_qn(self.store_kind, self.store, self.name, self.version)
+
+    @property
+    def ref(self) -> FeatureSetRef:
+        return FeatureSetRef(
+            store_kind=self.store_kind, store=self.store, name=self.name, version=self.version
+        )
+
+    def feature_qn(self, feature: str) -> str:
+        return f"{self.qualified_name}#{feature}"
+
+    @cached_property
+    def content_hash(self) -> str:
+        """A stable hash of the definition (domain resolution and origin excluded).
+
+        Two reads of the same definition give the same hash whatever the order of
+        tags or the file it came from; any change to what the set computes changes it.
+        """
+        body = to_dict(self)
+        for transient in ("origin", "domain", "domain_rule"):
+            body.pop(transient, None)
+        return stable_hash(body)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeatureStore:
+    """One store (a Feast project, an Azure ML feature store, a manifest's store...)."""
+
+    kind: str
+    name: str
+    uri: str
+    description: str = ""
+    domain: str | None = None
+    owner: str | None = None
+    entities: tuple[Entity, ...] = ()
+    feature_sets: tuple[FeatureSet, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def qualified_name(self) -> str:
+        return store_qn(self.kind, self.name)
+
+    def entity(self, name: str) -> Entity | None:
+        return next((e for e in self.entities if e.name == name), None)
+
+
+# --------------------------------------------------------------------------- names
+
+
+def store_qn(kind: str, store: str) -> str:
+    return f"{QN_SCHEME}{kind}/{store}"
+
+
+def feature_set_qn(kind: str, store: str, name: str, version: str | None) -> str:
+    return f"{store_qn(kind, store)}/{name}@{version or UNVERSIONED}"
+
+
+def entity_qn(kind: str, store: str, entity: str) -> str:
+    return f"{store_qn(kind, store)}/entity/{entity}"
+
+
+_QN = re.compile(r"^featmesh://(?P<kind>[^/]+)/(?P<store>[^/]+)/(?P<name>[^/@#]+)@(?P<version>[^/#]+)$")
+
+
+def parse_feature_set_qn(qn: str) -> FeatureSetRef | None:
+    """The reference a feature set qualifiedName stands for, or None."""
+    match = _QN.match(qn)
+    if not match:
+        return None
+    version = match["version"]
+    return FeatureSetRef(
+        store_kind=match["kind"],
+        store=match["store"],
+        name=match["name"],
+        version=None if version == UNVERSIONED else version,
+    )
+
+
+# --------------------------------------------------------------------------- serialisation
+
+
+def to_dict(obj: Any) -> Any:
+    """A JSON-ready dict of a model object (tuples become lists, mappings dicts)."""
+    return _plain(asdict(obj))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def stable_hash(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def feature_set_from_dict(data: Mapping[str, Any]) -> FeatureSet:
+    """Rebuild a FeatureSet from ``to_dict`` output (run records, tests)."""
+    known = {f.name for f in fields(FeatureSet)}
+    values = {k: v for k, v in data.items() if k in known}
+    values["features"] = tuple(
+        Feature(**{**f, "source_columns": tuple(f.get("source_columns", ()))})
+        for f in data.get("features", ())
+    )
+    values["sources"] = tuple(
+        SourceRef(**{**s, "columns": tuple(s.get("columns", ()))}) for s in data.get("sources", ())
+    )
+    values["join_keys"] = tuple(KeyColumn(**k) for k in data.get("join_keys", ()))
+    values["derived_from"] = tuple(FeatureSetRef(**r) for r in data.get("derived_from", ()))
+    values["entities"] = tuple(data.get("entities", ()))
+    values["consumers"] = tuple(data.get("consumers", ()))
+    origin = data.get("origin")
+    values["origin"] = Origin(**origin) if origin else None
+    return FeatureSet(**values)
+
+
+def with_domain(fs: FeatureSet, domain: str | None, rule: str | None) -> FeatureSet:
+    return replace(fs, domain=domain, domain_rule=rule)
+
+
+def newest_version(versions: list[str | None]) -> str | None:
+    """The newest of a set's versions: numeric versions in numeric order, above others."""
+
+    def order(v: str | None) -> tuple[int, int, str]:
+        if v is None:
+            return (0, 0, "")
+        return (2, int(v), v) if v.isdigit() else (1, 0, v)
+
+    return max(versions, key=order)
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+@dataclass(frozen=True, kw_only=True)
+class PiiMatch:
+    """A PII pattern seen in a column's sample: which pattern and the share of values
+    that matched. Never a value."""
+
+    pattern: str
+    share: float
+    sampled: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ColumnProfile:
+    name: str
+    dtype: str
+    row_count: int
+    null_count: int
+    distinct_count: int | None = None
+    distinct_exact: bool = True
+    min: Any = None
+    max: Any = None
+    mean: float | None = None
+    stddev: float | None = None
+    quantiles: Mapping[str, Any] = field(default_factory=dict)
+    """``{"p01": .., "p25": .., "p50": .., "p75": .., "p99": ..}`` for numbers."""
+    top_values: tuple[tuple[str, int], ...] = ()
+    histogram: tuple[tuple[float, int], ...] = ()
+    """``(lower bound, count)`` per bin, for numeric drift."""
+    pii: tuple[PiiMatch, ...] = ()
+
+    @property
+    def null_fraction(self) -> float:
+        return self.null_count / self.row_count if self.row_count else 0.0
+
+    @property
+    def distinct_ratio(self) -> float | None:
+        non_null = self.row_count - self.null_count
+        if self.distinct_count is None or non_null <= 0:
+            return None
+        return self.distinct_count / non_null
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetProfile:
+    """Statistics of the data behind a feature set (or any dataset)."""
+
+    uri: str
+    row_count: int
+    columns: tuple[ColumnProfile, ...]
+    profiled_at: str
+    timestamp_column: str | None = None
+    newest_timestamp: str | None = None
+    freshness_lag_seconds: float | None = None
+    sampled_rows: int | None = None
+    fingerprint: str | None = None
+    """A cheap fingerprint of the data (file sizes and times), for incremental scans."""
+
+    def column(self, name: str) -> ColumnProfile | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeatureDrift:
+    """Drift of one column between the last two profiles."""
+
+    column: str
+    metric: str  # "psi" for numeric histograms, "frequency_shift" for categories
+    value: float
+    previous_profiled_at: str

@@ -1,0 +1,96 @@
+"""Source readers: one per store kind, each returning the neutral model.
+
+Readers are found through the entry-point group ``featmesh.sources``; each entry point
+names a :class:`Reader`. Nothing registers itself on import and no list of readers is
+kept by hand: a third-party package adds a store kind by declaring an entry point.
+
+A source argument is ``KIND:LOCATION`` (``feast:repo/``, ``databricks:https://...``)
+or a bare path whose kind each reader's ``detect`` decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from connector.errors import InputError, UsageError
+from connector.model import FeatureStore
+from connector.runreport import SourceReport
+
+GROUP = "featmesh.sources"
+
+ReadFn = Callable[[str, SourceReport, Mapping[str, Any]], list[FeatureStore]]
+"""``read(location, report, options)``: the stores found at ``location``.
+
+Raises :class:`InputError` for input featmesh cannot use (the message names the file
+and the place in it) and :class:`SourceError` for failures that are not the input's
+fault. Non-fatal problems go to ``report.warn``.
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reader:
+    kind: str
+    read: ReadFn
+    detect: Callable[[Path], bool] = field(default=lambda _path: False)
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceSpec:
+    kind: str
+    location: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def uri(self) -> str:
+        return f"{self.kind}:{self.location}"
+
+
+@cache
+def readers() -> dict[str, Reader]:
+    """The installed readers by kind (loaded once, lazily)."""
+    found: dict[str, Reader] = {}
+    for ep in entry_points(group=GROUP):
+        reader = ep.load()
+        if not isinstance(reader, Reader):
+            raise TypeError(f"entry point {ep.name} = {ep.value} is not a featmesh Reader")
+        found[ep.name] = reader
+    return found
+
+
+def parse_source(arg: str, options: Mapping[str, Any] | None = None) -> SourceSpec:
+    """``KIND:LOCATION`` or a bare path whose kind is detected."""
+    kinds = readers()
+    prefix, sep, rest = arg.partition(":")
+    if sep and prefix in kinds:
+        if not rest:
+            raise UsageError(f"source '{arg}': nothing after '{prefix}:'")
+        return SourceSpec(kind=prefix, location=rest, options=options or {})
+    if sep and len(prefix) > 1 and "/" not in prefix and "\\" not in prefix:
+        known = ", ".join(sorted(kinds))
+        raise UsageError(f"source '{arg}': unknown kind '{prefix}' (installed kinds: {known})")
+    path = Path(arg)
+    if not path.exists():
+        raise InputError("no such file or folder", path=arg)
+    for kind, reader in sorted(kinds.items()):
+        if reader.detect(path):
+            return SourceSpec(kind=kind, location=arg, options=options or {})
+    known = ", ".join(f"{k}:" for k in sorted(kinds))
+    raise UsageError(
+        f"source '{arg}': cannot tell what kind of feature store this is; "
+        f"prefix it with one of {known}"
+    )
+
+
+def read_source(spec: SourceSpec, report: SourceReport) -> list[FeatureStore]:
+    reader = readers().get(spec.kind)
+    if reader is None:
+        raise UsageError(f"no reader for source kind '{spec.kind}'")
+    stores = reader.read(spec.location, report, spec.options)
+    report.feature_sets = sum(len(s.feature_sets) for s in stores)
+    return stores

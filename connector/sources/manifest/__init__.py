@@ -1,0 +1,310 @@
+"""The ``manifest`` source: feature sets declared in YAML for stores featmesh cannot read.
+
+A manifest file (``apiVersion: featmesh/v1``) describes one store, its join-key
+entities and its feature sets; its JSON Schema ships beside this module
+(``manifest.schema.json``; point ``$schema`` at it for editor support). The location
+is a file or a folder, read recursively for ``*.yaml`` / ``*.yml`` files. Several files
+may describe the same store; their feature sets are merged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from connector.documents import Document, load_schema, load_yaml, validate
+from connector.errors import InputError
+from connector.model import (
+    Entity,
+    Feature,
+    FeatureSet,
+    FeatureSetRef,
+    FeatureStore,
+    KeyColumn,
+    Origin,
+    SourceRef,
+    newest_version,
+    parse_feature_set_qn,
+)
+from connector.runreport import SourceReport
+from connector.sources import Reader
+from connector.sources.common import infer_source_kind, parse_duration
+
+KIND = "manifest"
+API_VERSION = "featmesh/v1"
+
+
+@cache
+def schema() -> dict[str, Any]:
+    return load_schema(__name__, "manifest.schema.json")
+
+
+def detect(path: Path) -> bool:
+    files = [path] if path.is_file() else _manifest_files(path) if path.is_dir() else []
+    return any(_looks_like_manifest(f) for f in files[:20])
+
+
+def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> list[FeatureStore]:
+    root = Path(location)
+    if not root.exists():
+        raise InputError("no such file or folder", path=location)
+    files = [root] if root.is_file() else _manifest_files(root)
+    if not files:
+        raise InputError("folder holds no manifest (*.yaml, *.yml)", path=location)
+    builders: dict[str, _StoreBuilder] = {}
+    for path in files:
+        doc = load_yaml(path)
+        if root.is_dir() and not _declares_manifest(doc):
+            report.warn(f"{path}: not a featmesh manifest (no 'apiVersion: {API_VERSION}'); skipped")
+            report.count("files_skipped")
+            continue
+        validate(doc, schema())
+        store = doc.data["store"]
+        builder = builders.get(store["name"])
+        if builder is None:
+            builder = builders[store["name"]] = _StoreBuilder(name=store["name"], uri=location)
+        builder.add(doc)
+        report.count("files")
+    return [builder.build() for builder in builders.values()]
+
+
+READER = Reader(
+    kind=KIND,
+    read=read,
+    detect=detect,
+    description="featmesh manifest YAML files (apiVersion: featmesh/v1)",
+)
+
+
+def _manifest_files(folder: Path) -> list[Path]:
+    found = [p for pattern in ("*.yaml", "*.yml") for p in folder.rglob(pattern)]
+    return sorted(p for p in found if p.is_file() and not any(part.startswith(".") for part in p.parts[len(folder.parts):]))
+
+
+def _looks_like_manifest(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    return API_VERSION.encode() in head
+
+
+def _declares_manifest(doc: Document) -> bool:
+    return isinstance(doc.data, dict) and doc.data.get("apiVersion") == API_VERSION
+
+
+@dataclass
+class _StoreBuilder:
+    name: str
+    uri: str
+    attrs: dict[str, Any] = field(default_factory=dict)
+    attr_origin: dict[str, str] = field(default_factory=dict)
+    entities: dict[str, Entity] = field(default_factory=dict)
+    entity_origin: dict[str, str] = field(default_factory=dict)
+    sets: list[tuple[FeatureSet, Document, int]] = field(default_factory=list)
+
+    def add(self, doc: Document) -> None:
+        data = doc.data
+        for key in ("platform", "description", "domain", "owner", "tags"):
+            if key not in data["store"]:
+                continue
+            value = data["store"][key]
+            if key in self.attrs and self.attrs[key] != value:
+                raise doc.error(
+                    f"store '{self.name}' has {key} {value!r} here but {self.attrs[key]!r} "
+                    f"in {self.attr_origin[key]}",
+                    ("store", key),
+                )
+            self.attrs[key] = value
+            self.attr_origin[key] = doc.path
+        for i, raw in enumerate(data.get("entities", [])):
+            if raw["name"] in self.entities:
+                raise doc.error(
+                    f"entity '{raw['name']}' is declared twice (first in "
+                    f"{self.entity_origin[raw['name']]})",
+                    ("entities", i, "name"),
+                )
+            self._check_unique(doc, [k["name"] for k in raw["join_keys"]], ("entities", i, "join_keys"), "join key")
+            self.entities[raw["name"]] = Entity(
+                name=raw["name"],
+                description=raw.get("description", ""),
+                columns=tuple(
+                    KeyColumn(name=k["name"], dtype=k.get("dtype", "unknown"), raw_type=k.get("dtype"))
+                    for k in raw["join_keys"]
+                ),
+                tags=_tags(raw.get("tags")),
+            )
+            self.entity_origin[raw["name"]] = doc.path
+        for i, raw in enumerate(data["feature_sets"]):
+            self.sets.append((self._feature_set(doc, i, raw), doc, i))
+
+    def _feature_set(self, doc: Document, i: int, raw: dict[str, Any]) -> FeatureSet:
+        where = ("feature_sets", i)
+        self._check_unique(doc, [f["name"] for f in raw["features"]], (*where, "features"), "feature")
+        ttl = None
+        if "ttl" in raw:
+            try:
+                ttl = parse_duration(raw["ttl"])
+            except ValueError as err:
+                raise doc.error(str(err), (*where, "ttl")) from None
+        tags = _tags(raw.get("tags"))
+        version = raw.get("version")
+        return FeatureSet(
+            store_kind=KIND,
+            store=self.name,
+            name=raw["name"],
+            version=None if version is None else str(version),
+            domain=raw.get("domain"),
+            domain_rule="declared" if raw.get("domain") else None,
+            owner=raw.get("owner"),
+            description=raw.get("description", ""),
+            tags=tags,
+            entities=tuple(raw.get("entities", ())),
+            timestamp_field=raw.get("timestamp_field"),
+            ttl_seconds=ttl,
+            features=tuple(_feature(f) for f in raw["features"]),
+            sources=tuple(_source(s) for s in raw.get("sources", ())),
+            derived_from=tuple(
+                _parse_ref(doc, (*where, "derived_from", j), text, self.name)
+                for j, text in enumerate(raw.get("derived_from", ()))
+            ),
+            consumers=tuple(raw.get("consumers", ())),
+            origin=Origin(path=doc.path, line=doc.line_of(where), pointer=f"feature_sets[{i}]"),
+        )
+
+    @staticmethod
+    def _check_unique(doc: Document, names: list[str], where: tuple[Any, ...], what: str) -> None:
+        seen: dict[str, int] = {}
+        for j, name in enumerate(names):
+            if name in seen:
+                raise doc.error(
+                    f"duplicate {what} name '{name}' (first at index {seen[name]})",
+                    (*where, j, "name"),
+                )
+            seen[name] = j
+
+    def build(self) -> FeatureStore:
+        seen: dict[tuple[str, str | None], str] = {}
+        built: list[tuple[FeatureSet, Document, int]] = []
+        store_domain = self.attrs.get("domain")
+        for fs, doc, i in self.sets:
+            key = (fs.name, fs.version)
+            if key in seen:
+                raise doc.error(
+                    f"feature set '{fs.name}' version {fs.version or '(none)'} is declared twice "
+                    f"(first at {seen[key]})",
+                    ("feature_sets", i, "name"),
+                )
+            seen[key] = f"{doc.path}:{doc.line_of(('feature_sets', i))}"
+            for j, entity in enumerate(fs.entities):
+                if entity not in self.entities:
+                    known = ", ".join(sorted(self.entities)) or "none"
+                    raise doc.error(
+                        f"entity '{entity}' is not declared in store '{self.name}' (declared: {known})",
+                        ("feature_sets", i, "entities", j),
+                    )
+            updates: dict[str, Any] = {
+                "join_keys": tuple(c for e in fs.entities for c in self.entities[e].columns)
+            }
+            if fs.domain is None and store_domain:
+                updates.update(domain=store_domain, domain_rule="declared")
+            if fs.owner is None and self.attrs.get("owner"):
+                updates["owner"] = self.attrs["owner"]
+            built.append((replace(fs, **updates), doc, i))
+        sets = [self._resolve_local_refs(fs, doc, i, seen) for fs, doc, i in built]
+        return FeatureStore(
+            kind=KIND,
+            name=self.name,
+            uri=self.uri,
+            description=self.attrs.get("description", ""),
+            domain=store_domain,
+            owner=self.attrs.get("owner"),
+            entities=tuple(self.entities.values()),
+            feature_sets=tuple(sets),
+            tags=_tags(self.attrs.get("tags")),
+            extra={"platform": self.attrs["platform"]} if "platform" in self.attrs else {},
+        )
+
+    def _resolve_local_refs(
+        self, fs: FeatureSet, doc: Document, i: int, declared: Mapping[tuple[str, str | None], str]
+    ) -> FeatureSet:
+        """A derived-from naming this same store must name one of its sets; a reference
+        without a version is pinned to the newest version declared."""
+        refs = []
+        for j, ref in enumerate(fs.derived_from):
+            if ref.store_kind != KIND or ref.store != self.name:
+                refs.append(ref)
+                continue
+            versions = [v for (name, v) in declared if name == ref.name]
+            if ref.version is None and versions:
+                refs.append(replace(ref, version=newest_version(versions)))
+            elif (ref.name, ref.version) in declared:
+                refs.append(ref)
+            else:
+                raise doc.error(
+                    f"derived_from names feature set '{ref.name}@{ref.version or 'latest'}', "
+                    f"which store '{self.name}' does not declare",
+                    ("feature_sets", i, "derived_from", j),
+                )
+        return replace(fs, derived_from=tuple(refs))
+
+
+def _tags(raw: Mapping[str, Any] | None) -> dict[str, str]:
+    if not raw:
+        return {}
+    return {str(k): _tag_value(v) for k, v in raw.items()}
+
+
+def _tag_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _feature(raw: dict[str, Any]) -> Feature:
+    return Feature(
+        name=raw["name"],
+        dtype=raw["dtype"],
+        raw_type=raw["dtype"],
+        description=raw.get("description", ""),
+        tags=_tags(raw.get("tags")),
+        source_columns=tuple(raw.get("source_columns", ())),
+        transformation=raw.get("transformation"),
+    )
+
+
+def _source(raw: dict[str, Any]) -> SourceRef:
+    return SourceRef(
+        kind=raw.get("kind") or infer_source_kind(raw["uri"], raw.get("format")),
+        uri=raw["uri"],
+        name=raw.get("name"),
+        format=raw.get("format"),
+        columns=tuple(raw.get("columns", ())),
+        timestamp_field=raw.get("timestamp_field"),
+    )
+
+
+def _parse_ref(doc: Document, where: tuple[Any, ...], text: str, store: str) -> FeatureSetRef:
+    if text.startswith("featmesh://"):
+        ref = parse_feature_set_qn(text)
+        if ref is None:
+            raise doc.error(
+                f"'{text}' is not a feature set qualifiedName (featmesh://KIND/STORE/NAME@VERSION)",
+                where,
+            )
+        return ref
+    body, _, version = text.partition("@")
+    store_part, sep, name = body.rpartition("/")
+    if (sep and (not store_part or "/" in store_part)) or not name or (_ and not version):
+        raise doc.error(
+            f"'{text}' is not a feature set reference: use NAME[@VERSION], "
+            "STORE/NAME[@VERSION] or a featmesh:// qualifiedName",
+            where,
+        )
+    return FeatureSetRef(
+        store_kind=KIND, store=store_part or store, name=name, version=version or None
+    )

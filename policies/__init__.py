@@ -1,0 +1,1 @@
+"""featmesh policy engine: policy packs, checks, scores and waivers."""

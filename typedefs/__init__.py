@@ -1,0 +1,1 @@
+"""featmesh's Atlas / Purview type system, and a validator for typedef documents."""
