@@ -229,4 +229,17 @@ def _message(error: jsonschema.ValidationError) -> str:
         return f"missing required key: {best.message}"
     if validator == "type":
         return f"wrong type: {best.message}"
+    description = _described(best)
+    if validator in ("pattern", "oneOf", "anyOf", "enum", "const") and description:
+        return f"{best.instance!r} is not valid: expected {description[0].lower()}{description[1:]}"
     return best.message
+
+
+def _described(error: jsonschema.ValidationError) -> str | None:
+    """The description of the nearest schema around a failed value, if any."""
+    node: jsonschema.ValidationError | None = error
+    while node is not None:
+        if isinstance(node.schema, dict) and node.schema.get("description"):
+            return str(node.schema["description"])
+        node = node.parent  # type: ignore[assignment]
+    return None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from connector.errors import FeatmeshError, InputError
 from connector.model import FeatureSet, FeatureSetRef, FeatureStore, newest_version
-from connector.runreport import RunReport
+from connector.runreport import RunReport, SourceReport
 from connector.sources import SourceSpec, read_source
 
 log = logging.getLogger(__name__)
@@ -23,13 +23,25 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ReadResult:
-    stores: list[FeatureStore] = field(default_factory=list)
+    per_source: list[tuple[SourceReport, list[FeatureStore]]] = field(default_factory=list)
+    """Each source's report and the stores it gave (none where it failed)."""
     input_errors: list[InputError] = field(default_factory=list)
     """Input errors of failed sources, in source order (for exit code 2)."""
 
     @property
+    def stores(self) -> list[FeatureStore]:
+        return [store for report, stores in self.per_source if report.status == "ok" for store in stores]
+
+    @property
     def feature_sets(self) -> list[FeatureSet]:
         return [fs for store in self.stores for fs in store.feature_sets]
+
+    def replace_stores(self, stores: list[FeatureStore]) -> None:
+        """Swap in processed versions of the stores (same order, same names)."""
+        by_key = {(s.kind, s.name): s for s in stores}
+        self.per_source = [
+            (report, [by_key.get((s.kind, s.name), s) for s in group]) for report, group in self.per_source
+        ]
 
 
 def read_sources(specs: Iterable[SourceSpec], report: RunReport) -> ReadResult:
@@ -44,14 +56,48 @@ def read_sources(specs: Iterable[SourceSpec], report: RunReport) -> ReadResult:
             log.error("source %s failed: %s", spec.uri, err)
             if isinstance(err, InputError):
                 result.input_errors.append(err)
+            result.per_source.append((source_report, []))
             continue
         except OSError as err:  # a permission error, a vanished file
             source_report.fail(f"cannot read: {err.strerror or err}")
             log.error("source %s failed: %s", spec.uri, err)
+            result.per_source.append((source_report, []))
             continue
         log.info("source %s: %d feature sets", spec.uri, source_report.feature_sets)
-        result.stores.extend(stores)
+        result.per_source.append((source_report, stores))
     return result
+
+
+def check_references(result: ReadResult, elsewhere: KnownSets | None = None) -> None:
+    """Pin and check derived-from references source by source. A source whose
+    references do not resolve fails (its error recorded), and the others go on;
+    this repeats until no more sources fail, since a failed source's sets are gone."""
+    while True:
+        stores = result.stores
+        try:
+            pinned = resolve_references(stores, elsewhere)
+        except InputError as err:
+            culprit = _source_of(result, err)
+            if culprit is None:
+                raise
+            culprit.fail(str(err))
+            result.input_errors.append(err)
+            continue
+        result.replace_stores(pinned)
+        return
+
+
+def _source_of(result: ReadResult, err: InputError) -> SourceReport | None:
+    for report, stores in result.per_source:
+        if report.status != "ok":
+            continue
+        for store in stores:
+            for fs in store.feature_sets:
+                if fs.origin and fs.origin.path == err.path:
+                    return report
+                if fs.origin is None and fs.qualified_name == err.path:
+                    return report
+    return None
 
 
 # --------------------------------------------------------------------------- domains

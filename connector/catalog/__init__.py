@@ -1,1 +1,36 @@
-"""Catalogs featmesh publishes to."""
+"""Catalogs featmesh publishes to, opened from a catalog URI.
+
+``local[:PATH]`` is the embedded SQLite catalog (default ``.featmesh/catalog.db``);
+remote catalogs (``atlas+https://HOST``, ``purview://ACCOUNT``) are modules named in
+``SCHEMES`` and imported only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from connector.catalog.base import Catalog
+from connector.errors import UsageError
+
+DEFAULT_LOCAL_PATH = ".featmesh/catalog.db"
+
+SCHEMES: dict[str, str] = {
+    "local": "connector.catalog.local:open_local",
+}
+
+
+def open_catalog(uri: str | None, *, read_only: bool = False) -> Catalog:
+    """Open the catalog a URI names. ``read_only`` opens without creating or writing."""
+    uri = uri or "local"
+    scheme = uri.split(":", 1)[0]
+    target = SCHEMES.get(scheme)
+    if target is None:
+        known = ", ".join(f"{s}:" for s in sorted(SCHEMES))
+        raise UsageError(f"catalog '{uri}': unknown kind '{scheme}' (this version knows {known})")
+    module, attr = target.split(":")
+    opener = getattr(importlib.import_module(module), attr)
+    catalog: Catalog = opener(uri, read_only=read_only)
+    return catalog
+
+
+__all__ = ["DEFAULT_LOCAL_PATH", "Catalog", "open_catalog"]

@@ -297,14 +297,14 @@ def _parse_ref(doc: Document, where: tuple[Any, ...], text: str, store: str) -> 
                 where,
             )
         return ref
-    body, _, version = text.partition("@")
-    store_part, sep, name = body.rpartition("/")
-    if (sep and (not store_part or "/" in store_part)) or not name or (_ and not version):
+    body, at, version = text.partition("@")
+    parts = body.split("/")
+    if len(parts) > 3 or not all(parts) or (at and not version):
         raise doc.error(
-            f"'{text}' is not a feature set reference: use NAME[@VERSION], "
-            "STORE/NAME[@VERSION] or a featmesh:// qualifiedName",
+            f"'{text}' is not a feature set reference: use NAME[@VERSION], STORE/NAME[@VERSION], "
+            "KIND/STORE/NAME[@VERSION] or a featmesh:// qualifiedName",
             where,
         )
-    return FeatureSetRef(
-        store_kind=KIND, store=store_part or store, name=name, version=version or None
-    )
+    kind = parts[-3] if len(parts) == 3 else KIND
+    ref_store = parts[-2] if len(parts) >= 2 else store
+    return FeatureSetRef(store_kind=kind, store=ref_store, name=parts[-1], version=version or None)

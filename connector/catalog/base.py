@@ -1,0 +1,61 @@
+"""What every catalog offers featmesh: read current state, apply a plan, export, runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from connector.catalog.plan import EntityJson, Key, Plan
+from connector.model import FeatureSet
+
+
+@dataclass
+class ApplyResult:
+    """What an apply did. ``failed`` lists what could not be written, with why."""
+
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    classifications: int = 0
+    requests: int = 0
+    failed: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "classifications": self.classifications,
+            "requests": self.requests,
+            "failed": list(self.failed),
+        }
+
+
+class Catalog(Protocol):
+    uri: str
+
+    def sync_typedefs(self, *, dry_run: bool = False) -> dict[str, list[str]]:
+        """Create or update featmesh's types; returns names by ``create``/``update``."""
+        ...
+
+    def exists(self, type_name: str, qualified_name: str) -> bool: ...
+
+    def current(self, keys: Iterable[Key], scopes: Iterable[str]) -> dict[Key, EntityJson]:
+        """The entities held for ``keys`` and every featmesh entity under ``scopes``
+        (qualifiedName prefixes), as Atlas JSON with their classifications."""
+        ...
+
+    def apply(self, plan: Plan, *, run_id: str) -> ApplyResult: ...
+
+    def export(self) -> list[EntityJson]: ...
+
+    def published_feature_sets(self) -> list[FeatureSet]: ...
+
+    def feature_set_versions(self, store_kind: str, store: str, name: str) -> list[str | None]: ...
+
+    def record_run(self, record: dict[str, Any]) -> None: ...
+
+    def runs(self, limit: int = 50) -> list[dict[str, Any]]: ...
+
+    def close(self) -> None: ...

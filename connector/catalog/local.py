@@ -1,0 +1,428 @@
+"""The embedded catalog: one SQLite file holding typedefs, entities as Atlas JSON,
+relationships, classifications and the history of runs.
+
+It behaves like Atlas where featmesh relies on Atlas's rules: an entity of an unknown
+type, one missing a required attribute, a relationship to an entity of the wrong type
+or to one that does not exist, and a classification on a type its ``entityTypes`` do
+not allow are refused, and an apply is all-or-nothing (one transaction).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from connector.catalog.base import ApplyResult
+from connector.catalog.plan import EntityJson, Key, Plan, owned
+from connector.errors import CatalogError, InputError
+from connector.mapping.entities import FEATMESH_TYPES, FEATURE, FEATURE_SET
+from connector.mapping.reverse import feature_sets_from_entities
+from connector.model import FeatureSet, parse_feature_set_qn
+from connector.runreport import utcnow
+from typedefs import TypeSystem, load_base_typedefs, load_typedefs
+
+SCHEMA_VERSION = "1"
+CATEGORIES = ("enumDefs", "structDefs", "classificationDefs", "entityDefs", "relationshipDefs")
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS typedefs (
+    name TEXT PRIMARY KEY, category TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entities (
+    guid TEXT PRIMARY KEY,
+    type_name TEXT NOT NULL,
+    qualified_name TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    relationship_attributes TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    run_id TEXT,
+    UNIQUE (type_name, qualified_name));
+CREATE INDEX IF NOT EXISTS entities_qn ON entities (qualified_name);
+CREATE TABLE IF NOT EXISTS relationships (
+    relationship_type TEXT NOT NULL,
+    from_guid TEXT NOT NULL,
+    attribute TEXT NOT NULL,
+    to_guid TEXT NOT NULL,
+    PRIMARY KEY (from_guid, attribute, to_guid));
+CREATE INDEX IF NOT EXISTS relationships_to ON relationships (to_guid);
+CREATE TABLE IF NOT EXISTS classifications (
+    entity_guid TEXT NOT NULL, type_name TEXT NOT NULL, attributes TEXT NOT NULL,
+    PRIMARY KEY (entity_guid, type_name));
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, command TEXT, started_at TEXT, finished_at TEXT,
+    status TEXT, record TEXT NOT NULL);
+"""
+
+
+def parse_local_uri(uri: str) -> Path:
+    from connector.catalog import DEFAULT_LOCAL_PATH
+
+    _, _, rest = uri.partition(":")
+    return Path(rest or DEFAULT_LOCAL_PATH)
+
+
+def open_local(uri: str, *, read_only: bool = False) -> LocalCatalog:
+    return LocalCatalog(parse_local_uri(uri), read_only=read_only)
+
+
+class LocalCatalog:
+    """SQLite-backed catalog. ``read_only`` never creates or changes the file: a
+    missing file opens as an empty in-memory catalog holding featmesh's types."""
+
+    def __init__(self, path: Path, *, read_only: bool = False):
+        self.path = path
+        self.uri = f"local:{path}"
+        self.read_only = read_only
+        try:
+            if read_only and not path.exists():
+                self.db = sqlite3.connect(":memory:")
+                self._init()
+                self._store_typedefs(_shipped_typedefs())
+            elif read_only:
+                self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(path)
+                self._init()
+            self.db.row_factory = sqlite3.Row
+            self._check_schema()
+        except sqlite3.DatabaseError as err:
+            raise InputError(f"not a featmesh catalog: {err}", path=str(path)) from None
+        except OSError as err:
+            raise InputError(f"cannot open catalog: {err.strerror}", path=str(path)) from None
+        self._types: TypeSystem | None = None
+
+    # ------------------------------------------------------------------ setup
+
+    def _init(self) -> None:
+        with self.db:
+            self.db.executescript(_DDL)
+            self.db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (SCHEMA_VERSION,),
+            )
+
+    def _check_schema(self) -> None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None or row[0] != SCHEMA_VERSION:
+            found = row[0] if row else "none"
+            raise InputError(
+                f"catalog schema version {found}, this featmesh reads {SCHEMA_VERSION}",
+                path=str(self.path),
+            )
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only:
+            raise CatalogError(f"{self.uri} is open read-only")
+        try:
+            with self.db:
+                yield self.db
+        except sqlite3.Error as err:
+            raise CatalogError(f"{self.uri}: write failed, nothing was written: {err}") from None
+
+    # ------------------------------------------------------------------ typedefs
+
+    def typedefs(self) -> dict[str, list[dict[str, Any]]]:
+        doc: dict[str, list[dict[str, Any]]] = {c: [] for c in CATEGORIES}
+        for row in self.db.execute("SELECT category, body FROM typedefs ORDER BY name"):
+            doc[row["category"]].append(json.loads(row["body"]))
+        return doc
+
+    def type_system(self) -> TypeSystem:
+        if self._types is None:
+            self._types = TypeSystem.from_documents(self.typedefs())
+        return self._types
+
+    def sync_typedefs(self, *, dry_run: bool = False) -> dict[str, list[str]]:
+        return self.add_typedefs(_shipped_typedefs(), dry_run=dry_run)
+
+    def add_typedefs(self, doc: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, list[str]]:
+        """Create missing types and update changed ones (as Atlas's typedef API would)."""
+        changes: dict[str, list[str]] = {"create": [], "update": []}
+        stored = {row["name"]: row["body"] for row in self.db.execute("SELECT name, body FROM typedefs")}
+        for category in CATEGORIES:
+            for typedef in doc.get(category, []):
+                body = json.dumps(typedef, sort_keys=True)
+                if typedef["name"] not in stored:
+                    changes["create"].append(typedef["name"])
+                elif stored[typedef["name"]] != body:
+                    changes["update"].append(typedef["name"])
+        if (changes["create"] or changes["update"]) and not dry_run and not self.read_only:
+            merged = self.typedefs()
+            for category in CATEGORIES:
+                names = {t["name"] for t in doc.get(category, [])}
+                merged[category] = [t for t in merged[category] if t["name"] not in names]
+                merged[category].extend(doc.get(category, []))
+            TypeSystem.from_documents(merged)  # refuse a document that does not resolve
+            with self._transaction() as db:
+                self._store_typedefs(doc, db)
+            self._types = None
+        return changes
+
+    def _store_typedefs(self, doc: Mapping[str, Any], db: sqlite3.Connection | None = None) -> None:
+        db = db or self.db
+        for category in CATEGORIES:
+            for typedef in doc.get(category, []):
+                db.execute(
+                    "INSERT OR REPLACE INTO typedefs (name, category, body) VALUES (?, ?, ?)",
+                    (typedef["name"], category, json.dumps(typedef, sort_keys=True)),
+                )
+
+    # ------------------------------------------------------------------ reading
+
+    def exists(self, type_name: str, qualified_name: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM entities WHERE type_name = ? AND qualified_name = ?",
+            (type_name, qualified_name),
+        ).fetchone()
+        return row is not None
+
+    def current(self, keys: Iterable[Key], scopes: Iterable[str]) -> dict[Key, EntityJson]:
+        wanted = set(keys)
+        found: dict[Key, EntityJson] = {}
+        for row in self.db.execute("SELECT * FROM entities"):
+            key = (row["type_name"], row["qualified_name"])
+            in_scope = row["type_name"] in FEATMESH_TYPES and any(
+                key[1] == s or key[1].startswith(s + "/") for s in scopes
+            )
+            if key in wanted or in_scope:
+                found[key] = self._entity_json(row, inverse=False)
+        return found
+
+    def _entity_json(self, row: sqlite3.Row, *, inverse: bool) -> EntityJson:
+        relationship_attributes = json.loads(row["relationship_attributes"])
+        if inverse:
+            relationship_attributes.update(self._inverse_ends(row["guid"], row["type_name"]))
+        classifications = [
+            {"typeName": c["type_name"], "attributes": json.loads(c["attributes"])}
+            for c in self.db.execute(
+                "SELECT type_name, attributes FROM classifications WHERE entity_guid = ? ORDER BY type_name",
+                (row["guid"],),
+            )
+        ]
+        entity: EntityJson = {
+            "typeName": row["type_name"],
+            "guid": row["guid"],
+            "attributes": json.loads(row["attributes"]),
+            "relationshipAttributes": relationship_attributes,
+        }
+        if classifications:
+            entity["classifications"] = classifications
+        return entity
+
+    def _inverse_ends(self, guid: str, type_name: str) -> dict[str, Any]:
+        """Relationship attributes seen from the other end (a store's featureSets)."""
+        ends = self.type_system().relationship_ends(type_name)
+        by_relationship = {end.relationship_type: name for name, end in ends.items()}
+        inverse: dict[str, Any] = {}
+        rows = self.db.execute(
+            "SELECT r.relationship_type, e.type_name, e.qualified_name FROM relationships r "
+            "JOIN entities e ON e.guid = r.from_guid WHERE r.to_guid = ? "
+            "ORDER BY e.qualified_name",
+            (guid,),
+        )
+        for row in rows:
+            name = by_relationship.get(row["relationship_type"])
+            if name is None:
+                continue
+            reference = {"typeName": row["type_name"], "uniqueAttributes": {"qualifiedName": row["qualified_name"]}}
+            if ends[name].cardinality == "SINGLE":
+                inverse[name] = reference
+            else:
+                inverse.setdefault(name, []).append(reference)
+        return inverse
+
+    def export(self) -> list[EntityJson]:
+        rows = self.db.execute("SELECT * FROM entities ORDER BY type_name, qualified_name").fetchall()
+        return [self._entity_json(row, inverse=True) for row in rows]
+
+    def published_feature_sets(self) -> list[FeatureSet]:
+        return feature_sets_from_entities(
+            self._entities_of(FEATURE_SET), self._entities_of(FEATURE)
+        )
+
+    def _entities_of(self, type_name: str) -> list[EntityJson]:
+        rows = self.db.execute("SELECT * FROM entities WHERE type_name = ?", (type_name,)).fetchall()
+        return [self._entity_json(row, inverse=False) for row in rows]
+
+    def feature_set_versions(self, store_kind: str, store: str, name: str) -> list[str | None]:
+        prefix = f"featmesh://{store_kind}/{store}/{name}@"
+        versions: list[str | None] = []
+        for row in self.db.execute(
+            "SELECT qualified_name FROM entities WHERE type_name = ? AND qualified_name LIKE ? ESCAPE '\\'",
+            (FEATURE_SET, _like_prefix(prefix)),
+        ):
+            ref = parse_feature_set_qn(row[0])
+            if ref is not None and ref.name == name:
+                versions.append(ref.version)
+        return versions
+
+    # ------------------------------------------------------------------ writing
+
+    def apply(self, plan: Plan, *, run_id: str) -> ApplyResult:
+        """Apply a plan in one transaction: all of it, or (on a refusal) none of it."""
+        result = ApplyResult()
+        if not plan.writes:
+            return result
+        types = self.type_system()
+        problems = []
+        for change in plan.changes:
+            if change.action in ("create", "update") and change.desired is not None:
+                problems += [f"{change.key[1]}: {p}" for p in types.check_entity(change.desired)]
+        if problems:
+            raise CatalogError(
+                f"{self.uri} refused the entities, nothing was written: " + "; ".join(problems[:5])
+                + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""),
+                status=400,
+            )
+        now = utcnow()
+        with self._transaction() as db:
+            guids = self._upsert(db, plan, now, run_id, result)
+            self._link(db, plan, guids, types)
+            self._delete(db, plan, result)
+            self._classify(db, plan, guids, types, result)
+        result.requests = 1
+        return result
+
+    def _upsert(self, db: sqlite3.Connection, plan: Plan, now: str, run_id: str, result: ApplyResult) -> dict[Key, str]:
+        guids: dict[Key, str] = {}
+        for change in plan.changes:
+            if change.action == "unchanged" and change.current is not None:
+                guids[change.key] = change.current["guid"]
+            if change.action not in ("create", "update") or change.desired is None:
+                continue
+            desired = change.desired
+            attributes = json.dumps(desired["attributes"], sort_keys=True)
+            relationships = json.dumps(desired.get("relationshipAttributes", {}), sort_keys=True)
+            if change.action == "create":
+                guid = str(uuid.uuid4())
+                db.execute(
+                    "INSERT INTO entities VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (guid, change.key[0], change.key[1], attributes, relationships, now, now, run_id),
+                )
+                result.created += 1
+            else:
+                assert change.current is not None
+                guid = change.current["guid"]
+                db.execute(
+                    "UPDATE entities SET attributes = ?, relationship_attributes = ?, updated_at = ?, run_id = ? WHERE guid = ?",
+                    (attributes, relationships, now, run_id, guid),
+                )
+                result.updated += 1
+            guids[change.key] = guid
+        return guids
+
+    def _guid_of(self, db: sqlite3.Connection, reference: Mapping[str, Any], types: TypeSystem) -> str:
+        qn = (reference.get("uniqueAttributes") or {}).get("qualifiedName")
+        if reference.get("guid") and not qn:
+            row = db.execute("SELECT guid FROM entities WHERE guid = ?", (reference["guid"],)).fetchone()
+        else:
+            row = db.execute(
+                "SELECT guid, type_name FROM entities WHERE qualified_name = ? AND type_name = ?",
+                (qn, reference.get("typeName")),
+            ).fetchone()
+        if row is None:
+            raise CatalogError(
+                f"{self.uri}: referenced entity {reference.get('typeName')} {qn or reference.get('guid')} "
+                "does not exist (ATLAS-404-00-00A); nothing was written",
+                status=404,
+                code="ATLAS-404-00-00A",
+            )
+        return str(row[0])
+
+    def _link(self, db: sqlite3.Connection, plan: Plan, guids: dict[Key, str], types: TypeSystem) -> None:
+        for change in plan.changes:
+            if change.action not in ("create", "update") or change.desired is None:
+                continue
+            guid = guids[change.key]
+            db.execute("DELETE FROM relationships WHERE from_guid = ?", (guid,))
+            ends = types.relationship_ends(change.key[0])
+            for name, value in change.desired.get("relationshipAttributes", {}).items():
+                for reference in value if isinstance(value, list) else [value]:
+                    target = self._guid_of(db, reference, types)
+                    db.execute(
+                        "INSERT OR IGNORE INTO relationships VALUES (?, ?, ?, ?)",
+                        (ends[name].relationship_type, guid, name, target),
+                    )
+            for name in ("inputs", "outputs"):
+                for reference in change.desired["attributes"].get(name, []) or []:
+                    self._guid_of(db, reference, types)
+
+    def _delete(self, db: sqlite3.Connection, plan: Plan, result: ApplyResult) -> None:
+        for change in plan.of("delete"):
+            assert change.current is not None
+            guid = change.current["guid"]
+            db.execute("DELETE FROM relationships WHERE from_guid = ? OR to_guid = ?", (guid, guid))
+            db.execute("DELETE FROM classifications WHERE entity_guid = ?", (guid,))
+            db.execute("DELETE FROM entities WHERE guid = ?", (guid,))
+            result.deleted += 1
+
+    def _classify(self, db: sqlite3.Connection, plan: Plan, guids: dict[Key, str], types: TypeSystem, result: ApplyResult) -> None:
+        for change in plan.classifications:
+            if not owned(change.name):
+                continue
+            guid = guids[change.key]
+            if change.action == "remove":
+                db.execute(
+                    "DELETE FROM classifications WHERE entity_guid = ? AND type_name = ?", (guid, change.name)
+                )
+            else:
+                classification = {"typeName": change.name, "attributes": dict(change.attributes)}
+                problems = types.check_classification(change.key[0], classification)
+                if problems:
+                    raise CatalogError(
+                        f"{self.uri} refused classification {change.name} on {change.key[1]}: "
+                        + "; ".join(problems),
+                        status=400,
+                    )
+                db.execute(
+                    "INSERT OR REPLACE INTO classifications VALUES (?, ?, ?)",
+                    (guid, change.name, json.dumps(classification["attributes"], sort_keys=True)),
+                )
+            result.classifications += 1
+
+    # ------------------------------------------------------------------ runs
+
+    def record_run(self, record: dict[str, Any]) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    record["run_id"],
+                    record.get("command"),
+                    record.get("started_at"),
+                    record.get("finished_at"),
+                    record.get("status"),
+                    json.dumps(record, sort_keys=True),
+                ),
+            )
+
+    def runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT record FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,)
+        )
+        return [json.loads(row[0]) for row in rows]
+
+
+def _shipped_typedefs() -> dict[str, Any]:
+    base = load_base_typedefs()
+    doc = load_typedefs()
+    merged: dict[str, Any] = {c: [] for c in CATEGORIES}
+    for source in (base, doc):
+        for category in CATEGORIES:
+            merged[category].extend(source.get(category, []))
+    return merged
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

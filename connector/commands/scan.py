@@ -1,0 +1,68 @@
+"""``featmesh scan SOURCE... [--catalog URI] [--dry-run] [--json]``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from connector.cli import Handled
+from connector.errors import UsageError
+from connector.scanner import ScanOptions, ScanOutcome, run_scan
+from connector.sources import parse_source
+
+
+@click.command(cls=Handled)
+@click.argument("sources", nargs=-1, metavar="SOURCE...")
+@click.option("--catalog", "catalog_uri", metavar="URI", help="local[:PATH] (default .featmesh/catalog.db).")
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
+def scan(sources: tuple[str, ...], catalog_uri: str | None, dry_run: bool, as_json: bool) -> None:
+    """Scan feature stores and publish them to a catalog.
+
+    SOURCE is KIND:PATH-OR-URL (manifest:, feast:, azureml:, feathr:, databricks:)
+    or a path whose kind is detected.
+    """
+    if not sources:
+        raise UsageError("no SOURCE given: name at least one feature store to scan")
+    specs = tuple(parse_source(s) for s in sources)
+    outcome = run_scan(ScanOptions(sources=specs, catalog=catalog_uri, dry_run=dry_run))
+    if as_json:
+        click.echo(json.dumps(outcome.summary, indent=2, sort_keys=False))
+    else:
+        click.echo(render_text(outcome))
+    sys.exit(outcome.exit_code)
+
+
+def render_text(outcome: ScanOutcome) -> str:
+    s = outcome.summary
+    lines = [f"featmesh scan: run {s['run_id']} {s['status']}{' (dry run)' if s['dry_run'] else ''}"]
+    for source in s["sources"]:
+        detail = f"{source['feature_sets']} feature sets" if source["status"] == "ok" else source["error"]
+        lines.append(f"  {source['status']:<6} {source['uri']}: {detail}")
+    c = s["counts"]
+    lines.append(
+        f"read: {c['stores']} stores, {c['feature_sets']} feature sets, {c['features']} features, "
+        f"{c['entities']} entities, {c['lineage']} lineage links"
+    )
+    p = s["plan"]
+    lines.append(
+        f"plan: {p['create']} create, {p['update']} update, {p['delete']} delete, {p['unchanged']} unchanged"
+        f"; classifications {p['classifications']['add']} add, {p['classifications']['update']} update, "
+        f"{p['classifications']['remove']} remove"
+    )
+    if s["dry_run"]:
+        for change in p["changes"][:50]:
+            fields = f" ({', '.join(change['fields'])})" if change["fields"] else ""
+            lines.append(f"  {change['action']:<7} {change['typeName']} {change['qualifiedName']}{fields}")
+        if len(p["changes"]) > 50:
+            lines.append(f"  ... and {len(p['changes']) - 50} more")
+    elif s["applied"] is not None:
+        a = s["applied"]
+        lines.append(f"applied to {s['catalog']}: {a['created']} created, {a['updated']} updated, {a['deleted']} deleted")
+    for warning in s["warnings"]:
+        lines.append(f"warning: {warning}")
+    for failure in s["failures"]:
+        lines.append(f"failed: {failure}")
+    return "\n".join(lines)

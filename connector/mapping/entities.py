@@ -1,0 +1,352 @@
+"""The neutral model -> Atlas entities (pyapacheatlas's entity classes), lineage included.
+
+``map_mesh`` returns the desired state of the catalog for the stores read: every
+entity as Atlas JSON without guids, references written by ``uniqueAttributes`` so
+that the desired state compares with what a catalog holds whatever guids it gave.
+Entities come in dependency order (stores, join-key entities, data products, feature
+sets, features, lineage processes), so a writer can send them as they come.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyapacheatlas.core import AtlasEntity, AtlasProcess
+
+from connector.mapping.rules import DEFAULT_RULES, MappingRule, resolve
+from connector.model import Feature, FeatureSet, FeatureStore, SourceRef, entity_qn
+
+STORE = "featmesh_feature_store"
+FEATURE_SET = "featmesh_feature_set"
+FEATURE = "featmesh_feature"
+ENTITY = "featmesh_entity"
+DATA_PRODUCT = "featmesh_data_product"
+PIPELINE = "featmesh_feature_pipeline"
+FEATMESH_TYPES = (STORE, FEATURE_SET, FEATURE, ENTITY, DATA_PRODUCT, PIPELINE)
+
+Exists = Callable[[str, str], bool]
+"""``exists(typeName, qualifiedName)``: does the catalog hold that entity?"""
+
+EntityJson = dict[str, Any]
+
+
+def ref(type_name: str, qualified_name: str) -> dict[str, Any]:
+    """A reference to an entity by its unique attribute, as Atlas accepts it."""
+    return {"typeName": type_name, "uniqueAttributes": {"qualifiedName": qualified_name}}
+
+
+@dataclass
+class MeshMapping:
+    """The desired catalog state for a set of stores."""
+
+    entities: list[EntityJson] = field(default_factory=list)
+    lineage_edges: int = 0
+    external_sources: list[tuple[str, str]] = field(default_factory=list)
+    """(typeName, qualifiedName) of existing catalog entities used as sources."""
+
+    def keys(self) -> list[tuple[str, str]]:
+        return [(e["typeName"], e["attributes"]["qualifiedName"]) for e in self.entities]
+
+    def count(self, type_name: str) -> int:
+        return sum(1 for e in self.entities if e["typeName"] == type_name)
+
+
+def map_mesh(
+    stores: Sequence[FeatureStore],
+    *,
+    rules: Iterable[MappingRule] = DEFAULT_RULES,
+    exists: Exists | None = None,
+    classifications: Mapping[str, list[dict[str, Any]]] | None = None,
+    feature_attributes: Mapping[str, Mapping[str, Any]] | None = None,
+) -> MeshMapping:
+    """Map stores to Atlas entities.
+
+    ``classifications`` maps a qualifiedName to the featmesh classifications it
+    should carry; ``feature_attributes`` adds attributes to features by qualifiedName
+    (profiles). ``exists`` lets sources resolve to entities the catalog already holds.
+    """
+    rules = tuple(rules)
+    out = MeshMapping()
+    products: dict[str, _Product] = {}
+    sets: list[FeatureSet] = [fs for store in stores for fs in store.feature_sets]
+    for store in stores:
+        out.entities.append(_store(store))
+        out.entities.extend(_entity(store, e) for e in store.entities)
+    for fs in sets:
+        for source in fs.sources:
+            _product(products, source, fs, rules, exists)
+    for product in products.values():
+        if product.existing:
+            out.external_sources.append((product.type_name, product.qualified_name))
+        else:
+            out.entities.append(product.placeholder())
+    features: list[EntityJson] = []
+    processes: list[EntityJson] = []
+    extra_attrs = feature_attributes or {}
+    for fs in sets:
+        out.entities.append(_feature_set(fs))
+        features.extend(_feature(fs, f, extra_attrs.get(fs.feature_qn(f.name))) for f in fs.features)
+        if fs.sources:
+            inputs = [products[_product_key(s)] for s in fs.sources]
+            processes.append(_source_pipeline(fs, inputs))
+            out.lineage_edges += len({p.qualified_name for p in inputs})
+        if fs.derived_from:
+            processes.append(_derivation_pipeline(fs, sets))
+            out.lineage_edges += len(fs.derived_from)
+    out.entities.extend(features)
+    out.entities.extend(processes)
+    if classifications:
+        for entity in out.entities:
+            found = classifications.get(entity["attributes"]["qualifiedName"])
+            if found:
+                entity["classifications"] = sorted(found, key=lambda c: c["typeName"])
+    return out
+
+
+# --------------------------------------------------------------------------- entities
+
+
+def _json(entity: AtlasEntity) -> EntityJson:
+    """pyapacheatlas's JSON, without the guid and with empty attributes dropped."""
+    data = entity.to_json()
+    data.pop("guid", None)
+    data["attributes"] = {k: v for k, v in data["attributes"].items() if v not in (None, "", [], {})}
+    rel = data.get("relationshipAttributes") or {}
+    data["relationshipAttributes"] = {k: v for k, v in rel.items() if v not in (None, [])}
+    return data
+
+
+def _atlas(type_name: str, name: str, qn: str, attributes: dict[str, Any], relationships: dict[str, Any] | None = None) -> EntityJson:
+    entity = AtlasEntity(
+        name,
+        type_name,
+        qn,
+        attributes=dict(attributes),
+        relationshipAttributes=dict(relationships or {}),
+    )
+    return _json(entity)
+
+
+def _store(store: FeatureStore) -> EntityJson:
+    return _atlas(
+        STORE,
+        store.name,
+        store.qualified_name,
+        {
+            "description": store.description,
+            "owner": store.owner,
+            "storeKind": store.kind,
+            "uri": store.uri,
+            "platform": store.extra.get("platform"),
+            "domain": store.domain,
+            "tags": dict(store.tags),
+        },
+    )
+
+
+def _entity(store: FeatureStore, entity: Any) -> EntityJson:
+    return _atlas(
+        ENTITY,
+        entity.name,
+        entity_qn(store.kind, store.name, entity.name),
+        {
+            "description": entity.description,
+            "joinKeys": [f"{c.name}:{c.dtype}" for c in entity.columns],
+            "version": entity.version,
+            "tags": dict(entity.tags),
+        },
+        {"store": ref(STORE, store.qualified_name)},
+    )
+
+
+def _feature_set(fs: FeatureSet) -> EntityJson:
+    store_qn = fs.qualified_name.rsplit("/", 1)[0]
+    return _atlas(
+        FEATURE_SET,
+        fs.name,
+        fs.qualified_name,
+        {
+            "description": fs.description,
+            "owner": fs.owner,
+            "version": fs.version or "latest",
+            "domain": fs.domain,
+            "domainRule": fs.domain_rule,
+            "storeKind": fs.store_kind,
+            "timestampField": fs.timestamp_field,
+            "ttlSeconds": fs.ttl_seconds,
+            "joinKeys": [f"{k.name}:{k.dtype}" for k in fs.join_keys],
+            "sourceUris": [s.uri for s in fs.sources],
+            "derivedFrom": [r.qualified_name for r in fs.derived_from],
+            "consumers": list(fs.consumers),
+            "contentHash": fs.content_hash,
+            "stage": fs.extra.get("stage"),
+            "tags": dict(fs.tags),
+        },
+        {
+            "store": ref(STORE, store_qn),
+            "entities": [ref(ENTITY, entity_qn(fs.store_kind, fs.store, e)) for e in fs.entities],
+        },
+    )
+
+
+def _feature(fs: FeatureSet, feature: Feature, extra: Mapping[str, Any] | None) -> EntityJson:
+    attributes: dict[str, Any] = {
+        "description": feature.description,
+        "dataType": feature.dtype,
+        "rawType": feature.raw_type,
+        "sourceColumns": list(feature.source_columns),
+        "transformation": feature.transformation,
+        "tags": dict(feature.tags),
+    }
+    attributes.update(extra or {})
+    return _atlas(
+        FEATURE,
+        feature.name,
+        fs.feature_qn(feature.name),
+        attributes,
+        {"featureSet": ref(FEATURE_SET, fs.qualified_name)},
+    )
+
+
+# --------------------------------------------------------------------------- data products
+
+
+@dataclass
+class _Product:
+    type_name: str
+    qualified_name: str
+    source: SourceRef
+    existing: bool
+    expected_type: str | None
+    columns: set[str] = field(default_factory=set)
+
+    def placeholder(self) -> EntityJson:
+        return _atlas(
+            DATA_PRODUCT,
+            _display_name(self.source),
+            self.qualified_name,
+            {
+                "description": f"Placeholder for the {self.source.kind} source {self.source.uri}, "
+                "read by feature sets; not (yet) registered in the catalog.",
+                "sourceKind": self.source.kind,
+                "uri": self.source.uri,
+                "format": self.source.format,
+                "expectedTypeName": self.expected_type,
+                "columns": sorted(self.columns),
+            },
+        )
+
+
+def _product_key(source: SourceRef) -> str:
+    return f"{source.kind}|{source.uri}"
+
+
+def _product(
+    products: dict[str, _Product],
+    source: SourceRef,
+    fs: FeatureSet,
+    rules: tuple[MappingRule, ...],
+    exists: Exists | None,
+) -> None:
+    key = _product_key(source)
+    product = products.get(key)
+    if product is None:
+        resolved = resolve(rules, source.kind, source.uri)
+        if resolved and exists is not None and exists(*resolved):
+            product = _Product(resolved[0], resolved[1], source, existing=True, expected_type=None)
+        else:
+            qn = resolved[1] if resolved else source.uri
+            expected = resolved[0] if resolved else None
+            product = _Product(DATA_PRODUCT, qn, source, existing=False, expected_type=expected)
+        products[key] = product
+    product.columns.update(source.columns)
+    product.columns.update(c for f in fs.features for c in f.source_columns if len(fs.sources) == 1)
+
+
+def _display_name(source: SourceRef) -> str:
+    if source.name:
+        return source.name
+    trimmed = source.uri.rstrip("/")
+    tail = trimmed.rsplit("/", 1)[-1] if "/" in trimmed else trimmed
+    return tail or source.uri
+
+
+# --------------------------------------------------------------------------- lineage
+
+
+def _source_pipeline(fs: FeatureSet, inputs: list[_Product]) -> EntityJson:
+    seen: dict[str, _Product] = {}
+    for product in inputs:
+        seen.setdefault(product.qualified_name, product)
+    mapping = []
+    for product in seen.values():
+        columns = [
+            {"Source": col, "Sink": f.name}
+            for f in fs.features
+            for col in f.source_columns
+            if len(seen) == 1 or col in product.source.columns
+        ]
+        if columns:
+            mapping.append(
+                {
+                    "DatasetMapping": {"Source": product.qualified_name, "Sink": fs.qualified_name},
+                    "ColumnMapping": columns,
+                }
+            )
+    return _process(
+        fs,
+        "source",
+        [ref(p.type_name, p.qualified_name) for p in seen.values()],
+        mapping,
+        fs.extra.get("transformation"),
+    )
+
+
+def _derivation_pipeline(fs: FeatureSet, sets: Sequence[FeatureSet]) -> EntityJson:
+    by_qn = {s.qualified_name: s for s in sets}
+    mapping = []
+    for parent_ref in fs.derived_from:
+        parent = by_qn.get(parent_ref.qualified_name)
+        parent_features = {f.name for f in parent.features} if parent else set()
+        columns = [
+            {"Source": col, "Sink": f.name}
+            for f in fs.features
+            for col in f.source_columns
+            if col in parent_features
+        ]
+        if columns:
+            mapping.append(
+                {
+                    "DatasetMapping": {"Source": parent_ref.qualified_name, "Sink": fs.qualified_name},
+                    "ColumnMapping": columns,
+                }
+            )
+    inputs = [ref(FEATURE_SET, r.qualified_name) for r in fs.derived_from]
+    return _process(fs, "derivation", inputs, mapping, fs.extra.get("derivation"))
+
+
+def _process(
+    fs: FeatureSet,
+    kind: str,
+    inputs: list[dict[str, Any]],
+    column_mapping: list[dict[str, Any]],
+    transformation: Any,
+) -> EntityJson:
+    qn = f"{fs.qualified_name}/pipeline/{kind}"
+    process = AtlasProcess(
+        f"{fs.name} ({kind})",
+        PIPELINE,
+        qn,
+        inputs=inputs,
+        outputs=[ref(FEATURE_SET, fs.qualified_name)],
+        attributes={
+            "pipelineKind": kind,
+            "columnMapping": json.dumps(column_mapping, sort_keys=True) if column_mapping else None,
+            "transformation": transformation if isinstance(transformation, str) else None,
+            "description": f"Computes {fs.name} from its {'sources' if kind == 'source' else 'parent feature sets'}.",
+        },
+    )
+    return _json(process)

@@ -1,0 +1,79 @@
+"""Atlas JSON -> the neutral model: the feature sets a catalog holds.
+
+Used where a command needs the published mesh (``featmesh check --catalog``: the
+mesh-wide rules compare a domain's sets with every other domain's). It rebuilds
+what featmesh itself wrote; raw store fields (``extra``) are not kept in a catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from connector.model import (
+    Feature,
+    FeatureSet,
+    KeyColumn,
+    SourceRef,
+    parse_feature_set_qn,
+)
+from connector.sources.common import infer_source_kind
+
+
+def feature_sets_from_entities(
+    sets: Iterable[Mapping[str, Any]], features: Iterable[Mapping[str, Any]]
+) -> list[FeatureSet]:
+    by_set: dict[str, list[Mapping[str, Any]]] = {}
+    for feature in features:
+        qn = feature["attributes"]["qualifiedName"]
+        by_set.setdefault(qn.split("#", 1)[0], []).append(feature)
+    out = []
+    for entity in sets:
+        attrs = entity["attributes"]
+        ref = parse_feature_set_qn(attrs["qualifiedName"])
+        if ref is None:
+            continue
+        members = sorted(by_set.get(attrs["qualifiedName"], []), key=lambda f: f["attributes"]["name"])
+        out.append(
+            FeatureSet(
+                store_kind=ref.store_kind,
+                store=ref.store,
+                name=ref.name,
+                version=ref.version,
+                domain=attrs.get("domain"),
+                domain_rule=attrs.get("domainRule"),
+                owner=attrs.get("owner"),
+                description=attrs.get("description") or "",
+                tags=dict(attrs.get("tags") or {}),
+                join_keys=tuple(_key(k) for k in attrs.get("joinKeys") or ()),
+                timestamp_field=attrs.get("timestampField"),
+                ttl_seconds=attrs.get("ttlSeconds"),
+                features=tuple(_feature(f["attributes"]) for f in members),
+                sources=tuple(
+                    SourceRef(kind=infer_source_kind(uri), uri=uri) for uri in attrs.get("sourceUris") or ()
+                ),
+                derived_from=tuple(
+                    r for r in (parse_feature_set_qn(q) for q in attrs.get("derivedFrom") or ()) if r
+                ),
+                consumers=tuple(attrs.get("consumers") or ()),
+                extra={"published_content_hash": attrs.get("contentHash")},
+            )
+        )
+    return out
+
+
+def _key(text: str) -> KeyColumn:
+    name, _, dtype = text.rpartition(":")
+    return KeyColumn(name=name or text, dtype=dtype if name else "unknown")
+
+
+def _feature(attrs: Mapping[str, Any]) -> Feature:
+    return Feature(
+        name=attrs["name"],
+        dtype=attrs.get("dataType") or "unknown",
+        raw_type=attrs.get("rawType"),
+        description=attrs.get("description") or "",
+        tags=dict(attrs.get("tags") or {}),
+        source_columns=tuple(attrs.get("sourceColumns") or ()),
+        transformation=attrs.get("transformation"),
+    )

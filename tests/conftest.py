@@ -1,0 +1,40 @@
+"""Shared test helpers: the CLI runner, paths to samples and to the real-world fixtures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from connector.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples"
+DATA = Path(__file__).resolve().parent / "data"
+SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
+
+
+def shared_fixture(*parts: str) -> Path:
+    """A real-world fixture from the shared folder beside the repo, or skip."""
+    path = SHARED_FIXTURES.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared fixture {'/'.join(parts)} is not present beside the repository")
+    return path
+
+
+def run(*args: str, **kwargs: Any) -> Result:
+    """Run ``featmesh ARGS`` in-process; stdout and stderr are kept apart."""
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False, **kwargs)
+
+
+def run_json(*args: str) -> tuple[Result, dict[str, Any]]:
+    result = run(*args)
+    return result, json.loads(result.stdout)
+
+
+@pytest.fixture
+def catalog_uri(tmp_path: Path) -> str:
+    return f"local:{tmp_path / 'catalog.db'}"

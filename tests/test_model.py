@@ -1,0 +1,85 @@
+from dataclasses import replace
+
+import pytest
+
+from connector.model import (
+    Feature,
+    FeatureSet,
+    FeatureSetRef,
+    Origin,
+    is_known_dtype,
+    newest_version,
+    normalize_dtype,
+    parse_feature_set_qn,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("BIGINT", "int64"),
+        ("long", "int64"),
+        ("INT32", "int32"),
+        ("double", "float64"),
+        ("Float", "float32"),
+        ("decimal(10,2)", "decimal"),
+        ("varchar(255)", "string"),
+        ("array<double>", "array<float64>"),
+        ("FLOAT_LIST", "array<float32>"),
+        ("map<string,int>", "map"),
+        ("struct<a:int>", "struct"),
+        ("UNIX_TIMESTAMP", "timestamp"),
+        ("Integral", "int64"),
+        ("geography", "unknown"),
+        ("", "unknown"),
+        (None, "unknown"),
+    ],
+)
+def test_normalize_dtype(raw, expected):
+    assert normalize_dtype(raw) == expected
+
+
+def test_known_dtypes():
+    assert is_known_dtype("array<int64>")
+    assert not is_known_dtype("array<unknown>")
+    assert not is_known_dtype("unknown")
+
+
+def _fs(**changes):
+    base = FeatureSet(
+        store_kind="manifest",
+        store="payments",
+        name="txn",
+        version="2",
+        tags={"a": "1", "b": "2"},
+        features=(Feature(name="f", dtype="int64"),),
+    )
+    return replace(base, **changes)
+
+
+def test_content_hash_ignores_tag_order_origin_and_domain():
+    one = _fs()
+    two = _fs(tags={"b": "2", "a": "1"}, origin=Origin(path="x.yaml", line=3), domain="payments", domain_rule="store")
+    assert one.content_hash == two.content_hash
+
+
+def test_content_hash_changes_with_definition():
+    one = _fs()
+    assert one.content_hash != _fs(features=(Feature(name="f", dtype="int32"),)).content_hash
+    assert one.content_hash != _fs(description="new").content_hash
+    assert len(one.content_hash) == 64
+
+
+def test_qualified_names_round_trip():
+    fs = _fs()
+    assert fs.qualified_name == "featmesh://manifest/payments/txn@2"
+    assert fs.feature_qn("f") == "featmesh://manifest/payments/txn@2#f"
+    assert parse_feature_set_qn(fs.qualified_name) == FeatureSetRef(store_kind="manifest", store="payments", name="txn", version="2")
+    assert _fs(version=None).qualified_name.endswith("@latest")
+    assert parse_feature_set_qn("featmesh://manifest/payments/txn@latest").version is None
+    assert parse_feature_set_qn("https://x/y") is None
+
+
+def test_newest_version():
+    assert newest_version(["1", "10", "2"]) == "10"
+    assert newest_version([None, "1"]) == "1"
