@@ -72,9 +72,8 @@ def map_mesh(
     out = MeshMapping()
     products: dict[str, _Product] = {}
     sets: list[FeatureSet] = [fs for store in stores for fs in store.feature_sets]
-    for store in stores:
-        out.entities.append(_store(store))
-        out.entities.extend(_entity(store, e) for e in store.entities)
+    out.entities.extend(_store(store) for store in stores)
+    out.entities.extend(_entity(store, e) for store in stores for e in store.entities)
     for fs in sets:
         for source in fs.sources:
             _product(products, source, fs, rules, exists)
