@@ -161,8 +161,9 @@ class _Builder:
                         path=self.doc.path,
                         where=str(key_node.start_mark.line + 1),
                     )
-                self.doc.lines[(*pointer, key)] = key_node.start_mark.line + 1
-                result[key] = self.build(value_node, (*pointer, key))
+                child = (*pointer, key)
+                self.doc.lines[child] = key_node.start_mark.line + 1
+                result[key] = self.build(value_node, child)
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*pointer, i)) for i, item in enumerate(node.value)]
@@ -241,5 +242,5 @@ def _described(error: jsonschema.ValidationError) -> str | None:
     while node is not None:
         if isinstance(node.schema, dict) and node.schema.get("description"):
             return str(node.schema["description"])
-        node = node.parent  # type: ignore[assignment]
+        node = node.parent
     return None

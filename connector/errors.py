@@ -46,9 +46,7 @@ class MissingExtraError(FeatmeshError):
     """An optional dependency is not installed."""
 
     def __init__(self, feature: str, extra: str, module: str):
-        super().__init__(
-            f"{feature} needs the optional package '{module}': pip install 'featmesh[{extra}]'"
-        )
+        super().__init__(f"{feature} needs the optional package '{module}': pip install 'featmesh[{extra}]'")
 
 
 class SourceError(FeatmeshError):

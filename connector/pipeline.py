@@ -176,9 +176,7 @@ def _pin(
     place = fs.origin
     message = (
         f"feature set '{fs.name}' is derived from {ref.qualified_name}, "
-        "which no source read in this run"
-        + (" nor the catalog" if elsewhere is not None else "")
-        + " holds"
+        "which no source read in this run" + (" nor the catalog" if elsewhere is not None else "") + " holds"
     )
     if place is None:
         raise InputError(message, path=fs.qualified_name)

@@ -57,7 +57,9 @@ def run_scan(options: ScanOptions) -> ScanOutcome:
 
 def _scan(options: ScanOptions, report: RunReport, read: ReadResult, catalog: Catalog) -> ScanOutcome:
     read.replace_stores(resolve_domains(read.stores, options.domains))
-    check_references(read, elsewhere=lambda ref: catalog.feature_set_versions(ref.store_kind, ref.store, ref.name))
+    check_references(
+        read, elsewhere=lambda ref: catalog.feature_set_versions(ref.store_kind, ref.store, ref.name)
+    )
     if not read.stores and read.input_errors:
         raise read.input_errors[0]
     stores = read.stores
@@ -70,7 +72,9 @@ def _scan(options: ScanOptions, report: RunReport, read: ReadResult, catalog: Ca
         try:
             typedef_changes = catalog.sync_typedefs()
             if typedef_changes["create"] or typedef_changes["update"]:
-                report.count("typedefs_written", len(typedef_changes["create"]) + len(typedef_changes["update"]))
+                report.count(
+                    "typedefs_written", len(typedef_changes["create"]) + len(typedef_changes["update"])
+                )
             applied = catalog.apply(plan, run_id=report.run_id)
             for failure in applied.failed:
                 report.fail(failure)
@@ -90,8 +94,10 @@ def _scan(options: ScanOptions, report: RunReport, read: ReadResult, catalog: Ca
 
 def counts(stores: Sequence[FeatureStore], mapping: MeshMapping | None = None) -> dict[str, int]:
     sets = [fs for s in stores for fs in s.feature_sets]
-    lineage = mapping.lineage_edges if mapping is not None else sum(
-        len({src.uri for src in fs.sources}) + len(fs.derived_from) for fs in sets
+    lineage = (
+        mapping.lineage_edges
+        if mapping is not None
+        else sum(len({src.uri for src in fs.sources}) + len(fs.derived_from) for fs in sets)
     )
     return {
         "stores": len(stores),
@@ -116,7 +122,13 @@ def summarize(
         "dry_run": options.dry_run,
         "catalog": options.catalog or "local",
         "sources": [
-            {"uri": s.uri, "kind": s.kind, "status": s.status, "feature_sets": s.feature_sets, "error": s.error}
+            {
+                "uri": s.uri,
+                "kind": s.kind,
+                "status": s.status,
+                "feature_sets": s.feature_sets,
+                "error": s.error,
+            }
             for s in report.sources
         ],
         "counts": counts(stores, mapping),

@@ -44,7 +44,9 @@ def test_samples_make_a_realistic_mesh():
 
 
 def test_good_manifest_fields():
-    stores = read(str(DATA / "manifests" / "good" / "minimal.yaml"), SourceReport(uri="x", kind="manifest"), {})
+    stores = read(
+        str(DATA / "manifests" / "good" / "minimal.yaml"), SourceReport(uri="x", kind="manifest"), {}
+    )
     (store,) = stores
     fs, derived = store.feature_sets
     assert fs.ttl_seconds == 12 * 3600

@@ -16,8 +16,8 @@ from connector.mapping.entities import (
 )
 from connector.mapping.rules import DEFAULT_RULES, MappingRule, resolve
 from connector.model import Feature, FeatureSet, FeatureSetRef, FeatureStore, SourceRef
-from tests.test_manifest import _read_all
 from tests.conftest import SAMPLES
+from tests.test_manifest import _read_all
 
 
 def _samples():
@@ -60,7 +60,10 @@ def test_feature_set_attributes_and_references():
     )
     feature = entities["featmesh://manifest/payments/transaction_aggregates@2#txn_count_7d"]
     assert feature["attributes"]["dataType"] == "int64"
-    assert feature["relationshipAttributes"]["featureSet"]["uniqueAttributes"]["qualifiedName"] == fs["attributes"]["qualifiedName"]
+    assert (
+        feature["relationshipAttributes"]["featureSet"]["uniqueAttributes"]["qualifiedName"]
+        == fs["attributes"]["qualifiedName"]
+    )
 
 
 def test_sources_become_placeholders_with_purview_qualified_names():
@@ -77,13 +80,21 @@ def test_sources_become_placeholders_with_purview_qualified_names():
 
 def test_existing_catalog_entities_are_referenced_not_duplicated():
     stores = _samples()
-    existing = {("azure_datalake_gen2_path", "https://contosopayments.dfs.core.windows.net/curated/settlements/merchant_daily")}
+    existing = {
+        (
+            "azure_datalake_gen2_path",
+            "https://contosopayments.dfs.core.windows.net/curated/settlements/merchant_daily",
+        )
+    }
     mapping = map_mesh(stores, exists=lambda t, q: (t, q) in existing)
     entities = _by_qn(mapping)
     assert "https://contosopayments.dfs.core.windows.net/curated/settlements/merchant_daily" not in entities
     process = entities["featmesh://manifest/payments/merchant_risk_signals@1/pipeline/source"]
     assert process["attributes"]["inputs"] == [
-        {"typeName": "azure_datalake_gen2_path", "uniqueAttributes": {"qualifiedName": next(iter(existing))[1]}}
+        {
+            "typeName": "azure_datalake_gen2_path",
+            "uniqueAttributes": {"qualifiedName": next(iter(existing))[1]},
+        }
     ]
     assert mapping.external_sources == sorted(existing)
 
@@ -120,9 +131,12 @@ def test_rules_resolve_adls_and_custom_templates():
         "https://acct.dfs.core.windows.net/raw/a/b",
     )
     rule = MappingRule.from_config(
-        {"match": r"^(?P<c>\w+)\.(?P<s>\w+)\.(?P<t>\w+)$", "type": "databricks_table",
-         "qualified_name": "databricks://adb-1.azuredatabricks.net/catalogs/{c}/schemas/{s}/tables/{t}",
-         "source_kinds": ["delta", "table"]}
+        {
+            "match": r"^(?P<c>\w+)\.(?P<s>\w+)\.(?P<t>\w+)$",
+            "type": "databricks_table",
+            "qualified_name": "databricks://adb-1.azuredatabricks.net/catalogs/{c}/schemas/{s}/tables/{t}",
+            "source_kinds": ["delta", "table"],
+        }
     )
     assert rule.apply("delta", "main.sales.orders") == (
         "databricks_table",
@@ -133,7 +147,10 @@ def test_rules_resolve_adls_and_custom_templates():
 
 def test_classifications_and_extra_feature_attributes_are_attached():
     fs = FeatureSet(
-        store_kind="manifest", store="s", name="a", version="1",
+        store_kind="manifest",
+        store="s",
+        name="a",
+        version="1",
         features=(Feature(name="f", dtype="int64"),),
         sources=(SourceRef(kind="file", uri="data/a.parquet"),),
         derived_from=(FeatureSetRef(store_kind="manifest", store="s", name="b", version="1"),),

@@ -59,7 +59,12 @@ def _fs(**changes):
 
 def test_content_hash_ignores_tag_order_origin_and_domain():
     one = _fs()
-    two = _fs(tags={"b": "2", "a": "1"}, origin=Origin(path="x.yaml", line=3), domain="payments", domain_rule="store")
+    two = _fs(
+        tags={"b": "2", "a": "1"},
+        origin=Origin(path="x.yaml", line=3),
+        domain="payments",
+        domain_rule="store",
+    )
     assert one.content_hash == two.content_hash
 
 
@@ -74,7 +79,9 @@ def test_qualified_names_round_trip():
     fs = _fs()
     assert fs.qualified_name == "featmesh://manifest/payments/txn@2"
     assert fs.feature_qn("f") == "featmesh://manifest/payments/txn@2#f"
-    assert parse_feature_set_qn(fs.qualified_name) == FeatureSetRef(store_kind="manifest", store="payments", name="txn", version="2")
+    assert parse_feature_set_qn(fs.qualified_name) == FeatureSetRef(
+        store_kind="manifest", store="payments", name="txn", version="2"
+    )
     assert _fs(version=None).qualified_name.endswith("@latest")
     assert parse_feature_set_qn("featmesh://manifest/payments/txn@latest").version is None
     assert parse_feature_set_qn("https://x/y") is None

@@ -235,7 +235,10 @@ class LocalCatalog:
             name = by_relationship.get(row["relationship_type"])
             if name is None:
                 continue
-            reference = {"typeName": row["type_name"], "uniqueAttributes": {"qualifiedName": row["qualified_name"]}}
+            reference = {
+                "typeName": row["type_name"],
+                "uniqueAttributes": {"qualifiedName": row["qualified_name"]},
+            }
             if ends[name].cardinality == "SINGLE":
                 inverse[name] = reference
             else:
@@ -247,9 +250,7 @@ class LocalCatalog:
         return [self._entity_json(row, inverse=True) for row in rows]
 
     def published_feature_sets(self) -> list[FeatureSet]:
-        return feature_sets_from_entities(
-            self._entities_of(FEATURE_SET), self._entities_of(FEATURE)
-        )
+        return feature_sets_from_entities(self._entities_of(FEATURE_SET), self._entities_of(FEATURE))
 
     def _entities_of(self, type_name: str) -> list[EntityJson]:
         rows = self.db.execute("SELECT * FROM entities WHERE type_name = ?", (type_name,)).fetchall()
@@ -281,7 +282,8 @@ class LocalCatalog:
                 problems += [f"{change.key[1]}: {p}" for p in types.check_entity(change.desired)]
         if problems:
             raise CatalogError(
-                f"{self.uri} refused the entities, nothing was written: " + "; ".join(problems[:5])
+                f"{self.uri} refused the entities, nothing was written: "
+                + "; ".join(problems[:5])
                 + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""),
                 status=400,
             )
@@ -294,7 +296,9 @@ class LocalCatalog:
         result.requests = 1
         return result
 
-    def _upsert(self, db: sqlite3.Connection, plan: Plan, now: str, run_id: str, result: ApplyResult) -> dict[Key, str]:
+    def _upsert(
+        self, db: sqlite3.Connection, plan: Plan, now: str, run_id: str, result: ApplyResult
+    ) -> dict[Key, str]:
         guids: dict[Key, str] = {}
         for change in plan.changes:
             if change.action == "unchanged" and change.current is not None:
@@ -367,7 +371,14 @@ class LocalCatalog:
             db.execute("DELETE FROM entities WHERE guid = ?", (guid,))
             result.deleted += 1
 
-    def _classify(self, db: sqlite3.Connection, plan: Plan, guids: dict[Key, str], types: TypeSystem, result: ApplyResult) -> None:
+    def _classify(
+        self,
+        db: sqlite3.Connection,
+        plan: Plan,
+        guids: dict[Key, str],
+        types: TypeSystem,
+        result: ApplyResult,
+    ) -> None:
         for change in plan.classifications:
             if not owned(change.name):
                 continue

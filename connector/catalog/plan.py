@@ -78,7 +78,12 @@ class Plan:
             **self.counts(),
             "classifications": self.classification_counts(),
             "changes": [
-                {"action": c.action, "typeName": c.key[0], "qualifiedName": c.key[1], "fields": list(c.fields)}
+                {
+                    "action": c.action,
+                    "typeName": c.key[0],
+                    "qualifiedName": c.key[1],
+                    "fields": list(c.fields),
+                }
                 for c in self.changes
                 if c.action != "unchanged"
             ],
@@ -133,7 +138,9 @@ def diff_fields(desired: Mapping[str, Any], current: Mapping[str, Any]) -> tuple
     want = desired.get("attributes", {})
     have = current.get("attributes", {})
     for name in sorted(set(want) | set(have)):
-        if _norm(want.get(name)) != _norm(have.get(name)) and (name in want or _norm(have.get(name)) is not None):
+        if _norm(want.get(name)) != _norm(have.get(name)) and (
+            name in want or _norm(have.get(name)) is not None
+        ):
             names.append(name)
     want_rel = desired.get("relationshipAttributes", {})
     have_rel = current.get("relationshipAttributes", {})
@@ -171,11 +178,21 @@ def _stable(attributes: Mapping[str, Any]) -> Any:
     return _norm({k: v for k, v in attributes.items() if k not in VOLATILE_CLASSIFICATION_ATTRIBUTES})
 
 
-def _classification_changes(key: Key, desired: Mapping[str, Any], current: Mapping[str, Any] | None) -> list[ClassificationChange]:
-    want = {c["typeName"]: c.get("attributes", {}) for c in desired.get("classifications", []) if owned(c["typeName"])}
+def _classification_changes(
+    key: Key, desired: Mapping[str, Any], current: Mapping[str, Any] | None
+) -> list[ClassificationChange]:
+    want = {
+        c["typeName"]: c.get("attributes", {})
+        for c in desired.get("classifications", [])
+        if owned(c["typeName"])
+    }
     have = {}
     if current is not None:
-        have = {c["typeName"]: c.get("attributes", {}) for c in current.get("classifications", []) if owned(c["typeName"])}
+        have = {
+            c["typeName"]: c.get("attributes", {})
+            for c in current.get("classifications", [])
+            if owned(c["typeName"])
+        }
     changes = []
     for name, attributes in sorted(want.items()):
         if name not in have:

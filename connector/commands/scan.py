@@ -60,7 +60,9 @@ def render_text(outcome: ScanOutcome) -> str:
             lines.append(f"  ... and {len(p['changes']) - 50} more")
     elif s["applied"] is not None:
         a = s["applied"]
-        lines.append(f"applied to {s['catalog']}: {a['created']} created, {a['updated']} updated, {a['deleted']} deleted")
+        lines.append(
+            f"applied to {s['catalog']}: {a['created']} created, {a['updated']} updated, {a['deleted']} deleted"
+        )
     for warning in s["warnings"]:
         lines.append(f"warning: {warning}")
     for failure in s["failures"]:

@@ -118,7 +118,13 @@ def _json(entity: AtlasEntity) -> EntityJson:
     return data
 
 
-def _atlas(type_name: str, name: str, qn: str, attributes: dict[str, Any], relationships: dict[str, Any] | None = None) -> EntityJson:
+def _atlas(
+    type_name: str,
+    name: str,
+    qn: str,
+    attributes: dict[str, Any],
+    relationships: dict[str, Any] | None = None,
+) -> EntityJson:
     entity = AtlasEntity(
         name,
         type_name,

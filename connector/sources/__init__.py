@@ -82,8 +82,7 @@ def parse_source(arg: str, options: Mapping[str, Any] | None = None) -> SourceSp
             return SourceSpec(kind=kind, location=arg, options=options or {})
     known = ", ".join(f"{k}:" for k in sorted(kinds))
     raise UsageError(
-        f"source '{arg}': cannot tell what kind of feature store this is; "
-        f"prefix it with one of {known}"
+        f"source '{arg}': cannot tell what kind of feature store this is; prefix it with one of {known}"
     )
 
 

@@ -81,7 +81,11 @@ READER = Reader(
 
 def _manifest_files(folder: Path) -> list[Path]:
     found = [p for pattern in ("*.yaml", "*.yml") for p in folder.rglob(pattern)]
-    return sorted(p for p in found if p.is_file() and not any(part.startswith(".") for part in p.parts[len(folder.parts):]))
+    return sorted(
+        p
+        for p in found
+        if p.is_file() and not any(part.startswith(".") for part in p.parts[len(folder.parts) :])
+    )
 
 
 def _looks_like_manifest(path: Path) -> bool:
@@ -124,11 +128,12 @@ class _StoreBuilder:
         for i, raw in enumerate(data.get("entities", [])):
             if raw["name"] in self.entities:
                 raise doc.error(
-                    f"entity '{raw['name']}' is declared twice (first in "
-                    f"{self.entity_origin[raw['name']]})",
+                    f"entity '{raw['name']}' is declared twice (first in {self.entity_origin[raw['name']]})",
                     ("entities", i, "name"),
                 )
-            self._check_unique(doc, [k["name"] for k in raw["join_keys"]], ("entities", i, "join_keys"), "join key")
+            self._check_unique(
+                doc, [k["name"] for k in raw["join_keys"]], ("entities", i, "join_keys"), "join key"
+            )
             self.entities[raw["name"]] = Entity(
                 name=raw["name"],
                 description=raw.get("description", ""),
