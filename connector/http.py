@@ -119,7 +119,7 @@ def call_with_retry(
         if wait is None:
             if error is not None:
                 raise error
-            return result  # type: ignore[no-any-return]
+            return result
         log.warning(
             "%s: %s; retry %d of %d in %.1fs",
             what,
