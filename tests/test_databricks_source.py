@@ -27,8 +27,14 @@ def token(monkeypatch):
 
 
 def column(name, type_name, type_text, comment=None, position=0):
-    col = {"name": name, "type_name": type_name, "type_text": type_text, "type_json": "{}",
-           "nullable": True, "position": position}
+    col = {
+        "name": name,
+        "type_name": type_name,
+        "type_text": type_text,
+        "type_json": "{}",
+        "nullable": True,
+        "position": position,
+    }
     if comment:
         col["comment"] = comment
     return col
@@ -36,16 +42,30 @@ def column(name, type_name, type_text, comment=None, position=0):
 
 def uc_table(name, columns, pk=None, timeseries=(), **more):
     table = {
-        "name": name, "catalog_name": "ml", "schema_name": "fraud", "full_name": f"ml.fraud.{name}",
-        "table_type": "MANAGED", "data_source_format": "DELTA", "columns": columns,
+        "name": name,
+        "catalog_name": "ml",
+        "schema_name": "fraud",
+        "full_name": f"ml.fraud.{name}",
+        "table_type": "MANAGED",
+        "data_source_format": "DELTA",
+        "columns": columns,
         "storage_location": f"abfss://uc@lake.dfs.core.windows.net/ml/fraud/{name}",
-        "owner": "fraud-team@contoso.com", "created_at": 1700000000000, "updated_at": 1700000500000,
+        "owner": "fraud-team@contoso.com",
+        "created_at": 1700000000000,
+        "updated_at": 1700000500000,
         "table_id": f"id-{name}",
         "properties": {"delta.minReaderVersion": "3", "team": "fraud"},
     }
     if pk is not None:
-        table["table_constraints"] = [{"primary_key_constraint": {
-            "name": f"{name}_pk", "child_columns": pk, "timeseries_columns": list(timeseries)}}]
+        table["table_constraints"] = [
+            {
+                "primary_key_constraint": {
+                    "name": f"{name}_pk",
+                    "child_columns": pk,
+                    "timeseries_columns": list(timeseries),
+                }
+            }
+        ]
     else:
         table["table_constraints"] = []
     table.update(more)
@@ -54,11 +74,15 @@ def uc_table(name, columns, pk=None, timeseries=(), **more):
 
 CUSTOMER = uc_table(
     "customer_features",
-    [column("customer_id", "LONG", "bigint", position=0),
-     column("ts", "TIMESTAMP", "timestamp", position=1),
-     column("spend_7d", "DOUBLE", "double", "Spend over 7 days", 2),
-     column("tx_amounts", "ARRAY", "array<double>", position=3)],
-    pk=["customer_id", "ts"], timeseries=["ts"], comment="Customer spend features",
+    [
+        column("customer_id", "LONG", "bigint", position=0),
+        column("ts", "TIMESTAMP", "timestamp", position=1),
+        column("spend_7d", "DOUBLE", "double", "Spend over 7 days", 2),
+        column("tx_amounts", "ARRAY", "array<double>", position=3),
+    ],
+    pk=["customer_id", "ts"],
+    timeseries=["ts"],
+    comment="Customer spend features",
 )
 MERCHANT = uc_table(
     "merchant_features",
@@ -70,26 +94,63 @@ RAW = uc_table("raw_events", [column("event_id", "STRING", "string")])
 
 def mock_unity(lineage=True):
     page = {"catalog_name": "ml", "schema_name": "fraud", "max_results": "100"}
-    responses.get(f"{UC}/tables", json={"tables": [CUSTOMER, RAW], "next_page_token": "p2"},
-                  match=[matchers.query_param_matcher(page)])
-    responses.get(f"{UC}/tables", json={"tables": [MERCHANT]},
-                  match=[matchers.query_param_matcher({**page, "page_token": "p2"})])
+    responses.get(
+        f"{UC}/tables",
+        json={"tables": [CUSTOMER, RAW], "next_page_token": "p2"},
+        match=[matchers.query_param_matcher(page)],
+    )
+    responses.get(
+        f"{UC}/tables",
+        json={"tables": [MERCHANT]},
+        match=[matchers.query_param_matcher({**page, "page_token": "p2"})],
+    )
     if lineage:
-        responses.get(LINEAGE, json={"upstreams": [
-            {"tableInfo": {"name": "transactions", "catalog_name": "raw", "schema_name": "bank",
-                           "table_type": "TABLE", "lineage_timestamp": "2024-01-02 10:00:00.0"},
-             "notebookInfos": [{"workspace_id": 1, "notebook_id": 42}]},
-            {"tableInfo": {"name": "merchant_features", "catalog_name": "ml",
-                           "schema_name": "fraud", "table_type": "TABLE"}},
-            {"fileInfo": {"path": "abfss://raw@lake.dfs.core.windows.net/events/",
-                          "has_permission": True}},
-        ], "downstreams": []},
-            match=[matchers.query_param_matcher(
-                {"table_name": "ml.fraud.customer_features", "include_entity_lineage": "false"})])
-        responses.get(LINEAGE, json={"upstreams": [], "downstreams": []},
-                      match=[matchers.query_param_matcher(
-                          {"table_name": "ml.fraud.merchant_features",
-                           "include_entity_lineage": "false"})])
+        responses.get(
+            LINEAGE,
+            json={
+                "upstreams": [
+                    {
+                        "tableInfo": {
+                            "name": "transactions",
+                            "catalog_name": "raw",
+                            "schema_name": "bank",
+                            "table_type": "TABLE",
+                            "lineage_timestamp": "2024-01-02 10:00:00.0",
+                        },
+                        "notebookInfos": [{"workspace_id": 1, "notebook_id": 42}],
+                    },
+                    {
+                        "tableInfo": {
+                            "name": "merchant_features",
+                            "catalog_name": "ml",
+                            "schema_name": "fraud",
+                            "table_type": "TABLE",
+                        }
+                    },
+                    {
+                        "fileInfo": {
+                            "path": "abfss://raw@lake.dfs.core.windows.net/events/",
+                            "has_permission": True,
+                        }
+                    },
+                ],
+                "downstreams": [],
+            },
+            match=[
+                matchers.query_param_matcher(
+                    {"table_name": "ml.fraud.customer_features", "include_entity_lineage": "false"}
+                )
+            ],
+        )
+        responses.get(
+            LINEAGE,
+            json={"upstreams": [], "downstreams": []},
+            match=[
+                matchers.query_param_matcher(
+                    {"table_name": "ml.fraud.merchant_features", "include_entity_lineage": "false"}
+                )
+            ],
+        )
 
 
 @responses.activate
@@ -107,7 +168,9 @@ def test_unity_feature_tables_over_two_pages_with_lineage():
     assert [(k.name, k.dtype) for k in customer.join_keys] == [("customer_id", "int64")]
     assert customer.timestamp_field == "ts"
     assert [(f.name, f.dtype) for f in customer.features] == [
-        ("spend_7d", "float64"), ("tx_amounts", "array<float64>")]
+        ("spend_7d", "float64"),
+        ("tx_amounts", "array<float64>"),
+    ]
     assert customer.features[0].description == "Spend over 7 days"
     assert customer.owner == "fraud-team@contoso.com"
     assert customer.description == "Customer spend features"
@@ -120,23 +183,38 @@ def test_unity_feature_tables_over_two_pages_with_lineage():
         ("adls", "abfss://raw@lake.dfs.core.windows.net/events/"),
     ]
     assert [r.qualified_name for r in customer.derived_from] == [
-        "featmesh://databricks/ml.fraud/merchant_features@latest"]
+        "featmesh://databricks/ml.fraud/merchant_features@latest"
+    ]
     assert sets["merchant_features"].features[0].dtype == "decimal"
 
 
 @responses.activate
 def test_lists_catalogs_and_schemas_when_not_filtered():
-    responses.get(f"{UC}/catalogs", json={"catalogs": [{"name": "ml"}, {"name": "system"}],
-                                          "next_page_token": "c2"},
-                  match=[matchers.query_param_matcher({"max_results": "100"})])
-    responses.get(f"{UC}/catalogs", json={"catalogs": [{"name": "empty"}]},
-                  match=[matchers.query_param_matcher({"max_results": "100", "page_token": "c2"})])
-    responses.get(f"{UC}/schemas", json={"schemas": [
-        {"name": "fraud", "catalog_name": "ml", "full_name": "ml.fraud"},
-        {"name": "information_schema", "catalog_name": "ml"}]},
-        match=[matchers.query_param_matcher({"catalog_name": "ml", "max_results": "100"})])
-    responses.get(f"{UC}/schemas", json={"schemas": []},
-                  match=[matchers.query_param_matcher({"catalog_name": "empty", "max_results": "100"})])
+    responses.get(
+        f"{UC}/catalogs",
+        json={"catalogs": [{"name": "ml"}, {"name": "system"}], "next_page_token": "c2"},
+        match=[matchers.query_param_matcher({"max_results": "100"})],
+    )
+    responses.get(
+        f"{UC}/catalogs",
+        json={"catalogs": [{"name": "empty"}]},
+        match=[matchers.query_param_matcher({"max_results": "100", "page_token": "c2"})],
+    )
+    responses.get(
+        f"{UC}/schemas",
+        json={
+            "schemas": [
+                {"name": "fraud", "catalog_name": "ml", "full_name": "ml.fraud"},
+                {"name": "information_schema", "catalog_name": "ml"},
+            ]
+        },
+        match=[matchers.query_param_matcher({"catalog_name": "ml", "max_results": "100"})],
+    )
+    responses.get(
+        f"{UC}/schemas",
+        json={"schemas": []},
+        match=[matchers.query_param_matcher({"catalog_name": "empty", "max_results": "100"})],
+    )
     mock_unity(lineage=False)
     report = SourceReport(uri="x", kind="databricks")
     stores = read(f"{BASE}?api=unity&lineage=false", report, FAST)
@@ -155,9 +233,13 @@ def test_table_listed_without_constraints_is_fetched_in_full():
 
 
 LEGACY_TABLE = {
-    "name": "fraud.user_features", "id": "ft-123", "description": "User features",
-    "primary_keys": ["user_id", "event_time"], "timestamp_keys": ["event_time"],
-    "partition_keys": [], "creation_timestamp": 1690000000000,
+    "name": "fraud.user_features",
+    "id": "ft-123",
+    "description": "User features",
+    "primary_keys": ["user_id", "event_time"],
+    "timestamp_keys": ["event_time"],
+    "partition_keys": [],
+    "creation_timestamp": 1690000000000,
     "creator_id": "ana@contoso.com",
     "table_data_sources": ["raw.clicks"],
     "path_data_sources": ["dbfs:/mnt/raw/logins"],
@@ -166,25 +248,44 @@ LEGACY_TABLE = {
 
 
 def mock_legacy():
-    responses.get(f"{FS}/feature-tables/search",
-                  json={"feature_tables": [{"name": "fraud.user_features"}],
-                        "next_page_token": "t2"},
-                  match=[matchers.query_param_matcher({"max_results": "100"})])
-    responses.get(f"{FS}/feature-tables/search", json={"feature_tables": [{"name": "other.x"}]},
-                  match=[matchers.query_param_matcher({"max_results": "100", "page_token": "t2"})])
-    responses.get(f"{FS}/feature-tables/get", json={"feature_table": LEGACY_TABLE},
-                  match=[matchers.query_param_matcher({"name": "fraud.user_features"})])
-    features = [{"name": "user_id", "data_type": "LONG", "table": "fraud.user_features"},
-                {"name": "logins_7d", "data_type": "INTEGER", "table": "fraud.user_features"},
-                {"name": "country", "data_type": "STRING", "table": "fraud.user_features"}]
-    responses.get(f"{FS}/features/get",
-                  json={"features": features[:2], "next_page_token": "f2"},
-                  match=[matchers.query_param_matcher(
-                      {"feature_table": "fraud.user_features", "max_results": "100"})])
-    responses.get(f"{FS}/features/get", json={"features": features[2:]},
-                  match=[matchers.query_param_matcher(
-                      {"feature_table": "fraud.user_features", "max_results": "100",
-                       "page_token": "f2"})])
+    responses.get(
+        f"{FS}/feature-tables/search",
+        json={"feature_tables": [{"name": "fraud.user_features"}], "next_page_token": "t2"},
+        match=[matchers.query_param_matcher({"max_results": "100"})],
+    )
+    responses.get(
+        f"{FS}/feature-tables/search",
+        json={"feature_tables": [{"name": "other.x"}]},
+        match=[matchers.query_param_matcher({"max_results": "100", "page_token": "t2"})],
+    )
+    responses.get(
+        f"{FS}/feature-tables/get",
+        json={"feature_table": LEGACY_TABLE},
+        match=[matchers.query_param_matcher({"name": "fraud.user_features"})],
+    )
+    features = [
+        {"name": "user_id", "data_type": "LONG", "table": "fraud.user_features"},
+        {"name": "logins_7d", "data_type": "INTEGER", "table": "fraud.user_features"},
+        {"name": "country", "data_type": "STRING", "table": "fraud.user_features"},
+    ]
+    responses.get(
+        f"{FS}/features/get",
+        json={"features": features[:2], "next_page_token": "f2"},
+        match=[
+            matchers.query_param_matcher(
+                {"feature_table": "fraud.user_features", "max_results": "100"}
+            )
+        ],
+    )
+    responses.get(
+        f"{FS}/features/get",
+        json={"features": features[2:]},
+        match=[
+            matchers.query_param_matcher(
+                {"feature_table": "fraud.user_features", "max_results": "100", "page_token": "f2"}
+            )
+        ],
+    )
 
 
 @responses.activate
@@ -197,17 +298,26 @@ def test_legacy_workspace_feature_store():
     assert fs.name == "fraud.user_features"
     assert [(k.name, k.dtype) for k in fs.join_keys] == [("user_id", "int64")]
     assert fs.timestamp_field == "event_time"
-    assert [(f.name, f.dtype) for f in fs.features] == [("logins_7d", "int32"), ("country", "string")]
+    assert [(f.name, f.dtype) for f in fs.features] == [
+        ("logins_7d", "int32"),
+        ("country", "string"),
+    ]
     assert fs.tags == {"domain": "fraud", "pii": "false"}
-    assert [(s.kind, s.uri) for s in fs.sources] == [("table", "raw.clicks"), ("dbfs", "dbfs:/mnt/raw/logins")]
+    assert [(s.kind, s.uri) for s in fs.sources] == [
+        ("table", "raw.clicks"),
+        ("dbfs", "dbfs:/mnt/raw/logins"),
+    ]
     assert fs.owner == "ana@contoso.com"
 
 
 @responses.activate
 def test_all_apis_tolerate_a_workspace_without_the_legacy_store():
     mock_unity(lineage=False)
-    responses.get(f"{FS}/feature-tables/search", status=404,
-                  json={"error_code": "ENDPOINT_NOT_FOUND", "message": "No API found"})
+    responses.get(
+        f"{FS}/feature-tables/search",
+        status=404,
+        json={"error_code": "ENDPOINT_NOT_FOUND", "message": "No API found"},
+    )
     report = SourceReport(uri="x", kind="databricks")
     stores = read(f"{BASE}?catalog=ml&schema=fraud&lineage=false", report, FAST)
     assert [s.name for s in stores] == ["ml.fraud"]
@@ -218,8 +328,11 @@ def test_all_apis_tolerate_a_workspace_without_the_legacy_store():
 @responses.activate
 def test_refused_credentials_name_the_host_and_variable_never_the_token(status, caplog):
     caplog.set_level(logging.DEBUG)
-    responses.get(f"{UC}/tables", status=status,
-                  json={"error_code": "PERMISSION_DENIED", "message": "Invalid access token."})
+    responses.get(
+        f"{UC}/tables",
+        status=status,
+        json={"error_code": "PERMISSION_DENIED", "message": "Invalid access token."},
+    )
     with pytest.raises(SourceError) as info:
         read(f"{BASE}?catalog=ml&schema=fraud", SourceReport(uri="x", kind="databricks"), FAST)
     message = str(info.value)
