@@ -17,7 +17,7 @@ from connector.documents import read_text
 from connector.errors import InputError, MissingExtraError
 
 _URL_INCLUDE = re.compile(
-    r"""^\s*include\s+(?:required\s*\(\s*)?(?:url\s*\(|["']?(?:https?|file)://)""", re.MULTILINE
+    r"""^[ \t]*include\s+(?:required\s*\(\s*)?(?:url\s*\(|["']?(?:https?|file)://)""", re.MULTILINE
 )
 _LINE = re.compile(r"line:?\s*(\d+)", re.IGNORECASE)
 
