@@ -1,0 +1,156 @@
+"""The ``feathr`` source: Feathr feature definitions in HOCON ``.conf`` files.
+
+Location: ``feathr:PATH``, a ``.conf`` file or a workspace folder (every ``*.conf``
+below it is read; files declaring none of ``sources``, ``anchors``, ``derivations``,
+such as join or generation configs, are skipped and counted). The store is named
+after the folder, or after the file's stem.
+
+Anchors become feature sets (keys, features with their ``def``, type, aggregation
+and window, lineage to the anchor's source); derivations become derived feature
+sets with lineage to the sets defining their inputs. Feature definitions written
+in Python are not executed: only ``.conf`` files are read. Needs the ``feathr``
+extra (pyhocon).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from connector.errors import InputError
+from connector.model import FeatureSet, FeatureStore, Origin
+from connector.runreport import SourceReport
+from connector.sources import Reader
+from connector.sources.feathr.convert import (
+    KIND,
+    Located,
+    anchor_set,
+    derived_set,
+    source_ref,
+)
+from connector.sources.feathr.hocon import parse_conf, plain
+
+SECTIONS = ("sources", "anchors", "derivations")
+_DECLARES = re.compile(r"^[ \t]*(?:anchors|derivations)\s*[:={]", re.MULTILINE)
+_MAX_FILES = 2000
+
+
+def detect(path: Path) -> bool:
+    """A ``.conf`` file declaring anchors or derivations, or a folder holding one."""
+    files = [path] if path.is_file() else _conf_files(path)[:50] if path.is_dir() else []
+    return any(_declares_features(f) for f in files)
+
+
+def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> list[FeatureStore]:
+    root = Path(location)
+    if not root.exists():
+        raise InputError("no such file or folder", path=location)
+    files = [root] if root.is_file() else _conf_files(root)
+    if not files:
+        raise InputError("folder holds no Feathr config (*.conf)", path=location)
+    sections: dict[str, dict[str, Located]] = {s: {} for s in SECTIONS}
+    for path in files:
+        tree = plain(parse_conf(path))
+        if not isinstance(tree, dict) or not any(s in tree for s in SECTIONS):
+            report.count("files_skipped")
+            continue
+        report.count("files")
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for section in SECTIONS:
+            _collect(sections[section], section, tree.get(section), path, text)
+    if root.is_dir():
+        report.count("python_files_not_executed", sum(1 for _ in root.rglob("*.py")))
+    store = root.name if root.is_dir() else root.stem
+    return [_build(store, location, sections, report)]
+
+
+def _build(
+    store: str, location: str, sections: dict[str, dict[str, Located]], report: SourceReport
+) -> FeatureStore:
+    refs = {name: source_ref(item) for name, item in sections["sources"].items()}
+    sets: list[FeatureSet] = [
+        anchor_set(store, item, refs, report) for item in sections["anchors"].values()
+    ]
+    owners: dict[str, str] = {}
+    for fs in sets:
+        for f in fs.features:
+            if f.name in owners:
+                report.warn(
+                    f"{fs.origin}: feature '{f.name}' is also defined by anchor '{owners[f.name]}'"
+                )
+            owners.setdefault(f.name, fs.name)
+    for name, item in sections["derivations"].items():
+        if name in sections["anchors"]:
+            raise InputError(
+                f"derivation '{name}' has the name of an anchor "
+                f"({sections['anchors'][name].origin})",
+                path=item.origin.path,
+                where=str(item.origin.line or "") or None,
+            )
+        owners.setdefault(name, name)
+    sets += [derived_set(store, item, owners, report) for item in sections["derivations"].values()]
+    report.count("sources", len(refs))
+    return FeatureStore(kind=KIND, name=store, uri=location, feature_sets=tuple(sets))
+
+
+def _collect(into: dict[str, Located], section: str, raw: Any, path: Path, text: str) -> None:
+    if raw is None:
+        return
+    if not isinstance(raw, dict):
+        raise InputError(
+            f"'{section}' must be an object", path=str(path), where=_line(text, section)
+        )
+    for name, value in raw.items():
+        line = _line(text, name, after=section)
+        if name in into:
+            raise InputError(
+                f"{section}.{name} is defined twice (first at {into[name].origin})",
+                path=str(path),
+                where=line,
+            )
+        origin = Origin(
+            path=str(path), line=int(line) if line else None, pointer=f"{section}.{name}"
+        )
+        into[name] = Located(name=name, raw=value, origin=origin)
+
+
+def _line(text: str, key: str, after: str | None = None) -> str | None:
+    """The line of the first ``key:`` (after the first ``after:``), for messages."""
+    start = 0
+    if after:
+        head = re.search(rf'^[ \t]*"?{re.escape(after)}"?\s*[:={{.]', text, re.MULTILINE)
+        start = head.start() if head else 0
+    found = re.compile(rf'^[ \t]*"?{re.escape(key)}"?\s*[:={{.]', re.MULTILINE).search(text, start)
+    return str(text.count("\n", 0, found.start()) + 1) if found else None
+
+
+def _conf_files(folder: Path) -> list[Path]:
+    found = []
+    for path in sorted(folder.rglob("*.conf")):
+        relative = path.relative_to(folder).parts
+        if path.is_file() and not any(p.startswith(".") for p in relative):
+            found.append(path)
+        if len(found) > _MAX_FILES:
+            raise InputError(f"more than {_MAX_FILES} .conf files", path=str(folder))
+    return found
+
+
+def _declares_features(path: Path) -> bool:
+    if path.suffix != ".conf":
+        return False
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(65536).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return bool(_DECLARES.search(head))
+
+
+READER = Reader(
+    kind=KIND,
+    read=read,
+    detect=detect,
+    description="Feathr feature definitions (HOCON .conf: sources, anchors, derivations)",
+)
