@@ -8,6 +8,7 @@ remote catalogs (``atlas+https://HOST``, ``purview://ACCOUNT``) are modules name
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from connector.catalog.base import Catalog
 from connector.errors import UsageError
@@ -16,11 +17,15 @@ DEFAULT_LOCAL_PATH = ".featmesh/catalog.db"
 
 SCHEMES: dict[str, str] = {
     "local": "connector.catalog.local:open_local",
+    "atlas+https": "connector.catalog.atlas:open_atlas",
+    "atlas+http": "connector.catalog.atlas:open_atlas",
+    "purview": "connector.catalog.atlas:open_purview",
 }
 
 
-def open_catalog(uri: str | None, *, read_only: bool = False) -> Catalog:
-    """Open the catalog a URI names. ``read_only`` opens without creating or writing."""
+def open_catalog(uri: str | None, *, read_only: bool = False, **options: Any) -> Catalog:
+    """Open the catalog a URI names. ``read_only`` opens without creating or writing;
+    ``options`` (``batch_size``, ``keep_deleted``, ``history``) go to the catalog."""
     uri = uri or "local"
     scheme = uri.split(":", 1)[0]
     target = SCHEMES.get(scheme)
@@ -29,7 +34,7 @@ def open_catalog(uri: str | None, *, read_only: bool = False) -> Catalog:
         raise UsageError(f"catalog '{uri}': unknown kind '{scheme}' (this version knows {known})")
     module, attr = target.split(":")
     opener = getattr(importlib.import_module(module), attr)
-    catalog: Catalog = opener(uri, read_only=read_only)
+    catalog: Catalog = opener(uri, read_only=read_only, **options)
     return catalog
 
 

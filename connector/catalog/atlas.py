@@ -1,0 +1,552 @@
+"""Apache Atlas and Microsoft Purview (Data Map) as featmesh catalogs.
+
+Both speak Atlas's v2 REST API; they differ in endpoint, authentication and search.
+
+- ``atlas+https://HOST[:PORT][/PREFIX]`` (or ``atlas+http://``): ``{base}/api/atlas/v2``,
+  basic auth from ``ATLAS_USERNAME`` / ``ATLAS_PASSWORD``.
+- ``purview://ACCOUNT``: ``https://ACCOUNT.purview.azure.com/datamap/api/atlas/v2``
+  (the current Data Map endpoint, not pyapacheatlas's legacy default), with an Entra
+  token from azure-identity.
+
+Writes follow the plan: creates and updates in bulk batches (``batch_size``, default
+100) in dependency order, entities of the same batch referenced by placeholder guids
+and everything else by ``uniqueAttributes``; classifications of new entities travel
+in the bulk payload, those of existing entities go through the classification
+endpoints (a bulk write ignores them, and ``replaceClassifications`` would drop
+classifications featmesh does not own); deletes last, children first. A batch that
+still fails after retries is recorded and the rest goes on; a re-run (or
+``featmesh scan --resume``) finishes the job, since every write is idempotent.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from connector.catalog.base import ApplyResult
+from connector.catalog.local import LocalCatalog
+from connector.catalog.plan import EntityJson, Key, Plan, owned
+from connector.catalog.rest import AtlasRest, basic_auth_headers, unique_path
+from connector.errors import CatalogError, UsageError
+from connector.mapping.entities import (
+    DATA_PRODUCT,
+    ENTITY,
+    FEATMESH_TYPES,
+    FEATURE,
+    FEATURE_SET,
+    PIPELINE,
+    STORE,
+)
+from connector.mapping.reverse import feature_sets_from_entities
+from connector.model import FeatureSet, parse_feature_set_qn, store_qn
+from connector.runreport import utcnow
+from typedefs import TypeSystem, load_typedefs
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 100
+HISTORY_PATH = Path(".featmesh/history.db")
+CATEGORIES = ("enumDefs", "structDefs", "classificationDefs", "entityDefs", "relationshipDefs")
+LOOKUP_CHUNK = 25
+"""qualifiedNames per unique-attribute lookup (they travel in the query string)."""
+DELETE_ORDER = (PIPELINE, FEATURE, FEATURE_SET, ENTITY, STORE, DATA_PRODUCT)
+RETIRED = "FEATMESH.RETIRED"
+
+
+def open_atlas(uri: str, *, read_only: bool = False, **options: Any) -> AtlasCatalog:
+    """``atlas+https://HOST[:PORT][/PREFIX]`` or ``atlas+http://...``."""
+    scheme, _, rest = uri.partition("+")
+    parts = urlsplit(rest)
+    if scheme != "atlas" or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"catalog '{uri}': expected atlas+https://HOST[:PORT] or atlas+http://HOST[:PORT]")
+    if parts.username or parts.password:
+        raise UsageError(
+            "catalog URI must not hold credentials: set ATLAS_USERNAME and ATLAS_PASSWORD in the environment"
+        )
+    from connector.catalog.auth import atlas_credentials
+
+    host = parts.netloc
+    endpoint = f"{parts.scheme}://{host}{parts.path.rstrip('/')}/api/atlas/v2"
+    user, password = atlas_credentials(host)
+    rest_client = AtlasRest(endpoint, basic_auth_headers(user, password))
+    return AtlasCatalog(uri, rest_client, flavour="atlas", read_only=read_only, **options)
+
+
+def open_purview(uri: str, *, read_only: bool = False, **options: Any) -> AtlasCatalog:
+    """``purview://ACCOUNT``."""
+    account = uri.partition("://")[2].strip("/")
+    if not account or "/" in account or "." in account:
+        raise UsageError(f"catalog '{uri}': expected purview://ACCOUNT (the Purview account name)")
+    from connector.catalog.auth import TokenAuthentication, azure_credential
+
+    auth = TokenAuthentication(options.pop("credential", None) or azure_credential())
+    endpoint = f"https://{account}.purview.azure.com/datamap/api/atlas/v2"
+    rest_client = AtlasRest(endpoint, auth.get_authentication_headers)
+    return AtlasCatalog(uri, rest_client, flavour="purview", read_only=read_only, **options)
+
+
+class AtlasCatalog:
+    def __init__(
+        self,
+        uri: str,
+        rest: AtlasRest,
+        *,
+        flavour: str,
+        read_only: bool = False,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        history: Path | None = None,
+        keep_deleted: bool = False,
+    ):
+        if batch_size < 1:
+            raise UsageError("batch size must be at least 1")
+        self.uri = uri
+        self.rest = rest
+        self.flavour = flavour
+        self.read_only = read_only
+        self.batch_size = batch_size
+        self.keep_deleted = keep_deleted
+        self._history_path = history or HISTORY_PATH
+        self._history: LocalCatalog | None = None
+        self._exists: dict[Key, bool] = {}
+
+    # ------------------------------------------------------------------ typedefs
+
+    def sync_typedefs(self, *, dry_run: bool = False) -> dict[str, list[str]]:
+        """Create missing featmesh types, update changed ones with their full attribute
+        lists. Changes Atlas refuses stop the sync before anything is sent."""
+        ours = load_typedefs()
+        existing = self.rest.request("GET", "/types/typedefs") or {}
+        have = {t["name"]: (cat, t) for cat in CATEGORIES for t in existing.get(cat) or []}
+        create: dict[str, list[dict[str, Any]]] = {c: [] for c in CATEGORIES}
+        update: dict[str, list[dict[str, Any]]] = {c: [] for c in CATEGORIES}
+        old: dict[str, list[dict[str, Any]]] = {c: [] for c in CATEGORIES}
+        for category in CATEGORIES:
+            for typedef in ours.get(category, []):
+                found = have.get(typedef["name"])
+                if found is None:
+                    create[category].append(typedef)
+                elif _typedef_shape(found[1]) != _typedef_shape(typedef):
+                    update[category].append(typedef)
+                    old[category].append(found[1])
+        refused = TypeSystem.diff(old, update) if any(update.values()) else []
+        if refused:
+            raise CatalogError(
+                f"{self.uri}: the catalog's featmesh types cannot be updated in place, nothing was sent: "
+                + "; ".join(refused)
+            )
+        names = {
+            "create": [t["name"] for c in CATEGORIES for t in create[c]],
+            "update": [t["name"] for c in CATEGORIES for t in update[c]],
+        }
+        if dry_run or self.read_only:
+            return names
+        if names["create"]:
+            self.rest.request("POST", "/types/typedefs", body={c: v for c, v in create.items() if v})
+        if names["update"]:
+            self.rest.request("PUT", "/types/typedefs", body={c: v for c, v in update.items() if v})
+        return names
+
+    # ------------------------------------------------------------------ reading
+
+    def exists(self, type_name: str, qualified_name: str) -> bool:
+        key = (type_name, qualified_name)
+        if key not in self._exists:
+            data = self.rest.request(
+                "GET",
+                f"/entity/uniqueAttribute/type/{quote(type_name, safe='')}",
+                params={"attr:qualifiedName": qualified_name, "minExtInfo": "true", "ignoreRelationships": "true"},
+                allow=(404,),
+            )
+            entity = (data or {}).get("entity")
+            self._exists[key] = bool(entity) and entity.get("status", "ACTIVE") == "ACTIVE"
+        return self._exists[key]
+
+    def current(self, keys: Iterable[Key], scopes: Iterable[str]) -> dict[Key, EntityJson]:
+        """What the catalog holds for ``keys``, and every featmesh entity reachable
+        from the stores named in ``scopes`` (their feature sets, features, entities
+        and pipelines), normalised for the plan."""
+        raw: dict[str, dict[str, Any]] = {}
+        names: dict[str, tuple[str, str]] = {}
+        by_type: dict[str, list[str]] = {}
+        scope_list = list(scopes)
+        for type_name, qn in keys:
+            by_type.setdefault(type_name, []).append(qn)
+        for type_name in by_type:
+            if type_name == STORE:
+                by_type[type_name] = sorted(set(by_type[type_name]) | set(scope_list))
+        if scope_list and STORE not in by_type:
+            by_type[STORE] = scope_list
+        for type_name, qns in by_type.items():
+            for chunk in _chunks(sorted(set(qns)), LOOKUP_CHUNK):
+                params = [(f"attr_{i}:qualifiedName", qn) for i, qn in enumerate(chunk)]
+                data = self.rest.request("GET", unique_path(type_name), params=params, allow=(404,))
+                self._collect(data, raw, names)
+        # follow the stores' compositions to what they hold, then the sets' to theirs
+        for follow in (("featureSets", "entities"), ("features", "outputFromProcesses")):
+            wanted = []
+            for entity in list(raw.values()):
+                qn = entity["attributes"].get("qualifiedName", "")
+                if not any(qn == s or qn.startswith(s + "/") for s in scope_list):
+                    continue
+                for name in follow:
+                    for item in _as_list(entity.get("relationshipAttributes", {}).get(name)):
+                        if item.get("guid") and item["guid"] not in raw and _active_link(item):
+                            wanted.append(item["guid"])
+            for chunk in _chunks(sorted(set(wanted)), LOOKUP_CHUNK * 2):
+                data = self.rest.request("GET", "/entity/bulk", params=[("guid", g) for g in chunk])
+                self._collect(data, raw, names)
+        out: dict[Key, EntityJson] = {}
+        for entity in raw.values():
+            if entity.get("status", "ACTIVE") != "ACTIVE":
+                continue
+            normal = _normalise(entity, names)
+            out[(normal["typeName"], normal["attributes"]["qualifiedName"])] = normal
+        return out
+
+    @staticmethod
+    def _collect(data: Any, raw: dict[str, dict[str, Any]], names: dict[str, tuple[str, str]]) -> None:
+        if not isinstance(data, dict):
+            return
+        entities = list(data.get("entities") or [])
+        if data.get("entity"):
+            entities.append(data["entity"])
+        for entity in entities:
+            raw[entity["guid"]] = entity
+        for entity in [*entities, *(data.get("referredEntities") or {}).values()]:
+            qn = (entity.get("attributes") or {}).get("qualifiedName")
+            if entity.get("guid") and qn:
+                names[entity["guid"]] = (entity["typeName"], qn)
+
+    def feature_set_versions(self, store_kind: str, store: str, name: str) -> list[str | None]:
+        scope = store_qn(store_kind, store)
+        held = self.current([(STORE, scope)], [scope])
+        versions: list[str | None] = []
+        for type_name, qn in held:
+            ref = parse_feature_set_qn(qn) if type_name == FEATURE_SET else None
+            if ref is not None and ref.name == name:
+                versions.append(ref.version)
+        return versions
+
+    def export(self) -> list[EntityJson]:
+        """Every featmesh entity the catalog holds (found by search, read in bulk)."""
+        guids: list[str] = []
+        for type_name in FEATMESH_TYPES:
+            guids.extend(self._search_guids(type_name))
+        raw: dict[str, dict[str, Any]] = {}
+        names: dict[str, tuple[str, str]] = {}
+        for chunk in _chunks(sorted(set(guids)), LOOKUP_CHUNK * 2):
+            self._collect(self.rest.request("GET", "/entity/bulk", params=[("guid", g) for g in chunk]), raw, names)
+        entities = [
+            _normalise(e, names, keep_all=True) for e in raw.values() if e.get("status", "ACTIVE") == "ACTIVE"
+        ]
+        return sorted(entities, key=lambda e: (e["typeName"], e["attributes"]["qualifiedName"]))
+
+    def _search_guids(self, type_name: str) -> Iterator[str]:
+        if self.flavour == "purview":
+            yield from self._purview_search(type_name)
+            return
+        offset, limit = 0, 500
+        while True:
+            body = {
+                "typeName": type_name,
+                "excludeDeletedEntities": True,
+                "includeSubTypes": False,
+                "limit": limit,
+                "offset": offset,
+            }
+            data = self.rest.request("POST", "/search/basic", body=body) or {}
+            found = [e["guid"] for e in data.get("entities") or []]
+            yield from found
+            if len(found) < limit:
+                return
+            offset += limit
+
+    def _purview_search(self, type_name: str) -> Iterator[str]:
+        """Purview's discovery query, on the Data Map host beside the Atlas API."""
+        base = self.rest.endpoint.rsplit("/atlas/v2", 1)[0]
+        token: str | None = None
+        while True:
+            body: dict[str, Any] = {"keywords": None, "limit": 1000, "filter": {"entityType": type_name}}
+            if token:
+                body["continuationToken"] = token
+            saved = self.rest.endpoint
+            self.rest.endpoint = base
+            try:
+                data = self.rest.request("POST", "/search/query?api-version=2023-09-01", body=body) or {}
+            finally:
+                self.rest.endpoint = saved
+            yield from (item["id"] for item in data.get("value") or [])
+            token = data.get("continuationToken")
+            if not token:
+                return
+
+    def published_feature_sets(self) -> list[FeatureSet]:
+        entities = self.export()
+        return feature_sets_from_entities(
+            [e for e in entities if e["typeName"] == FEATURE_SET],
+            [e for e in entities if e["typeName"] == FEATURE],
+        )
+
+    # ------------------------------------------------------------------ writing
+
+    def apply(self, plan: Plan, *, run_id: str) -> ApplyResult:
+        result = ApplyResult()
+        if self.read_only:
+            raise CatalogError(f"{self.uri} is open read-only")
+        guids: dict[Key, str] = {c.key: c.current["guid"] for c in plan.changes if c.current}
+        failed: set[Key] = set()
+        carried = self._write_entities(plan, guids, failed, result)
+        self._write_classifications(plan, guids, failed, carried, result)
+        self._delete(plan, guids, result, run_id)
+        result.requests = self.rest.log.total
+        return result
+
+    def _write_entities(self, plan: Plan, guids: dict[Key, str], failed: set[Key], result: ApplyResult) -> set[Key]:
+        """Bulk create-or-update; returns the keys whose classifications rode along."""
+        writes = [c for c in plan.changes if c.action in ("create", "update") and c.desired is not None]
+        placeholder = itertools.count(1000)
+        carried: set[Key] = set()
+        for number, batch in enumerate(_chunks(writes, self.batch_size), start=1):
+            local: dict[Key, str] = {}
+            for change in batch:
+                local[change.key] = guids[change.key] if change.action == "update" else f"-{next(placeholder)}"
+            payload = []
+            for change in batch:
+                assert change.desired is not None
+                entity = _with_guid_refs(change.desired, local)
+                entity["guid"] = local[change.key]
+                if change.action == "create" and entity.get("classifications"):
+                    entity["classifications"] = [c for c in entity["classifications"] if owned(c["typeName"])]
+                else:
+                    entity.pop("classifications", None)
+                payload.append(entity)
+            try:
+                response = self.rest.request("POST", "/entity/bulk", body={"entities": payload}) or {}
+            except CatalogError as err:
+                keys = [c.key for c in batch]
+                failed.update(keys)
+                result.failed.append(
+                    f"entity batch {number} ({len(batch)} entities from {keys[0][1]}): {err}"
+                )
+                continue
+            assigned = response.get("guidAssignments") or {}
+            for change in batch:
+                if change.action == "create":
+                    real = assigned.get(local[change.key])
+                    if real:
+                        guids[change.key] = real
+                    result.created += 1
+                    if change.desired and change.desired.get("classifications"):
+                        carried.add(change.key)
+                else:
+                    result.updated += 1
+        return carried
+
+    def _write_classifications(
+        self, plan: Plan, guids: dict[Key, str], failed: set[Key], carried: set[Key], result: ApplyResult
+    ) -> None:
+        for change in plan.classifications:
+            if change.key in failed or not owned(change.name):
+                continue
+            if change.action == "add" and change.key in carried:
+                result.classifications += 1
+                continue
+            guid = guids.get(change.key)
+            if guid is None:
+                result.failed.append(f"classification {change.name} on {change.key[1]}: entity guid unknown")
+                continue
+            body = [{"typeName": change.name, "attributes": dict(change.attributes)}]
+            path = f"/entity/guid/{guid}/classifications"
+            try:
+                if change.action == "remove":
+                    self.rest.request("DELETE", f"/entity/guid/{guid}/classification/{quote(change.name)}", allow=(404,))
+                elif change.action == "add":
+                    answer = self.rest.request("POST", path, body=body, allow=(400, 409))
+                    if isinstance(answer, dict) and "_status" in answer:
+                        if not _already_associated(answer):
+                            raise CatalogError(
+                                f"POST {path}: HTTP {answer['_status']} "
+                                f"{answer.get('errorCode')}: {answer.get('errorMessage')}",
+                                status=answer["_status"],
+                            )
+                        self.rest.request("PUT", path, body=body)
+                else:
+                    self.rest.request("PUT", path, body=body)
+            except CatalogError as err:
+                result.failed.append(f"classification {change.name} on {change.key[1]}: {err}")
+                continue
+            result.classifications += 1
+
+    def _delete(self, plan: Plan, guids: dict[Key, str], result: ApplyResult, run_id: str) -> None:
+        doomed = sorted(plan.of("delete"), key=lambda c: (_delete_rank(c.key[0]), c.key[1]))
+        if self.keep_deleted:
+            for change in doomed:
+                assert change.current is not None
+                if any(c["typeName"] == RETIRED for c in change.current.get("classifications", [])):
+                    continue
+                body = [{"typeName": RETIRED, "attributes": {"retiredAt": _epoch_ms(utcnow()), "runId": run_id}}]
+                try:
+                    self.rest.request("POST", f"/entity/guid/{guids[change.key]}/classifications", body=body, allow=(409,))
+                    result.classifications += 1
+                except CatalogError as err:
+                    result.failed.append(f"retire {change.key[1]}: {err}")
+            return
+        for batch in _chunks(doomed, self.batch_size):
+            params = [("guid", guids[c.key]) for c in batch]
+            try:
+                self.rest.request("DELETE", "/entity/bulk", params=params)
+            except CatalogError as err:
+                result.failed.append(f"delete batch from {batch[0].key[1]}: {err}")
+                continue
+            result.deleted += len(batch)
+
+    # ------------------------------------------------------------------ runs
+
+    @property
+    def history(self) -> LocalCatalog:
+        """Run records live on this machine: Atlas has no place for them."""
+        if self._history is None:
+            self._history = LocalCatalog(self._history_path, read_only=self.read_only)
+        return self._history
+
+    def record_run(self, record: dict[str, Any]) -> None:
+        self.history.record_run({**record, "catalog": self.uri})
+
+    def runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        return [r for r in self.history.runs(limit * 4) if r.get("catalog") == self.uri][:limit]
+
+    def close(self) -> None:
+        if self._history is not None:
+            self._history.close()
+        self.rest.session.close()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _as_list(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    return [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, dict)]
+
+
+def _active_link(item: Mapping[str, Any]) -> bool:
+    return item.get("relationshipStatus", "ACTIVE") == "ACTIVE" and item.get("entityStatus", "ACTIVE") == "ACTIVE"
+
+
+def _already_associated(answer: Mapping[str, Any]) -> bool:
+    """Atlas's answer to adding a classification an entity already has (a retried
+    add that had gone through, say): update it instead."""
+    text = f"{answer.get('errorCode', '')} {answer.get('errorMessage', '')}".lower()
+    return answer.get("_status") == 409 or "already associated" in text
+
+
+def _delete_rank(type_name: str) -> int:
+    return DELETE_ORDER.index(type_name) if type_name in DELETE_ORDER else len(DELETE_ORDER)
+
+
+def _epoch_ms(iso: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _ref(value: Mapping[str, Any], names: Mapping[str, tuple[str, str]]) -> dict[str, Any]:
+    qn = (value.get("uniqueAttributes") or {}).get("qualifiedName")
+    type_name = value.get("typeName")
+    if not qn and value.get("guid") in names:
+        type_name, qn = names[value["guid"]]
+    if not qn:
+        return {"typeName": type_name, "guid": value.get("guid")}
+    return {"typeName": type_name, "uniqueAttributes": {"qualifiedName": qn}}
+
+
+def _normalise(entity: Mapping[str, Any], names: Mapping[str, tuple[str, str]], keep_all: bool = False) -> EntityJson:
+    """An entity as Atlas returns it -> the plan's form: references by qualifiedName,
+    no nulls, deleted links dropped, only the entity's own classifications."""
+    attributes = {}
+    for key, value in (entity.get("attributes") or {}).items():
+        if value is None:
+            continue
+        if key in ("inputs", "outputs"):
+            value = [_ref(v, names) for v in _as_list(value)]
+        attributes[key] = value
+    relationships = {}
+    for key, value in (entity.get("relationshipAttributes") or {}).items():
+        if isinstance(value, list):
+            items = [_ref(v, names) for v in _as_list(value) if _active_link(v)]
+            if items or keep_all:
+                relationships[key] = items
+        elif isinstance(value, dict) and _active_link(value):
+            relationships[key] = _ref(value, names)
+    out: EntityJson = {
+        "typeName": entity["typeName"],
+        "guid": entity["guid"],
+        "attributes": attributes,
+        "relationshipAttributes": relationships,
+    }
+    classifications = [
+        {"typeName": c["typeName"], "attributes": {k: v for k, v in (c.get("attributes") or {}).items() if v is not None}}
+        for c in entity.get("classifications") or []
+        if c.get("entityGuid") in (None, entity["guid"])
+    ]
+    if classifications:
+        out["classifications"] = sorted(classifications, key=lambda c: c["typeName"])
+    return out
+
+
+def _with_guid_refs(entity: Mapping[str, Any], local: Mapping[Key, str]) -> dict[str, Any]:
+    """A copy of ``entity`` whose references to entities of the same batch use guids."""
+    out = copy.deepcopy(dict(entity))
+
+    def swap(ref: Any) -> Any:
+        if isinstance(ref, list):
+            return [swap(r) for r in ref]
+        if isinstance(ref, dict) and "uniqueAttributes" in ref:
+            key = (ref.get("typeName"), ref["uniqueAttributes"].get("qualifiedName"))
+            if key in local:
+                return {"guid": local[key], "typeName": ref["typeName"]}
+        return ref
+
+    out["relationshipAttributes"] = {k: swap(v) for k, v in (out.get("relationshipAttributes") or {}).items()}
+    for name in ("inputs", "outputs"):
+        if name in out["attributes"]:
+            out["attributes"][name] = swap(out["attributes"][name])
+    return out
+
+
+def _typedef_shape(typedef: Mapping[str, Any]) -> Any:
+    """What featmesh controls in a typedef, for deciding whether to update it."""
+    attributes = sorted(
+        (
+            a["name"],
+            a.get("typeName"),
+            bool(a.get("isOptional", True)),
+            a.get("cardinality", "SINGLE"),
+            bool(a.get("isUnique", False)),
+        )
+        for a in typedef.get("attributeDefs") or []
+    )
+    ends = [
+        (e.get("type"), e.get("name"), bool(e.get("isContainer")), e.get("cardinality"))
+        for e in (typedef.get("endDef1"), typedef.get("endDef2"))
+        if e
+    ]
+    return (
+        typedef.get("description"),
+        sorted(typedef.get("superTypes") or []),
+        attributes,
+        sorted(typedef.get("entityTypes") or []),
+        typedef.get("relationshipCategory"),
+        ends,
+    )

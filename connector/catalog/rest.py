@@ -1,0 +1,139 @@
+"""HTTP to an Atlas v2 REST endpoint (Apache Atlas, or Purview's Data Map), with retries.
+
+featmesh builds entities with pyapacheatlas's classes and authenticates with its auth
+objects, but sends requests through its own ``requests.Session``: pyapacheatlas calls
+module-level ``requests`` functions with no retry, and on an error that is not an Atlas
+``errorCode`` body it raises a new exception without the response, so neither the
+status nor ``Retry-After`` of a throttled call can be seen there.
+
+Every call is retried on 429, 5xx and connection errors (``connector.http``). Errors
+become :class:`CatalogError` carrying the status and Atlas's ``errorCode``; messages
+name the method and path, never a header, so no credential can leak into them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from connector.errors import CatalogError
+from connector.http import RetryPolicy, call_with_retry
+
+log = logging.getLogger(__name__)
+
+HeadersFn = Callable[[], Mapping[str, str]]
+
+
+@dataclass
+class RequestLog:
+    """Counts of requests sent, by method and by kind (``write`` / ``read``)."""
+
+    total: int = 0
+    writes: int = 0
+    by_endpoint: dict[str, int] = field(default_factory=dict)
+
+    def add(self, method: str, path: str) -> None:
+        self.total += 1
+        if method != "GET":
+            self.writes += 1
+        key = f"{method} {path.split('?', 1)[0]}"
+        self.by_endpoint[key] = self.by_endpoint.get(key, 0) + 1
+
+
+class AtlasRest:
+    """A thin Atlas v2 REST client: JSON in, JSON out, retried, counted."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        headers: HeadersFn,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float = 60.0,
+        sleep: Callable[[float], None] | None = None,
+    ):
+        self.endpoint = endpoint.rstrip("/")
+        self._headers = headers
+        self.retry = retry or RetryPolicy(max_attempts=6, base_delay=1.0, max_delay=60.0, deadline=300.0)
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.log = RequestLog()
+        self._sleep = sleep
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        body: Any = None,
+        allow: tuple[int, ...] = (),
+    ) -> Any:
+        """Send one request; return the parsed JSON body (None when empty).
+
+        Statuses in ``allow`` are returned as ``{"_status": code, ...body}`` instead of
+        raising, for calls where a 404 or 409 is an answer rather than a failure.
+        """
+        url = f"{self.endpoint}{path}"
+        what = f"{method} {path.split('?', 1)[0]}"
+
+        def send() -> requests.Response:
+            self.log.add(method, path)
+            headers = {"Content-Type": "application/json", "Accept": "application/json", **self._headers()}
+            return self.session.request(
+                method,
+                url,
+                params=params,
+                data=json.dumps(body) if body is not None else None,
+                headers=headers,
+                timeout=self.timeout,
+            )
+
+        kwargs: dict[str, Any] = {"policy": self.retry, "what": what}
+        if self._sleep is not None:
+            kwargs["sleep"] = self._sleep
+        try:
+            response = call_with_retry(send, **kwargs)
+        except requests.RequestException as err:
+            raise CatalogError(f"{what}: {type(err).__name__}: no answer from the catalog") from None
+        return self._parse(response, what, allow)
+
+    @staticmethod
+    def _parse(response: requests.Response, what: str, allow: tuple[int, ...]) -> Any:
+        status = response.status_code
+        try:
+            data = response.json() if response.content else None
+        except ValueError:
+            data = None
+            if status < 400:
+                raise CatalogError(f"{what}: HTTP {status} with a body that is not JSON", status=status) from None
+        if status < 400:
+            return data
+        if status in allow:
+            return {"_status": status, **(data if isinstance(data, dict) else {})}
+        code = data.get("errorCode") if isinstance(data, dict) else None
+        message = data.get("errorMessage") if isinstance(data, dict) else None
+        if isinstance(data, dict) and isinstance(data.get("error"), dict):  # Azure's error shape
+            code = code or data["error"].get("code")
+            message = message or data["error"].get("message")
+        detail = f"{code}: {message}" if code else (message or response.reason or "")
+        raise CatalogError(f"{what}: HTTP {status} {detail}".rstrip(), status=status, code=code)
+
+
+def unique_path(type_name: str) -> str:
+    return f"/entity/bulk/uniqueAttribute/type/{quote(type_name, safe='')}"
+
+
+def basic_auth_headers(username: str, password: str) -> HeadersFn:
+    """Headers from pyapacheatlas's BasicAuthentication (built once, never logged)."""
+    from pyapacheatlas.auth import BasicAuthentication
+
+    auth = BasicAuthentication(username=username, password=password)
+    headers = {k: v for k, v in auth.get_authentication_headers().items() if k.lower() == "authorization"}
+    return lambda: headers
