@@ -271,11 +271,7 @@ def mock_legacy():
     responses.get(
         f"{FS}/features/get",
         json={"features": features[:2], "next_page_token": "f2"},
-        match=[
-            matchers.query_param_matcher(
-                {"feature_table": "fraud.user_features", "max_results": "100"}
-            )
-        ],
+        match=[matchers.query_param_matcher({"feature_table": "fraud.user_features", "max_results": "100"})],
     )
     responses.get(
         f"{FS}/features/get",

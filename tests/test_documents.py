@@ -52,7 +52,7 @@ def test_alias_bomb_is_refused():
     for i in range(1, 9):
         refs = ", ".join([f"*a{i - 1}"] * 10)
         lines.append(f"a{i}: &a{i} [{refs}]")
-    with pytest.raises(InputError, match="more than .* nodes"):
+    with pytest.raises(InputError, match=r"more than .* nodes"):
         parse_yaml("\n".join(lines), "bomb.yaml")
 
 

@@ -15,9 +15,7 @@ from connector.sources.feathr import read
 
 DATA = Path(__file__).parent / "data"
 WORKSPACE = DATA / "feathr_workspace"
-REAL_CONF = (
-    Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "feathr" / "features.conf"
-)
+REAL_CONF = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "feathr" / "features.conf"
 
 
 def read_one(location, report=None):
@@ -101,8 +99,7 @@ def test_environment_substitutions_and_url_includes_are_refused(tmp_path, monkey
     monkeypatch.setenv("FEATMESH_SECRET", "s3cr3t")
     conf = tmp_path / "env.conf"
     conf.write_text(
-        'anchors: {\n  a: {\n    source: "${FEATMESH_SECRET}"\n'
-        "    source: ${FEATMESH_SECRET}\n  }\n}\n"
+        'anchors: {\n  a: {\n    source: "${FEATMESH_SECRET}"\n    source: ${FEATMESH_SECRET}\n  }\n}\n'
     )
     with pytest.raises(InputError, match=r"env.conf:4: \$\{FEATMESH_SECRET\} is not defined"):
         read_one(conf)

@@ -99,7 +99,8 @@ def test_same_store_in_two_files_merges_and_conflicts(tmp_path: Path):
 
 def test_folder_skips_yaml_that_is_not_a_manifest(tmp_path: Path):
     (tmp_path / "a.yaml").write_text(
-        "apiVersion: featmesh/v1\nstore: {name: s}\nfeature_sets:\n  - {name: one, features: [{name: f, dtype: int64}]}\n"
+        "apiVersion: featmesh/v1\nstore: {name: s}\nfeature_sets:\n"
+        "  - {name: one, features: [{name: f, dtype: int64}]}\n"
     )
     (tmp_path / "ci.yml").write_text("jobs: {}\n")
     report = SourceReport(uri="x", kind="manifest")

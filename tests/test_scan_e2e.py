@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -50,7 +51,8 @@ def test_dry_run_never_writes(tmp_path: Path):
     db = tmp_path / "catalog.db"
     result = run("scan", MANIFESTS, "--catalog", f"local:{db}", "--dry-run")
     assert result.exit_code == 0, result.stderr
-    assert "(dry run)" in result.stdout and "create featmesh_feature_set" in result.stdout
+    assert "(dry run)" in result.stdout
+    assert re.search(r"^  create +featmesh_feature_set featmesh://manifest/", result.stdout, re.MULTILINE)
     assert not db.exists()
     run("scan", MANIFESTS, "--catalog", f"local:{db}")
     before = _entity_rows(db)
@@ -59,14 +61,21 @@ def test_dry_run_never_writes(tmp_path: Path):
     text = (SAMPLES / "manifests" / "payments.yaml").read_text().replace("ttl: 2d", "ttl: 3d")
     (changed / "payments.yaml").write_text(text)
     result, summary = run_json("scan", str(changed), "--catalog", f"local:{db}", "--dry-run", "--json")
-    assert summary["plan"]["update"] == 1
+    assert summary["plan"]["update"] == 2
     assert summary["plan"]["changes"] == [
+        # read from another folder: the store records where it was read from
+        {
+            "action": "update",
+            "typeName": "featmesh_feature_store",
+            "qualifiedName": "featmesh://manifest/payments",
+            "fields": ["uri"],
+        },
         {
             "action": "update",
             "typeName": "featmesh_feature_set",
             "qualifiedName": "featmesh://manifest/payments/transaction_aggregates@2",
             "fields": ["contentHash", "ttlSeconds"],
-        }
+        },
     ]
     assert _entity_rows(db) == before
 

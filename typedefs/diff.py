@@ -43,14 +43,10 @@ def refused_changes(old_doc: Mapping[str, Any], new_doc: Mapping[str, Any]) -> l
             continue
         old_section, before = old[name]
         if section != old_section:
-            messages.append(
-                f"{name}: moves from {old_section} to {section}; a type cannot change category"
-            )
+            messages.append(f"{name}: moves from {old_section} to {section}; a type cannot change category")
             continue
         messages += _attribute_changes(name, before, new)
-        removed = [
-            s for s in before.get("superTypes") or [] if s not in (new.get("superTypes") or [])
-        ]
+        removed = [s for s in before.get("superTypes") or [] if s not in (new.get("superTypes") or [])]
         messages += [f"{name}: superType '{s}' removed" for s in removed]
         if section == "relationshipDefs":
             messages += _relationship_changes(name, before, new)
@@ -63,32 +59,23 @@ def _attribute_changes(name: str, before: Mapping[str, Any], after: Mapping[str,
     for attr, old in old_attrs.items():
         new = new_attrs.get(attr)
         if new is None:
-            messages.append(
-                f"{name}: attribute '{attr}' removed (an update must send every attribute)"
-            )
+            messages.append(f"{name}: attribute '{attr}' removed (an update must send every attribute)")
         elif new.get("typeName") != old.get("typeName"):
             messages.append(
-                f"{name}: attribute '{attr}' changes type "
-                f"from {old.get('typeName')} to {new.get('typeName')}"
+                f"{name}: attribute '{attr}' changes type from {old.get('typeName')} to {new.get('typeName')}"
             )
     for attr, new in new_attrs.items():
         if attr not in old_attrs and not new.get("isOptional", False):
-            messages.append(
-                f"{name}: new attribute '{attr}' is mandatory; only optional ones can be added"
-            )
+            messages.append(f"{name}: new attribute '{attr}' is mandatory; only optional ones can be added")
     return messages
 
 
-def _relationship_changes(
-    name: str, before: Mapping[str, Any], after: Mapping[str, Any]
-) -> list[str]:
+def _relationship_changes(name: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     messages = []
     old_category = before.get("relationshipCategory", "ASSOCIATION")
     new_category = after.get("relationshipCategory", "ASSOCIATION")
     if old_category != new_category:
-        messages.append(
-            f"{name}: relationshipCategory changes from {old_category} to {new_category}"
-        )
+        messages.append(f"{name}: relationshipCategory changes from {old_category} to {new_category}")
     for key in ("endDef1", "endDef2"):
         old_end, new_end = before.get(key) or {}, after.get(key) or {}
         for field, default in END_FIELDS:

@@ -103,9 +103,7 @@ class TypeSystem:
         Raises ValueError listing every problem when a document is invalid. Extra
         documents can declare catalog types featmesh references but does not own.
         """
-        known: dict[str, list[Any]] = {
-            section: list(base.get(section) or []) for section in SECTIONS
-        }
+        known: dict[str, list[Any]] = {section: list(base.get(section) or []) for section in SECTIONS}
         for number, doc in enumerate(docs, start=1):
             problems = validate_document(doc, known)
             if problems:
@@ -126,9 +124,7 @@ class TypeSystem:
         for body in doc["enumDefs"]:
             self._enums[body["name"]] = tuple(e["value"] for e in body["elementDefs"])
         for body in doc["structDefs"]:
-            self._structs[body["name"]] = {
-                a["name"]: _attribute(a) for a in body.get("attributeDefs") or []
-            }
+            self._structs[body["name"]] = {a["name"]: _attribute(a) for a in body.get("attributeDefs") or []}
 
         lineages: dict[str, list[str]] = {}
 

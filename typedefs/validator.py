@@ -143,25 +143,18 @@ class _Validator:
             if not matches(CLASSIFICATION_NAME, name):
                 self.report(
                     d,
-                    "invalid classification name: start with a letter, "
-                    "then letters, digits, '_', '.' or ' '",
+                    "invalid classification name: start with a letter, then letters, digits, '_', '.' or ' '",
                 )
             elif not matches(PURVIEW_CLASSIFICATION_NAME, name):
-                self.report(
-                    d, "Purview accepts only letters, digits, '.' and '_' after the first letter"
-                )
+                self.report(d, "Purview accepts only letters, digits, '.' and '_' after the first letter")
             if name.upper().startswith(PURVIEW_RESERVED_PREFIX):
                 self.report(d, f"the prefix '{PURVIEW_RESERVED_PREFIX}' is reserved by Purview")
         elif not matches(TYPE_NAME, name):
-            self.report(
-                d, "invalid type name: start with a letter, then letters, digits, '_' or ' '"
-            )
+            self.report(d, "invalid type name: start with a letter, then letters, digits, '_' or ' '")
         category = d.body.get("category")
         expected = SECTION_CATEGORY[d.section]
         if category is not None and category != expected:
-            self.report(
-                d, f"category '{category}' does not belong in {d.section} (expected '{expected}')"
-            )
+            self.report(d, f"category '{category}' does not belong in {d.section} (expected '{expected}')")
         if name in PRIMITIVES:
             self.report(d, f"'{name}' is a primitive type; a type cannot take its name")
         elif name in self.base_names:
@@ -256,15 +249,12 @@ class _Validator:
         if category not in RELATIONSHIP_CATEGORIES:
             self.report(
                 d,
-                f"relationshipCategory '{category}' is not one of "
-                + ", ".join(RELATIONSHIP_CATEGORIES),
+                f"relationshipCategory '{category}' is not one of " + ", ".join(RELATIONSHIP_CATEGORIES),
             )
             category = None
         propagate = d.body.get("propagateTags")
         if propagate is not None and propagate not in PROPAGATE_TAGS:
-            self.report(
-                d, f"propagateTags '{propagate}' is not one of " + ", ".join(PROPAGATE_TAGS)
-            )
+            self.report(d, f"propagateTags '{propagate}' is not one of " + ", ".join(PROPAGATE_TAGS))
         self.check_attributes(d, primitives_only=True)
         end1, end2 = self.check_end(d, "endDef1"), self.check_end(d, "endDef2")
         if end1 is None or end2 is None:
@@ -316,9 +306,7 @@ class _Validator:
         if not isinstance(name, str) or not name:
             self.at(d, suffix, "end has no name (the attribute it adds to its end type)")
         elif not matches(ATTRIBUTE_NAME, name):
-            self.at(
-                d, suffix, f"end name '{name}': start with a letter, then letters, digits or '_'"
-            )
+            self.at(d, suffix, f"end name '{name}': start with a letter, then letters, digits or '_'")
         cardinality = end.get("cardinality", "SINGLE")
         if cardinality == "LIST":
             self.at(d, suffix, "a relationship end cannot be LIST (use SET)")
@@ -362,21 +350,16 @@ class _Validator:
                 self.at(d, suffix, f"{label} is defined twice (also attributeDefs[{seen[name]}])")
             else:
                 seen[name] = j
-            is_array = self.check_attribute_type(
-                d, suffix, label, attr.get("typeName"), primitives_only
-            )
+            is_array = self.check_attribute_type(d, suffix, label, attr.get("typeName"), primitives_only)
             cardinality = attr.get("cardinality", "SINGLE")
             if cardinality not in CARDINALITIES:
                 self.at(
                     d,
                     suffix,
-                    f"{label}: cardinality '{cardinality}' is not one of "
-                    + ", ".join(CARDINALITIES),
+                    f"{label}: cardinality '{cardinality}' is not one of " + ", ".join(CARDINALITIES),
                 )
             elif cardinality != "SINGLE" and is_array is False:
-                self.at(
-                    d, suffix, f"{label}: cardinality {cardinality} needs an array<...> typeName"
-                )
+                self.at(d, suffix, f"{label}: cardinality {cardinality} needs an array<...> typeName")
             for flag in FLAGS:
                 if flag in attr and not isinstance(attr[flag], bool):
                     self.at(
@@ -466,11 +449,7 @@ class _Validator:
         supers = d.body.get("superTypes")
         if supers is None or not _is_list_of_str(supers):
             return []
-        return [
-            s
-            for s in supers
-            if s != name and s in self.types and self.types[s].section == d.section
-        ]
+        return [s for s in supers if s != name and s in self.types and self.types[s].section == d.section]
 
     def ancestors(self, name: str) -> list[str]:
         """All superTypes of ``name``, nearest first, each once; safe on cycles."""
@@ -511,18 +490,14 @@ class _Validator:
         attrs = d.body.get("attributeDefs") if d else None
         if not isinstance(attrs, list):
             return []
-        return [
-            a["name"] for a in attrs if isinstance(a, Mapping) and isinstance(a.get("name"), str)
-        ]
+        return [a["name"] for a in attrs if isinstance(a, Mapping) and isinstance(a.get("name"), str)]
 
     def check_inherited_attributes(self, d: _Def) -> None:
         ancestors = self.ancestors(d.name)
         for attr in self.attribute_names(d.name):
             for ancestor in ancestors:
                 if attr in self.attribute_names(ancestor):
-                    self.report(
-                        d, f"attribute '{attr}' redefines the one inherited from '{ancestor}'"
-                    )
+                    self.report(d, f"attribute '{attr}' redefines the one inherited from '{ancestor}'")
                     break
         origin: dict[str, str] = {}
         for ancestor in ancestors:

@@ -61,9 +61,7 @@ class EntityChecker:
         if attributes is None:
             attributes = {}
         if not isinstance(attributes, Mapping):
-            messages.append(
-                f"{type_name}: attributes must be a mapping, not {describe(attributes)}"
-            )
+            messages.append(f"{type_name}: attributes must be a mapping, not {describe(attributes)}")
             attributes = {}
         for name in sorted(entity_type.required):
             if attributes.get(name) is None:
@@ -105,9 +103,7 @@ class EntityChecker:
                 else:
                     messages += self.reference(value, end.end_type, where)
             elif not isinstance(value, list):
-                messages.append(
-                    f"{where}: the end is SET: give a list of references, not {describe(value)}"
-                )
+                messages.append(f"{where}: the end is SET: give a list of references, not {describe(value)}")
             else:
                 for i, item in enumerate(value):
                     messages += self.reference(item, end.end_type, f"{where}[{i}]")
@@ -145,9 +141,7 @@ class EntityChecker:
             return []
         unique = value.get("uniqueAttributes")
         if not isinstance(unique, Mapping) or not unique:
-            return [
-                f"{where}: a reference without guid needs uniqueAttributes (such as qualifiedName)"
-            ]
+            return [f"{where}: a reference without guid needs uniqueAttributes (such as qualifiedName)"]
         target = self.types.entity_type(type_name)
         assert target is not None
         messages = []

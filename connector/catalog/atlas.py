@@ -45,7 +45,8 @@ from connector.mapping.entities import (
 from connector.mapping.reverse import feature_sets_from_entities
 from connector.model import FeatureSet, parse_feature_set_qn, store_qn
 from connector.runreport import utcnow
-from typedefs import TypeSystem, load_typedefs
+from typedefs import load_typedefs
+from typedefs.diff import refused_changes
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ class AtlasCatalog:
                 elif _typedef_shape(found[1]) != _typedef_shape(typedef):
                     update[category].append(typedef)
                     old[category].append(found[1])
-        refused = TypeSystem.diff(old, update) if any(update.values()) else []
+        refused = refused_changes(old, update) if any(update.values()) else []
         if refused:
             raise CatalogError(
                 f"{self.uri}: the catalog's featmesh types cannot be updated in place, nothing was sent: "
@@ -159,11 +160,15 @@ class AtlasCatalog:
             data = self.rest.request(
                 "GET",
                 f"/entity/uniqueAttribute/type/{quote(type_name, safe='')}",
-                params={"attr:qualifiedName": qualified_name, "minExtInfo": "true", "ignoreRelationships": "true"},
+                params={
+                    "attr:qualifiedName": qualified_name,
+                    "minExtInfo": "true",
+                    "ignoreRelationships": "true",
+                },
                 allow=(404,),
             )
-            entity = (data or {}).get("entity")
-            self._exists[key] = bool(entity) and entity.get("status", "ACTIVE") == "ACTIVE"
+            entity = data.get("entity") if isinstance(data, dict) else None
+            self._exists[key] = isinstance(entity, dict) and entity.get("status", "ACTIVE") == "ACTIVE"
         return self._exists[key]
 
     def current(self, keys: Iterable[Key], scopes: Iterable[str]) -> dict[Key, EntityJson]:
@@ -240,7 +245,9 @@ class AtlasCatalog:
         raw: dict[str, dict[str, Any]] = {}
         names: dict[str, tuple[str, str]] = {}
         for chunk in _chunks(sorted(set(guids)), LOOKUP_CHUNK * 2):
-            self._collect(self.rest.request("GET", "/entity/bulk", params=[("guid", g) for g in chunk]), raw, names)
+            self._collect(
+                self.rest.request("GET", "/entity/bulk", params=[("guid", g) for g in chunk]), raw, names
+            )
         entities = [
             _normalise(e, names, keep_all=True) for e in raw.values() if e.get("status", "ACTIVE") == "ACTIVE"
         ]
@@ -306,7 +313,9 @@ class AtlasCatalog:
         result.requests = self.rest.log.total
         return result
 
-    def _write_entities(self, plan: Plan, guids: dict[Key, str], failed: set[Key], result: ApplyResult) -> set[Key]:
+    def _write_entities(
+        self, plan: Plan, guids: dict[Key, str], failed: set[Key], result: ApplyResult
+    ) -> set[Key]:
         """Bulk create-or-update; returns the keys whose classifications rode along."""
         writes = [c for c in plan.changes if c.action in ("create", "update") and c.desired is not None]
         placeholder = itertools.count(1000)
@@ -314,7 +323,9 @@ class AtlasCatalog:
         for number, batch in enumerate(_chunks(writes, self.batch_size), start=1):
             local: dict[Key, str] = {}
             for change in batch:
-                local[change.key] = guids[change.key] if change.action == "update" else f"-{next(placeholder)}"
+                local[change.key] = (
+                    guids[change.key] if change.action == "update" else f"-{next(placeholder)}"
+                )
             payload = []
             for change in batch:
                 assert change.desired is not None
@@ -364,7 +375,9 @@ class AtlasCatalog:
             path = f"/entity/guid/{guid}/classifications"
             try:
                 if change.action == "remove":
-                    self.rest.request("DELETE", f"/entity/guid/{guid}/classification/{quote(change.name)}", allow=(404,))
+                    self.rest.request(
+                        "DELETE", f"/entity/guid/{guid}/classification/{quote(change.name)}", allow=(404,)
+                    )
                 elif change.action == "add":
                     answer = self.rest.request("POST", path, body=body, allow=(400, 409))
                     if isinstance(answer, dict) and "_status" in answer:
@@ -389,9 +402,13 @@ class AtlasCatalog:
                 assert change.current is not None
                 if any(c["typeName"] == RETIRED for c in change.current.get("classifications", [])):
                     continue
-                body = [{"typeName": RETIRED, "attributes": {"retiredAt": _epoch_ms(utcnow()), "runId": run_id}}]
+                body = [
+                    {"typeName": RETIRED, "attributes": {"retiredAt": _epoch_ms(utcnow()), "runId": run_id}}
+                ]
                 try:
-                    self.rest.request("POST", f"/entity/guid/{guids[change.key]}/classifications", body=body, allow=(409,))
+                    self.rest.request(
+                        "POST", f"/entity/guid/{guids[change.key]}/classifications", body=body, allow=(409,)
+                    )
                     result.classifications += 1
                 except CatalogError as err:
                     result.failed.append(f"retire {change.key[1]}: {err}")
@@ -441,7 +458,10 @@ def _as_list(value: Any) -> list[dict[str, Any]]:
 
 
 def _active_link(item: Mapping[str, Any]) -> bool:
-    return item.get("relationshipStatus", "ACTIVE") == "ACTIVE" and item.get("entityStatus", "ACTIVE") == "ACTIVE"
+    return (
+        item.get("relationshipStatus", "ACTIVE") == "ACTIVE"
+        and item.get("entityStatus", "ACTIVE") == "ACTIVE"
+    )
 
 
 def _already_associated(answer: Mapping[str, Any]) -> bool:
@@ -464,24 +484,27 @@ def _epoch_ms(iso: str) -> int:
 def _ref(value: Mapping[str, Any], names: Mapping[str, tuple[str, str]]) -> dict[str, Any]:
     qn = (value.get("uniqueAttributes") or {}).get("qualifiedName")
     type_name = value.get("typeName")
-    if not qn and value.get("guid") in names:
-        type_name, qn = names[value["guid"]]
+    guid = value.get("guid")
+    if not qn and isinstance(guid, str) and guid in names:
+        type_name, qn = names[guid]
     if not qn:
         return {"typeName": type_name, "guid": value.get("guid")}
     return {"typeName": type_name, "uniqueAttributes": {"qualifiedName": qn}}
 
 
-def _normalise(entity: Mapping[str, Any], names: Mapping[str, tuple[str, str]], keep_all: bool = False) -> EntityJson:
+def _normalise(
+    entity: Mapping[str, Any], names: Mapping[str, tuple[str, str]], keep_all: bool = False
+) -> EntityJson:
     """An entity as Atlas returns it -> the plan's form: references by qualifiedName,
     no nulls, deleted links dropped, only the entity's own classifications."""
-    attributes = {}
+    attributes: dict[str, Any] = {}
     for key, value in (entity.get("attributes") or {}).items():
         if value is None:
             continue
         if key in ("inputs", "outputs"):
             value = [_ref(v, names) for v in _as_list(value)]
         attributes[key] = value
-    relationships = {}
+    relationships: dict[str, Any] = {}
     for key, value in (entity.get("relationshipAttributes") or {}).items():
         if isinstance(value, list):
             items = [_ref(v, names) for v in _as_list(value) if _active_link(v)]
@@ -496,7 +519,10 @@ def _normalise(entity: Mapping[str, Any], names: Mapping[str, tuple[str, str]], 
         "relationshipAttributes": relationships,
     }
     classifications = [
-        {"typeName": c["typeName"], "attributes": {k: v for k, v in (c.get("attributes") or {}).items() if v is not None}}
+        {
+            "typeName": c["typeName"],
+            "attributes": {k: v for k, v in (c.get("attributes") or {}).items() if v is not None},
+        }
         for c in entity.get("classifications") or []
         if c.get("entityGuid") in (None, entity["guid"])
     ]
@@ -513,7 +539,7 @@ def _with_guid_refs(entity: Mapping[str, Any], local: Mapping[Key, str]) -> dict
         if isinstance(ref, list):
             return [swap(r) for r in ref]
         if isinstance(ref, dict) and "uniqueAttributes" in ref:
-            key = (ref.get("typeName"), ref["uniqueAttributes"].get("qualifiedName"))
+            key = (str(ref.get("typeName")), str(ref["uniqueAttributes"].get("qualifiedName")))
             if key in local:
                 return {"guid": local[key], "typeName": ref["typeName"]}
         return ref

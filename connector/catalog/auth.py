@@ -36,7 +36,9 @@ def azure_credential(env: Mapping[str, str] | None = None) -> Any:
     env = os.environ if env is None else env
     from azure.identity import ClientSecretCredential, DefaultAzureCredential
 
-    tenant, client, secret = (env.get(k) for k in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"))
+    tenant, client, secret = (
+        env.get(k) for k in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
+    )
     if tenant and client and secret:
         return ClientSecretCredential(tenant_id=tenant, client_id=client, client_secret=secret)
     return DefaultAzureCredential(exclude_interactive_browser_credential=True)

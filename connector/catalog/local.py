@@ -319,7 +319,8 @@ class LocalCatalog:
                 assert change.current is not None
                 guid = change.current["guid"]
                 db.execute(
-                    "UPDATE entities SET attributes = ?, relationship_attributes = ?, updated_at = ?, run_id = ? WHERE guid = ?",
+                    "UPDATE entities SET attributes = ?, relationship_attributes = ?, updated_at = ?, "
+                    "run_id = ? WHERE guid = ?",
                     (attributes, relationships, now, run_id, guid),
                 )
                 result.updated += 1

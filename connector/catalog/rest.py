@@ -112,7 +112,9 @@ class AtlasRest:
         except ValueError:
             data = None
             if status < 400:
-                raise CatalogError(f"{what}: HTTP {status} with a body that is not JSON", status=status) from None
+                raise CatalogError(
+                    f"{what}: HTTP {status} with a body that is not JSON", status=status
+                ) from None
         if status < 400:
             return data
         if status in allow:

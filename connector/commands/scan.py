@@ -61,7 +61,8 @@ def render_text(outcome: ScanOutcome) -> str:
     elif s["applied"] is not None:
         a = s["applied"]
         lines.append(
-            f"applied to {s['catalog']}: {a['created']} created, {a['updated']} updated, {a['deleted']} deleted"
+            f"applied to {s['catalog']}: {a['created']} created, {a['updated']} updated, "
+            f"{a['deleted']} deleted"
         )
     for warning in s["warnings"]:
         lines.append(f"warning: {warning}")

@@ -333,6 +333,9 @@ def _derivation_pipeline(fs: FeatureSet, sets: Sequence[FeatureSet]) -> EntityJs
     return _process(fs, "derivation", inputs, mapping, fs.extra.get("derivation"))
 
 
+_INPUTS = {"source": "sources", "derivation": "parent feature sets"}
+
+
 def _process(
     fs: FeatureSet,
     kind: str,
@@ -351,7 +354,7 @@ def _process(
             "pipelineKind": kind,
             "columnMapping": json.dumps(column_mapping, sort_keys=True) if column_mapping else None,
             "transformation": transformation if isinstance(transformation, str) else None,
-            "description": f"Computes {fs.name} from its {'sources' if kind == 'source' else 'parent feature sets'}.",
+            "description": f"Computes {fs.name} from its {_INPUTS[kind]}.",
         },
     )
     return _json(process)

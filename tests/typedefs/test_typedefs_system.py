@@ -113,9 +113,7 @@ def test_extra_documents_declare_catalog_types() -> None:
                     "uniqueAttributes": {"qualifiedName": "https://a/b"},
                 }
             ],
-            "outputs": [
-                {"typeName": "featmesh_feature_set", "uniqueAttributes": {"qualifiedName": SET_QN}}
-            ],
+            "outputs": [{"typeName": "featmesh_feature_set", "uniqueAttributes": {"qualifiedName": SET_QN}}],
         },
     }
     assert ts.check_entity(pipeline) == []
@@ -129,9 +127,7 @@ def test_the_atlas_json_of_a_feature_is_accepted(ts: TypeSystem) -> None:
 
 
 def test_a_reference_by_guid_is_accepted(ts: TypeSystem) -> None:
-    entity = feature(
-        relationshipAttributes__featureSet={"guid": "-1001", "typeName": "featmesh_feature_set"}
-    )
+    entity = feature(relationshipAttributes__featureSet={"guid": "-1001", "typeName": "featmesh_feature_set"})
     assert ts.check_entity(entity) == []
     assert ts.check_entity(feature(relationshipAttributes__featureSet={"guid": "abc"})) == []
 
@@ -203,8 +199,7 @@ ENTITY_CASES = [
     (
         "relationship attribute under attributes",
         feature(attributes__featureSet={"guid": "g"}),
-        "featmesh_feature: 'featureSet' is a relationship attribute; "
-        "give it under relationshipAttributes",
+        "featmesh_feature: 'featureSet' is a relationship attribute; give it under relationshipAttributes",
     ),
     (
         "number for string",
@@ -250,8 +245,7 @@ ENTITY_CASES = [
                 "uniqueAttributes": {"qualifiedName": "featmesh://manifest/s"},
             }
         ),
-        f"{FS}: references a featmesh_feature_store, "
-        "which is not a featmesh_feature_set (nor a subtype)",
+        f"{FS}: references a featmesh_feature_store, which is not a featmesh_feature_set (nor a subtype)",
     ),
     (
         "unknown referenced type",
@@ -300,9 +294,7 @@ ENTITY_CASES = [
 @pytest.mark.parametrize(
     ("entity", "message"), [c[1:] for c in ENTITY_CASES], ids=[c[0] for c in ENTITY_CASES]
 )
-def test_check_entity_names_the_problem(
-    ts: TypeSystem, entity: dict[str, Any], message: str
-) -> None:
+def test_check_entity_names_the_problem(ts: TypeSystem, entity: dict[str, Any], message: str) -> None:
     assert ts.check_entity(entity) == [message]
 
 

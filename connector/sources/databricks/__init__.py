@@ -65,19 +65,14 @@ def parse_location(location: str) -> Target:
     """Check and split a ``databricks:`` location; InputError names what is wrong."""
     parts = urlsplit(location)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise InputError(
-            "expected a workspace URL such as https://HOST[?catalog=C&schema=S]", path=location
-        )
+        raise InputError("expected a workspace URL such as https://HOST[?catalog=C&schema=S]", path=location)
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
-        raise InputError(
-            "use https:// (plain http is accepted only for a loopback host)", path=location
-        )
+        raise InputError("use https:// (plain http is accepted only for a loopback host)", path=location)
     query = parse_qs(parts.query, keep_blank_values=True)
     unknown = sorted(set(query) - {"catalog", "schema", "api", "lineage"})
     if unknown:
         raise InputError(
-            f"unknown query parameter(s) {', '.join(unknown)} "
-            "(known: catalog, schema, api, lineage)",
+            f"unknown query parameter(s) {', '.join(unknown)} (known: catalog, schema, api, lineage)",
             path=location,
         )
     values = {k: v[-1] for k, v in query.items()}

@@ -21,9 +21,7 @@ AZURE_DATABRICKS_SCOPE = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"
 
 
 def is_azure(hostname: str) -> bool:
-    return hostname.lower().endswith(
-        (".azuredatabricks.net", ".databricks.azure.us", ".databricks.azure.cn")
-    )
+    return hostname.lower().endswith((".azuredatabricks.net", ".databricks.azure.us", ".databricks.azure.cn"))
 
 
 def token_provider(hostname: str) -> tuple[Callable[[], str], str]:

@@ -56,13 +56,9 @@ class Client:
             return self.session.get(url, params=params, headers=headers, timeout=self.timeout)
 
         try:
-            response = call_with_retry(
-                call, policy=self.policy, what=f"GET {where}", sleep=self.sleep
-            )
+            response = call_with_retry(call, policy=self.policy, what=f"GET {where}", sleep=self.sleep)
         except requests.RequestException as err:
-            raise SourceError(
-                f"{where}: cannot reach the workspace ({type(err).__name__})"
-            ) from None
+            raise SourceError(f"{where}: cannot reach the workspace ({type(err).__name__})") from None
         self._check_status(response, where)
         try:
             body = response.json()
@@ -99,9 +95,7 @@ class Client:
             return
         if status in (401, 403):
             verb = "rejected the credentials" if status == 401 else "denied access"
-            raise SourceError(
-                f"{where}: the workspace {verb} (HTTP {status}); {self.credential_hint}"
-            )
+            raise SourceError(f"{where}: the workspace {verb} (HTTP {status}); {self.credential_hint}")
         code = _error_code(response)
         if status == 404:
             raise NotFound(f"{where}: not found (HTTP 404{code})")

@@ -37,9 +37,7 @@ def read_legacy(client: Client, schema: str | None, report: SourceReport) -> Fea
         name = str(summary.get("name") or "")
         if not name or (schema and not name.startswith(f"{schema}.")):
             continue
-        table = (
-            client.get(f"{API}/feature-tables/get", {"name": name}).get("feature_table") or summary
-        )
+        table = client.get(f"{API}/feature-tables/get", {"name": name}).get("feature_table") or summary
         features = list(client.pages(f"{API}/features/get", "features", {"feature_table": name}))
         sets.append(feature_set_from_legacy(client.base_url, store, table, features))
         report.count("legacy_feature_tables")
@@ -116,11 +114,7 @@ def _tags(raw: Any) -> dict[str, str]:
     """``[{key, value}]`` as the API writes tags (a plain mapping is taken too)."""
     if isinstance(raw, dict):
         return {str(k): str(v) for k, v in raw.items()}
-    return {
-        str(t["key"]): str(t.get("value", ""))
-        for t in raw or []
-        if isinstance(t, dict) and "key" in t
-    }
+    return {str(t["key"]): str(t.get("value", "")) for t in raw or [] if isinstance(t, dict) and "key" in t}
 
 
 def _sources(table: Mapping[str, Any]) -> list[SourceRef]:

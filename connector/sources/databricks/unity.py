@@ -78,9 +78,7 @@ def _read_schema(
 ) -> FeatureStore:
     store = f"{catalog}.{schema}"
     sets = []
-    listed = client.pages(
-        f"{UC}/tables", "tables", {"catalog_name": catalog, "schema_name": schema}
-    )
+    listed = client.pages(f"{UC}/tables", "tables", {"catalog_name": catalog, "schema_name": schema})
     for table in listed:
         report.count("tables")
         if "table_constraints" not in table:  # some listings leave constraints out
@@ -115,9 +113,7 @@ def feature_set_from_table(
     upstream: Iterable[SourceRef],
 ) -> FeatureSet:
     """A feature set from a Unity Catalog table object and its primary-key constraint."""
-    columns = {
-        c["name"]: c for c in table.get("columns") or [] if isinstance(c, dict) and c.get("name")
-    }
+    columns = {c["name"]: c for c in table.get("columns") or [] if isinstance(c, dict) and c.get("name")}
     key_columns = list(key.get("child_columns") or [])
     timeseries = list(key.get("timeseries_columns") or [])
     join_keys = tuple(
@@ -131,9 +127,7 @@ def feature_set_from_table(
     if location:
         fmt = str(table.get("data_source_format") or "").lower() or None
         sources.append(
-            SourceRef(
-                kind=infer_source_kind(location, fmt), uri=location, name=full_name, format=fmt
-            )
+            SourceRef(kind=infer_source_kind(location, fmt), uri=location, name=full_name, format=fmt)
         )
     sources.extend(upstream)
     extra = {
@@ -212,30 +206,18 @@ def _upstream(client: Client, table: Mapping[str, Any], report: SourceReport) ->
 def _upstream_ref(entry: Mapping[str, Any]) -> SourceRef | None:
     info = entry.get("tableInfo")
     if isinstance(info, dict) and info.get("name"):
-        name = ".".join(
-            str(info[k]) for k in ("catalog_name", "schema_name", "name") if info.get(k)
-        )
+        name = ".".join(str(info[k]) for k in ("catalog_name", "schema_name", "name") if info.get(k))
         extra = {k: info[k] for k in ("table_type", "lineage_timestamp") if k in info}
-        return SourceRef(
-            kind="table", uri=name, name=name, extra={"lineage": "unity-catalog", **extra}
-        )
-    path = (
-        (entry.get("fileInfo") or {}).get("path")
-        if isinstance(entry.get("fileInfo"), dict)
-        else None
-    )
+        return SourceRef(kind="table", uri=name, name=name, extra={"lineage": "unity-catalog", **extra})
+    path = (entry.get("fileInfo") or {}).get("path") if isinstance(entry.get("fileInfo"), dict) else None
     if path:
-        return SourceRef(
-            kind=infer_source_kind(path), uri=str(path), extra={"lineage": "unity-catalog"}
-        )
+        return SourceRef(kind=infer_source_kind(path), uri=str(path), extra={"lineage": "unity-catalog"})
     return None
 
 
 def _link_feature_tables(stores: list[FeatureStore]) -> list[FeatureStore]:
     """An upstream table that is a feature table read here is a parent feature set."""
-    by_table = {
-        str(fs.extra.get("full_name")): fs.ref for store in stores for fs in store.feature_sets
-    }
+    by_table = {str(fs.extra.get("full_name")): fs.ref for store in stores for fs in store.feature_sets}
     linked = []
     for store in stores:
         sets = []
@@ -248,8 +230,6 @@ def _link_feature_tables(stores: list[FeatureStore]) -> list[FeatureStore]:
                     parents.append(parent)
                 else:
                     kept.append(ref)
-            sets.append(
-                replace(fs, sources=tuple(kept), derived_from=tuple(parents)) if parents else fs
-            )
+            sets.append(replace(fs, sources=tuple(kept), derived_from=tuple(parents)) if parents else fs)
         linked.append(replace(store, feature_sets=tuple(sets)))
     return linked

@@ -70,22 +70,17 @@ def _build(
     store: str, location: str, sections: dict[str, dict[str, Located]], report: SourceReport
 ) -> FeatureStore:
     refs = {name: source_ref(item) for name, item in sections["sources"].items()}
-    sets: list[FeatureSet] = [
-        anchor_set(store, item, refs, report) for item in sections["anchors"].values()
-    ]
+    sets: list[FeatureSet] = [anchor_set(store, item, refs, report) for item in sections["anchors"].values()]
     owners: dict[str, str] = {}
     for fs in sets:
         for f in fs.features:
             if f.name in owners:
-                report.warn(
-                    f"{fs.origin}: feature '{f.name}' is also defined by anchor '{owners[f.name]}'"
-                )
+                report.warn(f"{fs.origin}: feature '{f.name}' is also defined by anchor '{owners[f.name]}'")
             owners.setdefault(f.name, fs.name)
     for name, item in sections["derivations"].items():
         if name in sections["anchors"]:
             raise InputError(
-                f"derivation '{name}' has the name of an anchor "
-                f"({sections['anchors'][name].origin})",
+                f"derivation '{name}' has the name of an anchor ({sections['anchors'][name].origin})",
                 path=item.origin.path,
                 where=str(item.origin.line or "") or None,
             )
@@ -99,9 +94,7 @@ def _collect(into: dict[str, Located], section: str, raw: Any, path: Path, text:
     if raw is None:
         return
     if not isinstance(raw, dict):
-        raise InputError(
-            f"'{section}' must be an object", path=str(path), where=_line(text, section)
-        )
+        raise InputError(f"'{section}' must be an object", path=str(path), where=_line(text, section))
     for name, value in raw.items():
         line = _line(text, name, after=section)
         if name in into:
@@ -110,9 +103,7 @@ def _collect(into: dict[str, Located], section: str, raw: Any, path: Path, text:
                 path=str(path),
                 where=line,
             )
-        origin = Origin(
-            path=str(path), line=int(line) if line else None, pointer=f"{section}.{name}"
-        )
+        origin = Origin(path=str(path), line=int(line) if line else None, pointer=f"{section}.{name}")
         into[name] = Located(name=name, raw=value, origin=origin)
 
 

@@ -119,9 +119,7 @@ def source_ref(item: Located) -> SourceRef | None:
         )
     kind = str(raw.get("type") or location.get("type") or "custom").lower()
     extra["config"] = {k: v for k, v in raw.items() if k not in ("timeWindowParameters",)}
-    return SourceRef(
-        kind=kind, uri=item.name, name=item.name, timestamp_field=timestamp, extra=extra
-    )
+    return SourceRef(kind=kind, uri=item.name, name=item.name, timestamp_field=timestamp, extra=extra)
 
 
 def dtype_of(raw: Any) -> tuple[str, str | None]:
@@ -164,9 +162,7 @@ def feature(name: str, raw: Any, report: SourceReport, where: str) -> Feature:
         try:
             extra["window_seconds"] = parse_duration(str(spec["window"]))
         except ValueError:
-            report.warn(
-                f"{where}: feature '{name}' has a window {spec['window']!r} that is not a duration"
-            )
+            report.warn(f"{where}: feature '{name}' has a window {spec['window']!r} that is not a duration")
     columns = (definition,) if definition and _SIMPLE_COLUMN.match(definition) else ()
     return Feature(
         name=name,
@@ -253,9 +249,7 @@ def _identifiers(expression: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def derived_set(
-    store: str, item: Located, owners: Mapping[str, str], report: SourceReport
-) -> FeatureSet:
+def derived_set(store: str, item: Located, owners: Mapping[str, str], report: SourceReport) -> FeatureSet:
     raw = item.raw
     spec = raw if isinstance(raw, dict) else {"definition": raw}
     inputs = derivation_inputs(raw)
@@ -266,9 +260,7 @@ def derived_set(
             "which no anchor or derivation defines; its lineage to them is left out"
         )
         report.count("unresolved_derivation_inputs", len(missing))
-    parents = list(
-        dict.fromkeys(owners[n] for n in inputs if n in owners and owners[n] != item.name)
-    )
+    parents = list(dict.fromkeys(owners[n] for n in inputs if n in owners and owners[n] != item.name))
     definition, language = _def_text(spec.get("definition"))
     dtype, raw_type = dtype_of(spec.get("type"))
     derived = Feature(

@@ -34,9 +34,7 @@ def parse_conf(path: Path) -> Any:
     include = _URL_INCLUDE.search(text)
     if include:
         line = text.count("\n", 0, include.start()) + 1
-        raise InputError(
-            "include of a URL is not followed by featmesh", path=str(path), where=str(line)
-        )
+        raise InputError("include of a URL is not followed by featmesh", path=str(path), where=str(line))
     try:
         tree = ConfigFactory.parse_string(text, basedir=str(path.parent), resolve=False)
         _refuse_environment(tree, path, ConfigParser, ConfigMissingException)
