@@ -13,7 +13,7 @@ from typing import Any
 
 from connector.catalog import Catalog, open_catalog
 from connector.catalog.plan import Plan, compute_plan
-from connector.errors import EXIT_OK, EXIT_PARTIAL, CatalogError, InputError
+from connector.errors import EXIT_OK, EXIT_PARTIAL, CatalogError, InputError, UsageError
 from connector.mapping.entities import DATA_PRODUCT, MeshMapping, map_mesh
 from connector.mapping.rules import DEFAULT_RULES, MappingRule
 from connector.model import FeatureStore
@@ -26,11 +26,20 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, kw_only=True)
 class ScanOptions:
-    sources: tuple[SourceSpec, ...]
+    sources: tuple[SourceSpec, ...] = ()
     catalog: str | None = None
     dry_run: bool = False
     rules: tuple[MappingRule, ...] = DEFAULT_RULES
     domains: Mapping[str, str] = field(default_factory=dict)
+    batch_size: int | None = None
+    keep_deleted: bool = False
+    resume: bool = False
+
+    def catalog_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"keep_deleted": self.keep_deleted}
+        if self.batch_size is not None:
+            options["batch_size"] = self.batch_size
+        return options
 
 
 @dataclass
@@ -45,10 +54,16 @@ def run_scan(options: ScanOptions) -> ScanOutcome:
     """Run a scan. Raises InputError (exit 2, nothing written) when no source could
     be used because of bad input; otherwise records what failed and goes on."""
     report = RunReport(command="scan")
+    if options.resume:
+        catalog = open_catalog(options.catalog, **options.catalog_options())
+        try:
+            return _resume(options, report, catalog)
+        finally:
+            catalog.close()
     read = read_sources(options.sources, report)
     if not read.stores and read.input_errors:
         raise read.input_errors[0]
-    catalog = open_catalog(options.catalog, read_only=options.dry_run)
+    catalog = open_catalog(options.catalog, read_only=options.dry_run, **options.catalog_options())
     try:
         return _scan(options, report, read, catalog)
     finally:
@@ -65,31 +80,89 @@ def _scan(options: ScanOptions, report: RunReport, read: ReadResult, catalog: Ca
     stores = read.stores
     mapping = map_mesh(stores, rules=options.rules, exists=catalog.exists)
     scopes = [store.qualified_name for store in stores]
-    current = catalog.current(mapping.keys(), scopes)
-    plan = compute_plan(mapping.entities, current, delete_scope=scopes, protected=[DATA_PRODUCT])
-    applied = None
-    if not options.dry_run:
-        try:
-            typedef_changes = catalog.sync_typedefs()
-            if typedef_changes["create"] or typedef_changes["update"]:
-                report.count(
-                    "typedefs_written", len(typedef_changes["create"]) + len(typedef_changes["update"])
-                )
-            applied = catalog.apply(plan, run_id=report.run_id)
-            for failure in applied.failed:
-                report.fail(failure)
-        except CatalogError as err:
-            report.fail(str(err))
-            log.error("%s", err)
+    plan, applied = _push(options, report, catalog, mapping.entities, scopes)
+    summary = summarize(report, stores, mapping, plan, applied, options)
+    return _finish(options, report, catalog, summary, plan, pending=(mapping.entities, scopes))
+
+
+def _push(
+    options: ScanOptions,
+    report: RunReport,
+    catalog: Catalog,
+    desired: list[dict[str, Any]],
+    scopes: list[str],
+) -> tuple[Plan, dict[str, Any] | None]:
+    """Plan against the catalog and, unless a dry run, apply. A catalog failure is
+    recorded in the report, never raised: what was read stays recorded."""
+    current = catalog.current([(e["typeName"], e["attributes"]["qualifiedName"]) for e in desired], scopes)
+    plan = compute_plan(
+        desired, current, delete_scope=scopes, protected=[DATA_PRODUCT], keep_deleted=options.keep_deleted
+    )
+    if options.dry_run:
+        return plan, None
+    if not catalog.transactional:
+        # the run's results are stored locally before any push starts
+        catalog.record_run(
+            {**report.to_json(), "status": "pushing", "pending": {"entities": desired, "scopes": scopes}}
+        )
+    try:
+        written = catalog.sync_typedefs()
+        if written["create"] or written["update"]:
+            report.count("typedefs_written", len(written["create"]) + len(written["update"]))
+        applied = catalog.apply(plan, run_id=report.run_id)
+    except CatalogError as err:
+        report.fail(str(err))
+        log.error("%s", err)
+        return plan, None
+    for failure in applied.failed:
+        report.fail(failure)
+    return plan, applied.to_json()
+
+
+def _finish(
+    options: ScanOptions,
+    report: RunReport,
+    catalog: Catalog,
+    summary: dict[str, Any],
+    plan: Plan,
+    pending: tuple[list[dict[str, Any]], list[str]],
+) -> ScanOutcome:
     report.finish()
-    summary = summarize(report, stores, mapping, plan, applied.to_json() if applied else None, options)
+    summary["status"] = report.status
     if not options.dry_run:
+        record = {**report.to_json(), "summary": summary}
+        if report.status != "ok" and not catalog.transactional:
+            record["pending"] = {"entities": pending[0], "scopes": pending[1]}
         try:
-            catalog.record_run({**report.to_json(), "summary": summary})
+            catalog.record_run(record)
         except CatalogError as err:
             log.error("could not record the run: %s", err)
     exit_code = EXIT_OK if report.status == "ok" else EXIT_PARTIAL
     return ScanOutcome(summary=summary, exit_code=exit_code, plan=plan, report=report)
+
+
+def _resume(options: ScanOptions, report: RunReport, catalog: Catalog) -> ScanOutcome:
+    """Finish the newest unfinished push to this catalog from its stored results,
+    without reading the sources again."""
+    record = next((r for r in catalog.runs() if r.get("pending")), None)
+    if record is None or record.get("status") == "ok":
+        raise UsageError(f"nothing to resume: the last run on {catalog.uri} left no unfinished push")
+    desired, scopes = record["pending"]["entities"], record["pending"]["scopes"]
+    report.count("resumed_entities", len(desired))
+    report.warn(f"resuming run {record['run_id']} from its stored results")
+    plan, applied = _push(options, report, catalog, desired, scopes)
+    previous = record.get("summary") or {}
+    summary = {
+        **previous,
+        "run_id": report.run_id,
+        "resumed_from": record["run_id"],
+        "dry_run": options.dry_run,
+        "plan": plan.to_json(),
+        "applied": applied,
+        "warnings": report.warnings.to_json(),
+        "failures": report.failures.to_json(),
+    }
+    return _finish(options, report, catalog, summary, plan, pending=(desired, scopes))
 
 
 def counts(stores: Sequence[FeatureStore], mapping: MeshMapping | None = None) -> dict[str, int]:

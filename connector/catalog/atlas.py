@@ -92,6 +92,8 @@ def open_purview(uri: str, *, read_only: bool = False, **options: Any) -> AtlasC
 
 
 class AtlasCatalog:
+    transactional = False
+
     def __init__(
         self,
         uri: str,

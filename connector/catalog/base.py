@@ -34,6 +34,8 @@ class ApplyResult:
 
 class Catalog(Protocol):
     uri: str
+    transactional: bool
+    """True where an apply is all-or-nothing (nothing to resume after a failure)."""
 
     def sync_typedefs(self, *, dry_run: bool = False) -> dict[str, list[str]]:
         """Create or update featmesh's types; returns names by ``create``/``update``."""

@@ -14,6 +14,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from connector.runreport import utcnow
 from typedefs import TypeSystem, load_base_typedefs, load_typedefs
 
 SCHEMA_VERSION = "1"
+RETIRED = "FEATMESH.RETIRED"
 CATEGORIES = ("enumDefs", "structDefs", "classificationDefs", "entityDefs", "relationshipDefs")
 
 _DDL = """
@@ -67,18 +69,22 @@ def parse_local_uri(uri: str) -> Path:
     return Path(rest or DEFAULT_LOCAL_PATH)
 
 
-def open_local(uri: str, *, read_only: bool = False) -> LocalCatalog:
-    return LocalCatalog(parse_local_uri(uri), read_only=read_only)
+def open_local(uri: str, *, read_only: bool = False, keep_deleted: bool = False, **_: Any) -> LocalCatalog:
+    """Open ``local[:PATH]``; options meant for remote catalogs (batch size) do not apply."""
+    return LocalCatalog(parse_local_uri(uri), read_only=read_only, keep_deleted=keep_deleted)
 
 
 class LocalCatalog:
     """SQLite-backed catalog. ``read_only`` never creates or changes the file: a
     missing file opens as an empty in-memory catalog holding featmesh's types."""
 
-    def __init__(self, path: Path, *, read_only: bool = False):
+    transactional = True
+
+    def __init__(self, path: Path, *, read_only: bool = False, keep_deleted: bool = False):
         self.path = path
         self.uri = f"local:{path}"
         self.read_only = read_only
+        self.keep_deleted = keep_deleted
         try:
             if read_only and not path.exists():
                 self.db = sqlite3.connect(":memory:")
@@ -291,7 +297,7 @@ class LocalCatalog:
         with self._transaction() as db:
             guids = self._upsert(db, plan, now, run_id, result)
             self._link(db, plan, guids, types)
-            self._delete(db, plan, result)
+            self._delete(db, plan, result, run_id)
             self._classify(db, plan, guids, types, result)
         result.requests = 1
         return result
@@ -363,10 +369,18 @@ class LocalCatalog:
                 for reference in change.desired["attributes"].get(name, []) or []:
                     self._guid_of(db, reference, types)
 
-    def _delete(self, db: sqlite3.Connection, plan: Plan, result: ApplyResult) -> None:
+    def _delete(self, db: sqlite3.Connection, plan: Plan, result: ApplyResult, run_id: str) -> None:
         for change in plan.of("delete"):
             assert change.current is not None
             guid = change.current["guid"]
+            if self.keep_deleted:
+                attributes = {"retiredAt": _epoch_ms(utcnow()), "runId": run_id}
+                inserted = db.execute(
+                    "INSERT OR IGNORE INTO classifications VALUES (?, ?, ?)",
+                    (guid, RETIRED, json.dumps(attributes, sort_keys=True)),
+                )
+                result.classifications += inserted.rowcount
+                continue
             db.execute("DELETE FROM relationships WHERE from_guid = ? OR to_guid = ?", (guid, guid))
             db.execute("DELETE FROM classifications WHERE entity_guid = ?", (guid,))
             db.execute("DELETE FROM entities WHERE guid = ?", (guid,))
@@ -434,6 +448,10 @@ def _shipped_typedefs() -> dict[str, Any]:
         for category in CATEGORIES:
             merged[category].extend(source.get(category, []))
     return merged
+
+
+def _epoch_ms(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def _like_prefix(prefix: str) -> str:

@@ -17,6 +17,7 @@ Key = tuple[str, str]
 EntityJson = dict[str, Any]
 
 OWNED_CLASSIFICATION_PREFIX = "FEATMESH."
+RETIRED = "FEATMESH.RETIRED"
 VOLATILE_CLASSIFICATION_ATTRIBUTES = frozenset({"evaluatedAt", "runId"})
 """Attributes that change with every run: a classification whose other attributes are
 unchanged is not rewritten just because it was evaluated again."""
@@ -96,13 +97,15 @@ def compute_plan(
     *,
     delete_scope: Iterable[str] = (),
     protected: Iterable[str] = (),
+    keep_deleted: bool = False,
 ) -> Plan:
     """Diff ``desired`` against ``current``.
 
     ``current`` holds what the catalog has for the desired keys and for everything
     under ``delete_scope`` (qualifiedName prefixes of the stores read in this run).
     Entities under the scope that are not desired are deleted, except types in
-    ``protected`` (placeholders other stores may share).
+    ``protected`` (placeholders other stores may share). With ``keep_deleted`` the
+    catalog retires them instead, and entities already retired are left alone.
     """
     plan = Plan()
     desired_keys: set[Key] = set()
@@ -122,6 +125,8 @@ def compute_plan(
     keep = set(protected)
     for key, existing in sorted(current.items()):
         if key in desired_keys or key[0] in keep:
+            continue
+        if keep_deleted and any(c["typeName"] == RETIRED for c in existing.get("classifications", [])):
             continue
         if any(key[1] == s or key[1].startswith(s + "/") for s in scopes):
             plan.changes.append(Change("delete", key, current=existing))

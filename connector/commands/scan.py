@@ -15,19 +15,53 @@ from connector.sources import parse_source
 
 @click.command(cls=Handled)
 @click.argument("sources", nargs=-1, metavar="SOURCE...")
-@click.option("--catalog", "catalog_uri", metavar="URI", help="local[:PATH] (default .featmesh/catalog.db).")
+@click.option(
+    "--catalog",
+    "catalog_uri",
+    metavar="URI",
+    help="local[:PATH] (default .featmesh/catalog.db), atlas+https://HOST[:PORT] or purview://ACCOUNT.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
-def scan(sources: tuple[str, ...], catalog_uri: str | None, dry_run: bool, as_json: bool) -> None:
+@click.option(
+    "--batch-size", type=click.IntRange(1, 1000), default=None, help="Entities per bulk write (default 100)."
+)
+@click.option(
+    "--keep-deleted",
+    is_flag=True,
+    help="Classify vanished feature sets FEATMESH.RETIRED instead of deleting them.",
+)
+@click.option(
+    "--resume", is_flag=True, help="Finish the last unfinished push to the catalog from its stored results."
+)
+def scan(
+    sources: tuple[str, ...],
+    catalog_uri: str | None,
+    dry_run: bool,
+    as_json: bool,
+    batch_size: int | None,
+    keep_deleted: bool,
+    resume: bool,
+) -> None:
     """Scan feature stores and publish them to a catalog.
 
     SOURCE is KIND:PATH-OR-URL (manifest:, feast:, azureml:, feathr:, databricks:)
     or a path whose kind is detected.
     """
-    if not sources:
+    if resume and sources:
+        raise UsageError("--resume finishes the last push from its stored results: give no SOURCE with it")
+    if not sources and not resume:
         raise UsageError("no SOURCE given: name at least one feature store to scan")
     specs = tuple(parse_source(s) for s in sources)
-    outcome = run_scan(ScanOptions(sources=specs, catalog=catalog_uri, dry_run=dry_run))
+    options = ScanOptions(
+        sources=specs,
+        catalog=catalog_uri,
+        dry_run=dry_run,
+        batch_size=batch_size,
+        keep_deleted=keep_deleted,
+        resume=resume,
+    )
+    outcome = run_scan(options)
     if as_json:
         click.echo(json.dumps(outcome.summary, indent=2, sort_keys=False))
     else:
