@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,11 +96,8 @@ class AtlasRest:
                 timeout=self.timeout,
             )
 
-        kwargs: dict[str, Any] = {"policy": self.retry, "what": what}
-        if self._sleep is not None:
-            kwargs["sleep"] = self._sleep
         try:
-            response = call_with_retry(send, **kwargs)
+            response = call_with_retry(send, policy=self.retry, what=what, sleep=self._sleep or _sleep)
         except requests.RequestException as err:
             raise CatalogError(f"{what}: {type(err).__name__}: no answer from the catalog") from None
         return self._parse(response, what, allow)
@@ -126,6 +124,10 @@ class AtlasRest:
             message = message or data["error"].get("message")
         detail = f"{code}: {message}" if code else (message or response.reason or "")
         raise CatalogError(f"{what}: HTTP {status} {detail}".rstrip(), status=status, code=code)
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
 
 
 def unique_path(type_name: str) -> str:
