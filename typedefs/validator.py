@@ -272,7 +272,7 @@ class _Validator:
                 )
         elif category in ("COMPOSITION", "AGGREGATION"):
             self.report(d, f"a {category} needs exactly one end with isContainer: true")
-        if category == "COMPOSITION" and not all(containers):
+        if category == "COMPOSITION" and any(containers) and not all(containers):
             for key, end, container in zip(("endDef1", "endDef2"), ends, containers, strict=True):
                 if not container and end.get("cardinality", "SINGLE") == "SET":
                     self.at(
@@ -285,8 +285,11 @@ class _Validator:
         """Check one end; return it when it is usable for the rules between ends."""
         end = d.body.get(key)
         suffix = f".{key}"
-        if not isinstance(end, Mapping):
+        if end is None:
             self.at(d, suffix, f"{key} is missing: a relationship needs two ends")
+            return None
+        if not isinstance(end, Mapping):
+            self.at(d, suffix, f"{key} must be a mapping with type, name and cardinality")
             return None
         usable = True
         type_name = end.get("type")
@@ -380,7 +383,8 @@ class _Validator:
     ) -> bool | None:
         """Report an unusable attribute type; return whether it is an array (None: unknown)."""
         if not isinstance(type_name, str) or not type_name:
-            self.at(d, suffix, f"{label} has no typeName")
+            problem = "has no typeName" if not type_name else "has a typeName that is not text"
+            self.at(d, suffix, f"{label} {problem}")
             return None
         try:
             ref = parse_type(type_name)
