@@ -22,7 +22,10 @@ from connector.errors import EXIT_INPUT, FeatmeshError
 COMMANDS = {
     "scan": ("connector.commands.scan:scan", "Scan feature stores and publish them to a catalog."),
     "catalog": ("connector.commands.catalog:catalog", "Read what a catalog holds."),
-    "typedefs": ("connector.commands.typedefs:typedefs", "Export, validate and push the catalog types."),
+    "typedefs": (
+        "connector.commands.typedefs:typedefs",
+        "Export, validate and push the catalog types.",
+    ),
 }
 
 

@@ -76,7 +76,14 @@ def test_purview_uses_the_data_map_endpoint_and_an_entra_token(tmp_path, monkeyp
     assert catalog.rest.endpoint == "https://contoso.purview.azure.com/datamap/api/atlas/v2"
     responses.get(
         "https://contoso.purview.azure.com/datamap/api/atlas/v2/entity/uniqueAttribute/type/azure_datalake_gen2_path",
-        json={"entity": {"guid": "g1", "typeName": "azure_datalake_gen2_path", "status": "ACTIVE", "attributes": {}}},
+        json={
+            "entity": {
+                "guid": "g1",
+                "typeName": "azure_datalake_gen2_path",
+                "status": "ACTIVE",
+                "attributes": {},
+            }
+        },
     )
     assert catalog.exists("azure_datalake_gen2_path", "https://acct.dfs.core.windows.net/raw/x")
     assert credential.scopes == ["https://purview.azure.net/.default"]

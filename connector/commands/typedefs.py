@@ -26,7 +26,7 @@ SHIPPED = "featmesh typedefs"
 
 @click.group()
 def typedefs() -> None:
-    """Export and validate the catalog types."""
+    """Export, validate and push the catalog types."""
 
 
 @typedefs.command("export", cls=Handled)
@@ -77,7 +77,36 @@ def _read_document(path: Path) -> Any:
         try:
             return json.loads(text)
         except json.JSONDecodeError as err:
-            raise InputError(
-                f"invalid JSON: {err.msg}", path=str(path), where=str(err.lineno)
-            ) from None
+            raise InputError(f"invalid JSON: {err.msg}", path=str(path), where=str(err.lineno)) from None
     return load_yaml(path).data
+
+
+@typedefs.command("push", cls=Handled)
+@click.option(
+    "--catalog",
+    "catalog_uri",
+    metavar="URI",
+    help="local[:PATH] (default), atlas+https://HOST[:PORT] or purview://ACCOUNT.",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be created or updated; send nothing.")
+def push(catalog_uri: str | None, dry_run: bool) -> None:
+    """Create featmesh's types in a catalog, or update them in place.
+
+    Changes the catalog would refuse (a mandatory attribute added, an attribute's type
+    changed, a superType removed, a relationship's category or ends changed) stop the
+    push with a message before anything is sent.
+    """
+    from connector.catalog import open_catalog
+
+    catalog = open_catalog(catalog_uri, read_only=dry_run)
+    try:
+        changes = catalog.sync_typedefs(dry_run=dry_run)
+    finally:
+        catalog.close()
+    verb = "would" if dry_run else "did"
+    created, updated = changes["create"], changes["update"]
+    click.echo(
+        f"{catalog.uri}: {verb} create {len(created)} and update {len(updated)} types"
+        + (f": create {', '.join(created)}" if created else "")
+        + (f"; update {', '.join(updated)}" if updated else "")
+    )

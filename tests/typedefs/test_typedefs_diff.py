@@ -95,9 +95,7 @@ REFUSED: list[tuple[str, Callable[[Doc], Any], list[str]]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("change", "expected"), [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED]
-)
+@pytest.mark.parametrize(("change", "expected"), [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED])
 def test_refused_changes(ts: TypeSystem, change: Callable[[Doc], Any], expected: list[str]) -> None:
     old = load_typedefs()
     new = copy.deepcopy(old)

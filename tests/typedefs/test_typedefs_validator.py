@@ -167,9 +167,7 @@ CASES: list[tuple[str, Callable[[Doc], None], list[str]]] = [
     (
         "type name starting with a digit",
         add("structDefs", {"name": "9lives", "attributeDefs": []}),
-        [
-            "structDefs[1] '9lives': invalid type name: start with a letter, then letters, digits, '_' or ' '"
-        ],
+        ["structDefs[1] '9lives': invalid type name: start with a letter, then letters, digits, '_' or ' '"],
     ),
     (
         "dot in an entity type name",
@@ -197,9 +195,7 @@ CASES: list[tuple[str, Callable[[Doc], None], list[str]]] = [
     (
         "MICROSOFT. prefix (Purview)",
         add("classificationDefs", {"name": "MICROSOFT.PERSONAL.NAME"}),
-        [
-            "classificationDefs[1] 'MICROSOFT.PERSONAL.NAME': the prefix 'MICROSOFT.' is reserved by Purview"
-        ],
+        ["classificationDefs[1] 'MICROSOFT.PERSONAL.NAME': the prefix 'MICROSOFT.' is reserved by Purview"],
     ),
     (
         "duplicate name across sections",
@@ -272,9 +268,7 @@ CASES: list[tuple[str, Callable[[Doc], None], list[str]]] = [
     ),
     (
         "AGGREGATION without a container",
-        _both(
-            _set(rel, "relationshipCategory", "AGGREGATION"), _end("endDef1", "isContainer", False)
-        ),
+        _both(_set(rel, "relationshipCategory", "AGGREGATION"), _end("endDef1", "isContainer", False)),
         [f"{R0}: a AGGREGATION needs exactly one end with isContainer: true"],
     ),
     (
@@ -287,9 +281,7 @@ CASES: list[tuple[str, Callable[[Doc], None], list[str]]] = [
     ),
     (
         "AGGREGATION child end SET is fine",
-        _both(
-            _set(rel, "relationshipCategory", "AGGREGATION"), _end("endDef2", "cardinality", "SET")
-        ),
+        _both(_set(rel, "relationshipCategory", "AGGREGATION"), _end("endDef2", "cardinality", "SET")),
         [],
     ),
     (
@@ -316,16 +308,12 @@ CASES: list[tuple[str, Callable[[Doc], None], list[str]]] = [
     (
         "missing end",
         lambda doc: rel(doc).pop("endDef2"),
-        [
-            "relationshipDefs[0].endDef2 'shop_store_sets': endDef2 is missing: a relationship needs two ends"
-        ],
+        ["relationshipDefs[0].endDef2 'shop_store_sets': endDef2 is missing: a relationship needs two ends"],
     ),
     (
         "unknown relationship category",
         _set(rel, "relationshipCategory", "OWNERSHIP"),
-        [
-            f"{R0}: relationshipCategory 'OWNERSHIP' is not one of ASSOCIATION, AGGREGATION, COMPOSITION"
-        ],
+        [f"{R0}: relationshipCategory 'OWNERSHIP' is not one of ASSOCIATION, AGGREGATION, COMPOSITION"],
     ),
     (
         "unknown propagateTags",
@@ -508,9 +496,7 @@ CASES: list[tuple[str, Callable[[Doc], None], list[str]]] = [
                 "attributeDefs": [attr("kind", "int")],
             },
         ),
-        [
-            "entityDefs[2] 'shop_outlet': attribute 'kind' redefines the one inherited from 'shop_store'"
-        ],
+        ["entityDefs[2] 'shop_outlet': attribute 'kind' redefines the one inherited from 'shop_store'"],
     ),
     (
         "attribute inherited from two parents",
@@ -525,9 +511,7 @@ CASES: list[tuple[str, Callable[[Doc], None], list[str]]] = [
                 },
             ),
         ),
-        [
-            "entityDefs[2] 'shop_mixed': inherits attribute 'kind' from both 'shop_store' and 'shop_kind'"
-        ],
+        ["entityDefs[2] 'shop_mixed': inherits attribute 'kind' from both 'shop_store' and 'shop_kind'"],
     ),
     # ---- superTypes
     (
@@ -575,9 +559,7 @@ CASES: list[tuple[str, Callable[[Doc], None], list[str]]] = [
     (
         "enum value twice",
         lambda doc: doc["enumDefs"][0]["elementDefs"].append({"value": "A", "ordinal": 2}),
-        [
-            "enumDefs[0].elementDefs[2] 'shop_grade': enum value 'A' is listed twice (also elementDefs[0])"
-        ],
+        ["enumDefs[0].elementDefs[2] 'shop_grade': enum value 'A' is listed twice (also elementDefs[0])"],
     ),
     (
         "enum ordinal twice",
@@ -598,9 +580,7 @@ CASES: list[tuple[str, Callable[[Doc], None], list[str]]] = [
 
 
 @pytest.mark.parametrize(("change", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_each_rule_has_a_precise_message(
-    change: Callable[[Doc], None], expected: list[str]
-) -> None:
+def test_each_rule_has_a_precise_message(change: Callable[[Doc], None], expected: list[str]) -> None:
     doc = minimal()
     change(doc)
     assert problems(doc) == expected
