@@ -72,7 +72,7 @@ def test_classification_entity_types_are_enforced(tmp_path):
     entities = map_mesh([_store("a")]).entities
     store = next(e for e in entities if e["typeName"] == "featmesh_feature_store")
     store["classifications"] = [{"typeName": "FEATMESH.COMPLIANT", "attributes": {"score": 1.0}}]
-    with pytest.raises(CatalogError, match="FEATMESH.COMPLIANT"):
+    with pytest.raises(CatalogError, match=r"FEATMESH\.COMPLIANT"):
         _apply(catalog, entities)
     assert _count(catalog) == 0
 

@@ -1,7 +1,6 @@
 """``featmesh typedefs export`` and ``featmesh typedefs validate``."""
 
 # The expected output lines stay whole on one line each, so a message can be grepped for.
-# ruff: noqa: E501
 
 from __future__ import annotations
 
