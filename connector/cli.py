@@ -20,6 +20,8 @@ from connector import __version__
 from connector.errors import EXIT_INPUT, FeatmeshError
 
 COMMANDS = {
+    "init": ("connector.commands.init:init", "Write a commented starter featmesh.yaml."),
+    "runs": ("connector.commands.runs:runs", "List recent runs with their status and scores."),
     "scan": ("connector.commands.scan:scan", "Scan feature stores and publish them to a catalog."),
     "catalog": ("connector.commands.catalog:catalog", "Read what a catalog holds."),
     "typedefs": (

@@ -31,6 +31,8 @@ class ScanOptions:
     dry_run: bool = False
     rules: tuple[MappingRule, ...] = DEFAULT_RULES
     domains: Mapping[str, str] = field(default_factory=dict)
+    source_domains: Mapping[str, str] = field(default_factory=dict)
+    """Source URI -> domain of every feature set it yields (a config's ``domain``)."""
     batch_size: int | None = None
     keep_deleted: bool = False
     resume: bool = False
@@ -71,7 +73,7 @@ def run_scan(options: ScanOptions) -> ScanOutcome:
 
 
 def _scan(options: ScanOptions, report: RunReport, read: ReadResult, catalog: Catalog) -> ScanOutcome:
-    read.replace_stores(resolve_domains(read.stores, options.domains))
+    read.replace_stores(resolve_domains(read.stores, domain_mapping(read, options)))
     check_references(
         read, elsewhere=lambda ref: catalog.feature_set_versions(ref.store_kind, ref.store, ref.name)
     )
@@ -163,6 +165,18 @@ def _resume(options: ScanOptions, report: RunReport, catalog: Catalog) -> ScanOu
         "failures": report.failures.to_json(),
     }
     return _finish(options, report, catalog, summary, plan, pending=(desired, scopes))
+
+
+def domain_mapping(read: ReadResult, options: ScanOptions) -> dict[str, str]:
+    """The config's domain mapping, with each source's own ``domain`` for its stores
+    (an explicit entry in ``domains`` wins)."""
+    mapping = dict(options.domains)
+    for report, stores in read.per_source:
+        domain = options.source_domains.get(report.uri)
+        if domain:
+            for store in stores:
+                mapping.setdefault(f"{store.kind}/{store.name}", domain)
+    return mapping
 
 
 def counts(stores: Sequence[FeatureStore], mapping: MeshMapping | None = None) -> dict[str, int]:

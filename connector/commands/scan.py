@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
 from connector.cli import Handled
+from connector.config import load_config
 from connector.errors import UsageError
+from connector.mapping.rules import DEFAULT_RULES
 from connector.scanner import ScanOptions, ScanOutcome, run_scan
 from connector.sources import parse_source
 
@@ -34,8 +37,15 @@ from connector.sources import parse_source
 @click.option(
     "--resume", is_flag=True, help="Finish the last unfinished push to the catalog from its stored results."
 )
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A featmesh.yaml: sources, catalog, domains, mapping rules, policies.",
+)
 def scan(
     sources: tuple[str, ...],
+    config_path: Path | None,
     catalog_uri: str | None,
     dry_run: bool,
     as_json: bool,
@@ -48,17 +58,23 @@ def scan(
     SOURCE is KIND:PATH-OR-URL (manifest:, feast:, azureml:, feathr:, databricks:)
     or a path whose kind is detected.
     """
+    config = load_config(config_path) if config_path else None
     if resume and sources:
         raise UsageError("--resume finishes the last push from its stored results: give no SOURCE with it")
-    if not sources and not resume:
-        raise UsageError("no SOURCE given: name at least one feature store to scan")
     specs = tuple(parse_source(s) for s in sources)
+    if config is not None and not specs and not resume:
+        specs = config.sources
+    if not specs and not resume:
+        raise UsageError("no SOURCE given: name at least one feature store to scan, or --config FILE")
     options = ScanOptions(
         sources=specs,
-        catalog=catalog_uri,
+        catalog=catalog_uri or (config.catalog if config else None),
         dry_run=dry_run,
-        batch_size=batch_size,
-        keep_deleted=keep_deleted,
+        rules=config.rules if config else DEFAULT_RULES,
+        domains=config.domains if config else {},
+        source_domains=config.source_domains if config else {},
+        batch_size=batch_size or (config.batch_size if config else None),
+        keep_deleted=keep_deleted or (config.keep_deleted if config else False),
         resume=resume,
     )
     outcome = run_scan(options)

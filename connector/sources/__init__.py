@@ -10,14 +10,16 @@ or a bare path whose kind each reader's ``detect`` decides.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from connector.errors import InputError, UsageError
+from connector.errors import InputError, SourceError, UsageError
 from connector.model import FeatureStore
 from connector.runreport import SourceReport
 
@@ -87,9 +89,35 @@ def parse_source(arg: str, options: Mapping[str, Any] | None = None) -> SourceSp
 
 
 def read_source(spec: SourceSpec, report: SourceReport) -> list[FeatureStore]:
+    """Read one source. ``options["env"]`` maps the variables a reader expects to the
+    variables that hold them here (a config's credentials by reference)."""
     reader = readers().get(spec.kind)
     if reader is None:
         raise UsageError(f"no reader for source kind '{spec.kind}'")
-    stores = reader.read(spec.location, report, spec.options)
+    options = {k: v for k, v in spec.options.items() if k != "env"}
+    with environment(spec.options.get("env") or {}, what=spec.uri):
+        stores = reader.read(spec.location, report, options)
     report.feature_sets = sum(len(s.feature_sets) for s in stores)
     return stores
+
+
+@contextmanager
+def environment(aliases: Mapping[str, str], *, what: str) -> Iterator[None]:
+    """Expose ``os.environ[holder]`` as ``expected`` while a source is read.
+
+    Only names appear in errors; values are never logged or returned.
+    """
+    saved: dict[str, str | None] = {}
+    try:
+        for expected, holder in aliases.items():
+            if holder not in os.environ:
+                raise SourceError(f"{what}: environment variable {holder} (for {expected}) is not set")
+            saved[expected] = os.environ.get(expected)
+            os.environ[expected] = os.environ[holder]
+        yield
+    finally:
+        for expected, value in saved.items():
+            if value is None:
+                os.environ.pop(expected, None)
+            else:
+                os.environ[expected] = value

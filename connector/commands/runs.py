@@ -1,0 +1,60 @@
+"""``featmesh runs [--catalog URI] [--limit N] [--json]``: the history of runs."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from connector.catalog import open_catalog
+from connector.cli import Handled
+
+
+@click.command(cls=Handled)
+@click.option("--catalog", "catalog_uri", metavar="URI", help="local[:PATH] (default .featmesh/catalog.db).")
+@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON list.")
+def runs(catalog_uri: str | None, limit: int, as_json: bool) -> None:
+    """List recent runs with their status, counts and scores, newest first."""
+    catalog = open_catalog(catalog_uri, read_only=True)
+    try:
+        records = catalog.runs(limit)
+    finally:
+        catalog.close()
+    rows = [_row(r) for r in records]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(f"no runs recorded in {catalog.uri}")
+        return
+    click.echo(f"{'run':<13} {'started':<21} {'status':<8} {'sets':>5} {'score':>6} grade  plan")
+    for row in rows:
+        score = "-" if row["score"] is None else f"{row['score']:.1f}"
+        plan = row["plan"]
+        changes = (
+            f"+{plan.get('create', 0)} ~{plan.get('update', 0)} -{plan.get('delete', 0)}" if plan else "-"
+        )
+        click.echo(
+            f"{row['run_id']:<13} {row['started_at'] or '-':<21} {row['status']:<8} "
+            f"{row['feature_sets']:>5} {score:>6} {row['grade'] or '-':<6} {changes}"
+        )
+
+
+def _row(record: dict) -> dict:
+    summary = record.get("summary") or {}
+    score = summary.get("score") or {}
+    plan = summary.get("plan") or {}
+    return {
+        "run_id": record["run_id"],
+        "command": record.get("command"),
+        "started_at": record.get("started_at"),
+        "finished_at": record.get("finished_at"),
+        "status": record.get("status"),
+        "feature_sets": (summary.get("counts") or {}).get("feature_sets", 0),
+        "score": score.get("mesh"),
+        "grade": score.get("grade"),
+        "domains": score.get("domains") or {},
+        "plan": {k: plan[k] for k in ("create", "update", "delete", "unchanged") if k in plan},
+        "findings": summary.get("findings") or {},
+    }

@@ -1,0 +1,125 @@
+"""``featmesh.yaml``: what a scheduled scan reads, where it publishes, what it checks.
+
+Validated at the door with the JSON Schema shipped in ``connector/schema`` (unknown
+keys are refused with the file, the line and the path inside it). Paths in the file
+are relative to the file. Credentials are named, never given: a source's ``env`` maps
+the variable a reader expects (``DATABRICKS_TOKEN``) to the variable that holds it in
+the scheduler's environment (``DBX_PAYMENTS_TOKEN``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from connector.documents import Document, load_schema, load_yaml, validate
+from connector.errors import InputError
+from connector.mapping.rules import DEFAULT_RULES, MappingRule
+from connector.sources import SourceSpec, parse_source
+
+DEFAULT_NAME = "featmesh.yaml"
+
+
+@cache
+def schema() -> dict[str, Any]:
+    return load_schema("connector", "schema/config.schema.json")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    path: Path
+    sources: tuple[SourceSpec, ...]
+    catalog: str | None = None
+    catalog_env: Mapping[str, str] = field(default_factory=dict)
+    batch_size: int | None = None
+    keep_deleted: bool = False
+    domains: Mapping[str, str] = field(default_factory=dict)
+    source_domains: Mapping[str, str] = field(default_factory=dict)
+    """Source URI -> the domain of every feature set it yields."""
+    rules: tuple[MappingRule, ...] = DEFAULT_RULES
+    packs: tuple[str, ...] = ()
+    waivers: Path | None = None
+    fail_on: str | None = None
+    profile: bool = False
+    sample_rows: int | None = None
+    report_format: str | None = None
+    report_output: Path | None = None
+
+
+def load_config(path: Path | str) -> Config:
+    path = Path(path)
+    doc = load_yaml(path)
+    validate(doc, schema())
+    data = doc.data
+    base = path.parent
+    sources = []
+    source_domains: dict[str, str] = {}
+    for i, raw in enumerate(data["sources"]):
+        spec = _source(doc, i, raw, base)
+        sources.append(spec)
+        if raw.get("domain"):
+            source_domains[spec.uri] = raw["domain"]
+    catalog = data.get("catalog", {})
+    policies = data.get("policies", {})
+    profiling = data.get("profiling", {})
+    report = data.get("report", {})
+    return Config(
+        path=path,
+        sources=tuple(sources),
+        catalog=_catalog_uri(catalog.get("uri"), base),
+        catalog_env=dict(catalog.get("env", {})),
+        batch_size=catalog.get("batch_size"),
+        keep_deleted=bool(catalog.get("keep_deleted", False)),
+        domains=dict(data.get("domains", {})),
+        source_domains=source_domains,
+        rules=(*_rules(doc), *DEFAULT_RULES),
+        packs=tuple(_pack(p, base) for p in policies.get("packs", [])),
+        waivers=base / policies["waivers"] if "waivers" in policies else None,
+        fail_on=policies.get("fail_on"),
+        profile=bool(profiling.get("enabled", False)),
+        sample_rows=profiling.get("sample_rows"),
+        report_format=report.get("format"),
+        report_output=base / report["output"] if "output" in report else None,
+    )
+
+
+def _source(doc: Document, i: int, raw: Mapping[str, Any], base: Path) -> SourceSpec:
+    uri = raw["uri"]
+    kind, sep, rest = uri.partition(":")
+    if sep and "://" not in rest and len(kind) > 1 and "/" not in kind:
+        uri = f"{kind}:{base / rest}"
+    elif not sep or len(kind) == 1:
+        uri = str(base / uri)
+    try:
+        spec = parse_source(uri, {"env": dict(raw.get("env", {}))} if raw.get("env") else None)
+    except InputError as err:
+        raise doc.error(
+            err.message if not err.path else f"{err.path}: {err.message}", ("sources", i, "uri")
+        ) from None
+    return spec
+
+
+def _catalog_uri(uri: str | None, base: Path) -> str | None:
+    if uri and uri.startswith("local:") and len(uri) > len("local:"):
+        return f"local:{base / uri[len('local:') :]}"
+    return uri
+
+
+def _rules(doc: Document) -> list[MappingRule]:
+    rules = []
+    for i, raw in enumerate(doc.data.get("data_products", [])):
+        try:
+            rules.append(MappingRule.from_config(raw))
+        except InputError as err:
+            raise doc.error(err.message, ("data_products", i, "match")) from None
+    return rules
+
+
+def _pack(value: str, base: Path) -> str:
+    """A built-in pack name stays a name; anything that looks like a file is a path."""
+    if value.endswith((".yaml", ".yml")) or "/" in value:
+        return str(base / value)
+    return value

@@ -1,0 +1,129 @@
+"""featmesh.yaml: validation at the door, relative paths, credentials by reference; init; runs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from connector.config import load_config
+from connector.errors import InputError, SourceError
+from connector.runreport import SourceReport
+from connector.sources import environment, parse_source, read_source
+from tests.conftest import SAMPLES, run, run_json
+
+
+def test_sample_config_scans_the_sample_mesh(tmp_path: Path):
+    config = load_config(SAMPLES / "featmesh.yaml")
+    assert [s.uri for s in config.sources] == [f"manifest:{SAMPLES / 'manifests'}"]
+    assert config.catalog == f"local:{SAMPLES / '../.featmesh/catalog.db'}"
+    result, summary = run_json(
+        "scan",
+        "--config",
+        str(SAMPLES / "featmesh.yaml"),
+        "--catalog",
+        f"local:{tmp_path / 'c.db'}",
+        "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    products = {
+        c["qualifiedName"] for c in summary["plan"]["changes"] if c["typeName"] == "featmesh_data_product"
+    }
+    assert (
+        "databricks://adb-1234567890123456.7.azuredatabricks.net/catalogs/main/schemas/payments/tables/card_transactions"
+        in products
+    )
+
+
+def test_source_domain_and_explicit_domains(tmp_path: Path):
+    (tmp_path / "featmesh.yaml").write_text(
+        f"version: 1\nsources:\n  - uri: manifest:{SAMPLES / 'manifests'}\n    domain: everything\n"
+        "domains:\n  manifest/payments: cards\n"
+    )
+    result, _ = run_json(
+        "scan",
+        "--config",
+        str(tmp_path / "featmesh.yaml"),
+        "--catalog",
+        f"local:{tmp_path / 'c.db'}",
+        "--json",
+    )
+    exported = json.loads(run("catalog", "export", "--catalog", f"local:{tmp_path / 'c.db'}").stdout)[
+        "entities"
+    ]
+    domains = {
+        e["attributes"]["qualifiedName"]: (e["attributes"]["domain"], e["attributes"]["domainRule"])
+        for e in exported
+        if e["typeName"] == "featmesh_feature_set"
+    }
+    assert domains["featmesh://manifest/payments/transaction_aggregates@2"] == ("cards", "config")
+    assert domains["featmesh://manifest/customer-360/customer_profile@3"] == ("everything", "config")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("version: 1\nsources: []\n", ":2: sources: [] should be non-empty"),
+        ("version: 1\nsources:\n  - uri: x\n    token: abc\n", ":4: sources[0].token: Additional properties"),
+        ("version: 2\nsources:\n  - uri: x\n", ":1: version: 2 is not valid: expected format version"),
+        (
+            "version: 1\nsources:\n  - uri: manifest:x\ndata_products:\n  - {match: '(', type: t, qualified_name: q}\n",
+            ":5: data_products[0].match: invalid regular expression",
+        ),
+        (
+            "version: 1\nsources:\n  - uri: manifest:x\n    env: {DATABRICKS_TOKEN: 'dapi-secret value'}\n",
+            ":4: sources[0].env.DATABRICKS_TOKEN: 'dapi-secret value' does not match",
+        ),
+    ],
+)
+def test_bad_configs_name_file_line_and_path(tmp_path: Path, text: str, expected: str):
+    path = tmp_path / "featmesh.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError) as err:
+        load_config(path)
+    assert str(err.value).startswith(str(path)) and expected in str(err.value), str(err.value)
+    result = run("scan", "--config", str(path))
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+
+
+def test_credentials_by_reference(monkeypatch):
+    monkeypatch.setenv("DBX_PAYMENTS_TOKEN", "dapi-canary")
+    monkeypatch.delenv("DATABRICKS_TOKEN", raising=False)
+    with environment({"DATABRICKS_TOKEN": "DBX_PAYMENTS_TOKEN"}, what="src"):
+        assert os.environ["DATABRICKS_TOKEN"] == "dapi-canary"
+    assert "DATABRICKS_TOKEN" not in os.environ
+    with pytest.raises(
+        SourceError, match="environment variable MISSING_VAR \\(for DATABRICKS_TOKEN\\) is not set"
+    ) as err:
+        with environment({"DATABRICKS_TOKEN": "MISSING_VAR"}, what="src"):
+            pass
+    assert "dapi-canary" not in str(err.value)
+    spec = parse_source(
+        f"manifest:{SAMPLES / 'manifests'}", {"env": {"DATABRICKS_TOKEN": "DBX_PAYMENTS_TOKEN"}}
+    )
+    assert len(read_source(spec, SourceReport(uri=spec.uri, kind="manifest"))) == 4
+
+
+def test_init_writes_a_valid_starter_and_never_overwrites(tmp_path: Path):
+    path = tmp_path / "featmesh.yaml"
+    assert run("init", str(path)).exit_code == 0
+    assert load_config(path).packs == ("mesh-baseline",)
+    assert "# Credentials are never written here" in path.read_text()
+    again = run("init", str(path))
+    assert again.exit_code == 2 and "already exists" in again.stderr
+    assert run("init", str(path), "--force").exit_code == 0
+
+
+def test_runs_lists_history_newest_first(tmp_path: Path):
+    db = f"local:{tmp_path / 'c.db'}"
+    assert "no runs recorded" in run("runs", "--catalog", db).stdout
+    first = run_json("scan", str(SAMPLES / "manifests"), "--catalog", db, "--json")[1]
+    second = run_json("scan", str(SAMPLES / "manifests"), "--catalog", db, "--json")[1]
+    result, rows = run_json("runs", "--catalog", db, "--json")
+    assert [r["run_id"] for r in rows] == [second["run_id"], first["run_id"]]
+    assert rows[1]["plan"]["create"] == 104 and rows[0]["plan"]["unchanged"] == 104
+    assert rows[0]["status"] == "ok" and rows[0]["feature_sets"] == 9
+    text = run("runs", "--catalog", db).stdout
+    assert second["run_id"] in text.splitlines()[1]
