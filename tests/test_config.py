@@ -42,7 +42,7 @@ def test_source_domain_and_explicit_domains(tmp_path: Path):
         f"version: 1\nsources:\n  - uri: manifest:{SAMPLES / 'manifests'}\n    domain: everything\n"
         "domains:\n  manifest/payments: cards\n"
     )
-    result, _ = run_json(
+    _result, _ = run_json(
         "scan",
         "--config",
         str(tmp_path / "featmesh.yaml"),
@@ -69,7 +69,8 @@ def test_source_domain_and_explicit_domains(tmp_path: Path):
         ("version: 1\nsources:\n  - uri: x\n    token: abc\n", ":4: sources[0].token: Additional properties"),
         ("version: 2\nsources:\n  - uri: x\n", ":1: version: 2 is not valid: expected format version"),
         (
-            "version: 1\nsources:\n  - uri: manifest:x\ndata_products:\n  - {match: '(', type: t, qualified_name: q}\n",
+            "version: 1\nsources:\n  - uri: manifest:x\n"
+            "data_products:\n  - {match: '(', type: t, qualified_name: q}\n",
             ":5: data_products[0].match: invalid regular expression",
         ),
         (
@@ -96,9 +97,8 @@ def test_credentials_by_reference(monkeypatch):
     assert "DATABRICKS_TOKEN" not in os.environ
     with pytest.raises(
         SourceError, match="environment variable MISSING_VAR \\(for DATABRICKS_TOKEN\\) is not set"
-    ) as err:
-        with environment({"DATABRICKS_TOKEN": "MISSING_VAR"}, what="src"):
-            pass
+    ) as err, environment({"DATABRICKS_TOKEN": "MISSING_VAR"}, what="src"):
+        pass
     assert "dapi-canary" not in str(err.value)
     spec = parse_source(
         f"manifest:{SAMPLES / 'manifests'}", {"env": {"DATABRICKS_TOKEN": "DBX_PAYMENTS_TOKEN"}}
@@ -121,7 +121,7 @@ def test_runs_lists_history_newest_first(tmp_path: Path):
     assert "no runs recorded" in run("runs", "--catalog", db).stdout
     first = run_json("scan", str(SAMPLES / "manifests"), "--catalog", db, "--json")[1]
     second = run_json("scan", str(SAMPLES / "manifests"), "--catalog", db, "--json")[1]
-    result, rows = run_json("runs", "--catalog", db, "--json")
+    _result, rows = run_json("runs", "--catalog", db, "--json")
     assert [r["run_id"] for r in rows] == [second["run_id"], first["run_id"]]
     assert rows[1]["plan"]["create"] == 104 and rows[0]["plan"]["unchanged"] == 104
     assert rows[0]["status"] == "ok" and rows[0]["feature_sets"] == 9
