@@ -71,7 +71,6 @@ def test_source_domain_and_explicit_domains(tmp_path: Path):
         (
             "version: 1\nsources:\n  - uri: manifest:x\n"
             "data_products:\n  - {match: '(', type: t, qualified_name: q}\n",
-            "data_products:\n  - {match: '(', type: t, qualified_name: q}\n",
             ":5: data_products[0].match: invalid regular expression",
         ),
         (
