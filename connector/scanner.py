@@ -74,13 +74,22 @@ def run_scan(options: ScanOptions) -> ScanOutcome:
 
 def _scan(options: ScanOptions, report: RunReport, read: ReadResult, catalog: Catalog) -> ScanOutcome:
     read.replace_stores(resolve_domains(read.stores, domain_mapping(read, options)))
-    check_references(
-        read, elsewhere=lambda ref: catalog.feature_set_versions(ref.store_kind, ref.store, ref.name)
-    )
-    if not read.stores and read.input_errors:
-        raise read.input_errors[0]
-    stores = read.stores
-    mapping = map_mesh(stores, rules=options.rules, exists=catalog.exists)
+    try:
+        check_references(
+            read, elsewhere=lambda ref: catalog.feature_set_versions(ref.store_kind, ref.store, ref.name)
+        )
+        if not read.stores and read.input_errors:
+            raise read.input_errors[0]
+        stores = read.stores
+        mapping = map_mesh(stores, rules=options.rules, exists=catalog.exists)
+    except CatalogError as err:
+        # the catalog could not be read: what was read is still summarised and recorded
+        report.fail(f"catalog unreachable, nothing was written: {err}")
+        log.error("%s", err)
+        stores = read.stores
+        mapping = map_mesh(stores, rules=options.rules)
+        summary = summarize(report, stores, mapping, Plan(), None, options)
+        return _finish(options, report, catalog, summary, Plan(), pending=([], []))
     scopes = [store.qualified_name for store in stores]
     plan, applied = _push(options, report, catalog, mapping.entities, scopes)
     summary = summarize(report, stores, mapping, plan, applied, options)
@@ -96,7 +105,14 @@ def _push(
 ) -> tuple[Plan, dict[str, Any] | None]:
     """Plan against the catalog and, unless a dry run, apply. A catalog failure is
     recorded in the report, never raised: what was read stays recorded."""
-    current = catalog.current([(e["typeName"], e["attributes"]["qualifiedName"]) for e in desired], scopes)
+    try:
+        current = catalog.current(
+            [(e["typeName"], e["attributes"]["qualifiedName"]) for e in desired], scopes
+        )
+    except CatalogError as err:
+        report.fail(f"catalog unreachable, nothing was written: {err}")
+        log.error("%s", err)
+        return Plan(), None
     plan = compute_plan(
         desired, current, delete_scope=scopes, protected=[DATA_PRODUCT], keep_deleted=options.keep_deleted
     )
@@ -133,7 +149,7 @@ def _finish(
     summary["status"] = report.status
     if not options.dry_run:
         record = {**report.to_json(), "summary": summary}
-        if report.status != "ok" and not catalog.transactional:
+        if report.status != "ok" and not catalog.transactional and pending[0]:
             record["pending"] = {"entities": pending[0], "scopes": pending[1]}
         try:
             catalog.record_run(record)
@@ -146,8 +162,9 @@ def _finish(
 def _resume(options: ScanOptions, report: RunReport, catalog: Catalog) -> ScanOutcome:
     """Finish the newest unfinished push to this catalog from its stored results,
     without reading the sources again."""
-    record = next((r for r in catalog.runs() if r.get("pending")), None)
-    if record is None or record.get("status") == "ok":
+    history = [r for r in catalog.runs(5) if r.get("command") == "scan" and not r.get("dry_run")]
+    record = history[0] if history else None
+    if record is None or not record.get("pending") or record.get("status") == "ok":
         raise UsageError(f"nothing to resume: the last run on {catalog.uri} left no unfinished push")
     desired, scopes = record["pending"]["entities"], record["pending"]["scopes"]
     report.count("resumed_entities", len(desired))

@@ -50,7 +50,7 @@ STRICTER_THAN_ATLAS = (
     "attributes); Process inputs/outputs are plain attributes, as in Atlas's model",
 )
 NOT_MODELLED = (
-    "partial updates, business metadata, labels, glossary, search, lineage API, audit",
+    "partial updates, business metadata, labels, glossary, lineage API, audit; search only by type",
     "classification propagation; relationship guids are stable but relationships have no own API",
     "soft-deleted relationships are not shown on the entities that remain",
 )
@@ -180,6 +180,9 @@ class FakeAtlas:
         pattern = re.compile(re.escape(self.base) + r"(/[^?]*)?(\?.*)?$")
         for method in ("GET", "POST", "PUT", "DELETE"):
             self._mock.add_callback(method, pattern, callback=self._callback)
+        if self._purview:
+            search = re.compile(re.escape(self.base.rsplit("/atlas/v2", 1)[0]) + r"/search/query(\?.*)?$")
+            self._mock.add_callback("POST", search, callback=self._discovery)
         if self._own_mock:
             self._mock.start()
 
@@ -469,6 +472,55 @@ class FakeAtlas:
         if entity is None:
             raise AtlasError("INSTANCE_GUID_NOT_FOUND", params["guid"])
         return 200, self._with_ext_info([entity], query, single=True)
+
+    def post_search_basic(self, params: Json, query: list, payload: Any) -> tuple[int, Json]:
+        """Atlas basic search by type: entity headers, paged by limit and offset."""
+        if not isinstance(payload, Mapping) or not payload.get("typeName"):
+            raise AtlasError("INVALID_PARAMETERS", "typeName is required")
+        return 200, {"queryType": "BASIC", "entities": self._search(payload)}
+
+    def _search(self, payload: Mapping[str, Any]) -> list[Json]:
+        type_name = payload["typeName"]
+        self._entity_type(type_name)
+        subtypes = bool(payload.get("includeSubTypes", True))
+        hits = [
+            e
+            for e in self._entities.values()
+            if (e.type_name == type_name or (subtypes and self._system.is_a(e.type_name, type_name)))
+            and (e.status == "ACTIVE" or not payload.get("excludeDeletedEntities", False))
+        ]
+        offset, limit = int(payload.get("offset", 0)), int(payload.get("limit", 100))
+        return [
+            {
+                "guid": e.guid,
+                "typeName": e.type_name,
+                "status": e.status,
+                "attributes": {"qualifiedName": e.qualified_name, "name": e.attributes.get("name")},
+            }
+            for e in hits[offset : offset + limit]
+        ]
+
+    def _discovery(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        """Purview's discovery query (POST .../datamap/api/search/query), by entityType."""
+        if not self._authorized(request.headers.get("Authorization")):
+            return 401, {"Content-Type": "application/json"}, json.dumps({"error": {"code": "Unauthorized"}})
+        self.request_counts[("POST", "/search/query")] += 1
+        payload = json.loads(request.body or "{}")
+        offset = int(payload.get("continuationToken") or 0)
+        limit = int(payload.get("limit", 50))
+        hits = self._search(
+            {
+                "typeName": payload["filter"]["entityType"],
+                "includeSubTypes": False,
+                "excludeDeletedEntities": True,
+                "offset": offset,
+                "limit": limit,
+            }
+        )
+        body: Json = {"value": [{"id": h["guid"], "entityType": h["typeName"]} for h in hits]}
+        if len(hits) == limit:
+            body["continuationToken"] = str(offset + limit)
+        return 200, {"Content-Type": "application/json"}, json.dumps(body)
 
     def get_entities(self, params: Json, query: list, payload: Any) -> tuple[int, Json]:
         guids = [v for k, v in query if k == "guid"]
@@ -1052,6 +1104,7 @@ _ROUTES: list[tuple[str, str, str]] = [
     ("POST", "/entity/guid/{guid}/classifications", "post_classifications"),
     ("PUT", "/entity/guid/{guid}/classifications", "put_classifications"),
     ("GET", "/entity/guid/{guid}/classification/{name}", "get_classification"),
+    ("POST", "/search/basic", "post_search_basic"),
     ("DELETE", "/entity/guid/{guid}/classification/{name}", "delete_classification"),
 ]
 _COMPILED = [

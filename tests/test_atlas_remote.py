@@ -75,6 +75,10 @@ def test_purview_uses_the_data_map_endpoint_and_an_entra_token(tmp_path, monkeyp
     catalog = open_catalog("purview://contoso", credential=credential)
     assert catalog.rest.endpoint == "https://contoso.purview.azure.com/datamap/api/atlas/v2"
     responses.get(
+        "https://contoso.purview.azure.com/datamap/api/atlas/v2/types/typedefs/headers",
+        json=[{"guid": "t1", "name": "azure_datalake_gen2_path", "category": "ENTITY"}],
+    )
+    responses.get(
         "https://contoso.purview.azure.com/datamap/api/atlas/v2/entity/uniqueAttribute/type/azure_datalake_gen2_path",
         json={
             "entity": {
@@ -87,7 +91,7 @@ def test_purview_uses_the_data_map_endpoint_and_an_entra_token(tmp_path, monkeyp
     )
     assert catalog.exists("azure_datalake_gen2_path", "https://acct.dfs.core.windows.net/raw/x")
     assert credential.scopes == ["https://purview.azure.net/.default"]
-    sent = responses.calls[0].request
+    sent = responses.calls[1].request
     assert sent.headers["Authorization"] == "Bearer token-" + CANARY
     assert "attr%3AqualifiedName=https%3A%2F%2Facct.dfs.core.windows.net%2Fraw%2Fx" in sent.url
 
@@ -121,7 +125,7 @@ def test_errors_carry_status_and_atlas_code_but_never_the_secret(atlas_env, capl
     with pytest.raises(CatalogError) as err:
         catalog.rest.request("GET", "/types/typedefs")
     assert err.value.status == 401 and err.value.code == "ATLAS-401-00-001"
-    sent = responses.calls[0].request.headers["Authorization"]
+    sent = responses.calls[1].request.headers["Authorization"]
     assert sent == "Basic " + base64.b64encode(f"featmesh:{CANARY}".encode()).decode()
     for text in (str(err.value), caplog.text):
         assert CANARY not in text and sent.split()[1] not in text

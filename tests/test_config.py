@@ -32,8 +32,8 @@ def test_sample_config_scans_the_sample_mesh(tmp_path: Path):
         c["qualifiedName"] for c in summary["plan"]["changes"] if c["typeName"] == "featmesh_data_product"
     }
     assert (
-        "databricks://adb-1234567890123456.7.azuredatabricks.net/catalogs/main/schemas/payments/tables/card_transactions"
-        in products
+        "featmesh://data-product/databricks://adb-1234567890123456.7.azuredatabricks.net/"
+        "catalogs/main/schemas/payments/tables/card_transactions" in products
     )
 
 
@@ -95,9 +95,12 @@ def test_credentials_by_reference(monkeypatch):
     with environment({"DATABRICKS_TOKEN": "DBX_PAYMENTS_TOKEN"}, what="src"):
         assert os.environ["DATABRICKS_TOKEN"] == "dapi-canary"
     assert "DATABRICKS_TOKEN" not in os.environ
-    with pytest.raises(
-        SourceError, match="environment variable MISSING_VAR \\(for DATABRICKS_TOKEN\\) is not set"
-    ) as err, environment({"DATABRICKS_TOKEN": "MISSING_VAR"}, what="src"):
+    with (
+        pytest.raises(
+            SourceError, match="environment variable MISSING_VAR \\(for DATABRICKS_TOKEN\\) is not set"
+        ) as err,
+        environment({"DATABRICKS_TOKEN": "MISSING_VAR"}, what="src"),
+    ):
         pass
     assert "dapi-canary" not in str(err.value)
     spec = parse_source(

@@ -17,6 +17,8 @@ from connector.mapping.entities import (
 from connector.mapping.rules import DEFAULT_RULES, MappingRule, resolve
 from connector.model import Feature, FeatureSet, FeatureSetRef, FeatureStore, SourceRef
 from tests.conftest import SAMPLES
+
+DP = "featmesh://data-product/"
 from tests.test_manifest import _read_all
 
 
@@ -68,13 +70,13 @@ def test_feature_set_attributes_and_references():
 
 def test_sources_become_placeholders_with_purview_qualified_names():
     entities = _by_qn(map_mesh(_samples()))
-    adls = entities["https://contosopayments.dfs.core.windows.net/curated/settlements/merchant_daily"]
+    adls = entities[DP + "https://contosopayments.dfs.core.windows.net/curated/settlements/merchant_daily"]
     assert adls["typeName"] == DATA_PRODUCT
     assert adls["attributes"]["expectedTypeName"] == "azure_datalake_gen2_path"
-    delta = entities["main.payments.card_transactions"]
+    delta = entities[DP + "main.payments.card_transactions"]
     assert delta["attributes"]["sourceKind"] == "delta"
     # read by three feature sets in two domains, written once
-    assert sum(1 for qn in entities if qn == "main.payments.card_transactions") == 1
+    assert sum(1 for qn in entities if qn == DP + "main.payments.card_transactions") == 1
     assert {"amount_eur", "billing_email"} <= set(delta["attributes"]["columns"])
 
 
@@ -88,7 +90,9 @@ def test_existing_catalog_entities_are_referenced_not_duplicated():
     }
     mapping = map_mesh(stores, exists=lambda t, q: (t, q) in existing)
     entities = _by_qn(mapping)
-    assert "https://contosopayments.dfs.core.windows.net/curated/settlements/merchant_daily" not in entities
+    assert (
+        DP + "https://contosopayments.dfs.core.windows.net/curated/settlements/merchant_daily" not in entities
+    )
     process = entities["featmesh://manifest/payments/merchant_risk_signals@1/pipeline/source"]
     assert process["attributes"]["inputs"] == [
         {
@@ -120,8 +124,8 @@ def test_lineage_and_column_mapping():
     mapped = json.loads(source["attributes"]["columnMapping"])
     # two sources: each column maps from the source that lists it
     sinks = {m["DatasetMapping"]["Source"]: {c["Source"] for c in m["ColumnMapping"]} for m in mapped}
-    assert sinks["main.payments.card_transactions"] == {"amount_eur"}
-    assert "amount_eur" not in sinks["main.marketing.web_sessions"]
+    assert sinks[DP + "main.payments.card_transactions"] == {"amount_eur"}
+    assert "amount_eur" not in sinks[DP + "main.marketing.web_sessions"]
     assert mapping.lineage_edges == 11
 
 
@@ -165,4 +169,4 @@ def test_classifications_and_extra_feature_attributes_are_attached():
     entities = _by_qn(mapping)
     assert entities[fs.qualified_name]["classifications"] == [outcome]
     assert entities[fs.feature_qn("f")]["attributes"]["profile"] == "{}"
-    assert entities["data/a.parquet"]["attributes"]["name"] == "a.parquet"
+    assert entities[DP + "data/a.parquet"]["attributes"]["name"] == "a.parquet"

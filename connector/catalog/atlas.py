@@ -116,6 +116,15 @@ class AtlasCatalog:
         self._history_path = history or HISTORY_PATH
         self._history: LocalCatalog | None = None
         self._exists: dict[Key, bool] = {}
+        self._type_names: set[str] | None = None
+
+    def _has_type(self, type_name: str) -> bool:
+        """Whether the catalog defines the type (a lookup of an unknown type is an error
+        in Atlas, not an empty answer). The headers are read once per catalog object."""
+        if self._type_names is None:
+            headers = self.rest.request("GET", "/types/typedefs/headers") or []
+            self._type_names = {h.get("name") for h in headers if isinstance(h, dict)}
+        return type_name in self._type_names
 
     # ------------------------------------------------------------------ typedefs
 
@@ -148,6 +157,7 @@ class AtlasCatalog:
         }
         if dry_run or self.read_only:
             return names
+        self._type_names = None
         if names["create"]:
             self.rest.request("POST", "/types/typedefs", body={c: v for c, v in create.items() if v})
         if names["update"]:
@@ -158,6 +168,8 @@ class AtlasCatalog:
 
     def exists(self, type_name: str, qualified_name: str) -> bool:
         key = (type_name, qualified_name)
+        if key not in self._exists and not self._has_type(type_name):
+            self._exists[key] = False
         if key not in self._exists:
             data = self.rest.request(
                 "GET",
@@ -189,6 +201,8 @@ class AtlasCatalog:
         if scope_list and STORE not in by_type:
             by_type[STORE] = scope_list
         for type_name, qns in by_type.items():
+            if not self._has_type(type_name):
+                continue
             for chunk in _chunks(sorted(set(qns)), LOOKUP_CHUNK):
                 params = [(f"attr_{i}:qualifiedName", qn) for i, qn in enumerate(chunk)]
                 data = self.rest.request("GET", unique_path(type_name), params=params, allow=(404,))
@@ -243,7 +257,8 @@ class AtlasCatalog:
         """Every featmesh entity the catalog holds (found by search, read in bulk)."""
         guids: list[str] = []
         for type_name in FEATMESH_TYPES:
-            guids.extend(self._search_guids(type_name))
+            if self._has_type(type_name):
+                guids.extend(self._search_guids(type_name))
         raw: dict[str, dict[str, Any]] = {}
         names: dict[str, tuple[str, str]] = {}
         for chunk in _chunks(sorted(set(guids)), LOOKUP_CHUNK * 2):
@@ -333,6 +348,8 @@ class AtlasCatalog:
                 assert change.desired is not None
                 entity = _with_guid_refs(change.desired, local)
                 entity["guid"] = local[change.key]
+                if change.action == "update":
+                    _clear_removed(entity, change.fields, change.current or {})
                 if change.action == "create" and entity.get("classifications"):
                     entity["classifications"] = [c for c in entity["classifications"] if owned(c["typeName"])]
                 else:
@@ -464,6 +481,22 @@ def _active_link(item: Mapping[str, Any]) -> bool:
         item.get("relationshipStatus", "ACTIVE") == "ACTIVE"
         and item.get("entityStatus", "ACTIVE") == "ACTIVE"
     )
+
+
+def _clear_removed(entity: dict[str, Any], fields: Sequence[str], current: Mapping[str, Any]) -> None:
+    """Atlas keeps attributes an update leaves out: send an explicit null (or an empty
+    list) for each value featmesh no longer sets, so that it is cleared."""
+    for name in fields:
+        if name.startswith("relationship:"):
+            attr = name.split(":", 1)[1]
+            if attr not in entity["relationshipAttributes"]:
+                was = (current.get("relationshipAttributes") or {}).get(attr)
+                entity["relationshipAttributes"][attr] = [] if isinstance(was, list) else None
+        elif name not in entity["attributes"]:
+            was = (current.get("attributes") or {}).get(name)
+            entity["attributes"][name] = (
+                [] if isinstance(was, list) else {} if isinstance(was, dict) else None
+            )
 
 
 def _already_associated(answer: Mapping[str, Any]) -> bool:

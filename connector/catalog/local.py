@@ -375,6 +375,13 @@ class LocalCatalog:
             guid = change.current["guid"]
             if self.keep_deleted:
                 attributes = {"retiredAt": _epoch_ms(utcnow()), "runId": run_id}
+                problems = self.type_system().check_classification(
+                    change.key[0], {"typeName": RETIRED, "attributes": attributes}
+                )
+                if problems:
+                    raise CatalogError(
+                        f"{self.uri} refused {RETIRED} on {change.key[1]}: " + "; ".join(problems)
+                    )
                 inserted = db.execute(
                     "INSERT OR IGNORE INTO classifications VALUES (?, ?, ?)",
                     (guid, RETIRED, json.dumps(attributes, sort_keys=True)),

@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 HeadersFn = Callable[[], Mapping[str, str]]
 
+DEFAULT_RETRY = RetryPolicy(max_attempts=8, base_delay=1.0, max_delay=60.0, deadline=300.0)
+"""Purview throttles at about 25 operations per second per capacity unit: eight tries
+over up to five minutes ride out a burst of 429s without hiding a real outage."""
+
 
 @dataclass
 class RequestLog:
@@ -61,7 +65,7 @@ class AtlasRest:
     ):
         self.endpoint = endpoint.rstrip("/")
         self._headers = headers
-        self.retry = retry or RetryPolicy(max_attempts=6, base_delay=1.0, max_delay=60.0, deadline=300.0)
+        self.retry = retry or DEFAULT_RETRY
         self.timeout = timeout
         self.session = requests.Session()
         self.log = RequestLog()

@@ -263,12 +263,18 @@ def _product(
         if resolved and exists is not None and exists(*resolved):
             product = _Product(resolved[0], resolved[1], source, existing=True, expected_type=None)
         else:
-            qn = resolved[1] if resolved else source.uri
+            qn = placeholder_qn(resolved[1] if resolved else source.uri)
             expected = resolved[0] if resolved else None
             product = _Product(DATA_PRODUCT, qn, source, existing=False, expected_type=expected)
         products[key] = product
     product.columns.update(source.columns)
     product.columns.update(c for f in fs.features for c in f.source_columns if len(fs.sources) == 1)
+
+
+def placeholder_qn(name: str) -> str:
+    """A placeholder's qualifiedName: the name the real entity will have, prefixed, since
+    Atlas keeps qualifiedNames unique across types and the real one may come later."""
+    return f"featmesh://data-product/{name}"
 
 
 def _display_name(source: SourceRef) -> str:
