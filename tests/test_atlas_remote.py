@@ -125,7 +125,7 @@ def test_errors_carry_status_and_atlas_code_but_never_the_secret(atlas_env, capl
     with pytest.raises(CatalogError) as err:
         catalog.rest.request("GET", "/types/typedefs")
     assert err.value.status == 401 and err.value.code == "ATLAS-401-00-001"
-    sent = responses.calls[1].request.headers["Authorization"]
+    sent = responses.calls[0].request.headers["Authorization"]
     assert sent == "Basic " + base64.b64encode(f"featmesh:{CANARY}".encode()).decode()
     for text in (str(err.value), caplog.text):
         assert CANARY not in text and sent.split()[1] not in text

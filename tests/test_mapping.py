@@ -17,9 +17,9 @@ from connector.mapping.entities import (
 from connector.mapping.rules import DEFAULT_RULES, MappingRule, resolve
 from connector.model import Feature, FeatureSet, FeatureSetRef, FeatureStore, SourceRef
 from tests.conftest import SAMPLES
+from tests.test_manifest import _read_all
 
 DP = "featmesh://data-product/"
-from tests.test_manifest import _read_all
 
 
 def _samples():

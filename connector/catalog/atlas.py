@@ -123,7 +123,7 @@ class AtlasCatalog:
         in Atlas, not an empty answer). The headers are read once per catalog object."""
         if self._type_names is None:
             headers = self.rest.request("GET", "/types/typedefs/headers") or []
-            self._type_names = {h.get("name") for h in headers if isinstance(h, dict)}
+            self._type_names = {str(h["name"]) for h in headers if isinstance(h, dict) and h.get("name")}
         return type_name in self._type_names
 
     # ------------------------------------------------------------------ typedefs
