@@ -98,7 +98,9 @@ def _table_source(ds: Any, options: Any, kind: str) -> tuple[str, str, str | Non
 def _spark(ds: Any) -> tuple[str, str, str | None, dict[str, Any]]:
     options = ds.spark_options
     fmt = options.file_format or None
-    table_format = _oneof(options.table_format, ("iceberg_format", "delta_format", "hudi_format", "lance_format"))
+    table_format = _oneof(
+        options.table_format, ("iceberg_format", "delta_format", "hudi_format", "lance_format")
+    )
     extra = {"table_format": table_format.removesuffix("_format")} if table_format else {}
     if options.path:
         return infer_source_kind(options.path, fmt), options.path, fmt, extra

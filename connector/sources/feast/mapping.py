@@ -106,7 +106,9 @@ def _store(project: _Project, *, uri: str, origin: str) -> FeatureStore:
     tags = _tags(spec.tags) if spec is not None else {}
     extra: dict[str, Any] = {}
     if project.services:
-        extra["feature_services"] = [_service(s) for s in sorted(project.services, key=lambda s: s.name)]
+        extra["feature_services"] = [
+            _service(s) for s in sorted(project.services, key=lambda s: s.name)
+        ]
     if project.data_sources:
         extra["data_sources"] = sorted(project.data_sources)
     return FeatureStore(
@@ -147,7 +149,11 @@ class _ViewMapper:
         keys = _key_columns(spec.entity_columns) or self._keys_of(entity_names)
         features = tuple(_feature(f) for f in spec.features)
         read = [k.name for k in keys] + [f.name for f in features]
-        sources = [source_ref(getattr(spec, s), read) for s in ("batch_source", "stream_source") if spec.HasField(s)]
+        sources = [
+            source_ref(getattr(spec, s), read)
+            for s in ("batch_source", "stream_source")
+            if spec.HasField(s)
+        ]
         timestamp = getattr(spec, "timestamp_field", "") or next(
             (s.timestamp_field for s in sources if s.timestamp_field), None
         )
@@ -286,7 +292,9 @@ def _aggregation(spec: Any) -> dict[str, Any]:
 def _udf(spec: Any) -> dict[str, Any]:
     """The transformation's name, mode and source text (never its pickled body)."""
     udf = None
-    if spec.HasField("feature_transformation") and spec.feature_transformation.HasField("user_defined_function"):
+    if spec.HasField("feature_transformation") and spec.feature_transformation.HasField(
+        "user_defined_function"
+    ):
         udf = spec.feature_transformation.user_defined_function
     elif hasattr(spec, "user_defined_function") and spec.HasField("user_defined_function"):
         udf = spec.user_defined_function

@@ -62,6 +62,7 @@ def _from_config(doc: Document) -> RegistryFile:
     if "registry" not in doc.data:
         raise doc.error("missing required key: 'registry'")
     raw = doc.data["registry"]
+    where: tuple[str, ...]
     if isinstance(raw, str):
         registry_type, target, where = "file", raw, ("registry",)
     elif isinstance(raw, dict):
@@ -74,9 +75,13 @@ def _from_config(doc: Document) -> RegistryFile:
     base = Path(doc.path).parent
     project_name = str(project) if project is not None else None
     if registry_type == "file":
-        return RegistryFile(path=_local_path(doc, where, target, base), storage="file", project=project_name)
+        return RegistryFile(
+            path=_local_path(doc, where, target, base), storage="file", project=project_name
+        )
     if registry_type == "sql":
-        return RegistryFile(path=_sqlite_path(doc, where, target, base), storage="sql", project=project_name)
+        return RegistryFile(
+            path=_sqlite_path(doc, where, target, base), storage="sql", project=project_name
+        )
     raise doc.error(
         f"unknown registry type '{registry_type}': featmesh reads the file registry and the "
         "SQL registry on SQLite",
@@ -180,7 +185,7 @@ def _load_sql(path: Path) -> Any:
                 "SQLite file holds no Feast SQL registry (no feature_views and entities tables)",
                 path=str(path),
             )
-        for table, (column, message) in SQL_TABLES.items():
+        for table, (column, _message) in SQL_TABLES.items():
             if table in tables:
                 _read_rows(connection, path, table, column, getattr(registry, table))
         _add_project_ids(connection, tables, registry)
@@ -200,7 +205,7 @@ def _tables(connection: sqlite3.Connection, path: Path) -> set[str]:
 def _read_rows(
     connection: sqlite3.Connection, path: Path, table: str, column: str, target: Any
 ) -> None:
-    query = f"SELECT project_id, {column} FROM {table} ORDER BY project_id, rowid"  # noqa: S608
+    query = f"SELECT project_id, {column} FROM {table} ORDER BY project_id, rowid"
     try:
         rows = connection.execute(query).fetchall()
     except sqlite3.DatabaseError as err:
