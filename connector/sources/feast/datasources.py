@@ -56,7 +56,7 @@ def _locate(ds: Any) -> tuple[str, str, str | None, dict[str, Any]]:
         options = ds.file_options
         fmt = _oneof(options.file_format, ("parquet_format", "delta_format"))
         fmt = fmt.removesuffix("_format") if fmt else None
-        return infer_source_kind(options.uri, fmt), options.uri, fmt, {}
+        return _path_kind(options.uri, fmt), options.uri, fmt, {}
     for field, kind in (
         ("bigquery_options", "bigquery"),
         ("snowflake_options", "snowflake"),
@@ -103,11 +103,17 @@ def _spark(ds: Any) -> tuple[str, str, str | None, dict[str, Any]]:
     )
     extra = {"table_format": table_format.removesuffix("_format")} if table_format else {}
     if options.path:
-        return infer_source_kind(options.path, fmt), options.path, fmt, extra
+        return _path_kind(options.path, fmt), options.path, fmt, extra
     if options.table:
         kind = "delta" if table_format == "delta_format" else "table"
         return kind, options.table, fmt, extra
     return "spark", f"spark:query/{ds.name}", fmt, {**extra, "query": options.query}
+
+
+def _path_kind(path: str, fmt: str | None) -> str:
+    """A path's storage kind; a path without a scheme is a file even when it looks like
+    ``schema.table`` (``trips_stats.parquet``)."""
+    return infer_source_kind(path, fmt) if "://" in path else "file"
 
 
 def _custom(ds: Any) -> tuple[str, str, str | None, dict[str, Any]]:

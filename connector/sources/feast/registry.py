@@ -212,13 +212,22 @@ def _read_rows(
         raise InputError(f"cannot read table {table}: {err}", path=str(path)) from None
     for index, (project, blob) in enumerate(rows):
         try:
-            target.add().MergeFromString(bytes(blob))
+            message = target.add()
+            message.MergeFromString(bytes(blob))
         except (DecodeError, TypeError) as err:
             raise InputError(
                 f"{column} of project '{project}' does not decode as a protobuf ({err})",
                 path=str(path),
                 where=f"table {table}, row {index + 1}",
             ) from None
+        _own_project(message, project)
+
+
+def _own_project(message: Any, project: str) -> None:
+    """The row's ``project_id`` is authoritative: Feast leaves some specs' project empty."""
+    holder = message.spec if message.DESCRIPTOR.fields_by_name.get("spec") else message
+    if "project" in holder.DESCRIPTOR.fields_by_name and not holder.project:
+        holder.project = project
 
 
 def _add_project_ids(connection: sqlite3.Connection, tables: set[str], registry: Any) -> None:
