@@ -169,6 +169,19 @@ def test_older_registry_keeps_owner_and_drops_dummy_entity() -> None:
     assert raw.ttl_seconds is None
 
 
+def test_objects_without_a_project_belong_to_the_only_project(tmp_path: Path) -> None:
+    from connector.sources.feast.schema import message_class
+
+    registry = message_class("Registry")()
+    registry.ParseFromString((ALL_SOURCES / "data" / "registry.db").read_bytes())
+    for entity in registry.entities:
+        entity.spec.project = ""
+    path = tmp_path / "registry.db"
+    path.write_bytes(registry.SerializeToString())
+    (store,) = scan(path)[0]
+    assert [e.name for e in store.entities] == ["customer", "merchant"]
+
+
 # --------------------------------------------------------------------------- broken input
 
 

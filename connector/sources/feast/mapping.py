@@ -84,7 +84,20 @@ def _group(registry: Any) -> dict[str, _Project]:
         project(service.spec.project).services.append(service.spec)
     for ds in registry.data_sources:
         project(ds.project).data_sources.append(ds.name)
-    projects.pop("", None)
+    return _adopt_unnamed(projects)
+
+
+def _adopt_unnamed(projects: dict[str, _Project]) -> dict[str, _Project]:
+    """Objects whose spec names no project belong to the registry's only project; with
+    several projects there is no telling, and they are left out."""
+    unnamed = projects.pop("", None)
+    if unnamed is None or len(projects) != 1:
+        return projects
+    (only,) = projects.values()
+    only.entities = {**unnamed.entities, **only.entities}
+    only.views += unnamed.views
+    only.services += unnamed.services
+    only.data_sources += unnamed.data_sources
     return projects
 
 
