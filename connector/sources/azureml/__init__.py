@@ -1,0 +1,85 @@
+"""The ``azureml`` source: an Azure ML managed feature store folder.
+
+``azureml:PATH`` where PATH is the folder a feature store is developed in (the layout of
+Azure's samples: ``featuresets/<set>/<asset>.yaml`` pointing at a ``spec`` folder with
+``FeatureSetSpec.yaml``, and ``entities/<entity>.yaml``). Every YAML below the folder is
+classified by content: a feature set asset (has ``specification``), an entity (has
+``index_columns`` and no ``source``) or a spec (file named ``FeatureSetSpec.yaml`` in
+any capitalisation). Each asset file is one version of a feature set.
+
+A spec that no asset points at is not registered in Azure ML; featmesh still reads it
+(so a CI check sees it before it is registered), as an unversioned feature set named
+after its folder, with ``extra["registered"] = False`` and a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from connector.documents import load_yaml
+from connector.errors import InputError
+from connector.model import FeatureStore
+from connector.runreport import SourceReport
+from connector.sources import Reader
+from connector.sources.azureml.store import KIND, SPEC_NAME, StoreBuilder, classify
+
+
+def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> list[FeatureStore]:
+    root = Path(location)
+    if not root.exists():
+        raise InputError("no such file or folder", path=location)
+    if not root.is_dir():
+        raise InputError("expected an Azure ML feature store folder, not a file", path=location)
+    builder = StoreBuilder(name=root.resolve().name, uri=location)
+    for path in _yaml_files(root):
+        if path.name.lower() == SPEC_NAME:
+            builder.specs[path.resolve()] = path
+            continue
+        doc = load_yaml(path)
+        role = classify(doc)
+        if role is None:
+            report.warn(f"{path}: neither a feature set asset nor an entity; skipped")
+            report.count("files_skipped")
+            continue
+        builder.add(role, doc)
+    store = builder.build(report)
+    report.count("entities", len(store.entities))
+    return [store]
+
+
+def detect(path: Path) -> bool:
+    """A folder holding a ``FeatureSetSpec.yaml`` or an Azure ML feature set YAML."""
+    if not path.is_dir():
+        return False
+    for i, file in enumerate(_yaml_files(path)):
+        if i >= 50:
+            return False
+        if file.name.lower() == SPEC_NAME:
+            return True
+        try:
+            head = file.read_bytes()[:2048].lower()
+        except OSError:
+            continue
+        if b"azureml/sdk-2-0/featureset" in head or b"azureml/sdk-2-0/featurestoreentity" in head:
+            return True
+    return False
+
+
+def _yaml_files(root: Path) -> list[Path]:
+    found = [p for pattern in ("*.yaml", "*.yml") for p in root.rglob(pattern)]
+    skip = len(root.parts)
+    return sorted(
+        p for p in found if p.is_file() and not any(s.startswith(".") for s in p.parts[skip:])
+    )
+
+
+__all__ = ["KIND", "READER", "detect", "read"]
+
+READER = Reader(
+    kind=KIND,
+    read=read,
+    detect=detect,
+    description="Azure ML managed feature store folder (feature set assets, specs, entities)",
+)

@@ -1,0 +1,57 @@
+"""The ``feast`` source: a Feast feature repo's registry, read without Feast.
+
+``feast:PATH`` where PATH is a feature repo folder (its ``feature_store.yaml`` names
+the registry), a ``feature_store.yaml``, or a registry file: the file registry
+(``registry.db``, one protobuf message) or the SQL registry on SQLite. The registry
+is decoded with the ``protobuf`` package and featmesh's own subset schema
+(:mod:`.schema`); the repo's Python is never imported and the Feast SDK never loaded,
+since loading a registry through it unpickles stored transformation code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from connector.model import FeatureStore
+from connector.runreport import SourceReport
+from connector.sources import Reader
+from connector.sources.feast import mapping, registry
+
+KIND = mapping.KIND
+
+
+def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> list[FeatureStore]:
+    found = registry.locate(location)
+    decoded = registry.load(found)
+    report.count(f"{found.storage}_registry")
+    stores = mapping.stores(decoded, uri=location, origin=str(found.path), report=report)
+    if found.project and found.project not in {s.name for s in stores}:
+        report.warn(
+            f"{found.path}: feature_store.yaml names project '{found.project}', "
+            "which the registry does not hold (has `feast apply` been run?)"
+        )
+    return stores
+
+
+def detect(path: Path) -> bool:
+    """A folder with ``feature_store.yaml``, that file itself, or a registry file."""
+    if path.is_dir():
+        return (path / registry.CONFIG_NAME).is_file()
+    if path.name == registry.CONFIG_NAME:
+        return True
+    if path.suffix in (".db", ".pb", ".sqlite") and path.is_file():
+        try:
+            return bool(registry.load(registry.locate(str(path))).ListFields())
+        except Exception:  # detection must never fail the parse of an argument
+            return False
+    return False
+
+
+READER = Reader(
+    kind=KIND,
+    read=read,
+    detect=detect,
+    description="Feast feature repo: file registry (registry.db) or SQL registry on SQLite",
+)

@@ -1,0 +1,372 @@
+"""A decoded Feast registry -> the neutral model, one :class:`FeatureStore` per project.
+
+Feature views and stream feature views become feature sets read from their batch and
+stream sources; on-demand feature views become feature sets derived from the views they
+read (lineage) plus their request sources. Feature services are recorded as consumers
+of the sets they use. Owner is ``spec.owner``, else ``tags["owner"]``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from connector.errors import InputError
+from connector.model import (
+    Entity,
+    Feature,
+    FeatureSet,
+    FeatureSetRef,
+    FeatureStore,
+    KeyColumn,
+    Origin,
+    SourceRef,
+)
+from connector.runreport import SourceReport
+from connector.sources.feast.datasources import source_ref
+from connector.sources.feast.names import feast_dtype, value_type_name
+
+KIND = "feast"
+DUMMY_ENTITY = "__dummy"
+"""The entity Feast gives entity-less feature views (join key ``__dummy_id``)."""
+
+
+@dataclass
+class _Project:
+    """What the registry holds for one project, before mapping."""
+
+    name: str
+    spec: Any = None
+    entities: dict[str, Any] = field(default_factory=dict)
+    views: list[tuple[str, Any]] = field(default_factory=list)
+    services: list[Any] = field(default_factory=list)
+    data_sources: list[str] = field(default_factory=list)
+
+
+def stores(registry: Any, *, uri: str, origin: str, report: SourceReport) -> list[FeatureStore]:
+    """Every project of the registry as a FeatureStore, in project-name order."""
+    projects = _group(registry)
+    out = []
+    for name in sorted(projects):
+        project = projects[name]
+        store = _store(project, uri=uri, origin=origin)
+        report.count("projects")
+        report.count("entities", len(store.entities))
+        report.count("feature_views", len(store.feature_sets))
+        report.count("feature_services", len(project.services))
+        out.append(store)
+    return out
+
+
+def _group(registry: Any) -> dict[str, _Project]:
+    projects: dict[str, _Project] = {}
+
+    def project(name: str) -> _Project:
+        return projects.setdefault(name, _Project(name=name))
+
+    for p in registry.projects:
+        project(p.spec.name).spec = p.spec
+    for meta in registry.project_metadata:
+        project(meta.project)
+    for e in registry.entities:
+        if e.spec.name != DUMMY_ENTITY:
+            project(e.spec.project).entities[e.spec.name] = e.spec
+    for kind, views in (
+        ("feature_view", registry.feature_views),
+        ("stream_feature_view", registry.stream_feature_views),
+        ("on_demand_feature_view", registry.on_demand_feature_views),
+    ):
+        for view in views:
+            project(view.spec.project).views.append((kind, view.spec))
+    for service in registry.feature_services:
+        project(service.spec.project).services.append(service.spec)
+    for ds in registry.data_sources:
+        project(ds.project).data_sources.append(ds.name)
+    return _adopt_unnamed(projects)
+
+
+def _adopt_unnamed(projects: dict[str, _Project]) -> dict[str, _Project]:
+    """Objects whose spec names no project belong to the registry's only project; with
+    several projects there is no telling, and they are left out."""
+    unnamed = projects.pop("", None)
+    if unnamed is None or len(projects) != 1:
+        return projects
+    (only,) = projects.values()
+    only.entities = {**unnamed.entities, **only.entities}
+    only.views += unnamed.views
+    only.services += unnamed.services
+    only.data_sources += unnamed.data_sources
+    return projects
+
+
+def _store(project: _Project, *, uri: str, origin: str) -> FeatureStore:
+    entities = {name: _entity(spec) for name, spec in project.entities.items()}
+    consumers = _consumers(project.services)
+    mapper = _ViewMapper(project=project.name, entities=entities, origin=origin)
+    plain = {spec.name: spec for kind, spec in project.views if kind != "on_demand_feature_view"}
+    sets = []
+    for kind, spec in project.views:
+        if kind == "on_demand_feature_view":
+            fs = mapper.on_demand(spec, plain)
+        else:
+            fs = mapper.view(spec, kind)
+        if spec.name in consumers:
+            fs = _with_consumers(fs, consumers[spec.name])
+        sets.append(fs)
+    spec = project.spec
+    tags = _tags(spec.tags) if spec is not None else {}
+    extra: dict[str, Any] = {}
+    if project.services:
+        extra["feature_services"] = [
+            _service(s) for s in sorted(project.services, key=lambda s: s.name)
+        ]
+    if project.data_sources:
+        extra["data_sources"] = sorted(project.data_sources)
+    return FeatureStore(
+        kind=KIND,
+        name=project.name,
+        uri=uri,
+        description=spec.description if spec is not None else "",
+        owner=_owner(spec.owner, tags) if spec is not None else None,
+        entities=tuple(entities[n] for n in sorted(entities)),
+        feature_sets=tuple(sorted(sets, key=lambda fs: fs.name)),
+        tags=tags,
+        extra=extra,
+    )
+
+
+def _entity(spec: Any) -> Entity:
+    raw = value_type_name(spec.value_type)
+    extra = {"owner": spec.owner} if spec.owner else {}
+    return Entity(
+        name=spec.name,
+        columns=(KeyColumn(name=spec.join_key or spec.name, dtype=feast_dtype(raw), raw_type=raw),),
+        description=spec.description,
+        tags=_tags(spec.tags),
+        extra=extra,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _ViewMapper:
+    project: str
+    entities: dict[str, Entity]
+    origin: str
+
+    def view(self, spec: Any, kind: str) -> FeatureSet:
+        """A feature view or a stream feature view."""
+        entity_names = tuple(e for e in spec.entities if e != DUMMY_ENTITY)
+        self._check_entities(spec.name, kind, entity_names)
+        keys = _key_columns(spec.entity_columns) or self._keys_of(entity_names)
+        features = tuple(_feature(f) for f in spec.features)
+        read = [k.name for k in keys] + [f.name for f in features]
+        sources = [
+            source_ref(getattr(spec, s), read)
+            for s in ("batch_source", "stream_source")
+            if spec.HasField(s)
+        ]
+        timestamp = getattr(spec, "timestamp_field", "") or next(
+            (s.timestamp_field for s in sources if s.timestamp_field), None
+        )
+        tags = _tags(spec.tags)
+        return FeatureSet(
+            store_kind=KIND,
+            store=self.project,
+            name=spec.name,
+            owner=_owner(spec.owner, tags),
+            description=spec.description,
+            tags=tags,
+            entities=entity_names,
+            join_keys=keys,
+            timestamp_field=timestamp,
+            ttl_seconds=spec.ttl.seconds if spec.HasField("ttl") and spec.ttl.seconds > 0 else None,
+            features=features,
+            sources=_unique(sources),
+            extra=_view_extra(spec, kind),
+            origin=Origin(path=self.origin, pointer=f"{kind}s/{spec.name}"),
+        )
+
+    def on_demand(self, spec: Any, views: dict[str, Any]) -> FeatureSet:
+        """An on-demand feature view: derived from the views it reads, plus request data."""
+        parents: list[str] = []
+        sources: list[SourceRef] = []
+        inputs: dict[str, str] = {}
+        for entry in spec.sources:
+            source = entry.value
+            if source.HasField("request_data_source"):
+                sources.append(source_ref(source.request_data_source))
+                inputs[entry.key] = "request_source"
+                continue
+            if source.HasField("feature_view_projection"):
+                parents.append(source.feature_view_projection.feature_view_name)
+            elif source.HasField("feature_view"):
+                parents.append(source.feature_view.spec.name)
+            inputs[entry.key] = "feature_view"
+        entity_names = tuple(e for e in spec.entities if e != DUMMY_ENTITY) or tuple(
+            dict.fromkeys(
+                e for p in parents if p in views for e in views[p].entities if e != DUMMY_ENTITY
+            )
+        )
+        self._check_entities(spec.name, "on_demand_feature_view", entity_names)
+        keys = _key_columns(spec.entity_columns) or self._keys_of(entity_names)
+        udf = _udf(spec)
+        label = f"{udf['udf']} ({udf['mode']})" if udf.get("mode") else udf.get("udf")
+        tags = _tags(spec.tags)
+        extra: dict[str, Any] = {"feast_type": "on_demand_feature_view", "inputs": inputs, **udf}
+        if spec.write_to_online_store:
+            extra["write_to_online_store"] = True
+        return FeatureSet(
+            store_kind=KIND,
+            store=self.project,
+            name=spec.name,
+            owner=_owner(spec.owner, tags),
+            description=spec.description,
+            tags=tags,
+            entities=entity_names,
+            join_keys=keys,
+            features=tuple(_feature(f, transformation=label) for f in spec.features),
+            sources=_unique(sources),
+            derived_from=tuple(
+                FeatureSetRef(store_kind=KIND, store=self.project, name=p)
+                for p in dict.fromkeys(parents)
+            ),
+            extra=extra,
+            origin=Origin(path=self.origin, pointer=f"on_demand_feature_views/{spec.name}"),
+        )
+
+    def _check_entities(self, view: str, kind: str, names: Iterable[str]) -> None:
+        for name in names:
+            if name not in self.entities:
+                known = ", ".join(sorted(self.entities)) or "none"
+                raise InputError(
+                    f"{kind} '{view}' of project '{self.project}' uses entity '{name}', "
+                    f"which the registry does not hold (entities: {known})",
+                    path=self.origin,
+                    where=f"{kind}s/{view}",
+                )
+
+    def _keys_of(self, names: Iterable[str]) -> tuple[KeyColumn, ...]:
+        return tuple(c for n in names for c in self.entities[n].columns)
+
+
+def _key_columns(specs: Iterable[Any]) -> tuple[KeyColumn, ...]:
+    keys = []
+    for spec in specs:
+        if spec.name == f"{DUMMY_ENTITY}_id":
+            continue
+        raw = value_type_name(spec.value_type)
+        keys.append(KeyColumn(name=spec.name, dtype=feast_dtype(raw), raw_type=raw))
+    return tuple(keys)
+
+
+def _feature(spec: Any, *, transformation: str | None = None) -> Feature:
+    raw = value_type_name(spec.value_type)
+    extra: dict[str, Any] = {}
+    if spec.vector_index:
+        extra = {"vector_index": True, "vector_length": spec.vector_length}
+    return Feature(
+        name=spec.name,
+        dtype=feast_dtype(raw),
+        raw_type=raw,
+        description=spec.description,
+        tags=_tags(spec.tags),
+        transformation=transformation,
+        extra=extra,
+    )
+
+
+def _view_extra(spec: Any, kind: str) -> dict[str, Any]:
+    extra: dict[str, Any] = {"feast_type": kind, "online": spec.online}
+    if kind == "feature_view":
+        extra["offline"] = spec.offline
+    if spec.mode:
+        extra["mode"] = spec.mode
+    if spec.version:
+        extra["feast_version"] = spec.version
+    aggregations = [_aggregation(a) for a in getattr(spec, "aggregations", ())]
+    if aggregations:
+        extra["aggregations"] = aggregations
+    return {**extra, **_udf(spec)}
+
+
+def _aggregation(spec: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"column": spec.column, "function": spec.function}
+    if spec.name:
+        out["name"] = spec.name
+    if spec.HasField("time_window"):
+        out["time_window_seconds"] = spec.time_window.seconds
+    if spec.HasField("slide_interval"):
+        out["slide_interval_seconds"] = spec.slide_interval.seconds
+    return out
+
+
+def _udf(spec: Any) -> dict[str, Any]:
+    """The transformation's name, mode and source text (never its pickled body)."""
+    udf = None
+    if spec.HasField("feature_transformation") and spec.feature_transformation.HasField(
+        "user_defined_function"
+    ):
+        udf = spec.feature_transformation.user_defined_function
+    elif hasattr(spec, "user_defined_function") and spec.HasField("user_defined_function"):
+        udf = spec.user_defined_function
+    if udf is None or not udf.name:
+        return {}
+    out = {"udf": udf.name}
+    mode = getattr(udf, "mode", "") or getattr(spec, "mode", "")
+    if mode:
+        out["mode"] = mode
+    if udf.body_text:
+        out["udf_source"] = udf.body_text
+    return out
+
+
+def _consumers(services: Iterable[Any]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = defaultdict(list)
+    for service in services:
+        for projection in service.features:
+            found[projection.feature_view_name].append(service.name)
+    return found
+
+
+def _with_consumers(fs: FeatureSet, names: list[str]) -> FeatureSet:
+    return replace(fs, consumers=tuple(sorted(set(names))))
+
+
+def _service(spec: Any) -> dict[str, Any]:
+    tags = _tags(spec.tags)
+    out: dict[str, Any] = {
+        "name": spec.name,
+        "feature_views": [
+            {
+                "name": p.feature_view_name,
+                "features": [f.name for f in p.feature_columns],
+                **({"alias": p.feature_view_name_alias} if p.feature_view_name_alias else {}),
+            }
+            for p in spec.features
+        ],
+    }
+    if spec.description:
+        out["description"] = spec.description
+    owner = _owner(spec.owner, tags)
+    if owner:
+        out["owner"] = owner
+    if tags:
+        out["tags"] = tags
+    return out
+
+
+def _owner(owner: str, tags: dict[str, str]) -> str | None:
+    return owner or tags.get("owner") or None
+
+
+def _tags(entries: Any) -> dict[str, str]:
+    return {e.key: e.value for e in sorted(entries, key=lambda e: e.key)}
+
+
+def _unique(sources: list[SourceRef]) -> tuple[SourceRef, ...]:
+    seen: dict[tuple[str, str], SourceRef] = {}
+    for source in sources:
+        seen.setdefault((source.kind, source.uri), source)
+    return tuple(seen.values())
