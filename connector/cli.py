@@ -23,6 +23,7 @@ COMMANDS = {
     "scan": ("connector.commands.scan:scan", "Scan feature stores and publish them to a catalog."),
     "catalog": ("connector.commands.catalog:catalog", "Read what a catalog holds."),
     "typedefs": ("connector.commands.typedefs:typedefs", "Export, validate and push the catalog types."),
+    "profile": ("connector.commands.profile:profile", "Profile a dataset: quality, PII, freshness"),
 }
 
 
