@@ -180,7 +180,8 @@ class RowSample:
     """A uniform sample of at most ``size`` rows of a stream of record batches.
 
     Bottom-k sampling: every row gets a random key and the rows with the ``size``
-    smallest keys are kept, so the sample is uniform whatever the batch sizes.
+    smallest keys are kept, so the sample is uniform whatever the batch sizes. Only the
+    keys under the current threshold are ever drawn.
     """
 
     def __init__(self, size: int, seed: int = 0) -> None:
@@ -193,13 +194,16 @@ class RowSample:
     def add(self, batch: pa.RecordBatch) -> None:
         if self.size <= 0 or batch.num_rows == 0:
             return
-        keys = self._rng.random(batch.num_rows)
-        chosen = np.flatnonzero(keys < self._threshold)
-        if chosen.size == 0:
+        # Rows whose key would fall under the threshold are a Bernoulli(threshold)
+        # draw and their keys uniform below it: draw those directly, not n keys.
+        n = batch.num_rows
+        hits = int(self._rng.binomial(n, self._threshold))
+        if hits == 0:
             return
-        if chosen.size < batch.num_rows:
+        keys = self._rng.random(hits) * self._threshold
+        if hits < n:
+            chosen = np.sort(self._rng.choice(n, size=hits, replace=False))
             batch = batch.take(pa.array(chosen))
-            keys = keys[chosen]
         self._parts.append((batch, keys))
         self._held += batch.num_rows
         if self._held >= 2 * self.size:
