@@ -28,6 +28,7 @@ COMMANDS = {
         "connector.commands.typedefs:typedefs",
         "Export, validate and push the catalog types.",
     ),
+    "profile": ("connector.commands.profile:profile", "Profile a dataset: quality, PII, freshness."),
 }
 
 

@@ -393,9 +393,14 @@ class ColumnProfile:
     quantiles: Mapping[str, Any] = field(default_factory=dict)
     """``{"p01": .., "p25": .., "p50": .., "p75": .., "p99": ..}`` for numbers."""
     top_values: tuple[tuple[str, int], ...] = ()
+    top_values_exact: bool = True
+    """False when the column had too many distinct values to count them all: the top
+    values then come from the row sample, their counts scaled to the column."""
     histogram: tuple[tuple[float, int], ...] = ()
     """``(lower bound, count)`` per bin, for numeric drift."""
     pii: tuple[PiiMatch, ...] = ()
+    sample_size: int | None = None
+    """Non-null values in the row sample that quantiles, histogram and PII came from."""
 
     @property
     def null_fraction(self) -> float:

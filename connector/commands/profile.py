@@ -1,0 +1,158 @@
+"""``featmesh profile PATH``: quality metrics, PII sampling and freshness of one dataset."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+import click
+
+from connector.cli import Handled
+from connector.errors import UsageError
+from connector.model import ColumnProfile, DatasetProfile
+from connector.profiling import ProfileOptions, profile_dataset, profile_to_dict
+
+
+class StderrProgress:
+    """Progress on stderr once work takes more than a second: a rewritten line on a
+    terminal, a line every ten seconds otherwise."""
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream or sys.stderr
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.shown = False
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def __call__(self, uri: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        interval = 0.5 if self.tty else 10.0
+        if now - self.start < 1.0 or now - self.last < interval:
+            return
+        self.last = now
+        share = f" {100 * done / total:.0f}%" if total else ""
+        rows = f"{done:,}" + (f" of {total:,}" if total else "")
+        text = f"profiling {uri}:{share} ({rows} rows, {now - self.start:.0f}s)"
+        self.stream.write(f"\r{text}\x1b[K" if self.tty else f"{text}\n")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown and self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+@click.command(cls=Handled)
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True, help="Print the profile as one JSON object.")
+@click.option(
+    "--sample-rows",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Profile about N rows (random Parquet row groups, else the first N).",
+)
+@click.option("--columns", default=None, metavar="A,B", help="Only these columns.")
+@click.option("--timestamp-column", default=None, help="The event-time column for freshness.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["parquet", "csv", "json", "delta"]),
+    default=None,
+    help="The data format when the name does not tell.",
+)
+@click.option("--no-progress", is_flag=True, help="No progress on stderr.")
+def profile(
+    path: str,
+    as_json: bool,
+    sample_rows: int | None,
+    columns: str | None,
+    timestamp_column: str | None,
+    fmt: str | None,
+    no_progress: bool,
+) -> None:
+    """Profile one dataset (a Parquet, CSV or JSON-lines file or folder, or a Delta table).
+
+    Per column: rows, nulls, distinct values (exact up to 100,000, then estimated),
+    min, max, mean, standard deviation, quantiles, top values of strings, PII
+    patterns seen in a sample (names and shares, never values); the freshness of the
+    timestamp column.
+    """
+    if sample_rows is not None and sample_rows <= 0:
+        raise UsageError(f"--sample-rows must be a positive number, not {sample_rows}")
+    progress = None if no_progress else StderrProgress()
+    options = ProfileOptions(
+        sample_rows=sample_rows,
+        columns=tuple(c.strip() for c in columns.split(",") if c.strip()) if columns else (),
+        timestamp_column=timestamp_column,
+        format=fmt,
+        progress=progress,
+    )
+    try:
+        result = profile_dataset(path, options)
+    finally:
+        if progress is not None:
+            progress.close()
+    if as_json:
+        click.echo(json.dumps(profile_to_dict(result), indent=2, sort_keys=True))
+    else:
+        click.echo(render(result))
+
+
+def render(profile: DatasetProfile) -> str:
+    lines = [f"{profile.uri}: {profile.row_count:,} rows, {len(profile.columns)} columns"]
+    if profile.sampled_rows is not None:
+        lines[0] += f" (sampled {profile.sampled_rows:,} rows)"
+    if profile.timestamp_column:
+        lag = profile.freshness_lag_seconds
+        fresh = f", {_duration(lag)} ago" if lag is not None else ""
+        lines.append(f"newest {profile.timestamp_column}: {profile.newest_timestamp}{fresh}")
+    for column in profile.columns:
+        lines.append("")
+        lines.extend(_column_lines(column))
+    return "\n".join(lines)
+
+
+def _column_lines(c: ColumnProfile) -> list[str]:
+    distinct = (
+        "-"
+        if c.distinct_count is None
+        else (f"{c.distinct_count:,}" + ("" if c.distinct_exact else " (approx.)"))
+    )
+    out = [
+        f"{c.name} ({c.dtype})",
+        f"  nulls {c.null_count:,} ({100 * c.null_fraction:.2f}%)  distinct {distinct}",
+    ]
+    if c.min is not None or c.max is not None:
+        out.append(f"  min {_fmt(c.min)}  max {_fmt(c.max)}")
+    if c.mean is not None:
+        std = _fmt(c.stddev) if c.stddev is not None else "-"
+        out.append(f"  mean {_fmt(c.mean)}  stddev {std}")
+    if c.quantiles:
+        out.append("  " + "  ".join(f"{k} {_fmt(v)}" for k, v in c.quantiles.items()))
+    if c.top_values:
+        note = "" if c.top_values_exact else " (estimated from a sample)"
+        shown = ", ".join(f"{v!r} {n:,}" for v, n in c.top_values[:5])
+        out.append(f"  top{note}: {shown}")
+    for match in c.pii:
+        out.append(
+            f"  PII: {match.pattern} in {100 * match.share:.1f}% of {match.sampled:,} "
+            "sampled values (values withheld)"
+        )
+    return out
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if abs(seconds) >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
