@@ -48,9 +48,7 @@ def build_registry(views: int, features: int) -> bytes:
         spec.ttl.seconds = 86400 * (1 + v % 30)
         spec.online = True
         for f in range(features):
-            spec.features.add(
-                name=f"f{f:03d}", value_type=VALUE_TYPES[f % len(VALUE_TYPES)], description="x"
-            )
+            spec.features.add(name=f"f{f:03d}", value_type=VALUE_TYPES[f % len(VALUE_TYPES)], description="x")
         source = spec.batch_source
         source.name, source.project, source.type = f"src_{v:05d}", PROJECT, 1
         source.timestamp_field = "event_timestamp"

@@ -212,9 +212,7 @@ def main() -> int:
         ours = time_featmesh(path)
         duck = time_duckdb(path)
         panda = None if args.skip_pandas else time_pandas(path)
-    print(
-        f"featmesh profile : {ours['seconds']:8.2f}s  peak RSS {ours['peak_rss'] / 2**30:.2f} GiB"
-    )
+    print(f"featmesh profile : {ours['seconds']:8.2f}s  peak RSS {ours['peak_rss'] / 2**30:.2f} GiB")
     print(f"duckdb SUMMARIZE : {duck:8.2f}s")
     if panda is not None:
         print(f"pandas describe+nunique (incl. read): {panda:8.2f}s")

@@ -117,9 +117,7 @@ class ColumnAccumulator:
         self.mean = 0.0
         self.m2 = 0.0
         self.nan_seen = False
-        self.distinct = (
-            DistinctCounter(distinct_limit) if self.ordered or self.dtype == "bytes" else None
-        )
+        self.distinct = DistinctCounter(distinct_limit) if self.ordered or self.dtype == "bytes" else None
         self.top: pa.Table | None = None
         self.top_exact = True
 
@@ -181,9 +179,7 @@ class ColumnAccumulator:
         if pa.types.is_dictionary(batch.schema.field("value").type):
             batch = batch.set_column(0, "value", batch.column("value").cast(self.kind.value_type))
         if self.top is not None:
-            batch = (
-                pa.concat_tables([self.top, batch]).group_by("value").aggregate([("count", "sum")])
-            )
+            batch = pa.concat_tables([self.top, batch]).group_by("value").aggregate([("count", "sum")])
             batch = batch.rename_columns(["value", "count"])
         if self.distinct is not None and not self.distinct.exact:
             self.top = None
@@ -206,9 +202,7 @@ class ColumnAccumulator:
             if numbers.size:
                 quantiles = {
                     key: float(v)
-                    for key, v in zip(
-                        QUANTILES, np.quantile(numbers, list(QUANTILES.values())), strict=True
-                    )
+                    for key, v in zip(QUANTILES, np.quantile(numbers, list(QUANTILES.values())), strict=True)
                 }
                 histogram = _histogram(numbers, non_null, self._float(self.min))
         pii: tuple[PiiMatch, ...] = ()
@@ -245,9 +239,7 @@ class ColumnAccumulator:
         except (TypeError, ValueError):
             return None
 
-    def _top_values(
-        self, sample_values: pa.Array | None, non_null: int
-    ) -> tuple[tuple[str, int], ...]:
+    def _top_values(self, sample_values: pa.Array | None, non_null: int) -> tuple[tuple[str, int], ...]:
         if not self.counts_values:
             return ()
         if self.top is not None:
@@ -265,9 +257,7 @@ class ColumnAccumulator:
         top = table.take(order).sort_by([("count", "descending"), ("value", "ascending")])
         return tuple(
             (str(plain_value(v))[:MAX_TOP_VALUE_CHARS], round(c * scale))
-            for v, c in zip(
-                top.column("value").to_pylist(), top.column("count").to_pylist(), strict=True
-            )
+            for v, c in zip(top.column("value").to_pylist(), top.column("count").to_pylist(), strict=True)
         )
 
 

@@ -38,12 +38,7 @@ def compute_drift(previous: DatasetProfile, current: DatasetProfile) -> list[Fea
                         previous_profiled_at=previous.profiled_at,
                     )
                 )
-        elif (
-            before.top_values
-            and column.top_values
-            and _categorical(before)
-            and _categorical(column)
-        ):
+        elif before.top_values and column.top_values and _categorical(before) and _categorical(column):
             drifts.append(
                 FeatureDrift(
                     column=column.name,

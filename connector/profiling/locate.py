@@ -83,9 +83,7 @@ def open_dataset(
         raise InputError("permission denied", path=shown)
     fmt = (fmt or "").lower() or _detect_format(path, shown)
     if fmt not in FORMATS:
-        raise InputError(
-            f"unsupported format {fmt!r}; expected one of {', '.join(FORMATS)}", path=shown
-        )
+        raise InputError(f"unsupported format {fmt!r}; expected one of {', '.join(FORMATS)}", path=shown)
     try:
         if fmt == "delta":
             return _open_delta(str(path), shown)
@@ -133,9 +131,7 @@ def _detect_format(path: Path, shown: str) -> str:
         with open(path, "rb") as handle:
             if handle.read(4) == b"PAR1":
                 return "parquet"
-        raise InputError(
-            "cannot tell the format from the name; pass --format parquet|csv|json", path=shown
-        )
+        raise InputError("cannot tell the format from the name; pass --format parquet|csv|json", path=shown)
     return fmt
 
 
@@ -182,11 +178,7 @@ def _dictionary_columns(source: str) -> list[str]:
         if name not in schema.names or not pa.types.is_string(schema.field(name).type):
             continue
         per_value = chunk.total_uncompressed_size / max(chunk.num_values, 1)
-        if (
-            chunk.has_dictionary_page
-            and chunk.num_values
-            and per_value <= DICTIONARY_BYTES_PER_VALUE
-        ):
+        if chunk.has_dictionary_page and chunk.num_values and per_value <= DICTIONARY_BYTES_PER_VALUE:
             names.append(name)
     return names
 
@@ -216,9 +208,7 @@ def _parquet_bounds(files: list[str]) -> dict[str, tuple[object, object]]:
                     ):
                         continue
                     stats = chunk.statistics
-                    if chunk.num_values == 0 or (
-                        stats is not None and stats.null_count == chunk.num_values
-                    ):
+                    if chunk.num_values == 0 or (stats is not None and stats.null_count == chunk.num_values):
                         continue
                     if stats is None or not stats.has_min_max:
                         incomplete.add(name)
@@ -289,8 +279,7 @@ def _open_remote(uri: str, fmt: str | None) -> Opened:
         info = filesystem.get_file_info(path)
     except (OSError, pa.ArrowException, ValueError) as err:
         raise SourceError(
-            f"{uri}: cannot reach the store ({_short(err)}); "
-            "check that its credentials are configured"
+            f"{uri}: cannot reach the store ({_short(err)}); check that its credentials are configured"
         ) from err
     if info.type == pafs.FileType.NotFound:
         raise InputError("no such file or directory", path=uri)

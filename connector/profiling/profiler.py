@@ -74,9 +74,7 @@ def profile_dataset(
     return _profile_opened(opened, options)
 
 
-def profile_feature_set(
-    fs: FeatureSet, options: ProfileOptions | None = None
-) -> tuple[SourceProfile, ...]:
+def profile_feature_set(fs: FeatureSet, options: ProfileOptions | None = None) -> tuple[SourceProfile, ...]:
     """Profile every file-like source of ``fs``; never raises for one source's data.
 
     Relative paths are resolved against the folder of ``fs.origin.path``. Sources
@@ -105,9 +103,7 @@ def profile_feature_set(
             fmt = "delta" if source.kind == "delta" else None
         local = replace(
             options,
-            timestamp_column=options.timestamp_column
-            or source.timestamp_field
-            or fs.timestamp_field,
+            timestamp_column=options.timestamp_column or source.timestamp_field or fs.timestamp_field,
             format=options.format or fmt,
         )
         try:
@@ -118,9 +114,7 @@ def profile_feature_set(
                 local = replace(local, timestamp_column=None)
             profile = _profile_opened(opened, replace(local, columns=columns))
         except FeatmeshError as err:
-            results.append(
-                SourceProfile(source=source, uri=resolved, status="failed", error=str(err))
-            )
+            results.append(SourceProfile(source=source, uri=resolved, status="failed", error=str(err)))
             continue
         results.append(SourceProfile(source=source, uri=resolved, status="ok", profile=profile))
     return tuple(results)
@@ -166,20 +160,14 @@ def _profile_opened(opened: Opened, options: ProfileOptions) -> DatasetProfile:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             for batch in _batches(opened, names, options):
                 rows += batch.num_rows
-                list(
-                    pool.map(
-                        lambda a: a[0].add(a[1]), zip(accumulators, batch.columns, strict=True)
-                    )
-                )
+                list(pool.map(lambda a: a[0].add(a[1]), zip(accumulators, batch.columns, strict=True)))
                 sample.add(batch)
                 if options.progress is not None:
                     options.progress(opened.uri, rows, total)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as err:
         raise InputError(f"cannot read data: {str(err).splitlines()[0]}", path=opened.uri) from err
     except PermissionError as err:
-        raise InputError(
-            f"permission denied: {err.filename or ''}".rstrip(": "), path=opened.uri
-        ) from err
+        raise InputError(f"permission denied: {err.filename or ''}".rstrip(": "), path=opened.uri) from err
     except OSError as err:
         raise SourceError(f"{opened.uri}: cannot read data: {err}") from err
     sample_table = sample.table(pa.schema([schema.field(n) for n in names]))
@@ -196,9 +184,7 @@ def _profile_opened(opened: Opened, options: ProfileOptions) -> DatasetProfile:
         uri=opened.uri,
         row_count=rows if sampled or opened.total_rows is None else opened.total_rows,
         columns=columns,
-        profiled_at=now.astimezone(timezone.utc)
-        .isoformat(timespec="seconds")
-        .replace("+00:00", "Z"),
+        profiled_at=now.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
         timestamp_column=ts_column,
         newest_timestamp=newest,
         freshness_lag_seconds=lag,
@@ -237,9 +223,7 @@ def _batches(opened: Opened, names: list[str], options: ProfileOptions) -> Itera
         yield batch
 
 
-def _timestamp_column(
-    schema: pa.Schema, names: list[str], wanted: str | None, uri: str
-) -> str | None:
+def _timestamp_column(schema: pa.Schema, names: list[str], wanted: str | None, uri: str) -> str | None:
     if wanted:
         if wanted not in schema.names:
             raise InputError(f"no timestamp column {wanted!r}", path=uri)

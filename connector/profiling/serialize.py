@@ -22,9 +22,7 @@ def profile_to_dict(profile: DatasetProfile) -> dict[str, Any]:
 
 
 def profile_to_json(profile: DatasetProfile) -> str:
-    return json.dumps(
-        profile_to_dict(profile), sort_keys=True, separators=(",", ":"), allow_nan=False
-    )
+    return json.dumps(profile_to_dict(profile), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def profile_from_dict(data: Mapping[str, Any]) -> DatasetProfile:

@@ -65,9 +65,7 @@ def _hash_binary(arr: pa.Array, offset_type: type) -> np.ndarray:
     if n == 0:
         return np.empty(0, dtype=np.uint64)
     buffers = arr.buffers()
-    offsets: np.ndarray = np.frombuffer(buffers[1], dtype=offset_type)[
-        arr.offset : arr.offset + n + 1
-    ]
+    offsets: np.ndarray = np.frombuffer(buffers[1], dtype=offset_type)[arr.offset : arr.offset + n + 1]
     starts = offsets[:-1].astype(np.int64)
     lengths = (offsets[1:] - offsets[:-1]).astype(np.int64)
     first, last = int(offsets[0]), int(offsets[-1])

@@ -45,9 +45,7 @@ def _emails(rng: np.random.Generator, ids: np.ndarray) -> list[str]:
 def _timestamps(rng: np.random.Generator, n: int, days: int) -> pa.Array:
     offsets = np.sort(rng.integers(0, days * 86_400, n))
     start = END - timedelta(days=days)
-    return pa.array(
-        [start + timedelta(seconds=int(s)) for s in offsets], type=pa.timestamp("us", tz="UTC")
-    )
+    return pa.array([start + timedelta(seconds=int(s)) for s in offsets], type=pa.timestamp("us", tz="UTC"))
 
 
 def payments_transactions(rng: np.random.Generator, n: int = 5000) -> pa.Table:
@@ -88,9 +86,7 @@ def customer_profiles(rng: np.random.Generator, n: int = 1500) -> pa.Table:
 
 def marketing_clicks(rng: np.random.Generator, n: int = 4000) -> pa.Table:
     ips = [
-        f"192.0.2.{rng.integers(1, 255)}"
-        if rng.random() < 0.5
-        else f"198.51.100.{rng.integers(1, 255)}"
+        f"192.0.2.{rng.integers(1, 255)}" if rng.random() < 0.5 else f"198.51.100.{rng.integers(1, 255)}"
         for _ in range(n)
     ]
     referrers = np.array(

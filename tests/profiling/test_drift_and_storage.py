@@ -21,9 +21,7 @@ from connector.profiling import (
 )
 
 
-def _profile(
-    tmp_path: Path, name: str, shift: float, now: datetime, seed: int = 1
-) -> DatasetProfile:
+def _profile(tmp_path: Path, name: str, shift: float, now: datetime, seed: int = 1) -> DatasetProfile:
     path = tmp_path / f"{name}.parquet"
     pq.write_table(make_table(seed=seed, shift=shift), path)
     return profile_dataset(str(path), ProfileOptions(now=now))
@@ -65,9 +63,7 @@ def test_category_shift(tmp_path: Path, now: datetime) -> None:
     category = before.column("category")
     assert category is not None
     moved = replace(category, top_values=(("a", 1000), ("b", 1500), ("c", 2500)))
-    after = replace(
-        before, columns=tuple(moved if c.name == "category" else c for c in before.columns)
-    )
+    after = replace(before, columns=tuple(moved if c.name == "category" else c for c in before.columns))
     drift = {d.column: d for d in compute_drift(before, after)}
     assert drift["category"].value == pytest.approx(0.3, abs=0.02)
 

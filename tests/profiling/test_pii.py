@@ -31,12 +31,8 @@ def test_scan_names_patterns_and_shares_never_values() -> None:
     found = {m.pattern: m for m in scan_pii(values)}
     assert set(found) == {"email", "phone_number", "iban", "card_number", "ip_address"}
     assert found["email"].share == pytest.approx(2 / 9, abs=1e-4) and found["email"].sampled == 9
-    assert found["card_number"].share == pytest.approx(
-        1 / 9, abs=1e-4
-    )  # the failing Luhn one is not counted
-    assert found["ip_address"].share == pytest.approx(
-        2 / 9, abs=1e-4
-    )  # and the IPv4 address is not a phone
+    assert found["card_number"].share == pytest.approx(1 / 9, abs=1e-4)  # the failing Luhn one is not counted
+    assert found["ip_address"].share == pytest.approx(2 / 9, abs=1e-4)  # and the IPv4 address is not a phone
     assert found["phone_number"].share == pytest.approx(1 / 9, abs=1e-4)
     assert "ann" not in repr(found)
 

@@ -18,9 +18,7 @@ def test_profile_prints_metrics(parquet_file: Path) -> None:
 
 
 def test_profile_json(parquet_file: Path) -> None:
-    result = CliRunner().invoke(
-        cli, ["profile", str(parquet_file), "--json", "--sample-rows", "2000"]
-    )
+    result = CliRunner().invoke(cli, ["profile", str(parquet_file), "--json", "--sample-rows", "2000"])
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
     assert body["sampled_rows"] == 2000

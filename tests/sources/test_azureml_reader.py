@@ -41,9 +41,7 @@ def get(store: FeatureStore, name: str, version: str | None) -> FeatureSet:
 
 def test_retail_store_matches_golden() -> None:
     store, _ = scan(RETAIL)
-    assert_golden(
-        as_json([store], {"<fixtures>": FIXTURES}), FIXTURES / "golden" / "retail_fs.json"
-    )
+    assert_golden(as_json([store], {"<fixtures>": FIXTURES}), FIXTURES / "golden" / "retail_fs.json")
 
 
 @needs_sample
@@ -116,10 +114,7 @@ def test_dsl_window_aggregations_become_feature_transformations() -> None:
     store, _ = scan(RETAIL)
     dsl = get(store, "transactions_dsl", "1")
     by_name = {f.name: f for f in dsl.features}
-    assert (
-        by_name["transaction_amount_3d_sum"].transformation
-        == "sum(transactionAmount) over 259200s window"
-    )
+    assert by_name["transaction_amount_3d_sum"].transformation == "sum(transactionAmount) over 259200s window"
     assert by_name["transaction_amount_3d_sum"].source_columns == ("transactionAmount",)
     assert by_name["transaction_3d_count"].transformation == "count(*) over 259200s window"
     assert dsl.sources[0].columns == ("accountID", "transactionAmount", "timestamp")

@@ -31,9 +31,7 @@ REPOS = [FIXTURES / "all_sources", FIXTURES / "sql_registry"] + ([DQM] if DQM.is
 
 
 @pytest.fixture(params=REPOS, ids=lambda p: p.name)
-def repos(
-    request: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> tuple[FeatureStore, Any]:
+def repos(request: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[FeatureStore, Any]:
     copy = tmp_path / request.param.name
     shutil.copytree(request.param, copy)
     copy.chmod(0o755)

@@ -48,9 +48,7 @@ def test_scanned_model_matches_golden(repo: str) -> None:
 @needs_dqm
 def test_older_feast_registry_matches_golden() -> None:
     stores, _ = scan(DQM)
-    assert_golden(
-        as_json(stores, {"<shared>": DQM}), FIXTURES / "golden" / "dqm_tutorial_2023.json"
-    )
+    assert_golden(as_json(stores, {"<shared>": DQM}), FIXTURES / "golden" / "dqm_tutorial_2023.json")
 
 
 # --------------------------------------------------------------------------- mapping
@@ -73,9 +71,7 @@ def test_every_source_kind_maps_to_its_uri_or_table() -> None:
         ("push", "push:balance_push"),
         ("request", "request:checkout_request"),
     }
-    query = next(
-        s for fs in store.feature_sets for s in fs.sources if s.name == "merchant_stats_query"
-    )
+    query = next(s for fs in store.feature_sets for s in fs.sources if s.name == "merchant_stats_query")
     assert query.extra["query"].startswith("SELECT merchant_id")
 
 
@@ -204,9 +200,7 @@ def test_truncated_registry_is_an_input_error(tmp_path: Path) -> None:
     ("content", "message"),
     [(b"", "registry file is empty"), (b"registry: not protobuf\n", "not a Feast registry")],
 )
-def test_non_protobuf_registry_is_an_input_error(
-    tmp_path: Path, content: bytes, message: str
-) -> None:
+def test_non_protobuf_registry_is_an_input_error(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "registry.db"
     path.write_bytes(content)
     with pytest.raises(InputError, match=message):

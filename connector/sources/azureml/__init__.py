@@ -70,9 +70,7 @@ def detect(path: Path) -> bool:
 def _yaml_files(root: Path) -> list[Path]:
     found = [p for pattern in ("*.yaml", "*.yml") for p in root.rglob(pattern)]
     skip = len(root.parts)
-    return sorted(
-        p for p in found if p.is_file() and not any(s.startswith(".") for s in p.parts[skip:])
-    )
+    return sorted(p for p in found if p.is_file() and not any(s.startswith(".") for s in p.parts[skip:]))
 
 
 __all__ = ["KIND", "READER", "detect", "read"]

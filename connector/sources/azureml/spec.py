@@ -20,12 +20,8 @@ from connector.sources.common import duration_from_parts, infer_source_kind, par
 PATH_TYPES = {"parquet": "parquet", "csv": "csv", "deltatable": "delta", "mltable": "mltable"}
 SOURCE_TYPES = (*PATH_TYPES, "custom", "featureset")
 
-_ASSET_REF = re.compile(
-    r"^(?:azureml:)?(?P<name>[A-Za-z0-9_.-]+)(?::(?P<version>[^:/@]+)|@latest)?$"
-)
-_ARM_REF = re.compile(
-    r"/featuresets/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?/?$", re.IGNORECASE
-)
+_ASSET_REF = re.compile(r"^(?:azureml:)?(?P<name>[A-Za-z0-9_.-]+)(?::(?P<version>[^:/@]+)|@latest)?$")
+_ARM_REF = re.compile(r"/featuresets/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?/?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,25 +123,17 @@ def _source(doc: Document, source_type: str, timestamp: str | None) -> SourceRef
             extra=extra,
         )
     if "path" not in source:
-        raise doc.error(
-            f"missing required key: 'path' (a {source['type']} source reads a path)", ("source",)
-        )
+        raise doc.error(f"missing required key: 'path' (a {source['type']} source reads a path)", ("source",))
     path = source["path"]
     fmt = PATH_TYPES[source_type]
-    kind = (
-        "mltable"
-        if fmt == "mltable" and path.startswith("azureml:")
-        else infer_source_kind(path, fmt)
-    )
+    kind = "mltable" if fmt == "mltable" and path.startswith("azureml:") else infer_source_kind(path, fmt)
     return SourceRef(kind=kind, uri=path, format=fmt, timestamp_field=timestamp, extra=extra)
 
 
 def _parent(doc: Document) -> tuple[str, str | None]:
     path = doc.data["source"].get("path")
     if not path:
-        raise doc.error(
-            "missing required key: 'path' (the feature set this one reads)", ("source",)
-        )
+        raise doc.error("missing required key: 'path' (the feature set this one reads)", ("source",))
     match = _ARM_REF.search(path) if "/" in path else _ASSET_REF.match(path)
     if not match:
         raise doc.error(

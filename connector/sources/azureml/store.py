@@ -27,9 +27,7 @@ SPEC_NAME = "featuresetspec.yaml"
 ASSET = "asset"
 ENTITY = "entity"
 
-_ENTITY_REF = re.compile(
-    r"^(?:azureml:)?(?P<name>[A-Za-z0-9_.-]+)(?::(?P<version>[^:]+)|@latest)?$"
-)
+_ENTITY_REF = re.compile(r"^(?:azureml:)?(?P<name>[A-Za-z0-9_.-]+)(?::(?P<version>[^:]+)|@latest)?$")
 
 
 @cache
@@ -107,10 +105,7 @@ class StoreBuilder:
             name=self.name,
             uri=self.uri,
             entities=tuple(
-                e
-                for e, _ in sorted(
-                    self.entities.values(), key=lambda v: (v[0].name, v[0].version or "")
-                )
+                e for e, _ in sorted(self.entities.values(), key=lambda v: (v[0].name, v[0].version or ""))
             ),
             feature_sets=tuple(sorted(linked, key=lambda fs: (fs.name, fs.version or ""))),
         )
@@ -128,9 +123,7 @@ class StoreBuilder:
     def _asset_set(self, doc: Document, spec: ParsedSpec) -> FeatureSet:
         data = doc.data
         tags = {str(k): str(v) for k, v in (data.get("tags") or {}).items()}
-        entity_names = tuple(
-            self._entity(doc, i, ref) for i, ref in enumerate(data.get("entities") or [])
-        )
+        entity_names = tuple(self._entity(doc, i, ref) for i, ref in enumerate(data.get("entities") or []))
         extra = {**spec.extra, "registered": True}
         for key in ("stage", "materialization_settings"):
             if key in data:
@@ -164,9 +157,7 @@ class StoreBuilder:
     def _entity(self, doc: Document, i: int, ref: str) -> str:
         match = _ENTITY_REF.match(ref)
         if not match:
-            raise doc.error(
-                f"'{ref}' is not an entity reference (azureml:NAME:VERSION)", ("entities", i)
-            )
+            raise doc.error(f"'{ref}' is not an entity reference (azureml:NAME:VERSION)", ("entities", i))
         name, version = match["name"], match["version"]
         versions = [v for (n, v) in self.entities if n == name]
         if (version is None and versions) or (name, version) in self.entities:
@@ -189,8 +180,7 @@ class StoreBuilder:
             version = newest_version(versions)
         if (name, version) not in sets:
             raise spec_doc.error(
-                f"source feature set '{name}:{version or 'latest'}' is not in feature store "
-                f"'{self.name}'",
+                f"source feature set '{name}:{version or 'latest'}' is not in feature store '{self.name}'",
                 ("source", "path"),
             )
         ref = FeatureSetRef(store_kind=KIND, store=self.name, name=name, version=version)

@@ -108,10 +108,7 @@ def _store(project: _Project, *, uri: str, origin: str) -> FeatureStore:
     plain = {spec.name: spec for kind, spec in project.views if kind != "on_demand_feature_view"}
     sets = []
     for kind, spec in project.views:
-        if kind == "on_demand_feature_view":
-            fs = mapper.on_demand(spec, plain)
-        else:
-            fs = mapper.view(spec, kind)
+        fs = mapper.on_demand(spec, plain) if kind == "on_demand_feature_view" else mapper.view(spec, kind)
         if spec.name in consumers:
             fs = _with_consumers(fs, consumers[spec.name])
         sets.append(fs)
@@ -119,9 +116,7 @@ def _store(project: _Project, *, uri: str, origin: str) -> FeatureStore:
     tags = _tags(spec.tags) if spec is not None else {}
     extra: dict[str, Any] = {}
     if project.services:
-        extra["feature_services"] = [
-            _service(s) for s in sorted(project.services, key=lambda s: s.name)
-        ]
+        extra["feature_services"] = [_service(s) for s in sorted(project.services, key=lambda s: s.name)]
     if project.data_sources:
         extra["data_sources"] = sorted(project.data_sources)
     return FeatureStore(
@@ -163,9 +158,7 @@ class _ViewMapper:
         features = tuple(_feature(f) for f in spec.features)
         read = [k.name for k in keys] + [f.name for f in features]
         sources = [
-            source_ref(getattr(spec, s), read)
-            for s in ("batch_source", "stream_source")
-            if spec.HasField(s)
+            source_ref(getattr(spec, s), read) for s in ("batch_source", "stream_source") if spec.HasField(s)
         ]
         timestamp = getattr(spec, "timestamp_field", "") or next(
             (s.timestamp_field for s in sources if s.timestamp_field), None
@@ -205,9 +198,7 @@ class _ViewMapper:
                 parents.append(source.feature_view.spec.name)
             inputs[entry.key] = "feature_view"
         entity_names = tuple(e for e in spec.entities if e != DUMMY_ENTITY) or tuple(
-            dict.fromkeys(
-                e for p in parents if p in views for e in views[p].entities if e != DUMMY_ENTITY
-            )
+            dict.fromkeys(e for p in parents if p in views for e in views[p].entities if e != DUMMY_ENTITY)
         )
         self._check_entities(spec.name, "on_demand_feature_view", entity_names)
         keys = _key_columns(spec.entity_columns) or self._keys_of(entity_names)
@@ -229,8 +220,7 @@ class _ViewMapper:
             features=tuple(_feature(f, transformation=label) for f in spec.features),
             sources=_unique(sources),
             derived_from=tuple(
-                FeatureSetRef(store_kind=KIND, store=self.project, name=p)
-                for p in dict.fromkeys(parents)
+                FeatureSetRef(store_kind=KIND, store=self.project, name=p) for p in dict.fromkeys(parents)
             ),
             extra=extra,
             origin=Origin(path=self.origin, pointer=f"on_demand_feature_views/{spec.name}"),

@@ -96,11 +96,7 @@ def feast_dtype(name: str | None) -> str:
     base, _, container = name.rpartition("_")
     if container in ("LIST", "SET") and base:
         inner = feast_dtype(base)
-        return (
-            f"array<{inner}>"
-            if not inner.startswith(("array", "map", "struct"))
-            else "array<unknown>"
-        )
+        return f"array<{inner}>" if not inner.startswith(("array", "map", "struct")) else "array<unknown>"
     if name in _SCALAR_OVERRIDES:
         return _SCALAR_OVERRIDES[name]
     return normalize_dtype(name)

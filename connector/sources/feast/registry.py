@@ -75,13 +75,9 @@ def _from_config(doc: Document) -> RegistryFile:
     base = Path(doc.path).parent
     project_name = str(project) if project is not None else None
     if registry_type == "file":
-        return RegistryFile(
-            path=_local_path(doc, where, target, base), storage="file", project=project_name
-        )
+        return RegistryFile(path=_local_path(doc, where, target, base), storage="file", project=project_name)
     if registry_type == "sql":
-        return RegistryFile(
-            path=_sqlite_path(doc, where, target, base), storage="sql", project=project_name
-        )
+        return RegistryFile(path=_sqlite_path(doc, where, target, base), storage="sql", project=project_name)
     raise doc.error(
         f"unknown registry type '{registry_type}': featmesh reads the file registry and the "
         "SQL registry on SQLite",
@@ -202,9 +198,7 @@ def _tables(connection: sqlite3.Connection, path: Path) -> set[str]:
         raise InputError(f"not a readable SQLite database: {err}", path=str(path)) from None
 
 
-def _read_rows(
-    connection: sqlite3.Connection, path: Path, table: str, column: str, target: Any
-) -> None:
+def _read_rows(connection: sqlite3.Connection, path: Path, table: str, column: str, target: Any) -> None:
     query = f"SELECT project_id, {column} FROM {table} ORDER BY project_id, rowid"
     try:
         rows = connection.execute(query).fetchall()
