@@ -133,6 +133,7 @@ class FakeAtlas:
         retry_after: str = "1",
         typedefs: Mapping[str, Any] | None = None,
         mock: responses.RequestsMock | None = None,
+        rollback: bool = True,
     ):
         if delete not in ("soft", "hard"):
             raise ValueError("delete is 'soft' or 'hard'")
@@ -141,6 +142,9 @@ class FakeAtlas:
         self._bearer = bearer
         self._purview = False
         self.delete_mode = delete
+        self.rollback = rollback
+        """False skips the copy of the state each write takes to undo a refused call
+        (benchmarks with tens of thousands of entities; a refusal may then leave traces)."""
         self.faults = faults
         self.fault_kinds = tuple(fault_kinds)
         self.retry_after = retry_after
@@ -323,7 +327,7 @@ class FakeAtlas:
         except (ValueError, TypeError):
             return _error(AtlasError("BAD_REQUEST", "request body is not JSON"))
         saved = None
-        if method != "GET":  # a refused write leaves nothing behind
+        if method != "GET" and self.rollback:  # a refused write leaves nothing behind
             saved = (copy.deepcopy(self._entities), copy.deepcopy(self._relationships), dict(self._types))
         try:
             status, body = getattr(self, handler_name)(params, query, payload)
