@@ -21,16 +21,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pyapacheatlas.auth import BasicAuthentication  # noqa: E402
-from pyapacheatlas.core import AtlasClient  # noqa: E402
+from pyapacheatlas.auth import BasicAuthentication
+from pyapacheatlas.core import AtlasClient
 
-from connector.catalog.atlas import AtlasCatalog  # noqa: E402
-from connector.catalog.plan import compute_plan  # noqa: E402
-from connector.catalog.rest import AtlasRest, basic_auth_headers  # noqa: E402
-from connector.mapping.entities import DATA_PRODUCT, map_mesh  # noqa: E402
-from connector.model import Entity, Feature, FeatureSet, FeatureStore, KeyColumn, SourceRef  # noqa: E402
-from tests.fakeatlas import FakeAtlas  # noqa: E402
-from typedefs import load_typedefs  # noqa: E402
+from connector.catalog.atlas import AtlasCatalog
+from connector.catalog.plan import compute_plan
+from connector.catalog.rest import AtlasRest, basic_auth_headers
+from connector.mapping.entities import DATA_PRODUCT, map_mesh
+from connector.model import Entity, Feature, FeatureSet, FeatureStore, KeyColumn, SourceRef
+from tests.fakeatlas import FakeAtlas
+from typedefs import load_typedefs
 
 BASE = "https://atlas.bench.example:21000/api/atlas/v2"
 AUTH = ("bench", "bench-password")
@@ -164,7 +164,8 @@ def main() -> None:
         f"{first['seconds']:.1f} s"
     )
     print(
-        f"  bound: ceil({first['entities']} / {args.batch_size}) = {bound} bulk writes + classification calls: "
+        f"  bound: ceil({first['entities']} / {args.batch_size}) = {bound} bulk writes "
+        "+ classification calls: "
         f"{'met' if first['bulk'] <= bound else 'MISSED'}"
     )
     print(
@@ -173,7 +174,8 @@ def main() -> None:
     )
     print(
         f"one-entity-per-call:      {naive['first']['writes']:>6} writes first, "
-        f"{naive['again']['writes']} writes again, {naive['first']['seconds']:.1f} s + {naive['again']['seconds']:.1f} s"
+        f"{naive['again']['writes']} writes again, "
+        f"{naive['first']['seconds']:.1f} s + {naive['again']['seconds']:.1f} s"
     )
     print(
         f"ratio (one-per-call / featmesh writes), first publish: "
