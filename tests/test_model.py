@@ -90,3 +90,22 @@ def test_qualified_names_round_trip():
 def test_newest_version():
     assert newest_version(["1", "10", "2"]) == "10"
     assert newest_version([None, "1"]) == "1"
+
+
+@pytest.mark.parametrize(
+    ("uri", "fmt", "kind"),
+    [
+        ("abfss://raw@acct.dfs.core.windows.net/x/", None, "adls"),
+        ("https://acct.blob.core.windows.net/c/x.parquet", None, "blob"),
+        ("s3a://bucket/x/", None, "s3"),
+        ("main.payments.card_transactions", "delta", "delta"),
+        ("main.payments.card_transactions", None, "table"),
+        ("trips_stats.parquet", None, "file"),
+        ("data/driver_stats.csv", None, "file"),
+        ("jdbc:snowflake://acct.snowflakecomputing.com/?db=x", None, "jdbc"),
+    ],
+)
+def test_infer_source_kind(uri, fmt, kind):
+    from connector.sources.common import infer_source_kind
+
+    assert infer_source_kind(uri, fmt) == kind

@@ -25,6 +25,7 @@ _SCHEMES = {
     "snowflake": "snowflake",
     "redshift": "redshift",
 }
+_FILE_SUFFIXES = (".parquet", ".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".avro", ".orc", ".txt", ".gz")
 _TABLE = re.compile(r"^[A-Za-z_][\w$-]*(\.[A-Za-z_`][\w$`-]*){1,2}$")
 
 
@@ -39,7 +40,7 @@ def infer_source_kind(uri: str, fmt: str | None = None) -> str:
         if kind == "http" and ".blob.core.windows.net" in uri:
             return "blob"
         return kind
-    if _TABLE.match(uri) and "/" not in uri:
+    if _TABLE.match(uri) and "/" not in uri and not uri.lower().endswith(_FILE_SUFFIXES):
         return "delta" if (fmt or "").lower() == "delta" else "table"
     return "file"
 
