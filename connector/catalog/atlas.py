@@ -450,6 +450,12 @@ class AtlasCatalog:
             self._history = LocalCatalog(self._history_path, read_only=self.read_only)
         return self._history
 
+    def record_profiles(self, run_id: str, rows: Iterable[tuple[str, str, str, str]]) -> None:
+        self.history.record_profiles(run_id, rows)
+
+    def latest_profiles(self, feature_sets: Iterable[str]) -> dict[tuple[str, str], str]:
+        return self.history.latest_profiles(feature_sets)
+
     def record_run(self, record: dict[str, Any]) -> None:
         self.history.record_run({**record, "catalog": self.uri})
 

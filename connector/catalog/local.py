@@ -56,6 +56,10 @@ CREATE INDEX IF NOT EXISTS relationships_to ON relationships (to_guid);
 CREATE TABLE IF NOT EXISTS classifications (
     entity_guid TEXT NOT NULL, type_name TEXT NOT NULL, attributes TEXT NOT NULL,
     PRIMARY KEY (entity_guid, type_name));
+CREATE TABLE IF NOT EXISTS profiles (
+    run_id TEXT NOT NULL, feature_set TEXT NOT NULL, source TEXT NOT NULL,
+    profiled_at TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (feature_set, source, run_id));
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, command TEXT, started_at TEXT, finished_at TEXT,
     status TEXT, record TEXT NOT NULL);
@@ -423,6 +427,28 @@ class LocalCatalog:
                     (guid, change.name, json.dumps(classification["attributes"], sort_keys=True)),
                 )
             result.classifications += 1
+
+    # ------------------------------------------------------------------ profiles
+
+    def record_profiles(self, run_id: str, rows: Iterable[tuple[str, str, str, str]]) -> None:
+        """Store ``(feature set qn, source uri, profiled_at, profile JSON)`` rows of a run."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO profiles VALUES (?, ?, ?, ?, ?)",
+                [(run_id, *row) for row in rows],
+            )
+
+    def latest_profiles(self, feature_sets: Iterable[str]) -> dict[tuple[str, str], str]:
+        """The newest stored profile JSON per (feature set, source), for drift."""
+        wanted = set(feature_sets)
+        found: dict[tuple[str, str], tuple[str, str]] = {}
+        for row in self.db.execute("SELECT feature_set, source, profiled_at, body FROM profiles"):
+            if row[0] not in wanted:
+                continue
+            key = (row[0], row[1])
+            if key not in found or row[2] > found[key][0]:
+                found[key] = (row[2], row[3])
+        return {key: body for key, (_, body) in found.items()}
 
     # ------------------------------------------------------------------ runs
 
