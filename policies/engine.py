@@ -343,7 +343,7 @@ def _waiver_findings(
             found.append(
                 Result(
                     rule=rule,
-                    target=str(waiver.origin),
+                    target=f"{waiver.origin.path}:{waiver.origin.line}",
                     state=State.FAILED,
                     severity=meta_severity(rule, policy),
                     message=message,
