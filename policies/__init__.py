@@ -28,7 +28,17 @@ from policies.scoring import (
     score_runs,
     summarize,
 )
-from policies.types import PASS, Dimension, Outcome, Severity, SkipReason, State, Target, fail, not_applicable
+from policies.types import (
+    PASS,
+    Dimension,
+    Outcome,
+    Severity,
+    SkipReason,
+    State,
+    Target,
+    fail,
+    not_applicable,
+)
 from policies.waivers import Waiver, WaiverSet, load_waivers
 
 __all__ = [

@@ -151,9 +151,7 @@ class _Builder:
         self.by_rule = waivers.by_rule() if waivers else {}
         self.used: set[int] = set()
 
-    def result(
-        self, rule: Rule, fs: FeatureSet, feature: str | None, outcome: Outcome
-    ) -> Result:
+    def result(self, rule: Rule, fs: FeatureSet, feature: str | None, outcome: Outcome) -> Result:
         target = fs.qualified_name if feature is None else fs.feature_qn(feature)
         state, reason, message, waiver = outcome.state, None, outcome.message, None
         if state is State.SKIPPED:
@@ -162,7 +160,9 @@ class _Builder:
             waiver, lapsed = self._waiver(rule.id, target, fs.qualified_name)
             if waiver is not None:
                 state, reason = State.SKIPPED, SkipReason.WAIVED
-                message = f"{message} (waived by {waiver.owner} until {waiver.expires}: {waiver.reason})"
+                message = (
+                    f"{message} (waived by {waiver.owner} until {waiver.expires}: {waiver.reason})"
+                )
             elif lapsed is not None:
                 message = f"{message} (waiver at {lapsed.origin} expired on {lapsed.expires})"
         return Result(
@@ -189,7 +189,9 @@ class _Builder:
                 return waiver, None
         return None, lapsed
 
-    def whole(self, rule: Rule, fs: FeatureSet, state: State, reason: SkipReason | None, message: str) -> Result:
+    def whole(
+        self, rule: Rule, fs: FeatureSet, state: State, reason: SkipReason | None, message: str
+    ) -> Result:
         return Result(
             rule=rule.id,
             target=fs.qualified_name,
@@ -239,7 +241,9 @@ def _run_local(builder: _Builder, rule: Rule, fs: FeatureSet, ctx: CheckContext)
             if answer.state is State.PASSED:
                 return RuleRun(rule, fs, [], passed=len(fs.features))
             if answer.state is State.SKIPPED:
-                result = builder.whole(rule, fs, State.SKIPPED, SkipReason.NOT_APPLICABLE, answer.message)
+                result = builder.whole(
+                    rule, fs, State.SKIPPED, SkipReason.NOT_APPLICABLE, answer.message
+                )
                 return RuleRun(rule, fs, [result])
             message = f"check '{chk.id}' failed a whole set; a feature check must name features"
             return RuleRun(rule, fs, [builder.whole(rule, fs, State.ERROR, None, message)])
@@ -259,7 +263,9 @@ def _run_mesh(
     except Exception as err:
         message = _raised(rule, err)
         return {
-            fs.qualified_name: RuleRun(rule, fs, [builder.whole(rule, fs, State.ERROR, None, message)])
+            fs.qualified_name: RuleRun(
+                rule, fs, [builder.whole(rule, fs, State.ERROR, None, message)]
+            )
             for fs in in_scope
         }
     runs = {}
@@ -296,7 +302,9 @@ def evaluate(
     mesh = Mesh.of(local, published)
     ctx = CheckContext(mesh=mesh, profiles=profiles or {}, drift=drift or {})
     builder = _Builder(waivers, now.date())
-    mesh_runs = {rule.id: _run_mesh(builder, rule, mesh, local) for rule in policy.rules if rule.check.mesh}
+    mesh_runs = {
+        rule.id: _run_mesh(builder, rule, mesh, local) for rule in policy.rules if rule.check.mesh
+    }
     runs: dict[str, list[RuleRun]] = {}
     for fs in local:
         fs_runs = []
@@ -331,14 +339,29 @@ def _waiver_findings(
     for waiver in waivers.waivers:
         problems = []
         if waiver.expired(today):
-            problems.append((EXPIRED, f"waiver for rule '{waiver.rule}' on '{waiver.target}' "
-                             f"(owner {waiver.owner}) expired on {waiver.expires}"))
+            problems.append(
+                (
+                    EXPIRED,
+                    f"waiver for rule '{waiver.rule}' on '{waiver.target}' "
+                    f"(owner {waiver.owner}) expired on {waiver.expires}",
+                )
+            )
         elif (waiver.expires - today).days > policy.waiver_max_days:
-            problems.append((TOO_LONG, f"waiver for rule '{waiver.rule}' on '{waiver.target}' runs "
-                             f"until {waiver.expires}, more than {policy.waiver_max_days} days ahead"))
+            problems.append(
+                (
+                    TOO_LONG,
+                    f"waiver for rule '{waiver.rule}' on '{waiver.target}' runs "
+                    f"until {waiver.expires}, more than {policy.waiver_max_days} days ahead",
+                )
+            )
         if not waiver.expired(today) and id(waiver) not in builder.used:
-            problems.append((UNUSED, f"waiver for rule '{waiver.rule}' on '{waiver.target}' "
-                             "matches no failure of this run"))
+            problems.append(
+                (
+                    UNUSED,
+                    f"waiver for rule '{waiver.rule}' on '{waiver.target}' "
+                    "matches no failure of this run",
+                )
+            )
         for rule, message in problems:
             found.append(
                 Result(

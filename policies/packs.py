@@ -32,7 +32,12 @@ from policies.types import Dimension, Severity
 BUILTIN_PREFIX = "featmesh:packs/"
 DEFAULT_PACK = "mesh-baseline"
 
-DEFAULT_WEIGHTS = {Severity.INFO: 1.0, Severity.WARNING: 2.0, Severity.ERROR: 4.0, Severity.CRITICAL: 8.0}
+DEFAULT_WEIGHTS = {
+    Severity.INFO: 1.0,
+    Severity.WARNING: 2.0,
+    Severity.ERROR: 4.0,
+    Severity.CRITICAL: 8.0,
+}
 DEFAULT_GRADES = (("A", 90.0), ("B", 80.0), ("C", 70.0), ("D", 60.0), ("F", 0.0))
 DEFAULT_CRITICAL_CAP = 40.0
 DEFAULT_WAIVER_DAYS = 365
@@ -217,7 +222,9 @@ def _locate(spec: str, base: Path | None) -> tuple[str, Path | None]:
             return f"{BUILTIN_PREFIX}{spec}.yaml", None
         if base is None and not Path(spec).exists():
             known = ", ".join(builtin_packs())
-            raise UsageError(f"no built-in policy pack '{spec}' (built-in: {known}), and no such file")
+            raise UsageError(
+                f"no built-in policy pack '{spec}' (built-in: {known}), and no such file"
+            )
     path = Path(spec) if base is None or Path(spec).is_absolute() else base / spec
     return str(path), path
 
@@ -225,8 +232,8 @@ def _locate(spec: str, base: Path | None) -> tuple[str, Path | None]:
 def _read(display: str, path: Path | None) -> Document:
     if path is not None:
         return load_yaml(path)
-    name = display[len(BUILTIN_PREFIX):]
-    text = resources.files("policies").joinpath("packs", name).read_text(encoding="utf-8")
+    name = display[len(BUILTIN_PREFIX) :]
+    text = resources.files("policies").joinpath("packs").joinpath(name).read_text(encoding="utf-8")
     return parse_yaml(text, display)
 
 
@@ -237,7 +244,9 @@ def _load(display: str, path: Path | None, stack: tuple[str, ...]) -> _Pack:
     pack = _Pack(name=data["name"], version=str(data["version"]))
     grades = data.get("scoring", {}).get("grades")
     if grades is not None and 0 not in grades.values():
-        raise doc.error("one grade must start at 0 (the grade of the lowest scores)", ("scoring", "grades"))
+        raise doc.error(
+            "one grade must start at 0 (the grade of the lowest scores)", ("scoring", "grades")
+        )
     base = path.parent if path is not None else None
     for i, spec in enumerate(data.get("extends", ())):
         try:
@@ -246,7 +255,7 @@ def _load(display: str, path: Path | None, stack: tuple[str, ...]) -> _Pack:
             raise doc.error(err.message, ("extends", i)) from None
         identity = str(parent_path.resolve()) if parent_path else parent_display
         if identity in stack:
-            chain = " -> ".join([*stack[stack.index(identity):], identity])
+            chain = " -> ".join([*stack[stack.index(identity) :], identity])
             raise doc.error(f"'extends' makes a cycle: {chain}", ("extends", i))
         if parent_path is not None and not parent_path.is_file():
             raise doc.error(f"extended pack '{spec}' not found ({parent_path})", ("extends", i))
@@ -289,11 +298,11 @@ def _load(display: str, path: Path | None, stack: tuple[str, ...]) -> _Pack:
         )
     for rule_id, raw in data.get("overrides", {}).items():
         where = ("overrides", rule_id)
-        draft = pack.rules.get(rule_id)
-        if draft is None:
+        if rule_id not in pack.rules:
             known = ", ".join(sorted(pack.rules)) or "none"
             raise doc.error(f"overrides unknown rule '{rule_id}' (rules: {known})", where)
         params = raw.get("params", {})
+        draft = pack.rules[rule_id]
         pack.rules[rule_id] = replace(
             draft,
             severity=raw.get("severity", draft.severity),
@@ -304,7 +313,7 @@ def _load(display: str, path: Path | None, stack: tuple[str, ...]) -> _Pack:
                 **draft.param_places,
                 **{k: (doc, (*where, "params", k)) for k in params},
             },
-            scope=raw["scope"] if "scope" in raw else draft.scope,
+            scope=raw.get("scope", draft.scope),
             enabled=raw.get("enabled", draft.enabled),
         )
     pack.read.append(f"{pack.name}@{pack.version}")
@@ -412,7 +421,9 @@ def _compiled(draft: _Draft, chk: Check, key: str, value: Any) -> Any:
     return compiled if many else compiled[0]
 
 
-def load_policy(specs: Sequence[str] | None = None, *, checks: Mapping[str, Check] | None = None) -> PolicySet:
+def load_policy(
+    specs: Sequence[str] | None = None, *, checks: Mapping[str, Check] | None = None
+) -> PolicySet:
     """Resolve packs (built-in names or file paths) into one PolicySet.
 
     Several packs are combined: their rules must not share ids; scoring and waiver
@@ -422,7 +433,9 @@ def load_policy(specs: Sequence[str] | None = None, *, checks: Mapping[str, Chec
     checks = checks if checks is not None else registry()
     drafts: dict[str, _Draft] = {}
     settings: dict[str, Any] = {}
-    names, versions, read = [], [], []
+    names: list[str] = []
+    versions: list[str] = []
+    read: list[str] = []
     for spec in specs:
         display, path = _locate(spec, None)
         pack = _load(display, path, (str(path.resolve()) if path else display,))
@@ -452,10 +465,15 @@ def load_policy(specs: Sequence[str] | None = None, *, checks: Mapping[str, Chec
 
 
 def _scoring(raw: Mapping[str, Any]) -> Scoring:
-    weights = {**DEFAULT_WEIGHTS, **{Severity(k): float(v) for k, v in raw.get("weights", {}).items()}}
-    grades = DEFAULT_GRADES
+    weights = {
+        **DEFAULT_WEIGHTS,
+        **{Severity(k): float(v) for k, v in raw.get("weights", {}).items()},
+    }
+    grades: tuple[tuple[str, float], ...] = DEFAULT_GRADES
     if "grades" in raw:
-        grades = tuple(sorted(((g, float(v)) for g, v in raw["grades"].items()), key=lambda x: -x[1]))
+        grades = tuple(
+            sorted(((g, float(v)) for g, v in raw["grades"].items()), key=lambda x: -x[1])
+        )
     return Scoring(
         weights=weights,
         critical_cap=float(raw.get("critical_cap", DEFAULT_CRITICAL_CAP)),

@@ -80,7 +80,7 @@ class Check:
 
 
 def check(
-    id: str,  # noqa: A002 - the natural name in a decorator call
+    id: str,
     *,
     target: Target | str = Target.FEATURE_SET,
     dimension: Dimension | str,

@@ -90,15 +90,39 @@ def _published(catalog: Any, uri: str, report: RunReport) -> list[FeatureSet]:
 
 @click.command(cls=Handled)
 @click.argument("sources", nargs=-1, required=True)
-@click.option("--policy", "-p", "packs", multiple=True, metavar="PACK",
-              help="A built-in pack name or a pack file (repeatable; default mesh-baseline).")
+@click.option(
+    "--policy",
+    "-p",
+    "packs",
+    multiple=True,
+    metavar="PACK",
+    help="A built-in pack name or a pack file (repeatable; default mesh-baseline).",
+)
 @click.option("--waivers", type=click.Path(dir_okay=False), help="A waivers file.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit"]), default="text",
-              show_default=True, help="Report format.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here (default stdout).")
-@click.option("--fail-on", type=click.Choice(FAIL_ON), default="error", show_default=True,
-              help="Exit 1 when an unwaived failure is at or above this severity.")
-@click.option("--catalog", metavar="URI", help="Read the published mesh from this catalog (read-only).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif", "junit"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Write the report here (default stdout).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="error",
+    show_default=True,
+    help="Exit 1 when an unwaived failure is at or above this severity.",
+)
+@click.option(
+    "--catalog", metavar="URI", help="Read the published mesh from this catalog (read-only)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON summary to stdout.")
 def check(
     sources: tuple[str, ...],
@@ -114,7 +138,7 @@ def check(
 
     SOURCES are KIND:PATH-OR-URL or paths whose kind is detected.
     """
-    if as_json and fmt != "json" and output is None:
+    if as_json and fmt in ("sarif", "junit") and output is None:
         raise UsageError("--json prints JSON to stdout: give --output for the --format report")
     policy = load_policy(list(packs) or None)
     waiver_set = load_waivers(waivers, policy) if waivers else None
@@ -146,7 +170,9 @@ def check(
     report.finish()
     partial = report.status != "ok"
 
-    document = check_document(evaluation, summary, report, counts) if (as_json or fmt == "json") else None
+    document = (
+        check_document(evaluation, summary, report, counts) if (as_json or fmt == "json") else None
+    )
     rendered = _render(fmt, evaluation, summary, report, counts, document)
     if output:
         Path(output).write_text(rendered, encoding="utf-8")

@@ -35,10 +35,17 @@ def check_document(
             "name": evaluation.policy.name,
             "version": evaluation.policy.version,
             "packs": list(evaluation.policy.packs),
-            "evaluated_at": evaluation.evaluated_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "evaluated_at": evaluation.evaluated_at.isoformat(timespec="seconds").replace(
+                "+00:00", "Z"
+            ),
         },
         "sets": {
-            qn: {"score": s.score, "grade": s.grade, "compliant": s.compliant, "dimensions": dict(s.dimensions)}
+            qn: {
+                "score": s.score,
+                "grade": s.grade,
+                "compliant": s.compliant,
+                "dimensions": dict(s.dimensions),
+            }
             for qn, s in summary.sets.items()
         },
         "results": [r.to_json() for r in evaluation.results(include_passed=True)],

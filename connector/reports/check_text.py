@@ -55,8 +55,9 @@ def render_text(
         lines.append(f"domain {name}: {domain.score:g} ({domain.grade})  [{dims}]")
     found = findings_block(evaluation)
     lines.append(
-        f"mesh score {summary.mesh:g} ({summary.grade}); {counts.get('feature_sets', 0)} feature sets; "
-        f"findings: {found['critical']} critical, {found['error']} error, {found['warning']} warning, "
+        f"mesh score {summary.mesh:g} ({summary.grade}); "
+        f"{counts.get('feature_sets', 0)} feature sets; findings: {found['critical']} critical, "
+        f"{found['error']} error, {found['warning']} warning, "
         f"{found['info']} info, {found['waived']} waived"
         + (f"; {found['check_errors']} check errors" if found["check_errors"] else "")
     )

@@ -34,7 +34,12 @@ LEVEL = {
     Severity.INFO: "note",
 }
 # GitHub orders alerts by this property (0.1-10)
-SECURITY_SEVERITY = {Severity.CRITICAL: "9.0", Severity.ERROR: "7.0", Severity.WARNING: "4.0", Severity.INFO: "1.0"}
+SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.0",
+    Severity.ERROR: "7.0",
+    Severity.WARNING: "4.0",
+    Severity.INFO: "1.0",
+}
 
 
 def fingerprint(rule: str, target: str) -> str:
@@ -111,11 +116,17 @@ def _result(r: Result, index: Mapping[str, int], root: Path) -> dict[str, Any]:
             {
                 "kind": "external",
                 "status": "accepted",
-                "justification": f"{r.waiver.reason} (owner {r.waiver.owner}, expires {r.waiver.expires})",
+                "justification": (
+                    f"{r.waiver.reason} (owner {r.waiver.owner}, expires {r.waiver.expires})"
+                ),
                 "location": {
                     "physicalLocation": {
                         "artifactLocation": {"uri": _uri(r.waiver.origin.path, root)},
-                        **({"region": {"startLine": r.waiver.origin.line}} if r.waiver.origin.line else {}),
+                        **(
+                            {"region": {"startLine": r.waiver.origin.line}}
+                            if r.waiver.origin.line
+                            else {}
+                        ),
                     }
                 },
             }

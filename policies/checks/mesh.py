@@ -161,9 +161,13 @@ def duplicate_engineering(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
         others = [(d, qn) for d, qn in seen[key].items() if d != domain]
         if others:
             listed = ", ".join(f"'{d}' ({qn})" for d, qn in others[:3])
-            yield fs, name, fail(
-                f"feature '{name}' engineers {', '.join(key[1])} of {', '.join(key[0])} "
-                f"the same way as domain {listed}"
+            yield (
+                fs,
+                name,
+                fail(
+                    f"feature '{name}' engineers {', '.join(key[1])} of {', '.join(key[0])} "
+                    f"the same way as domain {listed}"
+                ),
             )
 
 

@@ -35,7 +35,9 @@ def _profiled(
     dimension="quality",
     params={"max": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.05}},
 )
-def null_fraction(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Outcome | FeatureResults:
+def null_fraction(
+    fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext
+) -> Outcome | FeatureResults:
     """A feature's share of nulls stays under the maximum.
 
     Fails:  ``max: 0.05`` and the profile counts 1,200 nulls in 10,000 rows (12%)
@@ -54,9 +56,12 @@ def _null_fraction(
         if column is None or column.row_count == 0:
             yield feature.name, not_applicable(NOT_PROFILED)
         elif column.null_fraction > limit:
-            yield feature.name, fail(
-                f"feature '{feature.name}' is {column.null_fraction:.1%} null "
-                f"({column.null_count} of {column.row_count}), more than {limit:.1%}"
+            yield (
+                feature.name,
+                fail(
+                    f"feature '{feature.name}' is {column.null_fraction:.1%} null "
+                    f"({column.null_count} of {column.row_count}), more than {limit:.1%}"
+                ),
             )
 
 
@@ -65,13 +70,24 @@ def _null_fraction(
     target="feature",
     dimension="quality",
     params={
-        "min_count": {"type": "integer", "minimum": 1, "default": 2,
-                      "description": "Fewest distinct non-null values (2: not a constant)."},
-        "min_ratio": {"type": "number", "minimum": 0, "maximum": 1, "default": 0,
-                      "description": "Lowest distinct / non-null ratio (0: not checked)."},
+        "min_count": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 2,
+            "description": "Fewest distinct non-null values (2: not a constant).",
+        },
+        "min_ratio": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "default": 0,
+            "description": "Lowest distinct / non-null ratio (0: not checked).",
+        },
     },
 )
-def distinct_values(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Outcome | FeatureResults:
+def distinct_values(
+    fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext
+) -> Outcome | FeatureResults:
     """A feature is not constant, and its distinct ratio is at least the minimum.
 
     Fails:  every non-null value of ``is_active`` is ``true`` (1 distinct value)
@@ -91,13 +107,20 @@ def _distinct(
         if column is None or column.distinct_count is None or ratio is None:
             yield feature.name, not_applicable(NOT_PROFILED)
         elif column.distinct_count < min_count:
-            yield feature.name, fail(
-                f"feature '{feature.name}' has {column.distinct_count} distinct value(s), "
-                f"fewer than {min_count}"
+            yield (
+                feature.name,
+                fail(
+                    f"feature '{feature.name}' has {column.distinct_count} distinct value(s), "
+                    f"fewer than {min_count}"
+                ),
             )
         elif ratio < min_ratio:
-            yield feature.name, fail(
-                f"feature '{feature.name}' has a distinct ratio of {ratio:.4f}, under {min_ratio}"
+            yield (
+                feature.name,
+                fail(
+                    f"feature '{feature.name}' has a distinct ratio of {ratio:.4f}, "
+                    f"under {min_ratio}"
+                ),
             )
 
 
@@ -142,7 +165,9 @@ def _number(value: Any) -> float | None:
         }
     },
 )
-def value_range(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Outcome | FeatureResults:
+def value_range(
+    fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext
+) -> Outcome | FeatureResults:
     """A numeric feature's profiled min and max lie in its expected range.
 
     The range comes from the feature's ``valid_min`` / ``valid_max`` tags or the rule's
@@ -175,8 +200,9 @@ def _in_range(
         if high is not None and seen_high is not None and seen_high > high:
             problems.append(f"max {seen_high:g} > {high:g}")
         if problems:
-            yield feature.name, fail(
-                f"feature '{feature.name}' is out of its range: {', '.join(problems)}"
+            yield (
+                feature.name,
+                fail(f"feature '{feature.name}' is out of its range: {', '.join(problems)}"),
             )
 
 
@@ -208,4 +234,6 @@ def freshness_lag(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Ou
     lag = profile.freshness_lag_seconds
     if lag <= limit:
         return PASS
-    return fail(f"newest data is {lag / 3600:.1f} h old, more than the {limit / 3600:.1f} h allowed")
+    return fail(
+        f"newest data is {lag / 3600:.1f} h old, more than the {limit / 3600:.1f} h allowed"
+    )

@@ -44,7 +44,7 @@ def _marked(feature: Feature, fs: FeatureSet, keys: list[str]) -> bool:
             "type": "string",
             "format": "regex",
             "default": PII_NAMES,
-            "description": "Feature names that look like personal data (searched, case-insensitive names).",
+            "description": "Feature names (lower-cased) that look like personal data; searched.",
         },
         "tag_keys": TAG_KEYS,
     },
@@ -62,9 +62,12 @@ def pii_tagged_by_name(
     keys = p["tag_keys"]
     for feature in fs.features:
         if search(feature.name.lower()) and not _declared(feature, fs, keys):
-            yield feature.name, fail(
-                f"feature '{feature.name}' looks like personal data by its name but has no "
-                f"{' or '.join(keys)} tag"
+            yield (
+                feature.name,
+                fail(
+                    f"feature '{feature.name}' looks like personal data by its name but has no "
+                    f"{' or '.join(keys)} tag"
+                ),
             )
 
 
@@ -110,7 +113,10 @@ def _by_sample(
         hits = [m for m in column.pii if m.share >= min_share]
         if hits and not _marked(feature, fs, keys):
             seen = ", ".join(f"{m.pattern} {m.share:.0%} of {m.sampled}" for m in hits)
-            yield feature.name, fail(
-                f"feature '{feature.name}' holds values that look like personal data ({seen}) "
-                "but is not tagged as PII"
+            yield (
+                feature.name,
+                fail(
+                    f"feature '{feature.name}' holds values that look like personal data ({seen}) "
+                    "but is not tagged as PII"
+                ),
             )

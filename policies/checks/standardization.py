@@ -46,8 +46,9 @@ def feature_naming(
     match = p["pattern"].fullmatch
     for feature in fs.features:
         if not match(feature.name):
-            yield feature.name, fail(
-                f"feature name '{feature.name}' does not match {p['pattern'].pattern}"
+            yield (
+                feature.name,
+                fail(f"feature name '{feature.name}' does not match {p['pattern'].pattern}"),
             )
 
 
@@ -77,7 +78,9 @@ def dtype_allowlist(
         dtype = feature.dtype
         if dtype in allowed and is_known_dtype(dtype):
             continue
-        raw = f" (store type {feature.raw_type!r})" if feature.raw_type and dtype == "unknown" else ""
+        raw = (
+            f" (store type {feature.raw_type!r})" if feature.raw_type and dtype == "unknown" else ""
+        )
         yield feature.name, fail(f"feature '{feature.name}' has dtype '{dtype}'{raw}, not allowed")
 
 
@@ -86,7 +89,8 @@ def join_keys_typed(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> 
     """The feature set declares its join keys, each with a known type.
 
     Fails:  no ``entities:`` (no join key), or an entity key without ``dtype``
-    Passes: ``entities: [customer]`` where ``customer`` has ``join_keys: [{name: customer_id, dtype: int64}]``
+    Passes: ``entities: [customer]``, the entity ``customer`` having
+    ``join_keys: [{name: customer_id, dtype: int64}]``
     """
     if not fs.join_keys:
         return fail(f"feature set '{fs.name}' declares no join key")
@@ -154,8 +158,18 @@ def version_present(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> 
             "type": "array",
             "items": {"type": "string"},
             "default": [
-                "domain", "pii", "pii_type", "team", "cost_center", "tier",
-                "criticality", "unit", "semantic_type", "valid_min", "valid_max", "status",
+                "domain",
+                "pii",
+                "pii_type",
+                "team",
+                "cost_center",
+                "tier",
+                "criticality",
+                "unit",
+                "semantic_type",
+                "valid_min",
+                "valid_max",
+                "status",
             ],
             "description": "Tag keys allowed on feature sets and features.",
         },

@@ -17,7 +17,9 @@ def make_pack(tmp_path: Path):
     def make(body: dict[str, Any] | str, name: str | None = None) -> Path:
         path = tmp_path / (name or f"pack{next(counter)}.yaml")
         if isinstance(body, dict):
-            body = yaml.safe_dump({"apiVersion": "featmesh/v1", "kind": "PolicyPack", "version": "1", **body})
+            body = yaml.safe_dump(
+                {"apiVersion": "featmesh/v1", "kind": "PolicyPack", "version": "1", **body}
+            )
         path.write_text(body)
         return path
 
@@ -28,7 +30,9 @@ def make_pack(tmp_path: Path):
 def one_rule(make_pack):
     """A PolicySet of one rule on ``check`` with ``params``."""
 
-    def make(check: str, params: dict[str, Any] | None = None, severity: str = "error", **rule: Any) -> PolicySet:
+    def make(
+        check: str, params: dict[str, Any] | None = None, severity: str = "error", **rule: Any
+    ) -> PolicySet:
         spec = {"id": "r", "check": check, "severity": severity, **rule}
         if params:
             spec["params"] = params

@@ -11,14 +11,18 @@ from tests.policies.helpers import feature, good_set
 
 
 def states(evaluation):
-    return {(r.target.split("/")[-1], r.rule): (r.state.value, r.message) for r in evaluation.results()}
+    return {
+        (r.target.split("/")[-1], r.rule): (r.state.value, r.message) for r in evaluation.results()
+    }
 
 
 def test_same_name_different_type_in_two_domains(one_rule) -> None:
     policy = one_rule("feature_meaning_conflict")
     mine = good_set(features=(feature("customer_age", "int32"), feature("txn_count", "int64")))
     theirs = good_set(
-        name="customer_profile", store="risk", domain="risk",
+        name="customer_profile",
+        store="risk",
+        domain="risk",
         features=(feature("customer_age", "string"),),
     )
     ev = evaluate(policy, [mine], published=[theirs])
@@ -36,7 +40,9 @@ def test_same_domain_or_same_type_is_no_conflict(one_rule) -> None:
     policy = one_rule("feature_meaning_conflict")
     a = good_set(features=(feature("customer_age", "int32"),))
     b = good_set(name="other", features=(feature("customer_age", "string"),))  # same domain
-    c = good_set(name="third", store="risk", domain="risk", features=(feature("customer_age", "int32"),))
+    c = good_set(
+        name="third", store="risk", domain="risk", features=(feature("customer_age", "int32"),)
+    )
     ev = evaluate(policy, [a, b, c])
     got = states(ev)
     assert got[("card_txn_7d@1#customer_age", "r")][0] == "passed"
@@ -46,7 +52,12 @@ def test_same_domain_or_same_type_is_no_conflict(one_rule) -> None:
 def test_meaning_tags_must_agree(one_rule) -> None:
     policy = one_rule("feature_meaning_conflict")
     a = good_set(features=(feature("balance", "float64", tags={"unit": "eur"}),))
-    b = good_set(name="b", store="risk", domain="risk", features=(feature("balance", "float64", tags={"unit": "usd"}),))
+    b = good_set(
+        name="b",
+        store="risk",
+        domain="risk",
+        features=(feature("balance", "float64", tags={"unit": "usd"}),),
+    )
     ev = evaluate(policy, [a], published=[b])
     state, message = states(ev)[("card_txn_7d@1#balance", "r")]
     assert state == "failed" and "unit is 'eur' here but 'usd'" in message
@@ -55,21 +66,44 @@ def test_meaning_tags_must_agree(one_rule) -> None:
 def test_duplicate_engineering_across_domains(one_rule) -> None:
     policy = one_rule("duplicate_engineering")
     src = (SourceRef(kind="delta", uri="main.raw.card_txn/"),)
-    mine = good_set(sources=src, features=(
-        feature("spend_7d", "float64", source_columns=("amount",), transformation="sum(amount) over 7d"),
-        feature("amount", "float64", source_columns=("amount",)),  # passthrough: not flagged
-    ))
-    theirs = good_set(name="risk_spend", store="risk", domain="risk",
-                      sources=(SourceRef(kind="delta", uri="main.raw.card_txn"),),
-                      features=(feature("total_7d", "float64", source_columns=("amount",),
-                                        transformation="SUM(amount)  over 7d"),))
+    mine = good_set(
+        sources=src,
+        features=(
+            feature(
+                "spend_7d",
+                "float64",
+                source_columns=("amount",),
+                transformation="sum(amount) over 7d",
+            ),
+            feature("amount", "float64", source_columns=("amount",)),  # passthrough: not flagged
+        ),
+    )
+    theirs = good_set(
+        name="risk_spend",
+        store="risk",
+        domain="risk",
+        sources=(SourceRef(kind="delta", uri="main.raw.card_txn"),),
+        features=(
+            feature(
+                "total_7d",
+                "float64",
+                source_columns=("amount",),
+                transformation="SUM(amount)  over 7d",
+            ),
+        ),
+    )
     ev = evaluate(policy, [mine], published=[theirs])
     got = states(ev)
     state, message = got[("card_txn_7d@1#spend_7d", "r")]
     assert state == "failed" and "'risk'" in message and "risk_spend@1#total_7d" in message
     assert got[("card_txn_7d@1#amount", "r")][0] == "passed"
-    flagged = evaluate(one_rule("duplicate_engineering", {"include_passthrough": True}), [mine],
-                       published=[replace(theirs, features=(feature("amount", "float64", source_columns=("amount",)),))])
+    flagged = evaluate(
+        one_rule("duplicate_engineering", {"include_passthrough": True}),
+        [mine],
+        published=[
+            replace(theirs, features=(feature("amount", "float64", source_columns=("amount",)),))
+        ],
+    )
     assert states(flagged)[("card_txn_7d@1#amount", "r")][0] == "failed"
 
 
@@ -77,8 +111,11 @@ def test_stale_derived_set(one_rule) -> None:
     policy = one_rule("stale_derived")
     parent = good_set(name="card_txn")
     ref = FeatureSetRef(store_kind="manifest", store="payments", name="card_txn", version="1")
-    fresh = good_set(name="risk_view", derived_from=(ref,),
-                     extra={PARENT_HASHES: {parent.qualified_name: parent.content_hash}})
+    fresh = good_set(
+        name="risk_view",
+        derived_from=(ref,),
+        extra={PARENT_HASHES: {parent.qualified_name: parent.content_hash}},
+    )
     changed_parent = replace(parent, features=(*parent.features, feature("new_one")))
     not_recorded = good_set(name="no_hashes", derived_from=(ref,))
     ev = evaluate(policy, [fresh, not_recorded, good_set(name="plain")], published=[parent])

@@ -18,7 +18,13 @@ def test_mesh_baseline_has_at_least_20_rules_on_registered_checks() -> None:
     assert len(policy.rules) >= 20
     assert len({r.id for r in policy.rules}) == len(policy.rules)
     assert {r.dimension.value for r in policy.rules} >= {
-        "ownership", "documentation", "standardization", "security", "lineage", "quality", "freshness"
+        "ownership",
+        "documentation",
+        "standardization",
+        "security",
+        "lineage",
+        "quality",
+        "freshness",
     }
     assert "mesh-baseline" in builtin_packs()
 
@@ -59,7 +65,9 @@ rules:
 
 
 def test_scope_by_store_kind_and_tag(one_rule) -> None:
-    policy = one_rule("owner_present", scope={"store_kinds": ["feast"], "tags": ["tier=gold", "critical"]})
+    policy = one_rule(
+        "owner_present", scope={"store_kinds": ["feast"], "tags": ["tier=gold", "critical"]}
+    )
     scope = policy.rules[0].scope
     assert not scope.matches(good_set())  # a manifest set
     assert scope.matches(good_set(store_kind="feast"))  # tier=gold
@@ -80,20 +88,38 @@ def line_of(path, text: str) -> int:
 @pytest.mark.parametrize(
     ("rule", "needle", "message"),
     [
-        ("{id: a, check: no_such_check, severity: error}", "no_such_check", r"unknown check 'no_such_check'"),
-        ("{id: a, check: set_description, severity: error, params: {min_length: ten}}", "ten",
-         r"parameter 'min_length' of check 'set_description': 'ten' is not of type 'integer'"),
-        ("{id: a, check: set_naming, severity: error, params: {pattern: '([a-z'}}", "([a-z",
-         r"parameter 'pattern' of check 'set_naming': bad regex"),
-        ("{id: a, check: set_naming, severity: error, params: {patern: x}}", "patern",
-         r"check 'set_naming' has no parameter 'patern'"),
+        (
+            "{id: a, check: no_such_check, severity: error}",
+            "no_such_check",
+            r"unknown check 'no_such_check'",
+        ),
+        (
+            "{id: a, check: set_description, severity: error, params: {min_length: ten}}",
+            "ten",
+            r"parameter 'min_length' of check 'set_description': 'ten' is not of type 'integer'",
+        ),
+        (
+            "{id: a, check: set_naming, severity: error, params: {pattern: '([a-z'}}",
+            "([a-z",
+            r"parameter 'pattern' of check 'set_naming': bad regex",
+        ),
+        (
+            "{id: a, check: set_naming, severity: error, params: {patern: x}}",
+            "patern",
+            r"check 'set_naming' has no parameter 'patern'",
+        ),
         ("{id: a, check: set_naming, severity: fatal}", "fatal", r"'fatal' is not one of"),
-        ("{id: a, check: set_naming, severity: error, colour: red}", "colour", r"Additional properties"),
+        (
+            "{id: a, check: set_naming, severity: error, colour: red}",
+            "colour",
+            r"Additional properties",
+        ),
     ],
 )
 def test_bad_rules_name_file_and_line(make_pack, rule: str, needle: str, message: str) -> None:
     path = make_pack(
-        f"apiVersion: featmesh/v1\nkind: PolicyPack\nname: t\nversion: 1\nrules:\n  - {{id: ok, check: owner_present, severity: info}}\n  - {rule}\n"
+        "apiVersion: featmesh/v1\nkind: PolicyPack\nname: t\nversion: 1\nrules:\n"
+        f"  - {{id: ok, check: owner_present, severity: info}}\n  - {rule}\n"
     )
     err = _error(path)
     assert err.path == str(path)
@@ -111,7 +137,10 @@ def test_bad_override_param_points_at_the_override(make_pack) -> None:
 
 
 def test_override_of_unknown_rule(make_pack) -> None:
-    path = make_pack("apiVersion: featmesh/v1\nkind: PolicyPack\nname: t\nversion: 1\noverrides:\n  nope: {enabled: false}\n")
+    path = make_pack(
+        "apiVersion: featmesh/v1\nkind: PolicyPack\nname: t\nversion: 1\n"
+        "overrides:\n  nope: {enabled: false}\n"
+    )
     err = _error(path)
     assert err.where == "6" and "overrides unknown rule 'nope'" in err.message
 
@@ -125,13 +154,21 @@ def test_cycle_in_extends(make_pack, tmp_path) -> None:
 
 
 def test_redefining_an_extended_rule_is_refused(make_pack) -> None:
-    path = make_pack({"name": "t", "extends": ["mesh-baseline"],
-                      "rules": [{"id": "owner-present", "check": "owner_present", "severity": "info"}]})
+    path = make_pack(
+        {
+            "name": "t",
+            "extends": ["mesh-baseline"],
+            "rules": [{"id": "owner-present", "check": "owner_present", "severity": "info"}],
+        }
+    )
     assert "already defined by pack 'mesh-baseline'" in _error(path).message
 
 
 def test_diamond_extends_is_fine(make_pack, tmp_path) -> None:
-    make_pack({"name": "base", "rules": [{"id": "x", "check": "owner_present", "severity": "info"}]}, name="base.yaml")
+    make_pack(
+        {"name": "base", "rules": [{"id": "x", "check": "owner_present", "severity": "info"}]},
+        name="base.yaml",
+    )
     make_pack({"name": "l", "extends": ["base.yaml"]}, name="l.yaml")
     make_pack({"name": "r", "extends": ["base.yaml"]}, name="r.yaml")
     top = make_pack({"name": "top", "extends": ["l.yaml", "r.yaml"]}, name="top.yaml")
@@ -152,9 +189,23 @@ def test_grades_need_a_zero(make_pack) -> None:
 
 
 def test_two_packs_with_one_rule_id(make_pack) -> None:
-    a = make_pack({"name": "a", "rules": [{"id": "x", "check": "owner_present", "severity": "info"}]})
+    a = make_pack(
+        {"name": "a", "rules": [{"id": "x", "check": "owner_present", "severity": "info"}]}
+    )
     b = make_pack({"name": "b", "rules": [{"id": "x", "check": "set_naming", "severity": "info"}]})
     with pytest.raises(UsageError, match="rule 'x' is defined by both packs 'a'"):
         load_policy([str(a), str(b)])
-    both = load_policy(["mesh-baseline", str(make_pack({"name": "c", "rules": [{"id": "y", "check": "owner_present", "severity": "info"}]}))])
+    both = load_policy(
+        [
+            "mesh-baseline",
+            str(
+                make_pack(
+                    {
+                        "name": "c",
+                        "rules": [{"id": "y", "check": "owner_present", "severity": "info"}],
+                    }
+                )
+            ),
+        ]
+    )
     assert both.name == "mesh-baseline+c" and both.version == "1.0.0+1"

@@ -45,7 +45,9 @@ def test_waived_failures_stay_visible_and_expired_waivers_are_findings(waivers_f
     ev = evaluate(policy, [fs], waivers=waivers, now=NOW)
     by_rule = {r.rule: r for r in ev.results(include_passed=False)}
     waived = by_rule["version-present"]
-    assert waived.state is State.SKIPPED and waived.reason is SkipReason.WAIVED and waived.suppressed
+    assert (
+        waived.state is State.SKIPPED and waived.reason is SkipReason.WAIVED and waived.suppressed
+    )
     assert "waived by anna@contoso.com until 2026-09-30" in waived.message
     pii = by_rule["pii-tagged-by-name"]
     assert pii.state is State.FAILED and "expired on 2026-05-01" in pii.message
@@ -60,7 +62,8 @@ def test_waived_failures_stay_visible_and_expired_waivers_are_findings(waivers_f
 def test_set_pattern_covers_its_features_and_too_long(waivers_file) -> None:
     policy = load_policy()
     path = waivers_file(
-        "  - {rule: feature-naming, target: 'featmesh://manifest/payments/card_txn_7d@1', owner: a@b.co,"
+        "  - {rule: feature-naming, target: 'featmesh://manifest/payments/card_txn_7d@1',"
+        " owner: a@b.co,"
         " reason: Legacy names kept for model v3., expires: 2029-01-01}\n"
     )
     fs = good_set(features=(feature("TxnCount"), feature("AmountSum")))
@@ -70,21 +73,25 @@ def test_set_pattern_covers_its_features_and_too_long(waivers_file) -> None:
     assert [r.rule for r in ev.extra] == ["featmesh.waiver-too-long"]
 
 
+GOOD = "{rule: owner-present, target: y, owner: a, reason: good reason, expires: 2026-01-01}"
+
+
 @pytest.mark.parametrize(
-    ("entry", "line", "message"),
+    ("changes", "message"),
     [
-        ("  - {rule: owner-presnt, target: x, owner: a, reason: long enough reason, expires: 2026-01-01}\n",
-         5, "unknown rule 'owner-presnt'"),
-        ("  - {rule: owner-present, target: x, owner: a, reason: long enough reason, expires: next year}\n",
-         5, "not a date (YYYY-MM-DD): 'next year'"),
-        ("  - {rule: owner-present, target: x, owner: a, reason: long enough reason, expires: 2026-02-30}\n",
-         5, "invalid value '2026-02-30': day is out of range for month"),
-        ("  - {rule: owner-present, target: x, owner: a, expires: 2026-01-01}\n", 5, "missing required key"),
+        ({"rule": "owner-presnt"}, "unknown rule 'owner-presnt'"),
+        ({"expires": "next year"}, "not a date (YYYY-MM-DD): 'next year'"),
+        ({"expires": "2026-02-30"}, "invalid value '2026-02-30': day is out of range for month"),
+        ({"reason": None}, "missing required key"),
     ],
 )
-def test_bad_waivers_name_file_and_line(waivers_file, entry: str, line: int, message: str) -> None:
-    path = waivers_file("  - {rule: owner-present, target: y, owner: a, reason: long enough reason, expires: 2026-01-01}\n" + entry)
+def test_bad_waivers_name_file_and_line(waivers_file, changes: dict, message: str) -> None:
+    entry = GOOD
+    for key, value in changes.items():
+        old = next(part for part in GOOD.strip("{}").split(", ") if part.startswith(f"{key}:"))
+        entry = entry.replace(old, f"{key}: {value}" if value else "").replace(", ,", ",")
+    path = waivers_file(f"  - {GOOD}\n  - {entry}\n")
     with pytest.raises(InputError) as info:
         load_waivers(path, load_policy())
-    assert info.value.path == str(path) and info.value.where == str(line)
+    assert info.value.path == str(path) and info.value.where == "5"
     assert message in info.value.message
