@@ -161,7 +161,7 @@ class _Builder:
                         path=self.doc.path,
                         where=str(key_node.start_mark.line + 1),
                     )
-                self.doc.lines[(*pointer, key)] = key_node.start_mark.line + 1
+                self.doc.lines[pointer + (key,)] = key_node.start_mark.line + 1
                 result[key] = self.build(value_node, (*pointer, key))
             return result
         if isinstance(node, yaml.SequenceNode):

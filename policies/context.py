@@ -22,9 +22,13 @@ class Mesh:
     local: frozenset[str]
     """qualifiedNames of the sets read in this run (the ones results are about)."""
     by_qn: Mapping[str, FeatureSet] = field(init=False)
+    _qn: dict[int, str] = field(init=False, repr=False)
+    _local_ids: frozenset[int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.by_qn = {fs.qualified_name: fs for fs in self.sets}
+        self._qn = {id(fs): fs.qualified_name for fs in self.sets}
+        self.by_qn = {self._qn[id(fs)]: fs for fs in self.sets}
+        self._local_ids = frozenset(i for i, qn in self._qn.items() if qn in self.local)
 
     @classmethod
     def of(cls, local: Sequence[FeatureSet], published: Sequence[FeatureSet] = ()) -> Mesh:
@@ -33,7 +37,15 @@ class Mesh:
         return cls(sets=[*local, *others], local=names)
 
     def is_local(self, fs: FeatureSet) -> bool:
-        return fs.qualified_name in self.local
+        return id(fs) in self._local_ids
+
+    def qn(self, fs: FeatureSet) -> str:
+        """The set's qualifiedName (computed once per set of the mesh)."""
+        found = self._qn.get(id(fs))
+        return found if found is not None else fs.qualified_name
+
+    def feature_qn(self, fs: FeatureSet, feature: str) -> str:
+        return f"{self.qn(fs)}#{feature}"
 
 
 @dataclass

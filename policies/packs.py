@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import jsonschema
@@ -403,10 +404,19 @@ def _regex_params(chk: Check) -> dict[str, bool]:
     return found
 
 
+def _frozen(value: Any) -> Any:
+    """Lists become tuples and mappings read-only copies, so checks can cache on them."""
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    return value
+
+
 def _compiled(draft: _Draft, chk: Check, key: str, value: Any) -> Any:
     many = _regex_params(chk).get(key)
     if many is None:
-        return value
+        return _frozen(value)
     items = value if many else [value]
     compiled = []
     for j, text in enumerate(items):
@@ -418,7 +428,7 @@ def _compiled(draft: _Draft, chk: Check, key: str, value: Any) -> Any:
                 f"parameter '{key}' of check '{chk.id}': bad regex {text!r}: {err}",
                 (*pointer, j) if many else pointer,
             ) from None
-    return compiled if many else compiled[0]
+    return tuple(compiled) if many else compiled[0]
 
 
 def load_policy(

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from statistics import fmean
 from typing import Any
 
-from policies.engine import Evaluation, Result, RuleRun
+from policies.engine import Evaluation, Result, RuleRun, cyclic_gc_paused
 from policies.packs import Scoring
 from policies.types import Severity, SkipReason, State, Target
 
@@ -156,6 +156,11 @@ class MeshScore:
 
 
 def summarize(evaluation: Evaluation) -> MeshScore:
+    with cyclic_gc_paused():
+        return _summarize(evaluation)
+
+
+def _summarize(evaluation: Evaluation) -> MeshScore:
     scoring = evaluation.policy.scoring
     sets = {qn: score_runs(runs, scoring) for qn, runs in evaluation.runs.items()}
     domain_of = {fs.qualified_name: fs.domain or fs.store for fs in evaluation.feature_sets}

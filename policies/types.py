@@ -6,8 +6,8 @@ one of four states (see :class:`State`). A skipped result says why in its ``reas
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 
 class Severity(str, Enum):
@@ -58,8 +58,7 @@ class Target(str, Enum):
     FEATURE = "feature"
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What a check says about one target: passed, failed or not applicable."""
 
     state: State

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import string
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -12,7 +12,7 @@ from policies.registry import check
 from policies.types import PASS, Outcome, fail
 
 _PLACEHOLDERS = frozenset({"todo", "tbd", "na", "none", "description", "feature", "tbc", "fixme"})
-_NON_WORD = re.compile(r"[^a-z0-9]+")
+_DROP = str.maketrans("", "", string.punctuation + string.whitespace)
 
 MIN_LENGTH = {"type": "integer", "minimum": 0, "default": 20, "description": "Minimum characters."}
 
@@ -22,8 +22,8 @@ def description_problem(name: str, description: str, min_length: int) -> str | N
     text = description.strip()
     if not text:
         return "no description"
-    flat = _NON_WORD.sub("", text.lower())
-    if flat == _NON_WORD.sub("", name.lower()) or flat in _PLACEHOLDERS:
+    flat = text.lower().translate(_DROP)
+    if flat == name.lower().translate(_DROP) or flat in _PLACEHOLDERS:
         return f"description {text!r} only repeats the name or is a placeholder"
     if len(text) < min_length:
         return f"description is {len(text)} characters, fewer than {min_length}"

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from connector.model import Feature, FeatureSet
+from connector.model import FeatureSet
 from policies.context import PARENT_HASHES, Mesh
 from policies.registry import check
 from policies.types import Outcome, fail, not_applicable
@@ -23,15 +23,17 @@ def _domain(fs: FeatureSet) -> str:
     return fs.domain or fs.store
 
 
-def _conflicts(
-    groups: Mapping[Any, Mapping[str, dict[str, str]]],
-    key: Any,
-    value: str,
-    domain: str,
-) -> list[tuple[str, str, str]]:
-    """(other value, other domain, example qualifiedName) pairs that disagree."""
+Example = tuple[FeatureSet, str]
+"""A feature, as (its set, its name): turned into a qualifiedName only when reported."""
+
+
+def _others(
+    by_value: Mapping[str, Mapping[str, Example]], value: str, domain: str
+) -> list[tuple[str, str, Example]]:
+    """(other value, its domain, an example) for each value that disagrees with ``value``
+    in a domain other than ``domain``."""
     found = []
-    for other_value, domains in groups[key].items():
+    for other_value, domains in by_value.items():
         if other_value == value:
             continue
         for other_domain, example in domains.items():
@@ -69,58 +71,48 @@ def feature_meaning_conflict(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
     Passes: both domains define ``customer_age`` as ``int32`` (or call one ``age_band``)
     """
     ignore = frozenset(p["ignore_names"])
-    aspects = ["dtype", *p["meaning_tags"]]
-    # (aspect, feature name) -> value -> domain -> an example qualifiedName
-    groups: dict[tuple[str, str], dict[str, dict[str, str]]] = defaultdict(dict)
-
-    def values(feature: Feature) -> Iterator[tuple[str, str]]:
-        yield "dtype", feature.dtype
-        for tag in aspects[1:]:
-            if tag in feature.tags:
-                yield tag, feature.tags[tag]
-
+    tags = tuple(p["meaning_tags"])
+    # (aspect, feature name) -> value -> domain -> an example
+    groups: dict[tuple[str, str], dict[str, dict[str, Example]]] = defaultdict(dict)
     for fs in mesh.sets:
         domain = _domain(fs)
         for feature in fs.features:
-            if feature.name in ignore:
+            name = feature.name
+            if name in ignore:
                 continue
-            for aspect, value in values(feature):
-                groups[(aspect, feature.name)].setdefault(value, {}).setdefault(
-                    domain, fs.feature_qn(feature.name)
-                )
-    disputed = {key for key, by_value in groups.items() if len(by_value) > 1}
+            groups[("dtype", name)].setdefault(feature.dtype, {}).setdefault(domain, (fs, name))
+            if feature.tags:
+                for tag in tags:
+                    if tag in feature.tags:
+                        by_value = groups[(tag, name)]
+                        by_value.setdefault(feature.tags[tag], {}).setdefault(domain, (fs, name))
+    disputed = {key: by_value for key, by_value in groups.items() if len(by_value) > 1}
     if not disputed:
         return
+    names = {name for _, name in disputed}
     for fs in mesh.sets:
         if not mesh.is_local(fs):
             continue
         domain = _domain(fs)
         for feature in fs.features:
-            problems = []
-            for aspect, value in values(feature):
-                key = (aspect, feature.name)
-                if key in disputed:
-                    for other, other_domain, example in _conflicts(groups, key, value, domain):
-                        problems.append(
-                            f"{aspect} is '{value}' here but '{other}' in domain "
-                            f"'{other_domain}' ({example})"
-                        )
+            if feature.name not in names:
+                continue
+            aspects = [("dtype", feature.dtype)]
+            aspects += [(t, feature.tags[t]) for t in tags if t in feature.tags]
+            problems = [
+                f"{aspect} is '{value}' here but '{other}' in domain '{other_domain}' "
+                f"({mesh.feature_qn(*example)})"
+                for aspect, value in aspects
+                if (aspect, feature.name) in disputed
+                for other, other_domain, example in _others(
+                    disputed[(aspect, feature.name)], value, domain
+                )
+            ]
             if problems:
                 yield fs, feature.name, fail(f"feature '{feature.name}': " + "; ".join(problems))
 
 
 _SPACE = re.compile(r"\s+")
-
-
-def _engineering_key(fs: FeatureSet, feature: Feature, passthrough: bool) -> tuple[Any, ...] | None:
-    if not fs.sources or not feature.source_columns:
-        return None
-    transformation = _SPACE.sub(" ", (feature.transformation or "").strip().lower())
-    columns = tuple(sorted(feature.source_columns))
-    if not passthrough and (not transformation or (transformation,) == columns):
-        return None
-    sources = tuple(sorted({s.uri.rstrip("/") for s in fs.sources}))
-    return (sources, columns, transformation)
 
 
 @check(
@@ -144,23 +136,39 @@ def duplicate_engineering(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
     Passes: ``risk`` reuses the ``payments`` feature set through ``derived_from``
     """
     passthrough = p["include_passthrough"]
-    # engineering key -> domain -> an example qualifiedName
-    seen: dict[tuple[Any, ...], dict[str, str]] = defaultdict(dict)
+    normalized: dict[str | None, str] = {None: "", "": ""}  # texts recur: normalise once
+
+    # engineering key -> domain -> an example
+    seen: dict[tuple[Any, ...], dict[str, Example]] = defaultdict(dict)
     keyed: list[tuple[FeatureSet, str, str, tuple[Any, ...]]] = []
     for fs in mesh.sets:
+        if not fs.sources:
+            continue
         domain = _domain(fs)
         local = mesh.is_local(fs)
+        sources = tuple(sorted({s.uri.rstrip("/") for s in fs.sources}))
         for feature in fs.features:
-            key = _engineering_key(fs, feature, passthrough)
-            if key is None:
+            columns = feature.source_columns
+            if not columns:
                 continue
-            seen[key].setdefault(domain, fs.feature_qn(feature.name))
+            transformation = normalized.get(feature.transformation)
+            if transformation is None:
+                text = feature.transformation or ""
+                transformation = normalized[text] = _SPACE.sub(" ", text.strip().lower())
+            columns = tuple(sorted(columns)) if len(columns) > 1 else columns
+            if not passthrough and (not transformation or (transformation,) == columns):
+                continue
+            key = (sources, columns, transformation)
+            seen[key].setdefault(domain, (fs, feature.name))
             if local:
                 keyed.append((fs, domain, feature.name, key))
     for fs, domain, name, key in keyed:
-        others = [(d, qn) for d, qn in seen[key].items() if d != domain]
+        examples = seen[key]
+        if len(examples) < 2 and domain in examples:
+            continue
+        others = [(d, ex) for d, ex in examples.items() if d != domain]
         if others:
-            listed = ", ".join(f"'{d}' ({qn})" for d, qn in others[:3])
+            listed = ", ".join(f"'{d}' ({mesh.feature_qn(*ex)})" for d, ex in others[:3])
             yield (
                 fs,
                 name,

@@ -175,10 +175,13 @@ def value_range(
     Fails:  ``tags: {valid_min: 0, valid_max: 1}`` and the profile's max is 3.5
     Passes: the profile's min is 0.0 and max 0.97
     """
+    ranges = p["ranges"]
+    if not ranges and not any("valid_min" in f.tags or "valid_max" in f.tags for f in fs.features):
+        return not_applicable("no feature of the set has an expected range")
     profiled = _profiled(fs, ctx)
     if profiled is None:
         return not_applicable(NO_PROFILE)
-    return _in_range(profiled, p["ranges"])
+    return _in_range(profiled, ranges)
 
 
 def _in_range(

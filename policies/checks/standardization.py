@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import cache
 from typing import Any
 
 from connector.model import SCALAR_DTYPES, FeatureSet, is_known_dtype
@@ -52,6 +53,11 @@ def feature_naming(
             )
 
 
+@cache
+def _known(dtypes: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(t for t in dtypes if is_known_dtype(t))
+
+
 @check(
     "dtype_allowlist",
     target="feature",
@@ -73,10 +79,10 @@ def dtype_allowlist(
     Fails:  ``dtype: struct`` or a store type featmesh could not map (``unknown``)
     Passes: ``dtype: float64``
     """
-    allowed = frozenset(p["allowed"])
+    allowed = _known(p["allowed"])
     for feature in fs.features:
         dtype = feature.dtype
-        if dtype in allowed and is_known_dtype(dtype):
+        if dtype in allowed:
             continue
         raw = (
             f" (store type {feature.raw_type!r})" if feature.raw_type and dtype == "unknown" else ""
