@@ -17,7 +17,7 @@ from policies.outcomes import (
     classification_outcomes,
 )
 from policies.packs import DEFAULT_PACK, PolicySet, Rule, Scope, Scoring, builtin_packs, load_policy
-from policies.registry import Check, check, registry
+from policies.registry import Check, all_checks, check
 from policies.scoring import (
     MeshScore,
     Score,
@@ -65,6 +65,7 @@ __all__ = [
     "TargetOutcome",
     "Waiver",
     "WaiverSet",
+    "all_checks",
     "builtin_packs",
     "check",
     "classification_outcomes",
@@ -76,7 +77,6 @@ __all__ = [
     "load_policy",
     "load_waivers",
     "not_applicable",
-    "registry",
     "score_block",
     "score_runs",
     "summarize",

@@ -27,7 +27,7 @@ import jsonschema
 from connector.documents import Document, load_schema, load_yaml, parse_yaml, validate
 from connector.errors import UsageError
 from connector.model import FeatureSet, Origin
-from policies.registry import Check, registry
+from policies.registry import Check, all_checks
 from policies.types import Dimension, Severity
 
 BUILTIN_PREFIX = "featmesh:packs/"
@@ -440,7 +440,7 @@ def load_policy(
     settings come from the first pack that sets them.
     """
     specs = list(specs or [DEFAULT_PACK])
-    checks = checks if checks is not None else registry()
+    checks = checks if checks is not None else all_checks()
     drafts: dict[str, _Draft] = {}
     settings: dict[str, Any] = {}
     names: list[str] = []

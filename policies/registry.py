@@ -165,9 +165,17 @@ def plugin_checks() -> dict[str, Check]:
     return found
 
 
-def registry() -> dict[str, Check]:
+def all_checks() -> dict[str, Check]:
     """Every check available: built-in first, then plugins."""
     return {**builtin_checks(), **plugin_checks()}
 
 
-__all__ = ["GROUP", "Check", "PluginError", "builtin_checks", "check", "plugin_checks", "registry"]
+__all__ = [
+    "GROUP",
+    "Check",
+    "PluginError",
+    "all_checks",
+    "builtin_checks",
+    "check",
+    "plugin_checks",
+]

@@ -11,7 +11,7 @@ from connector.cli import Handled
 from connector.documents import load_yaml
 from connector.errors import UsageError
 from policies.packs import DEFAULT_PACK, describe, load_policy, pack_schema
-from policies.registry import registry
+from policies.registry import all_checks
 from policies.waivers import META_RULES, load_waivers, waiver_schema
 
 PACK_OPTION = click.option(
@@ -89,7 +89,7 @@ def explain(rule_id: str, packs: tuple[str, ...]) -> None:
         click.echo(f"{rule_id} (waivers)\n\n{META_RULES[rule_id]}")
         return
     if rule is None:
-        chk = registry().get(rule_id)
+        chk = all_checks().get(rule_id)
         if chk is None:
             known = ", ".join(r.id for r in policy.rules)
             raise UsageError(f"no rule or check '{rule_id}' in {policy.name} (rules: {known})")
@@ -135,7 +135,7 @@ def checks(as_json: bool) -> None:
             "provider": c.provider,
             "description": c.description,
         }
-        for c in registry().values()
+        for c in all_checks().values()
     ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from policies import evaluate, registry
+from policies import all_checks, evaluate
 from tests.policies.helpers import from_case, profile
 
 CASES = Path(__file__).parent / "cases"
@@ -45,8 +45,8 @@ def test_every_builtin_check_has_cases_and_examples() -> None:
     covered = {
         block["check"] for p in CASES.glob("*.yaml") for block in yaml.safe_load(p.read_text())
     }
-    mesh = {c.id for c in registry().values() if c.mesh}
-    for chk in registry().values():
+    mesh = {c.id for c in all_checks().values() if c.mesh}
+    for chk in all_checks().values():
         assert "Fails:" in chk.doc and "Passes:" in chk.doc, chk.id
         if chk.provider == "featmesh" and not chk.mesh:
             assert chk.id in covered, f"no cases for {chk.id}"

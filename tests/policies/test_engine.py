@@ -8,11 +8,11 @@ from policies import (
     COMPLIANT,
     NON_COMPLIANT,
     State,
+    all_checks,
     classification_outcomes,
     contract_blocks,
     evaluate,
     load_policy,
-    registry,
 )
 from policies.registry import check
 from policies.types import PASS, SkipReason, fail
@@ -41,7 +41,7 @@ def explodes_midway(fs, p, ctx):
 
 
 def _policy(make_pack, rules, extra_checks=()):
-    checks = {**registry(), **{c.id: c for c in extra_checks}}
+    checks = {**all_checks(), **{c.id: c for c in extra_checks}}
     return load_policy([str(make_pack({"name": "t", "rules": rules}))], checks=checks)
 
 
