@@ -23,8 +23,8 @@ COMMANDS = {
     "scan": ("connector.commands.scan:scan", "Scan feature stores and publish them to a catalog."),
     "catalog": ("connector.commands.catalog:catalog", "Read what a catalog holds."),
     "typedefs": ("connector.commands.typedefs:typedefs", "Export, validate and push the catalog types."),
-    "check": ("connector.commands.check:check", "Check feature sets against policy packs before publishing."),
-    "policies": ("connector.commands.policies:policies", "Policy packs: schema, validate, list, explain."),
+    "check": ("connector.commands.check:check", "Check feature sets against policy packs."),
+    "policies": ("connector.commands.policies:policies", "Policy packs: schema, list, explain."),
 }
 
 
