@@ -24,7 +24,7 @@ from policies.packs import Rule
 from policies.types import Severity, SkipReason, State
 from policies.waivers import META_RULES
 
-SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT_KEY = "featmeshTarget/v1"
 
 LEVEL = {
