@@ -29,6 +29,8 @@ COMMANDS = {
         "Export, validate and push the catalog types.",
     ),
     "profile": ("connector.commands.profile:profile", "Profile a dataset: quality, PII, freshness."),
+    "check": ("connector.commands.check:check", "Check feature sets against policy packs."),
+    "policies": ("connector.commands.policies:policies", "Policy packs: schema, list, explain."),
 }
 
 

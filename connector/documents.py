@@ -171,6 +171,8 @@ class _Builder:
             return self.constructor.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as err:
             raise self.doc.error(f"invalid value: {err.problem}", pointer) from None
+        except ValueError as err:  # a timestamp-looking scalar that is no date: 2026-02-30
+            raise self.doc.error(f"invalid value {node.value!r}: {err}", pointer) from None
 
 
 # --------------------------------------------------------------------------- JSON Schema

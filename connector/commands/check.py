@@ -1,0 +1,207 @@
+"""``featmesh check``: the pre-publish check a domain team runs in CI.
+
+Reads the sources, evaluates the policy packs and reports; writes nothing to any
+catalog. With ``--catalog`` it reads the feature sets already published, so the
+mesh-wide rules see the other domains.
+
+Exit codes, first that applies:
+
+* 2: bad input (a pack, a waivers file, an argument; or every source failed with an
+  input error): a one-line message naming the file and place;
+* 3: the run finished but is incomplete: a source or the catalog could not be read,
+  or a check raised. The report is still written; findings are in it, and they are
+  not allowed to hide the incompleteness behind exit 1;
+* 1: an unwaived failure at or above ``--fail-on``;
+* 0: otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from connector.cli import Handled
+from connector.errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, FeatmeshError, UsageError
+from connector.model import FeatureSet, FeatureStore
+from connector.pipeline import KnownSets, read_sources, resolve_domains, resolve_references
+from connector.reports.check_json import check_document, render_json
+from connector.reports.check_text import render_text
+from connector.reports.junit import render_junit
+from connector.reports.sarif import render_sarif
+from connector.runreport import RunReport
+from connector.sources import parse_source
+from policies import Evaluation, Severity, evaluate, load_policy, load_waivers, summarize
+
+log = logging.getLogger(__name__)
+
+FAIL_ON = ("critical", "error", "warning", "info", "never")
+
+
+def counts_of(stores: Sequence[FeatureStore]) -> dict[str, int]:
+    sets = [fs for s in stores for fs in s.feature_sets]
+    return {
+        "stores": len(stores),
+        "feature_sets": len(sets),
+        "features": sum(len(fs.features) for fs in sets),
+        "entities": sum(len(s.entities) for s in stores),
+        "lineage": sum(len(fs.sources) + len(fs.derived_from) for fs in sets),
+    }
+
+
+def exit_code(evaluation: Evaluation, fail_on: str, partial: bool) -> int:
+    if partial:
+        return EXIT_PARTIAL
+    if fail_on == "never":
+        return EXIT_OK
+    threshold = Severity(fail_on).rank
+    worst = evaluation.worst()
+    return EXIT_FINDINGS if worst is not None and worst.rank >= threshold else EXIT_OK
+
+
+def _open_catalog(uri: str, report: RunReport) -> Any:
+    """The catalog, opened read-only; a failure to reach it is recorded, not fatal."""
+    try:
+        from connector.catalog import open_catalog  # type: ignore[attr-defined]
+    except ImportError:
+        raise UsageError("--catalog: this featmesh has no catalog support installed") from None
+    try:
+        return open_catalog(uri, read_only=True)
+    except FeatmeshError as err:
+        if err.exit_code != EXIT_PARTIAL:
+            raise
+        report.fail(f"catalog {uri}: {err}")
+        return None
+
+
+def _published(catalog: Any, uri: str, report: RunReport) -> list[FeatureSet]:
+    try:
+        return list(catalog.published_feature_sets())
+    except FeatmeshError as err:
+        if err.exit_code != EXIT_PARTIAL:
+            raise
+        report.fail(f"catalog {uri}: {err}")
+        return []
+
+
+@click.command(cls=Handled)
+@click.argument("sources", nargs=-1, required=True)
+@click.option(
+    "--policy",
+    "-p",
+    "packs",
+    multiple=True,
+    metavar="PACK",
+    help="A built-in pack name or a pack file (repeatable; default mesh-baseline).",
+)
+@click.option("--waivers", type=click.Path(dir_okay=False), help="A waivers file.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif", "junit"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Write the report here (default stdout).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="error",
+    show_default=True,
+    help="Exit 1 when an unwaived failure is at or above this severity.",
+)
+@click.option(
+    "--catalog", metavar="URI", help="Read the published mesh from this catalog (read-only)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON summary to stdout.")
+def check(
+    sources: tuple[str, ...],
+    packs: tuple[str, ...],
+    waivers: str | None,
+    fmt: str,
+    output: str | None,
+    fail_on: str,
+    catalog: str | None,
+    as_json: bool,
+) -> None:
+    """Check feature sets in SOURCES against policy packs; writes nothing to any catalog.
+
+    SOURCES are KIND:PATH-OR-URL or paths whose kind is detected.
+    """
+    if as_json and fmt in ("sarif", "junit") and output is None:
+        raise UsageError("--json prints JSON to stdout: give --output for the --format report")
+    policy = load_policy(list(packs) or None)
+    waiver_set = load_waivers(waivers, policy) if waivers else None
+    specs = [parse_source(arg) for arg in sources]
+
+    report = RunReport(command="check")
+    result = read_sources(specs, report)
+    failed = [s for s in report.sources if s.status == "failed"]
+    if failed and len(failed) == len(report.sources) and len(result.input_errors) == len(failed):
+        raise result.input_errors[0]
+
+    published: list[FeatureSet] = []
+    elsewhere: KnownSets | None = None
+    opened = _open_catalog(catalog, report) if catalog else None
+    try:
+        if opened is not None:
+            published = _published(opened, str(catalog), report)
+            elsewhere = lambda ref: opened.feature_set_versions(ref.store_kind, ref.store, ref.name)  # noqa: E731
+        stores = resolve_references(resolve_domains(result.stores), elsewhere)
+    finally:
+        if opened is not None:
+            opened.close()
+    sets = [fs for store in stores for fs in store.feature_sets]
+    evaluation = evaluate(policy, sets, published=published, waivers=waiver_set)
+    summary = summarize(evaluation)
+    counts = counts_of(stores)
+    for error in evaluation.errors():
+        report.fail(f"{error.rule} on {error.target}: {error.message}")
+    report.finish()
+    partial = report.status != "ok"
+
+    document = (
+        check_document(evaluation, summary, report, counts) if (as_json or fmt == "json") else None
+    )
+    rendered = _render(fmt, evaluation, summary, report, counts, document)
+    if output:
+        Path(output).write_text(rendered, encoding="utf-8")
+        log.info("wrote %s report to %s", fmt, output)
+    if as_json:
+        assert document is not None
+        click.echo(render_json(document), nl=False)
+    elif not output:
+        click.echo(rendered, nl=False)
+    for source in failed:
+        click.echo(f"featmesh: source {source.uri} failed: {source.error}", err=True)
+    for message in report.failures.to_json():
+        click.echo(f"featmesh: {message}", err=True)
+    sys.exit(exit_code(evaluation, fail_on, partial))
+
+
+def _render(
+    fmt: str,
+    evaluation: Evaluation,
+    summary: Any,
+    report: RunReport,
+    counts: dict[str, int],
+    document: dict[str, Any] | None,
+) -> str:
+    if fmt == "json":
+        assert document is not None
+        return render_json(document)
+    if fmt == "sarif":
+        return render_sarif(evaluation)
+    if fmt == "junit":
+        return render_junit(evaluation, summary)
+    return render_text(evaluation, summary, report, counts)

@@ -1,0 +1,146 @@
+"""``featmesh policies``: the pack schema, validation, listing and explanation of rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from connector.cli import Handled
+from connector.documents import load_yaml
+from connector.errors import UsageError
+from policies.packs import DEFAULT_PACK, describe, load_policy, pack_schema
+from policies.registry import all_checks
+from policies.waivers import META_RULES, load_waivers, waiver_schema
+
+PACK_OPTION = click.option(
+    "--pack",
+    "-p",
+    "packs",
+    multiple=True,
+    metavar="PACK",
+    help=f"A built-in pack name or a pack file (repeatable; default {DEFAULT_PACK}).",
+)
+
+
+@click.group()
+def policies() -> None:
+    """Policy packs: schema, validate, list, explain."""
+
+
+@policies.command(cls=Handled)
+@click.option("--waivers", "waivers", is_flag=True, help="Print the waivers file schema instead.")
+def schema(waivers: bool) -> None:
+    """Print the JSON Schema of policy packs (point `$schema` at it for editor help)."""
+    click.echo(json.dumps(waiver_schema() if waivers else pack_schema(), indent=2))
+
+
+@policies.command(cls=Handled)
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@PACK_OPTION
+def validate(files: tuple[str, ...], packs: tuple[str, ...]) -> None:
+    """Check policy pack or waivers FILES; exit 2 naming the file and line of the first error.
+
+    A waivers file (kind: Waivers) is checked against the rules of --pack.
+    """
+    for path in files:
+        doc = load_yaml(Path(path))
+        if isinstance(doc.data, dict) and doc.data.get("kind") == "Waivers":
+            policy = load_policy(list(packs) or None)
+            waivers = load_waivers(path, policy)
+            click.echo(f"{path}: ok, {len(waivers.waivers)} waivers for {policy.name}")
+            continue
+        policy = load_policy([path])
+        click.echo(
+            f"{path}: ok, pack {policy.name} {policy.version}: {len(policy.rules)} rules"
+            + (f", {len(policy.disabled)} disabled" if policy.disabled else "")
+            + f" (reads {', '.join(policy.packs)})"
+        )
+
+
+@policies.command(name="list", cls=Handled)
+@PACK_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the rules as a JSON list.")
+def list_rules(packs: tuple[str, ...], as_json: bool) -> None:
+    """List the rules of the packs: id, check, severity, dimension, description."""
+    policy = load_policy(list(packs) or None)
+    rows = describe(policy.rules)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max((len(r["id"]) for r in rows), default=10)
+    click.echo(f"{policy.name} {policy.version}: {len(rows)} rules")
+    for row in rows:
+        click.echo(
+            f"{row['id']:<{width}}  {row['severity']:<8}  {row['dimension']:<15}  "
+            f"{row['description']}"
+        )
+
+
+@policies.command(cls=Handled)
+@click.argument("rule_id")
+@PACK_OPTION
+def explain(rule_id: str, packs: tuple[str, ...]) -> None:
+    """Explain RULE_ID (or a check's id): what it catches, examples, parameters, scope."""
+    policy = load_policy(list(packs) or None)
+    rule = policy.rule(rule_id)
+    if rule_id in META_RULES:
+        click.echo(f"{rule_id} (waivers)\n\n{META_RULES[rule_id]}")
+        return
+    if rule is None:
+        chk = all_checks().get(rule_id)
+        if chk is None:
+            known = ", ".join(r.id for r in policy.rules)
+            raise UsageError(f"no rule or check '{rule_id}' in {policy.name} (rules: {known})")
+        click.echo(
+            f"check {chk.id} ({chk.target.value}, {chk.dimension.value}, from {chk.provider})\n"
+        )
+        click.echo(chk.doc)
+        _params(dict(chk.defaults()), chk.params)
+        return
+    chk = rule.check
+    click.echo(f"{rule.id}: {rule.description}")
+    click.echo(
+        f"  severity {rule.severity.value}, dimension {rule.dimension.value}, "
+        f"check {chk.id} on each {chk.target.value}{' (mesh-wide)' if chk.mesh else ''}, "
+        f"pack {rule.pack} ({rule.origin})"
+    )
+    scope = rule.scope.to_json()
+    click.echo(f"  scope: {json.dumps(scope) if scope else 'every feature set'}\n")
+    click.echo(chk.doc)
+    _params(dict(rule.settings), chk.params)
+
+
+def _params(values: dict[str, object], specs: object) -> None:
+    if not values:
+        return
+    click.echo("\nParameters:")
+    assert isinstance(specs, dict)
+    for name, value in values.items():
+        about = specs.get(name, {}).get("description", "")
+        click.echo(f"  {name} = {json.dumps(value)}" + (f"  ({about})" if about else ""))
+
+
+@policies.command(cls=Handled)
+@click.option("--json", "as_json", is_flag=True)
+def checks(as_json: bool) -> None:
+    """List the registered checks, built-in and from plugins (entry points featmesh.checks)."""
+    rows = [
+        {
+            "id": c.id,
+            "target": c.target.value,
+            "dimension": c.dimension.value,
+            "mesh": c.mesh,
+            "provider": c.provider,
+            "description": c.description,
+        }
+        for c in all_checks().values()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(
+            f"{row['id']:<26} {row['target']:<12} {row['provider']:<12} {row['description']}"
+        )

@@ -1,0 +1,56 @@
+"""The ``featmesh check --json`` document (DESIGN.md "Machine-readable contract")."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from connector.runreport import RunReport
+from policies.engine import Evaluation
+from policies.scoring import MeshScore, findings_block, score_block
+
+
+def check_document(
+    evaluation: Evaluation,
+    summary: MeshScore,
+    report: RunReport,
+    counts: Mapping[str, int],
+    *,
+    status: str | None = None,
+) -> dict[str, Any]:
+    """``run_id``, ``status``, ``sources``, ``counts``, ``findings``, ``score``, ``results``
+    (every rule on every target, passed ones included), plus ``policy`` and ``sets``."""
+    return {
+        "run_id": report.run_id,
+        "status": status or report.status,
+        "sources": [
+            {k: s.to_json()[k] for k in ("uri", "kind", "status", "feature_sets", "error")}
+            for s in report.sources
+        ],
+        "counts": dict(counts),
+        "findings": findings_block(evaluation),
+        "score": score_block(summary),
+        "policy": {
+            "name": evaluation.policy.name,
+            "version": evaluation.policy.version,
+            "packs": list(evaluation.policy.packs),
+            "evaluated_at": evaluation.evaluated_at.isoformat(timespec="seconds").replace(
+                "+00:00", "Z"
+            ),
+        },
+        "sets": {
+            qn: {
+                "score": s.score,
+                "grade": s.grade,
+                "compliant": s.compliant,
+                "dimensions": dict(s.dimensions),
+            }
+            for qn, s in summary.sets.items()
+        },
+        "results": [r.to_json() for r in evaluation.results(include_passed=True)],
+    }
+
+
+def render_json(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"

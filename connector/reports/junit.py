@@ -1,0 +1,92 @@
+"""JUnit XML output of ``featmesh check``, as Azure Pipelines' ``PublishTestResults@2``
+(format JUnit) and GitHub's usual test-report actions read it.
+
+``testsuites > testsuite`` (one per feature set, plus ``waivers``) ``> testcase`` (one
+per rule on that set; classname is the set's qualifiedName, name the rule id). An
+unwaived failure is ``<failure>`` (for a feature rule, listing the features), a check
+that raised is ``<error>``, and a rule that was waived, out of scope or not applicable
+is ``<skipped>`` with the reason.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from policies.engine import Evaluation, Result, RuleRun
+from policies.scoring import MeshScore
+from policies.types import SkipReason, State
+
+
+def _describe(results: list[Result]) -> str:
+    return "\n".join(
+        f"[{r.severity.value}] {r.feature + ': ' if r.feature else ''}{r.message}" for r in results
+    )
+
+
+def _case(
+    suite: ET.Element, classname: str, name: str, run_results: list[Result], passed: int
+) -> str:
+    """Add one testcase; returns its outcome (passed, failure, error, skipped)."""
+    case = ET.SubElement(suite, "testcase", classname=classname, name=name, time="0")
+    failed = [r for r in run_results if r.state is State.FAILED]
+    errors = [r for r in run_results if r.state is State.ERROR]
+    if failed:
+        element = ET.SubElement(
+            case, "failure", message=failed[0].message[:500], type=failed[0].severity.value
+        )
+        element.text = _describe(failed)
+        return "failure"
+    if errors:
+        element = ET.SubElement(case, "error", message=errors[0].message[:500], type="check-error")
+        element.text = _describe(errors)
+        return "error"
+    if not passed and run_results:
+        reasons = sorted({(r.reason or SkipReason.NOT_APPLICABLE).value for r in run_results})
+        first = run_results[0]
+        ET.SubElement(case, "skipped", message=f"{', '.join(reasons)}: {first.message}"[:500])
+        return "skipped"
+    return "passed"
+
+
+def _suite(parent: ET.Element, name: str) -> ET.Element:
+    return ET.SubElement(parent, "testsuite", name=name)
+
+
+def _close(suite: ET.Element, outcomes: list[str]) -> None:
+    suite.set("tests", str(len(outcomes)))
+    suite.set("failures", str(outcomes.count("failure")))
+    suite.set("errors", str(outcomes.count("error")))
+    suite.set("skipped", str(outcomes.count("skipped")))
+    suite.set("time", "0")
+
+
+def render_junit(evaluation: Evaluation, summary: MeshScore) -> str:
+    root = ET.Element("testsuites", name="featmesh check")
+    totals: list[str] = []
+    for fs in evaluation.feature_sets:
+        qn = fs.qualified_name
+        suite = _suite(root, qn)
+        score = summary.sets[qn]
+        props = ET.SubElement(suite, "properties")
+        for key, value in (
+            ("score", score.score),
+            ("grade", score.grade),
+            ("domain", summary.domain_of[qn]),
+        ):
+            ET.SubElement(props, "property", name=key, value=str(value))
+        outcomes = []
+        run: RuleRun
+        for run in evaluation.runs[qn]:
+            outcomes.append(_case(suite, qn, run.rule.id, run.results, run.passed))
+        _close(suite, outcomes)
+        totals.extend(outcomes)
+    if evaluation.extra:
+        suite = _suite(root, "waivers")
+        outcomes = [
+            _case(suite, "waivers", f"{r.rule} {r.target}", [r], 0) for r in evaluation.extra
+        ]
+        _close(suite, outcomes)
+        totals.extend(outcomes)
+    _close(root, totals)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

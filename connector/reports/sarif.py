@@ -1,0 +1,187 @@
+"""SARIF 2.1.0 output of ``featmesh check``, for GitHub code scanning and Azure DevOps.
+
+Every rule of the packs is a ``reportingDescriptor`` (stable ``id`` = the rule id);
+a result is an unwaived failure, or a waived one carrying a ``suppressions`` entry
+(kind ``external``, the waiver's reason as justification). Each result names its
+target by qualifiedName in ``logicalLocations`` and, where the definition's file and
+line are known, in a ``physicalLocation``. ``partialFingerprints`` hash the rule and
+the target, so a finding keeps its identity from run to run whatever its message.
+Checks that raised are ``toolExecutionNotifications``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path, PurePath
+from typing import Any
+
+from connector import __version__
+from policies.engine import Evaluation, Result
+from policies.packs import Rule
+from policies.types import Severity, SkipReason, State
+from policies.waivers import META_RULES
+
+SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+FINGERPRINT_KEY = "featmeshTarget/v1"
+
+LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.ERROR: "error",
+    Severity.WARNING: "warning",
+    Severity.INFO: "note",
+}
+# GitHub orders alerts by this property (0.1-10)
+SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.0",
+    Severity.ERROR: "7.0",
+    Severity.WARNING: "4.0",
+    Severity.INFO: "1.0",
+}
+
+
+def fingerprint(rule: str, target: str) -> str:
+    return hashlib.sha256(f"{rule}\x00{target}".encode()).hexdigest()
+
+
+def _uri(path: str, root: Path) -> str:
+    """A path relative to ``root`` where it lies below it, with forward slashes."""
+    candidate = Path(path)
+    try:
+        relative = os.path.relpath(candidate.resolve(), root.resolve())
+    except ValueError:  # another drive on Windows
+        return PurePath(path).as_posix()
+    if relative.startswith(".."):
+        return PurePath(path).as_posix()
+    return PurePath(relative).as_posix()
+
+
+def _descriptor(rule: Rule) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "name": "".join(part.capitalize() for part in rule.id.replace(".", "-").split("-")),
+        "shortDescription": {"text": rule.description},
+        "fullDescription": {"text": rule.check.doc or rule.description},
+        "help": {"text": rule.check.doc or rule.description},
+        "defaultConfiguration": {"level": LEVEL[rule.severity]},
+        "properties": {
+            "check": rule.check.id,
+            "severity": rule.severity.value,
+            "dimension": rule.dimension.value,
+            "pack": rule.pack,
+            "tags": ["featmesh", rule.dimension.value],
+            "security-severity": SECURITY_SEVERITY[rule.severity],
+        },
+    }
+
+
+def _meta_descriptor(rule_id: str, severity: Severity) -> dict[str, Any]:
+    return {
+        "id": rule_id,
+        "name": "".join(p.capitalize() for p in rule_id.replace(".", "-").split("-")),
+        "shortDescription": {"text": META_RULES[rule_id]},
+        "defaultConfiguration": {"level": LEVEL[severity]},
+        "properties": {"severity": severity.value, "tags": ["featmesh", "waivers"]},
+    }
+
+
+def _result(r: Result, index: Mapping[str, int], root: Path) -> dict[str, Any]:
+    location: dict[str, Any] = {
+        "logicalLocations": [
+            {
+                "fullyQualifiedName": r.target,
+                "name": r.feature or r.target.rsplit("/", 1)[-1],
+                "kind": "member" if r.feature else "object",
+            }
+        ]
+    }
+    if r.origin is not None:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(r.origin.path, root)}}
+        if r.origin.line:
+            physical["region"] = {"startLine": r.origin.line}
+        location["physicalLocation"] = physical
+    out: dict[str, Any] = {
+        "ruleId": r.rule,
+        "ruleIndex": index[r.rule],
+        "level": LEVEL[r.severity],
+        "message": {"text": r.message or r.rule},
+        "locations": [location],
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(r.rule, r.target)},
+        "properties": {"severity": r.severity.value, "target": r.target},
+    }
+    if r.reason is SkipReason.WAIVED and r.waiver is not None:
+        out["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": (
+                    f"{r.waiver.reason} (owner {r.waiver.owner}, expires {r.waiver.expires})"
+                ),
+                "location": {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _uri(r.waiver.origin.path, root)},
+                        **(
+                            {"region": {"startLine": r.waiver.origin.line}}
+                            if r.waiver.origin.line
+                            else {}
+                        ),
+                    }
+                },
+            }
+        ]
+    return out
+
+
+def sarif_document(evaluation: Evaluation, *, root: Path | None = None) -> dict[str, Any]:
+    root = root or Path.cwd()
+    descriptors = [_descriptor(rule) for rule in evaluation.policy.rules]
+    for rule_id in sorted({r.rule for r in evaluation.extra}):
+        severity = next(r.severity for r in evaluation.extra if r.rule == rule_id)
+        descriptors.append(_meta_descriptor(rule_id, severity))
+    index = {d["id"]: i for i, d in enumerate(descriptors)}
+    results, notifications = [], []
+    for r in evaluation.results(include_passed=False):
+        if r.state is State.FAILED or r.reason is SkipReason.WAIVED:
+            results.append(_result(r, index, root))
+        elif r.state is State.ERROR:
+            notifications.append(
+                {
+                    "level": "error",
+                    "message": {"text": f"{r.target}: {r.message}"},
+                    "associatedRule": {"id": r.rule, "index": index[r.rule]},
+                }
+            )
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "featmesh",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": descriptors,
+                        "properties": {
+                            "policyPack": evaluation.policy.name,
+                            "policyPackVersion": evaluation.policy.version,
+                        },
+                    }
+                },
+                "invocations": [
+                    {
+                        "executionSuccessful": not notifications,
+                        "toolExecutionNotifications": notifications,
+                    }
+                ],
+                "results": results,
+                "columnKind": "unicodeCodePoints",
+            }
+        ],
+    }
+
+
+def render_sarif(evaluation: Evaluation, *, root: Path | None = None) -> str:
+    return json.dumps(sarif_document(evaluation, root=root), indent=2) + "\n"

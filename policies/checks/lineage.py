@@ -1,0 +1,41 @@
+"""Lineage: every feature set leads back to data it is computed from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from connector.model import FeatureSet
+from policies.context import CheckContext, Mesh
+from policies.registry import check
+from policies.types import PASS, Outcome, fail
+
+
+def resolves(fs: FeatureSet, mesh: Mesh, seen: frozenset[str] = frozenset()) -> bool:
+    """True when the set has a source, or derives from a set in the mesh that resolves."""
+    if fs.sources:
+        return True
+    seen = seen | {fs.qualified_name}
+    for ref in fs.derived_from:
+        qn = ref.qualified_name
+        parent = mesh.by_qn.get(qn)
+        if parent is not None and qn not in seen and resolves(parent, mesh, seen):
+            return True
+    return False
+
+
+@check("source_resolves", dimension="lineage")
+def source_resolves(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Outcome:
+    """The feature set resolves to at least one source data product.
+
+    Its own ``sources``, or (for a derived set) a parent in the mesh that resolves.
+    Fails:  no ``sources`` and no ``derived_from``; or ``derived_from`` a set that has
+    no sources itself
+    Passes: ``sources: [{uri: "abfss://raw@lake.dfs.core.windows.net/cards/txn"}]``
+    """
+    if resolves(fs, ctx.mesh):
+        return PASS
+    if fs.derived_from:
+        parents = ", ".join(r.qualified_name for r in fs.derived_from)
+        return fail(f"no source data product is reachable through the parents ({parents})")
+    return fail(f"feature set '{fs.name}' names no source and derives from no feature set")

@@ -1,0 +1,215 @@
+"""Mesh-wide checks: what only shows when the domains are seen together.
+
+Each groups the mesh's features by a key in one pass (no pairwise comparison), so the
+cost grows with the number of features, not its square.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from connector.model import FeatureSet
+from policies.context import PARENT_HASHES, Mesh
+from policies.registry import check
+from policies.types import Outcome, fail, not_applicable
+
+MeshResults = Iterator[tuple[FeatureSet, str | None, Outcome]]
+
+
+def _domain(fs: FeatureSet) -> str:
+    return fs.domain or fs.store
+
+
+Example = tuple[FeatureSet, str]
+"""A feature, as (its set, its name): turned into a qualifiedName only when reported."""
+
+
+def _others(
+    by_value: Mapping[str, Mapping[str, Example]], value: str, domain: str
+) -> list[tuple[str, str, Example]]:
+    """(other value, its domain, an example) for each value that disagrees with ``value``
+    in a domain other than ``domain``."""
+    found = []
+    for other_value, domains in by_value.items():
+        if other_value == value:
+            continue
+        for other_domain, example in domains.items():
+            if other_domain != domain:
+                found.append((other_value, other_domain, example))
+                break
+    return found
+
+
+@check(
+    "feature_meaning_conflict",
+    target="feature",
+    dimension="standardization",
+    mesh=True,
+    params={
+        "meaning_tags": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": ["unit", "semantic_type"],
+            "description": "Tags that state what a feature means; they must agree across domains.",
+        },
+        "ignore_names": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": ["id", "value", "label", "score", "count", "amount", "timestamp"],
+            "description": "Names too generic to mean one thing mesh-wide.",
+        },
+    },
+)
+def feature_meaning_conflict(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
+    """The same feature name does not have a different type or meaning in another domain.
+
+    Fails:  ``customer_age`` is ``int32`` in domain ``marketing`` and ``string`` in
+    ``risk``; or ``balance`` has ``unit: eur`` in one domain and ``unit: usd`` in another
+    Passes: both domains define ``customer_age`` as ``int32`` (or call one ``age_band``)
+    """
+    ignore = frozenset(p["ignore_names"])
+    tags = tuple(p["meaning_tags"])
+    # (aspect, feature name) -> value -> domain -> an example
+    groups: dict[tuple[str, str], dict[str, dict[str, Example]]] = defaultdict(dict)
+    for fs in mesh.sets:
+        domain = _domain(fs)
+        for feature in fs.features:
+            name = feature.name
+            if name in ignore:
+                continue
+            groups[("dtype", name)].setdefault(feature.dtype, {}).setdefault(domain, (fs, name))
+            if feature.tags:
+                for tag in tags:
+                    if tag in feature.tags:
+                        by_value = groups[(tag, name)]
+                        by_value.setdefault(feature.tags[tag], {}).setdefault(domain, (fs, name))
+    disputed = {key: by_value for key, by_value in groups.items() if len(by_value) > 1}
+    if not disputed:
+        return
+    names = {name for _, name in disputed}
+    for fs in mesh.sets:
+        if not mesh.is_local(fs):
+            continue
+        domain = _domain(fs)
+        for feature in fs.features:
+            if feature.name not in names:
+                continue
+            aspects = [("dtype", feature.dtype)]
+            aspects += [(t, feature.tags[t]) for t in tags if t in feature.tags]
+            problems = [
+                f"{aspect} is '{value}' here but '{other}' in domain '{other_domain}' "
+                f"({mesh.feature_qn(*example)})"
+                for aspect, value in aspects
+                if (aspect, feature.name) in disputed
+                for other, other_domain, example in _others(
+                    disputed[(aspect, feature.name)], value, domain
+                )
+            ]
+            if problems:
+                yield fs, feature.name, fail(f"feature '{feature.name}': " + "; ".join(problems))
+
+
+_SPACE = re.compile(r"\s+")
+
+
+@check(
+    "duplicate_engineering",
+    target="feature",
+    dimension="lineage",
+    mesh=True,
+    params={
+        "include_passthrough": {
+            "type": "boolean",
+            "default": False,
+            "description": "Also flag a source column exposed unchanged in two domains.",
+        }
+    },
+)
+def duplicate_engineering(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
+    """The same source columns are not engineered the same way in two domains.
+
+    Fails:  ``sum(amount) over 7d`` of ``abfss://raw@lake.../cards/txn`` column ``amount``
+    is a feature in both ``payments`` and ``risk`` (duplicate effort: share one)
+    Passes: ``risk`` reuses the ``payments`` feature set through ``derived_from``
+    """
+    passthrough = p["include_passthrough"]
+    normalized: dict[str | None, str] = {None: "", "": ""}  # texts recur: normalise once
+
+    # engineering key -> domain -> an example
+    seen: dict[tuple[Any, ...], dict[str, Example]] = defaultdict(dict)
+    keyed: list[tuple[FeatureSet, str, str, tuple[Any, ...]]] = []
+    for fs in mesh.sets:
+        if not fs.sources:
+            continue
+        domain = _domain(fs)
+        local = mesh.is_local(fs)
+        sources = tuple(sorted({s.uri.rstrip("/") for s in fs.sources}))
+        for feature in fs.features:
+            columns = feature.source_columns
+            if not columns:
+                continue
+            transformation = normalized.get(feature.transformation)
+            if transformation is None:
+                text = feature.transformation or ""
+                transformation = normalized[text] = _SPACE.sub(" ", text.strip().lower())
+            columns = tuple(sorted(columns)) if len(columns) > 1 else columns
+            if not passthrough and (not transformation or (transformation,) == columns):
+                continue
+            key = (sources, columns, transformation)
+            seen[key].setdefault(domain, (fs, feature.name))
+            if local:
+                keyed.append((fs, domain, feature.name, key))
+    for fs, domain, name, key in keyed:
+        examples = seen[key]
+        if len(examples) < 2 and domain in examples:
+            continue
+        others = [(d, ex) for d, ex in examples.items() if d != domain]
+        if others:
+            listed = ", ".join(f"'{d}' ({mesh.feature_qn(*ex)})" for d, ex in others[:3])
+            yield (
+                fs,
+                name,
+                fail(
+                    f"feature '{name}' engineers {', '.join(key[1])} of {', '.join(key[0])} "
+                    f"the same way as domain {listed}"
+                ),
+            )
+
+
+@check("stale_derived", dimension="lineage", mesh=True)
+def stale_derived(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
+    """A derived feature set was built from its parents' current definitions.
+
+    Sources record, when a derived set is built, each parent's content hash in
+    ``extra["parent_hashes"] = {parent qualifiedName: hash}``; a parent whose current
+    definition hashes differently has changed since.
+    Fails:  ``parent_hashes`` says ``{".../card_txn@1": "ab12..."}`` but ``card_txn@1``
+    now hashes to ``"cd34..."`` (its features changed after the derived set was built)
+    Passes: the recorded hashes equal the parents' current ones
+    Not applicable to sets that derive from nothing, or whose source records no hashes.
+    """
+    for fs in mesh.sets:
+        if not mesh.is_local(fs):
+            continue
+        if not fs.derived_from:
+            yield fs, None, not_applicable("derives from no feature set")
+            continue
+        recorded = fs.extra.get(PARENT_HASHES)
+        if not isinstance(recorded, Mapping):
+            yield fs, None, not_applicable("the source records no parent hashes")
+            continue
+        problems = []
+        for ref in fs.derived_from:
+            qn = ref.qualified_name
+            parent = mesh.by_qn.get(qn)
+            if parent is None:
+                continue  # an unknown parent is the lineage rules' business
+            if qn not in recorded:
+                problems.append(f"no hash recorded for parent {qn}")
+            elif recorded[qn] != parent.content_hash:
+                problems.append(f"parent {qn} changed after this set was built")
+        if problems:
+            yield fs, None, fail("; ".join(problems))

@@ -1,0 +1,181 @@
+"""The check registry: built-in checks and third-party ones from entry points.
+
+A check is one small function wrapped by :func:`check`, which returns a
+:class:`Check` object and registers nothing. The registry finds checks where they
+are, lazily, on first use:
+
+* built-in: every :class:`Check` object defined at the top level of a module in
+  ``policies.checks`` (no hand-kept import list: a new module there is found);
+* third-party: every entry point in the group ``featmesh.checks``; an entry point
+  names a :class:`Check`, a list of them, or a module whose top-level :class:`Check`
+  objects are taken.
+
+Three kinds of check function, by ``target`` and ``mesh``:
+
+* feature-set check: ``fn(fs, params, ctx) -> Outcome``;
+* feature check: ``fn(fs, params, ctx) -> Outcome | Iterable[(feature_name, Outcome)]``:
+  yields only the features that do not pass (the others passed), or returns one
+  :class:`Outcome` that holds for every feature of the set (``not_applicable`` when
+  there is no profile, ``PASS`` when nothing could fail);
+* mesh check (``mesh=True``): ``fn(mesh, params) -> Iterable[(fs, feature_name | None, Outcome)]``:
+  sees every feature set of the mesh at once and yields only the targets that do not
+  pass. It must group (by name, by source column...) rather than compare pairs.
+
+``params`` is a read-only mapping with the pack's values over the check's defaults;
+parameters declared with ``"format": "regex"`` arrive compiled (``re.Pattern``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any
+
+from connector.errors import FeatmeshError
+from policies.types import Dimension, Target
+
+GROUP = "featmesh.checks"
+
+CheckFn = Callable[..., Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Check:
+    """A registered check: the function and the metadata beside it."""
+
+    id: str
+    fn: CheckFn = field(repr=False)
+    target: Target
+    dimension: Dimension
+    mesh: bool = False
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """JSON Schema of each parameter, with its ``default``."""
+    provider: str = "featmesh"
+    """``featmesh`` for built-in checks, else the distribution that declared it."""
+
+    @property
+    def doc(self) -> str:
+        return inspect.cleandoc(self.fn.__doc__ or "").strip()
+
+    @property
+    def description(self) -> str:
+        """The docstring's first line."""
+        return self.doc.splitlines()[0] if self.doc else self.id
+
+    def param_schema(self) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {name: dict(spec) for name, spec in self.params.items()},
+        }
+
+    def defaults(self) -> dict[str, Any]:
+        return {name: spec["default"] for name, spec in self.params.items() if "default" in spec}
+
+
+def check(
+    id: str,
+    *,
+    target: Target | str = Target.FEATURE_SET,
+    dimension: Dimension | str,
+    mesh: bool = False,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Callable[[CheckFn], Check]:
+    """Wrap a check function into a :class:`Check` (registers nothing)."""
+
+    def wrap(fn: CheckFn) -> Check:
+        if not fn.__doc__:
+            raise TypeError(f"check {id}: a check needs a docstring (what it catches, examples)")
+        return Check(
+            id=id,
+            fn=fn,
+            target=Target(target),
+            dimension=Dimension(dimension),
+            mesh=mesh,
+            params=dict(params or {}),
+        )
+
+    return wrap
+
+
+class PluginError(FeatmeshError):
+    """A check plugin could not be loaded or clashes with another check."""
+
+
+def _checks_in(module: ModuleType) -> list[Check]:
+    return [value for value in vars(module).values() if isinstance(value, Check)]
+
+
+@cache
+def builtin_checks() -> dict[str, Check]:
+    package = importlib.import_module("policies.checks")
+    found: dict[str, Check] = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"policies.checks.{info.name}")
+        for chk in _checks_in(module):
+            if chk.id in found:
+                raise PluginError(f"built-in check '{chk.id}' is defined twice")
+            found[chk.id] = chk
+    return found
+
+
+def _plugin_objects(value: Any, where: str) -> list[Check]:
+    if isinstance(value, Check):
+        return [value]
+    if isinstance(value, ModuleType):
+        return _checks_in(value)
+    if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+        items = list(value)
+        if all(isinstance(v, Check) for v in items):
+            return items
+    raise PluginError(
+        f"entry point {where} is not a featmesh check, a list of checks or a module of checks"
+    )
+
+
+@cache
+def plugin_checks() -> dict[str, Check]:
+    builtins = builtin_checks()
+    found: dict[str, Check] = {}
+    for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
+        where = f"'{ep.name} = {ep.value}' ({GROUP})"
+        try:
+            loaded = ep.load()
+        except Exception as err:  # a broken plugin: say which, never a traceback
+            raise PluginError(f"check plugin {where} failed to load: {err}") from err
+        provider = ep.dist.name if ep.dist is not None else ep.name
+        for chk in _plugin_objects(loaded, where):
+            if chk.id in builtins or chk.id in found:
+                raise PluginError(f"check plugin {where} redefines check '{chk.id}'")
+            found[chk.id] = Check(
+                id=chk.id,
+                fn=chk.fn,
+                target=chk.target,
+                dimension=chk.dimension,
+                mesh=chk.mesh,
+                params=chk.params,
+                provider=provider,
+            )
+    return found
+
+
+def all_checks() -> dict[str, Check]:
+    """Every check available: built-in first, then plugins."""
+    return {**builtin_checks(), **plugin_checks()}
+
+
+__all__ = [
+    "GROUP",
+    "Check",
+    "PluginError",
+    "all_checks",
+    "builtin_checks",
+    "check",
+    "plugin_checks",
+]

@@ -1,0 +1,144 @@
+"""Waivers: accepted exceptions to rules, each with an owner, a reason and an expiry.
+
+A waiver names a rule and a glob over target qualifiedNames; a failed result it
+matches becomes ``skipped`` with reason ``waived`` and stays visible as suppressed. A
+pattern matching a feature set also covers that set's features.
+
+Waivers are findings themselves (see :data:`META_RULES`): an expired one (it no longer
+waives anything), one running longer than the pack's ``waivers.max_days``, and one
+that matches no result (it can be removed). What cannot be read (a wrong key, a rule
+the packs in use do not have, an expiry that is not a date) is an input error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from connector.documents import load_schema, load_yaml, validate
+from connector.model import Origin
+from policies.packs import PolicySet
+from policies.types import Severity
+
+EXPIRED = "featmesh.waiver-expired"
+TOO_LONG = "featmesh.waiver-too-long"
+UNUSED = "featmesh.waiver-unused"
+
+META_RULES = {
+    EXPIRED: "A waiver's expiry date has passed: it no longer waives anything.",
+    TOO_LONG: "A waiver runs longer than the pack's waivers.max_days allows.",
+    UNUSED: "A waiver matches no result of this run and can be removed.",
+}
+
+
+@cache
+def waiver_schema() -> dict[str, Any]:
+    return load_schema("policies", "schema/waivers.schema.json")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Waiver:
+    rule: str
+    target: str
+    owner: str
+    reason: str
+    expires: dt.date
+    origin: Origin
+    _match: re.Pattern[str] = field(repr=False, compare=False)
+
+    def covers(self, target: str, feature_set: str) -> bool:
+        return bool(
+            self._match.match(target) or (target != feature_set and self._match.match(feature_set))
+        )
+
+    def expired(self, today: dt.date) -> bool:
+        return today > self.expires
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "target": self.target,
+            "owner": self.owner,
+            "reason": self.reason,
+            "expires": self.expires.isoformat(),
+            "origin": str(self.origin),
+        }
+
+
+@dataclass
+class WaiverSet:
+    waivers: list[Waiver] = field(default_factory=list)
+    path: str | None = None
+
+    def by_rule(self) -> dict[str, list[Waiver]]:
+        found: dict[str, list[Waiver]] = {}
+        for waiver in self.waivers:
+            found.setdefault(waiver.rule, []).append(waiver)
+        return found
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def make_waiver(
+    *, rule: str, target: str, owner: str, reason: str, expires: dt.date, origin: Origin
+) -> Waiver:
+    return Waiver(
+        rule=rule,
+        target=target,
+        owner=owner,
+        reason=reason,
+        expires=expires,
+        origin=origin,
+        _match=re.compile(fnmatch.translate(target)),
+    )
+
+
+def load_waivers(path: str | Path, policy: PolicySet) -> WaiverSet:
+    """Read and check a waivers file against the rules of ``policy``."""
+    doc = load_yaml(path)
+    validate(doc, waiver_schema())
+    waivers = []
+    for i, raw in enumerate(doc.data["waivers"]):
+        where = ("waivers", i)
+        if not policy.knows(raw["rule"]):
+            close = [r.id for r in policy.rules if raw["rule"].split("-")[0] in r.id][:5]
+            hint = f" (did you mean: {', '.join(close)})" if close else ""
+            raise doc.error(
+                f"unknown rule '{raw['rule']}': the packs in use ({policy.name}) "
+                f"have no such rule{hint}",
+                (*where, "rule"),
+            )
+        expires = _as_date(raw["expires"])
+        if expires is None:
+            raise doc.error(f"not a date (YYYY-MM-DD): {raw['expires']!r}", (*where, "expires"))
+        waivers.append(
+            make_waiver(
+                rule=raw["rule"],
+                target=raw["target"],
+                owner=raw["owner"],
+                reason=raw["reason"],
+                expires=expires,
+                origin=Origin(path=doc.path, line=doc.line_of(where), pointer=f"waivers[{i}]"),
+            )
+        )
+    return WaiverSet(waivers=waivers, path=doc.path)
+
+
+def meta_severity(rule: str, policy: PolicySet) -> Severity:
+    return Severity.INFO if rule == UNUSED else policy.waiver_severity

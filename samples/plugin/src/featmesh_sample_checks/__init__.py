@@ -1,0 +1,1 @@
+"""Sample featmesh checks, registered through the ``featmesh.checks`` entry point."""

@@ -1,0 +1,200 @@
+"""`featmesh check` and `featmesh policies` end to end (CliRunner, offline)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import connector.catalog
+from connector.cli import cli
+from connector.errors import CatalogError
+from tests.policies.helpers import feature, good_set
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CLEAN = str(FIXTURES / "clean")
+FAILING = str(FIXTURES / "failing")
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_clean_repo_exits_0_with_the_json_contract() -> None:
+    result = run("check", CLEAN, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["status"] == "ok"
+    assert set(doc) >= {"run_id", "status", "sources", "counts", "findings", "score", "results"}
+    assert doc["sources"] == [
+        {
+            "uri": f"manifest:{CLEAN}",
+            "kind": "manifest",
+            "status": "ok",
+            "feature_sets": 1,
+            "error": None,
+        }
+    ]
+    assert doc["counts"] == {
+        "stores": 1,
+        "feature_sets": 1,
+        "features": 2,
+        "entities": 1,
+        "lineage": 1,
+    }
+    assert doc["findings"] == {
+        "critical": 0,
+        "error": 0,
+        "warning": 0,
+        "info": 0,
+        "waived": 0,
+        "check_errors": 0,
+    }
+    assert doc["score"]["mesh"] == 100.0 and doc["score"]["domains"] == {"payments": 100.0}
+    assert {r["state"] for r in doc["results"]} == {"passed", "skipped"}
+    assert set(doc["results"][0]) >= {"rule", "target", "state", "severity", "message"}
+
+
+@pytest.mark.parametrize(("fail_on", "code"), [("critical", 1), ("error", 1), ("never", 0)])
+def test_fail_on(fail_on: str, code: int) -> None:
+    assert run("check", FAILING, "--fail-on", fail_on).exit_code == code
+
+
+def test_text_report_lists_findings_and_waivers() -> None:
+    result = run("check", FAILING, "--waivers", str(FIXTURES / "waivers.yaml"))
+    assert result.exit_code == 1
+    out = result.stdout
+    assert "CRIT pii-tagged-by-name #customer_email" in out
+    assert "WAIV feature-naming #DebtRatio" in out
+    assert "featmesh.waiver-too-long" in out
+    assert "mesh score" in out
+
+
+def test_bad_pack_exits_2_naming_file_and_line(tmp_path: Path) -> None:
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(
+        "apiVersion: featmesh/v1\nkind: PolicyPack\nname: t\nversion: 1\nrules:\n"
+        "  - {id: a, check: nope, severity: error}\n"
+    )
+    result = run("check", CLEAN, "--policy", str(pack))
+    assert result.exit_code == 2
+    assert f"{pack}:6: rules[0].check: unknown check 'nope'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_every_source_failing_on_input_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: featmesh/v1\nstore: {name: x}\nfeature_sets: [{name: a}]\n")
+    result = run("check", f"manifest:{bad}")
+    assert result.exit_code == 2 and str(bad) in result.stderr
+
+
+def test_one_source_failing_exits_3_after_reporting(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: featmesh/v1\nstore: {name: x}\nfeature_sets: [{name: a}]\n")
+    result = run("check", FAILING, f"manifest:{bad}", "--json")
+    assert result.exit_code == 3  # findings would give 1: an incomplete run says so first
+    doc = json.loads(result.stdout)
+    assert doc["status"] == "partial"
+    assert [s["status"] for s in doc["sources"]] == ["ok", "failed"]
+    assert doc["findings"]["critical"] == 1
+
+
+def test_sarif_and_junit_files(tmp_path: Path) -> None:
+    sarif = tmp_path / "out.sarif"
+    result = run(
+        "check",
+        FAILING,
+        "--format",
+        "sarif",
+        "--output",
+        str(sarif),
+        "--waivers",
+        str(FIXTURES / "waivers.yaml"),
+    )
+    assert result.exit_code == 1 and result.stdout == ""
+    doc = json.loads(sarif.read_text())
+    assert doc["version"] == "2.1.0"
+    junit = tmp_path / "out.xml"
+    run("check", FAILING, "--format", "junit", "-o", str(junit))
+    root = ET.parse(junit).getroot()
+    assert root.tag == "testsuites" and int(root.get("failures", "0")) > 0
+
+
+class FakeCatalog:
+    def __init__(self, sets):
+        self.sets = sets
+        self.closed = False
+
+    def published_feature_sets(self):
+        return self.sets
+
+    def feature_set_versions(self, store_kind, store, name):
+        return [
+            fs.version
+            for fs in self.sets
+            if (fs.store_kind, fs.store, fs.name) == (store_kind, store, name)
+        ]
+
+    def close(self):
+        self.closed = True
+
+
+def test_catalog_lets_mesh_checks_see_other_domains(monkeypatch) -> None:
+    other = good_set(
+        name="customer_profile",
+        store="crm",
+        domain="customer",
+        features=(feature("bureau_score", "string"),),
+    )
+    fake = FakeCatalog([other])
+    opened = []
+
+    def open_catalog(uri, *, read_only=False):
+        opened.append((uri, read_only))
+        return fake
+
+    monkeypatch.setattr(connector.catalog, "open_catalog", open_catalog, raising=False)
+    result = run("check", FAILING, "--catalog", "local:x.db", "--json")
+    doc = json.loads(result.stdout)
+    conflicts = [
+        r
+        for r in doc["results"]
+        if r["rule"] == "feature-meaning-conflict" and r["state"] == "failed"
+    ]
+    assert [r["target"] for r in conflicts] == [
+        "featmesh://manifest/risk/customer_risk@1#bureau_score"
+    ]
+    assert opened == [("local:x.db", True)] and fake.closed
+
+
+def test_unreachable_catalog_exits_3(monkeypatch) -> None:
+    def open_catalog(uri, *, read_only=False):
+        raise CatalogError("connection refused")
+
+    monkeypatch.setattr(connector.catalog, "open_catalog", open_catalog, raising=False)
+    result = run("check", CLEAN, "--catalog", "atlas+https://atlas.example:21000")
+    assert result.exit_code == 3 and "connection refused" in result.stderr
+
+
+def test_policies_commands(tmp_path: Path) -> None:
+    listed = json.loads(run("policies", "list", "--json").stdout)
+    assert len(listed) >= 20
+    assert set(listed[0]) == {"id", "check", "severity", "dimension", "description"}
+    explained = run("policies", "explain", "stale-derived").stdout
+    assert "Fails:" in explained and "Passes:" in explained and "parent_hashes" in explained
+    schema = json.loads(run("policies", "schema").stdout)
+    assert schema["title"] == "featmesh policy pack"
+    ok = run("policies", "validate", str(FIXTURES / "waivers.yaml"))
+    assert ok.exit_code == 0 and "1 waivers" in ok.stdout
+    pack = tmp_path / "p.yaml"
+    pack.write_text(
+        "apiVersion: featmesh/v1\nkind: PolicyPack\nname: p\nversion: 1\nextends: [mesh-baseline]\n"
+        "overrides:\n  owner-principal:\n    params: {pattern: '(unclosed'}\n"
+    )
+    bad = run("policies", "validate", str(pack))
+    assert bad.exit_code == 2 and f"{pack}:8:" in bad.stderr and "bad regex" in bad.stderr
+    assert run("policies", "explain", "no-such-rule").exit_code == 2

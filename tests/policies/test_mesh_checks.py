@@ -1,0 +1,146 @@
+"""Mesh-wide checks, fed extra (published) feature sets directly."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from connector.model import FeatureSetRef, SourceRef
+from policies import evaluate
+from policies.context import PARENT_HASHES
+from tests.policies.helpers import feature, good_set
+
+
+def states(evaluation):
+    return {
+        (r.target.split("/")[-1], r.rule): (r.state.value, r.message) for r in evaluation.results()
+    }
+
+
+def test_same_name_different_type_in_two_domains(one_rule) -> None:
+    policy = one_rule("feature_meaning_conflict")
+    mine = good_set(features=(feature("customer_age", "int32"), feature("txn_count", "int64")))
+    theirs = good_set(
+        name="customer_profile",
+        store="risk",
+        domain="risk",
+        features=(feature("customer_age", "string"),),
+    )
+    ev = evaluate(policy, [mine], published=[theirs])
+    got = states(ev)
+    state, message = got[("card_txn_7d@1#customer_age", "r")]
+    assert state == "failed"
+    assert "'int32' here but 'string' in domain 'risk'" in message
+    assert "featmesh://manifest/risk/customer_profile@1#customer_age" in message
+    assert got[("card_txn_7d@1#txn_count", "r")][0] == "passed"
+    # only local sets are reported on
+    assert not any("customer_profile" in k[0] for k in got)
+
+
+def test_same_domain_or_same_type_is_no_conflict(one_rule) -> None:
+    policy = one_rule("feature_meaning_conflict")
+    a = good_set(features=(feature("customer_age", "int32"),))
+    b = good_set(name="other", features=(feature("customer_age", "string"),))  # same domain
+    c = good_set(
+        name="third", store="risk", domain="risk", features=(feature("customer_age", "int32"),)
+    )
+    ev = evaluate(policy, [a, b, c])
+    got = states(ev)
+    assert got[("card_txn_7d@1#customer_age", "r")][0] == "passed"
+    assert got[("third@1#customer_age", "r")][0] == "failed"  # b is string, in another domain
+
+
+def test_meaning_tags_must_agree(one_rule) -> None:
+    policy = one_rule("feature_meaning_conflict")
+    a = good_set(features=(feature("balance", "float64", tags={"unit": "eur"}),))
+    b = good_set(
+        name="b",
+        store="risk",
+        domain="risk",
+        features=(feature("balance", "float64", tags={"unit": "usd"}),),
+    )
+    ev = evaluate(policy, [a], published=[b])
+    state, message = states(ev)[("card_txn_7d@1#balance", "r")]
+    assert state == "failed" and "unit is 'eur' here but 'usd'" in message
+
+
+def test_duplicate_engineering_across_domains(one_rule) -> None:
+    policy = one_rule("duplicate_engineering")
+    src = (SourceRef(kind="delta", uri="main.raw.card_txn/"),)
+    mine = good_set(
+        sources=src,
+        features=(
+            feature(
+                "spend_7d",
+                "float64",
+                source_columns=("amount",),
+                transformation="sum(amount) over 7d",
+            ),
+            feature("amount", "float64", source_columns=("amount",)),  # passthrough: not flagged
+        ),
+    )
+    theirs = good_set(
+        name="risk_spend",
+        store="risk",
+        domain="risk",
+        sources=(SourceRef(kind="delta", uri="main.raw.card_txn"),),
+        features=(
+            feature(
+                "total_7d",
+                "float64",
+                source_columns=("amount",),
+                transformation="SUM(amount)  over 7d",
+            ),
+        ),
+    )
+    ev = evaluate(policy, [mine], published=[theirs])
+    got = states(ev)
+    state, message = got[("card_txn_7d@1#spend_7d", "r")]
+    assert state == "failed" and "'risk'" in message and "risk_spend@1#total_7d" in message
+    assert got[("card_txn_7d@1#amount", "r")][0] == "passed"
+    flagged = evaluate(
+        one_rule("duplicate_engineering", {"include_passthrough": True}),
+        [mine],
+        published=[
+            replace(theirs, features=(feature("amount", "float64", source_columns=("amount",)),))
+        ],
+    )
+    assert states(flagged)[("card_txn_7d@1#amount", "r")][0] == "failed"
+
+
+def test_stale_derived_set(one_rule) -> None:
+    policy = one_rule("stale_derived")
+    parent = good_set(name="card_txn")
+    ref = FeatureSetRef(store_kind="manifest", store="payments", name="card_txn", version="1")
+    fresh = good_set(
+        name="risk_view",
+        derived_from=(ref,),
+        extra={PARENT_HASHES: {parent.qualified_name: parent.content_hash}},
+    )
+    changed_parent = replace(parent, features=(*parent.features, feature("new_one")))
+    not_recorded = good_set(name="no_hashes", derived_from=(ref,))
+    ev = evaluate(policy, [fresh, not_recorded, good_set(name="plain")], published=[parent])
+    got = states(ev)
+    assert got[("risk_view@1", "r")][0] == "passed"
+    assert got[("no_hashes@1", "r")] == ("skipped", "the source records no parent hashes")
+    assert got[("plain@1", "r")][0] == "skipped"
+    stale = evaluate(policy, [fresh], published=[changed_parent])
+    state, message = states(stale)[("risk_view@1", "r")]
+    assert state == "failed" and "changed after this set was built" in message
+
+
+def test_local_set_replaces_its_published_copy(one_rule) -> None:
+    policy = one_rule("feature_meaning_conflict")
+    old = good_set(store="risk", domain="risk", features=(feature("x", "string"),))
+    new = good_set(store="risk", domain="risk", features=(feature("x", "int64"),))
+    other = good_set(name="o", features=(feature("x", "int64"),))
+    ev = evaluate(policy, [new, other], published=[old])
+    assert all(r.state.value == "passed" for r in ev.results())
+
+
+def test_source_resolves_through_a_published_parent(one_rule) -> None:
+    policy = one_rule("source_resolves")
+    parent = good_set(name="card_txn", store="core", domain="core")
+    ref = FeatureSetRef(store_kind="manifest", store="core", name="card_txn", version="1")
+    child = good_set(name="child", sources=(), derived_from=(ref,))
+    assert states(evaluate(policy, [child], published=[parent]))[("child@1", "r")][0] == "passed"
+    assert states(evaluate(policy, [child]))[("child@1", "r")][0] == "failed"
