@@ -177,9 +177,7 @@ class _Builder:
             waiver, lapsed = self._waiver(rule.id, target, t.qn)
             if waiver is not None:
                 state, reason = State.SKIPPED, SkipReason.WAIVED
-                message = (
-                    f"{message} (waived by {waiver.owner} until {waiver.expires}: {waiver.reason})"
-                )
+                message = f"{message} (waived by {waiver.owner} until {waiver.expires}: {waiver.reason})"
             elif lapsed is not None:
                 message = f"{message} (waiver at {lapsed.origin} expired on {lapsed.expires})"
         return Result(
@@ -230,9 +228,7 @@ def _set_run(builder: _Builder, rule: Rule, t: _Set, outcome: Any) -> RuleRun:
     return RuleRun(rule, t.fs, [result], passed=int(result.state is State.PASSED))
 
 
-def _feature_run(
-    builder: _Builder, rule: Rule, t: _Set, outcomes: Iterable[tuple[str, Outcome]]
-) -> RuleRun:
+def _feature_run(builder: _Builder, rule: Rule, t: _Set, outcomes: Iterable[tuple[str, Outcome]]) -> RuleRun:
     results: list[Result] = []
     names = t.names
     seen: set[str] = set()
@@ -254,9 +250,7 @@ def _run_local(builder: _Builder, rule: Rule, t: _Set, ctx: CheckContext) -> Rul
             if answer.state is State.PASSED:
                 return RuleRun(rule, t.fs, [], passed=len(t.names))
             if answer.state is State.SKIPPED:
-                result = builder.whole(
-                    rule, t, State.SKIPPED, SkipReason.NOT_APPLICABLE, answer.message
-                )
+                result = builder.whole(rule, t, State.SKIPPED, SkipReason.NOT_APPLICABLE, answer.message)
                 return RuleRun(rule, t.fs, [result])
             return _error_run(
                 rule, t, f"check '{chk.id}' failed a whole set; a feature check must name features"
@@ -266,9 +260,7 @@ def _run_local(builder: _Builder, rule: Rule, t: _Set, ctx: CheckContext) -> Rul
         return _error_run(rule, t, _raised(rule, err))
 
 
-def _run_mesh(
-    builder: _Builder, rule: Rule, mesh: Mesh, local: Sequence[_Set]
-) -> dict[str, RuleRun]:
+def _run_mesh(builder: _Builder, rule: Rule, mesh: Mesh, local: Sequence[_Set]) -> dict[str, RuleRun]:
     in_scope = [t for t in local if rule.scope.matches(t.fs)]
     by_set: dict[int, list[tuple[str | None, Outcome]]] = {}
     try:
@@ -342,9 +334,7 @@ def _evaluate(
     mesh = Mesh.of([t.fs for t in local], published)
     ctx = CheckContext(mesh=mesh, profiles=profiles or {}, drift=drift or {})
     builder = _Builder(waivers, now.date())
-    mesh_runs = {
-        rule.id: _run_mesh(builder, rule, mesh, local) for rule in policy.rules if rule.check.mesh
-    }
+    mesh_runs = {rule.id: _run_mesh(builder, rule, mesh, local) for rule in policy.rules if rule.check.mesh}
     runs: dict[str, list[RuleRun]] = {}
     for t in local:
         fs_runs = []
@@ -398,8 +388,7 @@ def _waiver_findings(
             problems.append(
                 (
                     UNUSED,
-                    f"waiver for rule '{waiver.rule}' on '{waiver.target}' "
-                    "matches no failure of this run",
+                    f"waiver for rule '{waiver.rule}' on '{waiver.target}' matches no failure of this run",
                 )
             )
         for rule, message in problems:

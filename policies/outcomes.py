@@ -41,9 +41,7 @@ class TargetOutcome:
         return {"typeName": self.classification, "attributes": dict(self.attributes)}
 
 
-def _attributes(
-    score: Score, evaluation: Evaluation, run_id: str, evaluated_ms: int
-) -> dict[str, Any]:
+def _attributes(score: Score, evaluation: Evaluation, run_id: str, evaluated_ms: int) -> dict[str, Any]:
     counts = score.counts
     return {
         "score": score.score,

@@ -97,8 +97,7 @@ class Scope:
             return False
         if self.tags:
             return any(
-                key in fs.tags and (value is None or fs.tags[key] == value)
-                for key, value in self.tags
+                key in fs.tags and (value is None or fs.tags[key] == value) for key, value in self.tags
             )
         return True
 
@@ -223,9 +222,7 @@ def _locate(spec: str, base: Path | None) -> tuple[str, Path | None]:
             return f"{BUILTIN_PREFIX}{spec}.yaml", None
         if base is None and not Path(spec).exists():
             known = ", ".join(builtin_packs())
-            raise UsageError(
-                f"no built-in policy pack '{spec}' (built-in: {known}), and no such file"
-            )
+            raise UsageError(f"no built-in policy pack '{spec}' (built-in: {known}), and no such file")
     path = Path(spec) if base is None or Path(spec).is_absolute() else base / spec
     return str(path), path
 
@@ -245,9 +242,7 @@ def _load(display: str, path: Path | None, stack: tuple[str, ...]) -> _Pack:
     pack = _Pack(name=data["name"], version=str(data["version"]))
     grades = data.get("scoring", {}).get("grades")
     if grades is not None and 0 not in grades.values():
-        raise doc.error(
-            "one grade must start at 0 (the grade of the lowest scores)", ("scoring", "grades")
-        )
+        raise doc.error("one grade must start at 0 (the grade of the lowest scores)", ("scoring", "grades"))
     base = path.parent if path is not None else None
     for i, spec in enumerate(data.get("extends", ())):
         try:
@@ -481,9 +476,7 @@ def _scoring(raw: Mapping[str, Any]) -> Scoring:
     }
     grades: tuple[tuple[str, float], ...] = DEFAULT_GRADES
     if "grades" in raw:
-        grades = tuple(
-            sorted(((g, float(v)) for g, v in raw["grades"].items()), key=lambda x: -x[1])
-        )
+        grades = tuple(sorted(((g, float(v)) for g, v in raw["grades"].items()), key=lambda x: -x[1]))
     return Scoring(
         weights=weights,
         critical_cap=float(raw.get("critical_cap", DEFAULT_CRITICAL_CAP)),

@@ -134,9 +134,7 @@ def _plugin_objects(value: Any, where: str) -> list[Check]:
         items = list(value)
         if all(isinstance(v, Check) for v in items):
             return items
-    raise PluginError(
-        f"entry point {where} is not a featmesh check, a list of checks or a module of checks"
-    )
+    raise PluginError(f"entry point {where} is not a featmesh check, a list of checks or a module of checks")
 
 
 @cache

@@ -185,9 +185,7 @@ def _summarize(evaluation: Evaluation) -> MeshScore:
             counts=counts,
         )
     mesh = round(fmean(d.score for d in domains.values()), 1) if domains else 100.0
-    return MeshScore(
-        sets=sets, domains=domains, mesh=mesh, grade=scoring.grade(mesh), domain_of=domain_of
-    )
+    return MeshScore(sets=sets, domains=domains, mesh=mesh, grade=scoring.grade(mesh), domain_of=domain_of)
 
 
 def findings_block(evaluation: Evaluation) -> dict[str, int]:

@@ -52,9 +52,7 @@ class Waiver:
     _match: re.Pattern[str] = field(repr=False, compare=False)
 
     def covers(self, target: str, feature_set: str) -> bool:
-        return bool(
-            self._match.match(target) or (target != feature_set and self._match.match(feature_set))
-        )
+        return bool(self._match.match(target) or (target != feature_set and self._match.match(feature_set)))
 
     def expired(self, today: dt.date) -> bool:
         return today > self.expires
@@ -120,8 +118,7 @@ def load_waivers(path: str | Path, policy: PolicySet) -> WaiverSet:
             close = [r.id for r in policy.rules if raw["rule"].split("-")[0] in r.id][:5]
             hint = f" (did you mean: {', '.join(close)})" if close else ""
             raise doc.error(
-                f"unknown rule '{raw['rule']}': the packs in use ({policy.name}) "
-                f"have no such rule{hint}",
+                f"unknown rule '{raw['rule']}': the packs in use ({policy.name}) have no such rule{hint}",
                 (*where, "rule"),
             )
         expires = _as_date(raw["expires"])

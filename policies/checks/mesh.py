@@ -104,9 +104,7 @@ def feature_meaning_conflict(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
                 f"({mesh.feature_qn(*example)})"
                 for aspect, value in aspects
                 if (aspect, feature.name) in disputed
-                for other, other_domain, example in _others(
-                    disputed[(aspect, feature.name)], value, domain
-                )
+                for other, other_domain, example in _others(disputed[(aspect, feature.name)], value, domain)
             ]
             if problems:
                 yield fs, feature.name, fail(f"feature '{feature.name}': " + "; ".join(problems))
@@ -146,11 +144,12 @@ def duplicate_engineering(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
             continue
         domain = _domain(fs)
         local = mesh.is_local(fs)
-        sources = tuple(sorted({s.uri.rstrip("/") for s in fs.sources}))
+        every = tuple(sorted({s.uri.rstrip("/") for s in fs.sources}))
         for feature in fs.features:
             columns = feature.source_columns
             if not columns:
                 continue
+            sources = _feature_sources(fs, columns) or every
             transformation = normalized.get(feature.transformation)
             if transformation is None:
                 text = feature.transformation or ""
@@ -177,6 +176,15 @@ def duplicate_engineering(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
                     f"the same way as domain {listed}"
                 ),
             )
+
+
+def _feature_sources(fs: FeatureSet, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The sources a feature reads: those listing one of its columns (a set with several
+    sources, say a table joined onto another), or none when no source lists columns."""
+    if len(fs.sources) == 1:
+        return (fs.sources[0].uri.rstrip("/"),)
+    wanted = set(columns)
+    return tuple(sorted({s.uri.rstrip("/") for s in fs.sources if wanted & set(s.columns)}))
 
 
 @check("stale_derived", dimension="lineage", mesh=True)

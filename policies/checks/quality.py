@@ -20,9 +20,7 @@ NOT_PROFILED = "column not in the profile"
 FeatureResults = Iterator[tuple[str, Outcome]]
 
 
-def _profiled(
-    fs: FeatureSet, ctx: CheckContext
-) -> Iterator[tuple[Feature, ColumnProfile | None]] | None:
+def _profiled(fs: FeatureSet, ctx: CheckContext) -> Iterator[tuple[Feature, ColumnProfile | None]] | None:
     columns = ctx.columns(fs)
     if columns is None:
         return None
@@ -35,9 +33,7 @@ def _profiled(
     dimension="quality",
     params={"max": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.05}},
 )
-def null_fraction(
-    fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext
-) -> Outcome | FeatureResults:
+def null_fraction(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Outcome | FeatureResults:
     """A feature's share of nulls stays under the maximum.
 
     Fails:  ``max: 0.05`` and the profile counts 1,200 nulls in 10,000 rows (12%)
@@ -49,9 +45,7 @@ def null_fraction(
     return _null_fraction(profiled, p["max"])
 
 
-def _null_fraction(
-    profiled: Iterator[tuple[Feature, ColumnProfile | None]], limit: float
-) -> FeatureResults:
+def _null_fraction(profiled: Iterator[tuple[Feature, ColumnProfile | None]], limit: float) -> FeatureResults:
     for feature, column in profiled:
         if column is None or column.row_count == 0:
             yield feature.name, not_applicable(NOT_PROFILED)
@@ -85,9 +79,7 @@ def _null_fraction(
         },
     },
 )
-def distinct_values(
-    fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext
-) -> Outcome | FeatureResults:
+def distinct_values(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Outcome | FeatureResults:
     """A feature is not constant, and its distinct ratio is at least the minimum.
 
     Fails:  every non-null value of ``is_active`` is ``true`` (1 distinct value)
@@ -117,10 +109,7 @@ def _distinct(
         elif ratio < min_ratio:
             yield (
                 feature.name,
-                fail(
-                    f"feature '{feature.name}' has a distinct ratio of {ratio:.4f}, "
-                    f"under {min_ratio}"
-                ),
+                fail(f"feature '{feature.name}' has a distinct ratio of {ratio:.4f}, under {min_ratio}"),
             )
 
 
@@ -165,9 +154,7 @@ def _number(value: Any) -> float | None:
         }
     },
 )
-def value_range(
-    fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext
-) -> Outcome | FeatureResults:
+def value_range(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Outcome | FeatureResults:
     """A numeric feature's profiled min and max lie in its expected range.
 
     The range comes from the feature's ``valid_min`` / ``valid_max`` tags or the rule's
@@ -237,6 +224,4 @@ def freshness_lag(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Ou
     lag = profile.freshness_lag_seconds
     if lag <= limit:
         return PASS
-    return fail(
-        f"newest data is {lag / 3600:.1f} h old, more than the {limit / 3600:.1f} h allowed"
-    )
+    return fail(f"newest data is {lag / 3600:.1f} h old, more than the {limit / 3600:.1f} h allowed")

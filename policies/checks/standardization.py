@@ -36,9 +36,7 @@ def set_naming(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Outco
     dimension="standardization",
     params={"pattern": {"type": "string", "format": "regex", "default": SNAKE_CASE}},
 )
-def feature_naming(
-    fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext
-) -> Iterator[tuple[str, Outcome]]:
+def feature_naming(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Iterator[tuple[str, Outcome]]:
     """Every feature's name matches the naming pattern (snake_case by default).
 
     Fails:  ``name: TxnCount``
@@ -71,9 +69,7 @@ def _known(dtypes: tuple[str, ...]) -> frozenset[str]:
         }
     },
 )
-def dtype_allowlist(
-    fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext
-) -> Iterator[tuple[str, Outcome]]:
+def dtype_allowlist(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Iterator[tuple[str, Outcome]]:
     """Every feature has a known dtype from the allowlist (no map, struct or unknown by default).
 
     Fails:  ``dtype: struct`` or a store type featmesh could not map (``unknown``)
@@ -84,9 +80,7 @@ def dtype_allowlist(
         dtype = feature.dtype
         if dtype in allowed:
             continue
-        raw = (
-            f" (store type {feature.raw_type!r})" if feature.raw_type and dtype == "unknown" else ""
-        )
+        raw = f" (store type {feature.raw_type!r})" if feature.raw_type and dtype == "unknown" else ""
         yield feature.name, fail(f"feature '{feature.name}' has dtype '{dtype}'{raw}, not allowed")
 
 

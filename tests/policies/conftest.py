@@ -17,9 +17,7 @@ def make_pack(tmp_path: Path):
     def make(body: dict[str, Any] | str, name: str | None = None) -> Path:
         path = tmp_path / (name or f"pack{next(counter)}.yaml")
         if isinstance(body, dict):
-            body = yaml.safe_dump(
-                {"apiVersion": "featmesh/v1", "kind": "PolicyPack", "version": "1", **body}
-            )
+            body = yaml.safe_dump({"apiVersion": "featmesh/v1", "kind": "PolicyPack", "version": "1", **body})
         path.write_text(body)
         return path
 

@@ -19,9 +19,7 @@ def _cases() -> list[Any]:
     for path in sorted(CASES.glob("*.yaml")):
         for block in yaml.safe_load(path.read_text()):
             for case in block["cases"]:
-                found.append(
-                    pytest.param(block["check"], case, id=f"{block['check']}: {case['name']}")
-                )
+                found.append(pytest.param(block["check"], case, id=f"{block['check']}: {case['name']}"))
     return found
 
 
@@ -42,9 +40,7 @@ def test_case(check: str, case: dict[str, Any], one_rule) -> None:
 
 
 def test_every_builtin_check_has_cases_and_examples() -> None:
-    covered = {
-        block["check"] for p in CASES.glob("*.yaml") for block in yaml.safe_load(p.read_text())
-    }
+    covered = {block["check"] for p in CASES.glob("*.yaml") for block in yaml.safe_load(p.read_text())}
     mesh = {c.id for c in all_checks().values() if c.mesh}
     for chk in all_checks().values():
         assert "Fails:" in chk.doc and "Passes:" in chk.doc, chk.id

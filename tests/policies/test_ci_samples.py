@@ -35,9 +35,7 @@ def test_pre_commit_hooks() -> None:
     for hook in hooks:
         words = hook["entry"].split()
         assert words[0] == "featmesh" and words[1] in COMMANDS
-        _parses(
-            words[1:] + hook.get("args", []) + (["policy.yaml"] if hook["pass_filenames"] else [])
-        )
+        _parses(words[1:] + hook.get("args", []) + (["policy.yaml"] if hook["pass_filenames"] else []))
     files = re.compile(next(h for h in hooks if h["id"] == "featmesh-validate-policies")["files"])
     assert files.search("policies/payments.yaml") and files.search("waivers.yaml")
     assert files.search("team-policy.yml") and not files.search("features/card_txn.yaml")

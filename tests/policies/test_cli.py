@@ -134,9 +134,7 @@ class FakeCatalog:
 
     def feature_set_versions(self, store_kind, store, name):
         return [
-            fs.version
-            for fs in self.sets
-            if (fs.store_kind, fs.store, fs.name) == (store_kind, store, name)
+            fs.version for fs in self.sets if (fs.store_kind, fs.store, fs.name) == (store_kind, store, name)
         ]
 
     def close(self):
@@ -161,13 +159,9 @@ def test_catalog_lets_mesh_checks_see_other_domains(monkeypatch) -> None:
     result = run("check", FAILING, "--catalog", "local:x.db", "--json")
     doc = json.loads(result.stdout)
     conflicts = [
-        r
-        for r in doc["results"]
-        if r["rule"] == "feature-meaning-conflict" and r["state"] == "failed"
+        r for r in doc["results"] if r["rule"] == "feature-meaning-conflict" and r["state"] == "failed"
     ]
-    assert [r["target"] for r in conflicts] == [
-        "featmesh://manifest/risk/customer_risk@1#bureau_score"
-    ]
+    assert [r["target"] for r in conflicts] == ["featmesh://manifest/risk/customer_risk@1#bureau_score"]
     assert opened == [("local:x.db", True)] and fake.closed
 
 

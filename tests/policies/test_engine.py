@@ -126,9 +126,7 @@ def test_classification_outcomes_per_set_and_feature() -> None:
 
 
 def test_contract_blocks_shape() -> None:
-    ev = evaluate(
-        load_policy(), [good_set(), good_set(name="r", store="risk", domain="risk", owner=None)]
-    )
+    ev = evaluate(load_policy(), [good_set(), good_set(name="r", store="risk", domain="risk", owner=None)])
     blocks = contract_blocks(ev)
     assert set(blocks["findings"]) >= {"critical", "error", "warning", "info", "waived"}
     assert blocks["findings"]["error"] == 1

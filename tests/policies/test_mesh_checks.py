@@ -11,9 +11,7 @@ from tests.policies.helpers import feature, good_set
 
 
 def states(evaluation):
-    return {
-        (r.target.split("/")[-1], r.rule): (r.state.value, r.message) for r in evaluation.results()
-    }
+    return {(r.target.split("/")[-1], r.rule): (r.state.value, r.message) for r in evaluation.results()}
 
 
 def test_same_name_different_type_in_two_domains(one_rule) -> None:
@@ -40,9 +38,7 @@ def test_same_domain_or_same_type_is_no_conflict(one_rule) -> None:
     policy = one_rule("feature_meaning_conflict")
     a = good_set(features=(feature("customer_age", "int32"),))
     b = good_set(name="other", features=(feature("customer_age", "string"),))  # same domain
-    c = good_set(
-        name="third", store="risk", domain="risk", features=(feature("customer_age", "int32"),)
-    )
+    c = good_set(name="third", store="risk", domain="risk", features=(feature("customer_age", "int32"),))
     ev = evaluate(policy, [a, b, c])
     got = states(ev)
     assert got[("card_txn_7d@1#customer_age", "r")][0] == "passed"
@@ -100,9 +96,7 @@ def test_duplicate_engineering_across_domains(one_rule) -> None:
     flagged = evaluate(
         one_rule("duplicate_engineering", {"include_passthrough": True}),
         [mine],
-        published=[
-            replace(theirs, features=(feature("amount", "float64", source_columns=("amount",)),))
-        ],
+        published=[replace(theirs, features=(feature("amount", "float64", source_columns=("amount",)),))],
     )
     assert states(flagged)[("card_txn_7d@1#amount", "r")][0] == "failed"
 
@@ -144,3 +138,28 @@ def test_source_resolves_through_a_published_parent(one_rule) -> None:
     child = good_set(name="child", sources=(), derived_from=(ref,))
     assert states(evaluate(policy, [child], published=[parent]))[("child@1", "r")][0] == "passed"
     assert states(evaluate(policy, [child]))[("child@1", "r")][0] == "failed"
+
+
+def test_duplicate_engineering_sees_the_source_a_feature_reads(one_rule) -> None:
+    """A set joining two sources engineers a column of one of them: compared by that source."""
+    policy = one_rule("duplicate_engineering")
+    spend = feature("spend_30d", "float64", source_columns=("amount",), transformation="sum(amount) over 30d")
+    mine = good_set(
+        sources=(SourceRef(kind="delta", uri="main.raw.card_txn", columns=("amount",)),), features=(spend,)
+    )
+    theirs = good_set(
+        name="web_behaviour",
+        store="marketing",
+        domain="marketing",
+        sources=(
+            SourceRef(kind="delta", uri="main.web.sessions", columns=("page_views",)),
+            SourceRef(kind="delta", uri="main.raw.card_txn", columns=("amount",)),
+        ),
+        features=(
+            feature(
+                "card_spend_30d", "float64", source_columns=("amount",), transformation="SUM(amount) over 30d"
+            ),
+        ),
+    )
+    state, message = states(evaluate(policy, [mine], published=[theirs]))[("card_txn_7d@1#spend_30d", "r")]
+    assert state == "failed" and "web_behaviour@1#card_spend_30d" in message

@@ -65,9 +65,7 @@ rules:
 
 
 def test_scope_by_store_kind_and_tag(one_rule) -> None:
-    policy = one_rule(
-        "owner_present", scope={"store_kinds": ["feast"], "tags": ["tier=gold", "critical"]}
-    )
+    policy = one_rule("owner_present", scope={"store_kinds": ["feast"], "tags": ["tier=gold", "critical"]})
     scope = policy.rules[0].scope
     assert not scope.matches(good_set())  # a manifest set
     assert scope.matches(good_set(store_kind="feast"))  # tier=gold
@@ -189,9 +187,7 @@ def test_grades_need_a_zero(make_pack) -> None:
 
 
 def test_two_packs_with_one_rule_id(make_pack) -> None:
-    a = make_pack(
-        {"name": "a", "rules": [{"id": "x", "check": "owner_present", "severity": "info"}]}
-    )
+    a = make_pack({"name": "a", "rules": [{"id": "x", "check": "owner_present", "severity": "info"}]})
     b = make_pack({"name": "b", "rules": [{"id": "x", "check": "set_naming", "severity": "info"}]})
     with pytest.raises(UsageError, match="rule 'x' is defined by both packs 'a'"):
         load_policy([str(a), str(b)])

@@ -38,9 +38,7 @@ def _entry_points_txt() -> str:
 def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     dist = tmp_path / "featmesh_sample_checks-0.1.0.dist-info"
     dist.mkdir()
-    (dist / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: featmesh-sample-checks\nVersion: 0.1.0\n"
-    )
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: featmesh-sample-checks\nVersion: 0.1.0\n")
     (dist / "entry_points.txt").write_text(_entry_points_txt())
     monkeypatch.syspath_prepend(str(PLUGIN / "src"))
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -47,9 +47,7 @@ def test_a_critical_failure_caps_the_score(make_pack) -> None:
 def test_domains_and_mesh_are_means(pack) -> None:
     # payments: mean(100, 68.8) = 84.4; risk: owner fails, 100 * (0 + 2 + 2) / 8 = 50
     a = good_set(name="a")
-    b = good_set(
-        name="b", description="", features=tuple(feature(n) for n in ("a", "b", "c", "NotSnake"))
-    )
+    b = good_set(name="b", description="", features=tuple(feature(n) for n in ("a", "b", "c", "NotSnake")))
     c = good_set(name="c", store="risk", domain="risk", owner=None)  # 100 * (0 + 2 + 2) / 8 = 50
     ev = evaluate(pack, [a, b, c])
     summary = summarize(ev)
@@ -67,9 +65,7 @@ def test_not_applicable_and_waived_leave_the_denominator(pack) -> None:
     # 100 * 8 / 12 = 66.7 (had 'b' counted as a pass, nulls would give 0.5: 83.3)
     score = summarize(evaluate(pack, [fs], profiles=prof)).sets[fs.qualified_name]
     assert score.score == 66.7
-    features = feature_scores(
-        evaluate(pack, [fs], profiles=prof).runs[fs.qualified_name], pack.scoring
-    )
+    features = feature_scores(evaluate(pack, [fs], profiles=prof).runs[fs.qualified_name], pack.scoring)
     # feature a: naming pass (2) + nulls fail (4) -> 33.3; b: naming only -> 100
     assert features["a"].score == 33.3 and not features["a"].compliant
     assert features["b"].score == 100.0 and features["b"].compliant

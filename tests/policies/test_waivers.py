@@ -45,9 +45,7 @@ def test_waived_failures_stay_visible_and_expired_waivers_are_findings(waivers_f
     ev = evaluate(policy, [fs], waivers=waivers, now=NOW)
     by_rule = {r.rule: r for r in ev.results(include_passed=False)}
     waived = by_rule["version-present"]
-    assert (
-        waived.state is State.SKIPPED and waived.reason is SkipReason.WAIVED and waived.suppressed
-    )
+    assert waived.state is State.SKIPPED and waived.reason is SkipReason.WAIVED and waived.suppressed
     assert "waived by anna@contoso.com until 2026-09-30" in waived.message
     pii = by_rule["pii-tagged-by-name"]
     assert pii.state is State.FAILED and "expired on 2026-05-01" in pii.message
