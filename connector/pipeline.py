@@ -123,6 +123,20 @@ def resolve_domains(stores: list[FeatureStore], mapping: DomainMap | None = None
     return resolved
 
 
+def domain_mapping(
+    read: ReadResult, domains: DomainMap | None = None, source_domains: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """A config's domain mapping, with each source's own ``domain`` (by source URI)
+    applied to the stores it gave; an explicit entry in ``domains`` wins."""
+    mapping = dict(domains or {})
+    for report, stores in read.per_source:
+        domain = (source_domains or {}).get(report.uri)
+        if domain:
+            for store in stores:
+                mapping.setdefault(f"{store.kind}/{store.name}", domain)
+    return mapping
+
+
 def _domain_of(fs: FeatureSet, store: FeatureStore, mapping: DomainMap) -> FeatureSet:
     for key in (f"{fs.store_kind}/{fs.store}/{fs.name}", f"{fs.store_kind}/{fs.store}", fs.store):
         if key in mapping:

@@ -7,17 +7,28 @@ the run report and the JSON summary (the machine-readable contract).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from connector.catalog import Catalog, open_catalog
 from connector.catalog.plan import Plan, compute_plan
 from connector.errors import EXIT_OK, EXIT_PARTIAL, CatalogError, InputError, UsageError
+from connector.governance import (
+    Outcome,
+    Profiles,
+    Rules,
+    evaluate_sets,
+    findings_exit_code,
+    load_rules,
+    profile_sets,
+    run_record,
+)
 from connector.mapping.entities import DATA_PRODUCT, MeshMapping, map_mesh
 from connector.mapping.rules import DEFAULT_RULES, MappingRule
-from connector.model import FeatureStore
-from connector.pipeline import ReadResult, check_references, read_sources, resolve_domains
+from connector.model import FeatureSet, FeatureStore
+from connector.pipeline import ReadResult, check_references, domain_mapping, read_sources, resolve_domains
 from connector.runreport import RunReport
 from connector.sources import SourceSpec
 
@@ -36,6 +47,12 @@ class ScanOptions:
     batch_size: int | None = None
     keep_deleted: bool = False
     resume: bool = False
+    packs: tuple[str, ...] = ()
+    """Policy packs (names or files); empty: the built-in default pack."""
+    waivers: Path | None = None
+    fail_on: str = "never"
+    profile: bool = False
+    sample_rows: int | None = None
 
     def catalog_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {"keep_deleted": self.keep_deleted}
@@ -56,6 +73,7 @@ def run_scan(options: ScanOptions) -> ScanOutcome:
     """Run a scan. Raises InputError (exit 2, nothing written) when no source could
     be used because of bad input; otherwise records what failed and goes on."""
     report = RunReport(command="scan")
+    rules = load_rules(options.packs, options.waivers)  # a bad pack stops the run before any read
     if options.resume:
         catalog = open_catalog(options.catalog, **options.catalog_options())
         try:
@@ -67,33 +85,103 @@ def run_scan(options: ScanOptions) -> ScanOutcome:
         raise read.input_errors[0]
     catalog = open_catalog(options.catalog, read_only=options.dry_run, **options.catalog_options())
     try:
-        return _scan(options, report, read, catalog)
+        return _scan(options, report, read, catalog, rules)
     finally:
         catalog.close()
 
 
-def _scan(options: ScanOptions, report: RunReport, read: ReadResult, catalog: Catalog) -> ScanOutcome:
-    read.replace_stores(resolve_domains(read.stores, domain_mapping(read, options)))
+def _scan(
+    options: ScanOptions, report: RunReport, read: ReadResult, catalog: Catalog, rules: Rules
+) -> ScanOutcome:
+    read.replace_stores(
+        resolve_domains(read.stores, domain_mapping(read, options.domains, options.source_domains))
+    )
+    down: CatalogError | None = None  # once the catalog is unreachable, it is not asked again
     try:
         check_references(
             read, elsewhere=lambda ref: catalog.feature_set_versions(ref.store_kind, ref.store, ref.name)
         )
-        if not read.stores and read.input_errors:
-            raise read.input_errors[0]
-        stores = read.stores
-        mapping = map_mesh(stores, rules=options.rules, exists=catalog.exists)
     except CatalogError as err:
-        # the catalog could not be read: what was read is still summarised and recorded
-        report.fail(f"catalog unreachable, nothing was written: {err}")
-        log.error("%s", err)
-        stores = read.stores
-        mapping = map_mesh(stores, rules=options.rules)
-        summary = summarize(report, stores, mapping, Plan(), None, options)
-        return _finish(options, report, catalog, summary, Plan(), pending=([], []))
+        down = err
+        check_references(read)
+    if not read.stores and read.input_errors:
+        raise read.input_errors[0]
+    stores = read.stores
+    sets = [fs for store in stores for fs in store.feature_sets]
+    profiles = (
+        _profiles(options, report, catalog if down is None else None, sets) if options.profile else None
+    )
+    published = _published(catalog, stores, report) if down is None else []
+    outcome = evaluate_sets(rules, sets, published=published, profiles=profiles, run_id=report.run_id)
+    for error in outcome.evaluation.errors():
+        report.fail(f"check {error.rule} raised on {error.target}: {error.message}")
+    extra = profiles.feature_attributes if profiles else None
+    mapping = None
+    if down is None:
+        try:
+            mapping = map_mesh(
+                stores,
+                rules=options.rules,
+                exists=catalog.exists,
+                classifications=outcome.classifications,
+                feature_attributes=extra,
+            )
+        except CatalogError as err:
+            down = err
+    if mapping is None or down is not None:
+        # what was read and evaluated is still summarised and recorded
+        report.fail(f"catalog unreachable, nothing was written: {down}")
+        log.error("%s", down)
+        offline = map_mesh(stores, rules=options.rules, classifications=outcome.classifications)
+        summary = summarize(report, stores, offline, Plan(), None, options, outcome)
+        return _finish(
+            options, report, catalog, summary, Plan(), pending=([], []), outcome=outcome, sets=sets
+        )
     scopes = [store.qualified_name for store in stores]
     plan, applied = _push(options, report, catalog, mapping.entities, scopes)
-    summary = summarize(report, stores, mapping, plan, applied, options)
-    return _finish(options, report, catalog, summary, plan, pending=(mapping.entities, scopes))
+    if profiles and profiles.rows and not options.dry_run:
+        try:
+            catalog.record_profiles(report.run_id, profiles.rows)
+        except CatalogError as err:
+            report.warn(f"profiles not stored: {err}")
+    summary = summarize(report, stores, mapping, plan, applied, options, outcome)
+    return _finish(
+        options,
+        report,
+        catalog,
+        summary,
+        plan,
+        pending=(mapping.entities, scopes),
+        outcome=outcome,
+        sets=sets,
+    )
+
+
+def _profiles(
+    options: ScanOptions, report: RunReport, catalog: Catalog | None, sets: list[FeatureSet]
+) -> Profiles:
+    def previous(qns: Iterable[str]) -> Mapping[tuple[str, str], str]:
+        if catalog is None:
+            return {}
+        try:
+            return catalog.latest_profiles(qns)
+        except CatalogError as err:
+            report.warn(f"no previous profiles for drift: {err}")
+            return {}
+
+    return profile_sets(sets, report, sample_rows=options.sample_rows, previous=previous)
+
+
+def _published(catalog: Catalog, stores: list[FeatureStore], report: RunReport) -> list[FeatureSet]:
+    """The rest of the mesh, as published: what the mesh-wide rules compare with.
+    Sets of the stores read in this run come from the run, not the catalog."""
+    scanned = {(s.kind, s.name) for s in stores}
+    try:
+        published = catalog.published_feature_sets()
+    except CatalogError as err:
+        report.warn(f"the published mesh could not be read; mesh-wide rules see this run only: {err}")
+        return []
+    return [fs for fs in published if (fs.store_kind, fs.store) not in scanned]
 
 
 def _push(
@@ -144,19 +232,29 @@ def _finish(
     summary: dict[str, Any],
     plan: Plan,
     pending: tuple[list[dict[str, Any]], list[str]],
+    outcome: Outcome | None = None,
+    sets: list[FeatureSet] | None = None,
 ) -> ScanOutcome:
     report.finish()
     summary["status"] = report.status
+    summary["failures"] = report.failures.to_json()
     if not options.dry_run:
         record = {**report.to_json(), "summary": summary}
+        if outcome is not None and sets is not None:
+            record["evaluation"] = run_record(outcome, sets)
         if report.status != "ok" and not catalog.transactional and pending[0]:
             record["pending"] = {"entities": pending[0], "scopes": pending[1]}
         try:
             catalog.record_run(record)
         except CatalogError as err:
             log.error("could not record the run: %s", err)
-    exit_code = EXIT_OK if report.status == "ok" else EXIT_PARTIAL
-    return ScanOutcome(summary=summary, exit_code=exit_code, plan=plan, report=report)
+    if report.status != "ok":
+        code = EXIT_PARTIAL
+    elif outcome is not None:
+        code = findings_exit_code(outcome.evaluation, options.fail_on)
+    else:
+        code = EXIT_OK
+    return ScanOutcome(summary=summary, exit_code=code, plan=plan, report=report)
 
 
 def _resume(options: ScanOptions, report: RunReport, catalog: Catalog) -> ScanOutcome:
@@ -184,18 +282,6 @@ def _resume(options: ScanOptions, report: RunReport, catalog: Catalog) -> ScanOu
     return _finish(options, report, catalog, summary, plan, pending=(desired, scopes))
 
 
-def domain_mapping(read: ReadResult, options: ScanOptions) -> dict[str, str]:
-    """The config's domain mapping, with each source's own ``domain`` for its stores
-    (an explicit entry in ``domains`` wins)."""
-    mapping = dict(options.domains)
-    for report, stores in read.per_source:
-        domain = options.source_domains.get(report.uri)
-        if domain:
-            for store in stores:
-                mapping.setdefault(f"{store.kind}/{store.name}", domain)
-    return mapping
-
-
 def counts(stores: Sequence[FeatureStore], mapping: MeshMapping | None = None) -> dict[str, int]:
     sets = [fs for s in stores for fs in s.feature_sets]
     lineage = (
@@ -219,7 +305,9 @@ def summarize(
     plan: Plan,
     applied: dict[str, Any] | None,
     options: ScanOptions,
+    outcome: Outcome | None = None,
 ) -> dict[str, Any]:
+    blocks = outcome.blocks() if outcome is not None else {}
     return {
         "run_id": report.run_id,
         "status": report.status,
@@ -238,8 +326,8 @@ def summarize(
         "counts": counts(stores, mapping),
         "plan": plan.to_json(),
         "applied": applied,
-        "findings": {"critical": 0, "error": 0, "warning": 0, "info": 0, "waived": 0},
-        "score": {"mesh": None, "grade": None, "domains": {}},
+        "findings": blocks.get("findings", {"critical": 0, "error": 0, "warning": 0, "info": 0, "waived": 0}),
+        "score": blocks.get("score", {"mesh": None, "grade": None, "domains": {}}),
         "warnings": report.warnings.to_json() + [w for s in report.sources for w in s.warnings.to_json()],
         "failures": report.failures.to_json(),
     }

@@ -32,7 +32,12 @@ def setting(monkeypatch, tmp_path):
 
 
 def _writes(atlas: FakeAtlas) -> int:
-    return sum(n for (method, _), n in atlas.request_counts.items() if method in WRITES)
+    """Requests that change state: searches are POSTs that read."""
+    return sum(
+        n
+        for (method, path), n in atlas.request_counts.items()
+        if method in WRITES and not path.startswith("/search")
+    )
 
 
 def _scan(*args: str) -> tuple[int, dict]:
@@ -112,7 +117,7 @@ def test_keep_deleted_retires_instead(tmp_path: Path):
         retired = atlas.classifications(
             "featmesh_feature_set", "featmesh://manifest/payments/card_usage_patterns@1"
         )
-        assert set(retired) == {"FEATMESH.RETIRED"}
+        assert "FEATMESH.RETIRED" in retired  # beside the last compliance outcome it had
         assert (
             atlas.entity("featmesh_feature_set", "featmesh://manifest/payments/card_usage_patterns@1")[
                 "status"

@@ -45,7 +45,7 @@ class RequestLog:
 
     def add(self, method: str, path: str) -> None:
         self.total += 1
-        if method != "GET":
+        if method != "GET" and "/search/" not in path:
             self.writes += 1
         key = f"{method} {path.split('?', 1)[0]}"
         self.by_endpoint[key] = self.by_endpoint.get(key, 0) + 1

@@ -26,20 +26,21 @@ from typing import Any
 import click
 
 from connector.cli import Handled
-from connector.errors import EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, FeatmeshError, UsageError
+from connector.config import load_config
+from connector.errors import EXIT_PARTIAL, FeatmeshError, UsageError
+from connector.governance import FAIL_ON, findings_exit_code, profile_sets
 from connector.model import FeatureSet, FeatureStore
-from connector.pipeline import KnownSets, read_sources, resolve_domains, resolve_references
+from connector.pipeline import KnownSets, check_references, read_sources, resolve_domains
 from connector.reports.check_json import check_document, render_json
 from connector.reports.check_text import render_text
 from connector.reports.junit import render_junit
 from connector.reports.sarif import render_sarif
 from connector.runreport import RunReport
+from connector.scanner import ScanOptions, domain_mapping
 from connector.sources import parse_source
-from policies import Evaluation, Severity, evaluate, load_policy, load_waivers, summarize
+from policies import Evaluation, evaluate, load_policy, load_waivers, summarize
 
 log = logging.getLogger(__name__)
-
-FAIL_ON = ("critical", "error", "warning", "info", "never")
 
 
 def counts_of(stores: Sequence[FeatureStore]) -> dict[str, int]:
@@ -54,19 +55,13 @@ def counts_of(stores: Sequence[FeatureStore]) -> dict[str, int]:
 
 
 def exit_code(evaluation: Evaluation, fail_on: str, partial: bool) -> int:
-    if partial:
-        return EXIT_PARTIAL
-    if fail_on == "never":
-        return EXIT_OK
-    threshold = Severity(fail_on).rank
-    worst = evaluation.worst()
-    return EXIT_FINDINGS if worst is not None and worst.rank >= threshold else EXIT_OK
+    return EXIT_PARTIAL if partial else findings_exit_code(evaluation, fail_on)
 
 
 def _open_catalog(uri: str, report: RunReport) -> Any:
     """The catalog, opened read-only; a failure to reach it is recorded, not fatal."""
     try:
-        from connector.catalog import open_catalog  # type: ignore[attr-defined]
+        from connector.catalog import open_catalog
     except ImportError:
         raise UsageError("--catalog: this featmesh has no catalog support installed") from None
     try:
@@ -120,10 +115,16 @@ def _published(catalog: Any, uri: str, report: RunReport) -> list[FeatureSet]:
     show_default=True,
     help="Exit 1 when an unwaived failure is at or above this severity.",
 )
-@click.option(
-    "--catalog", metavar="URI", help="Read the published mesh from this catalog (read-only)."
-)
+@click.option("--catalog", metavar="URI", help="Read the published mesh from this catalog (read-only).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON summary to stdout.")
+@click.option("--profile", is_flag=True, help="Profile each feature set's source data (data-quality rules).")
+@click.option("--sample-rows", type=click.IntRange(1), default=None, help="Profile about N rows per source.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A featmesh.yaml: its domains, mapping and policy settings apply; SOURCES default to its sources.",
+)
 def check(
     sources: tuple[str, ...],
     packs: tuple[str, ...],
@@ -133,6 +134,9 @@ def check(
     fail_on: str,
     catalog: str | None,
     as_json: bool,
+    profile: bool,
+    sample_rows: int | None,
+    config_path: Path | None,
 ) -> None:
     """Check feature sets in SOURCES against policy packs; writes nothing to any catalog.
 
@@ -140,9 +144,17 @@ def check(
     """
     if as_json and fmt in ("sarif", "junit") and output is None:
         raise UsageError("--json prints JSON to stdout: give --output for the --format report")
+    config = load_config(config_path) if config_path else None
+    if config is not None:
+        packs = packs or config.packs
+        waivers = waivers or (str(config.waivers) if config.waivers else None)
+        profile = profile or config.profile
+        sample_rows = sample_rows or config.sample_rows
     policy = load_policy(list(packs) or None)
     waiver_set = load_waivers(waivers, policy) if waivers else None
-    specs = [parse_source(arg) for arg in sources]
+    specs = [parse_source(arg) for arg in sources] or (list(config.sources) if config else [])
+    if not specs:
+        raise UsageError("no SOURCE given: name the feature stores to check, or --config FILE")
 
     report = RunReport(command="check")
     result = read_sources(specs, report)
@@ -157,12 +169,28 @@ def check(
         if opened is not None:
             published = _published(opened, str(catalog), report)
             elsewhere = lambda ref: opened.feature_set_versions(ref.store_kind, ref.store, ref.name)  # noqa: E731
-        stores = resolve_references(resolve_domains(result.stores), elsewhere)
+        domains = domain_mapping(result, config.domains, config.source_domains) if config else {}
+        result.replace_stores(resolve_domains(result.stores, domains))
+        check_references(result, elsewhere)
+        stores = result.stores
     finally:
         if opened is not None:
             opened.close()
+    if not stores and result.input_errors:
+        raise result.input_errors[0]
+    failed = [s for s in report.sources if s.status == "failed"]
     sets = [fs for store in stores for fs in store.feature_sets]
-    evaluation = evaluate(policy, sets, published=published, waivers=waiver_set)
+    scanned = {(s.kind, s.name) for s in stores}
+    published = [fs for fs in published if (fs.store_kind, fs.store) not in scanned]
+    profiles = profile_sets(sets, report, sample_rows=sample_rows) if profile else None
+    evaluation = evaluate(
+        policy,
+        sets,
+        published=published,
+        waivers=waiver_set,
+        profiles=profiles.by_set if profiles else None,
+        drift=profiles.drift if profiles else None,
+    )
     summary = summarize(evaluation)
     counts = counts_of(stores)
     for error in evaluation.errors():
@@ -170,9 +198,7 @@ def check(
     report.finish()
     partial = report.status != "ok"
 
-    document = (
-        check_document(evaluation, summary, report, counts) if (as_json or fmt == "json") else None
-    )
+    document = check_document(evaluation, summary, report, counts) if (as_json or fmt == "json") else None
     rendered = _render(fmt, evaluation, summary, report, counts, document)
     if output:
         Path(output).write_text(rendered, encoding="utf-8")

@@ -73,8 +73,7 @@ def list_rules(packs: tuple[str, ...], as_json: bool) -> None:
     click.echo(f"{policy.name} {policy.version}: {len(rows)} rules")
     for row in rows:
         click.echo(
-            f"{row['id']:<{width}}  {row['severity']:<8}  {row['dimension']:<15}  "
-            f"{row['description']}"
+            f"{row['id']:<{width}}  {row['severity']:<8}  {row['dimension']:<15}  {row['description']}"
         )
 
 
@@ -93,9 +92,7 @@ def explain(rule_id: str, packs: tuple[str, ...]) -> None:
         if chk is None:
             known = ", ".join(r.id for r in policy.rules)
             raise UsageError(f"no rule or check '{rule_id}' in {policy.name} (rules: {known})")
-        click.echo(
-            f"check {chk.id} ({chk.target.value}, {chk.dimension.value}, from {chk.provider})\n"
-        )
+        click.echo(f"check {chk.id} ({chk.target.value}, {chk.dimension.value}, from {chk.provider})\n")
         click.echo(chk.doc)
         _params(dict(chk.defaults()), chk.params)
         return
@@ -141,6 +138,4 @@ def checks(as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        click.echo(
-            f"{row['id']:<26} {row['target']:<12} {row['provider']:<12} {row['description']}"
-        )
+        click.echo(f"{row['id']:<26} {row['target']:<12} {row['provider']:<12} {row['description']}")

@@ -11,6 +11,7 @@ import click
 from connector.cli import Handled
 from connector.config import load_config
 from connector.errors import UsageError
+from connector.governance import FAIL_ON
 from connector.mapping.rules import DEFAULT_RULES
 from connector.scanner import ScanOptions, ScanOutcome, run_scan
 from connector.sources import parse_source
@@ -43,8 +44,25 @@ from connector.sources import parse_source
     type=click.Path(dir_okay=False, path_type=Path),
     help="A featmesh.yaml: sources, catalog, domains, mapping rules, policies.",
 )
+@click.option(
+    "--policy", "-p", "packs", multiple=True, metavar="PACK", help="Policy pack name or file (repeatable)."
+)
+@click.option("--waivers", type=click.Path(dir_okay=False, path_type=Path), help="A waivers file.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default=None,
+    help="Exit 1 when an unwaived finding is at or above this severity (default never).",
+)
+@click.option("--profile", is_flag=True, help="Profile each feature set's source data with pyarrow.")
+@click.option("--sample-rows", type=click.IntRange(1), default=None, help="Profile about N rows per source.")
 def scan(
     sources: tuple[str, ...],
+    packs: tuple[str, ...],
+    waivers: Path | None,
+    fail_on: str | None,
+    profile: bool,
+    sample_rows: int | None,
     config_path: Path | None,
     catalog_uri: str | None,
     dry_run: bool,
@@ -76,6 +94,11 @@ def scan(
         batch_size=batch_size or (config.batch_size if config else None),
         keep_deleted=keep_deleted or (config.keep_deleted if config else False),
         resume=resume,
+        packs=packs or (config.packs if config else ()),
+        waivers=waivers or (config.waivers if config else None),
+        fail_on=fail_on or (config.fail_on if config and config.fail_on else "never"),
+        profile=profile or (config.profile if config else False),
+        sample_rows=sample_rows or (config.sample_rows if config else None),
     )
     outcome = run_scan(options)
     if as_json:
@@ -91,6 +114,15 @@ def render_text(outcome: ScanOutcome) -> str:
     for source in s["sources"]:
         detail = f"{source['feature_sets']} feature sets" if source["status"] == "ok" else source["error"]
         lines.append(f"  {source['status']:<6} {source['uri']}: {detail}")
+    score = s.get("score") or {}
+    if score.get("mesh") is not None:
+        f = s["findings"]
+        lines.append(
+            f"score: mesh {score['mesh']} ({score['grade']}); "
+            + ", ".join(f"{d} {v}" for d, v in sorted((score.get("domains") or {}).items()))
+            + f"; findings {f.get('critical', 0)} critical, {f.get('error', 0)} error, "
+            f"{f.get('warning', 0)} warning, {f.get('info', 0)} info, {f.get('waived', 0)} waived"
+        )
     c = s["counts"]
     lines.append(
         f"read: {c['stores']} stores, {c['feature_sets']} feature sets, {c['features']} features, "

@@ -35,9 +35,7 @@ def check_document(
             "name": evaluation.policy.name,
             "version": evaluation.policy.version,
             "packs": list(evaluation.policy.packs),
-            "evaluated_at": evaluation.evaluated_at.isoformat(timespec="seconds").replace(
-                "+00:00", "Z"
-            ),
+            "evaluated_at": evaluation.evaluated_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
         },
         "sets": {
             qn: {

@@ -23,9 +23,7 @@ def _describe(results: list[Result]) -> str:
     )
 
 
-def _case(
-    suite: ET.Element, classname: str, name: str, run_results: list[Result], passed: int
-) -> str:
+def _case(suite: ET.Element, classname: str, name: str, run_results: list[Result], passed: int) -> str:
     """Add one testcase; returns its outcome (passed, failure, error, skipped)."""
     case = ET.SubElement(suite, "testcase", classname=classname, name=name, time="0")
     failed = [r for r in run_results if r.state is State.FAILED]
@@ -82,9 +80,7 @@ def render_junit(evaluation: Evaluation, summary: MeshScore) -> str:
         totals.extend(outcomes)
     if evaluation.extra:
         suite = _suite(root, "waivers")
-        outcomes = [
-            _case(suite, "waivers", f"{r.rule} {r.target}", [r], 0) for r in evaluation.extra
-        ]
+        outcomes = [_case(suite, "waivers", f"{r.rule} {r.target}", [r], 0) for r in evaluation.extra]
         _close(suite, outcomes)
         totals.extend(outcomes)
     _close(root, totals)

@@ -116,17 +116,11 @@ def _result(r: Result, index: Mapping[str, int], root: Path) -> dict[str, Any]:
             {
                 "kind": "external",
                 "status": "accepted",
-                "justification": (
-                    f"{r.waiver.reason} (owner {r.waiver.owner}, expires {r.waiver.expires})"
-                ),
+                "justification": (f"{r.waiver.reason} (owner {r.waiver.owner}, expires {r.waiver.expires})"),
                 "location": {
                     "physicalLocation": {
                         "artifactLocation": {"uri": _uri(r.waiver.origin.path, root)},
-                        **(
-                            {"region": {"startLine": r.waiver.origin.line}}
-                            if r.waiver.origin.line
-                            else {}
-                        ),
+                        **({"region": {"startLine": r.waiver.origin.line}} if r.waiver.origin.line else {}),
                     }
                 },
             }

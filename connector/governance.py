@@ -1,0 +1,203 @@
+"""The governance stage ``scan`` and ``check`` share: profile the data, evaluate the packs.
+
+``load_rules`` reads the policy packs and waivers first, so a bad pack stops a run
+before any source is read. ``profile_sets`` profiles each feature set's sources with
+pyarrow (a source that cannot be read is a warning for that set; the run goes on),
+computes drift against the previous stored profile, and gives the compact per-feature
+``profile`` attribute the catalog shows. ``evaluate_sets`` runs the engine and turns
+its outcome into the featmesh classifications and the contract's ``findings`` and
+``score`` blocks.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from connector.errors import EXIT_FINDINGS, EXIT_OK
+from connector.model import DatasetProfile, FeatureDrift, FeatureSet
+from connector.runreport import RunReport
+from policies import (
+    Evaluation,
+    MeshScore,
+    PolicySet,
+    Severity,
+    WaiverSet,
+    classification_outcomes,
+    evaluate,
+    findings_block,
+    load_policy,
+    load_waivers,
+    score_block,
+    summarize,
+)
+
+log = logging.getLogger(__name__)
+
+Previous = Callable[[Iterable[str]], Mapping[tuple[str, str], str]]
+"""Given feature set qualifiedNames, the newest stored profile JSON per (set, source)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rules:
+    policy: PolicySet
+    waivers: WaiverSet | None = None
+
+
+def load_rules(packs: Sequence[str] = (), waivers: Path | str | None = None) -> Rules:
+    policy = load_policy(list(packs) or None)
+    return Rules(policy=policy, waivers=load_waivers(str(waivers), policy) if waivers else None)
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+@dataclass
+class Profiles:
+    by_set: dict[str, DatasetProfile] = field(default_factory=dict)
+    drift: dict[str, list[FeatureDrift]] = field(default_factory=dict)
+    feature_attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rows: list[tuple[str, str, str, str]] = field(default_factory=list)
+    """``(set qn, source uri, profiled_at, profile JSON)`` to store with the run."""
+
+
+def profile_sets(
+    sets: Sequence[FeatureSet],
+    report: RunReport,
+    *,
+    sample_rows: int | None = None,
+    previous: Previous | None = None,
+    progress: bool | None = None,
+) -> Profiles:
+    """Profile every feature set's file sources; never raises for one source's data."""
+    from connector.commands.profile import StderrProgress
+    from connector.profiling import (
+        ProfileOptions,
+        compute_drift,
+        feature_columns,
+        feature_profile_json,
+        profile_feature_set,
+        profile_from_json,
+        profile_to_json,
+    )
+
+    show = sys.stderr.isatty() if progress is None else progress
+    options = ProfileOptions(sample_rows=sample_rows, progress=StderrProgress() if show else None)
+    if not show:
+        log.info("profiling the sources of %d feature sets", len(sets))
+    before = dict(previous(fs.qualified_name for fs in sets)) if previous else {}
+    out = Profiles()
+    for number, fs in enumerate(sets, start=1):
+        if not fs.sources:
+            continue
+        if show:
+            print(f"profiling {number}/{len(sets)}: {fs.qualified_name}", file=sys.stderr)
+        results = profile_feature_set(fs, options)
+        for result in results:
+            if result.status == "failed":
+                report.warn(f"{fs.qualified_name}: profiling {result.uri} failed: {result.error}")
+                report.count("profiles_failed")
+            elif result.profile is not None:
+                report.count("profiles")
+                text = profile_to_json(result.profile)
+                out.rows.append((fs.qualified_name, result.uri, result.profile.profiled_at, text))
+                out.by_set.setdefault(fs.qualified_name, result.profile)
+                earlier = before.get((fs.qualified_name, result.uri))
+                if earlier is not None:
+                    drift = compute_drift(profile_from_json(earlier), result.profile)
+                    out.drift.setdefault(fs.qualified_name, []).extend(drift)
+        for name, (column, dataset) in feature_columns(fs, results).items():
+            out.feature_attributes[fs.feature_qn(name)] = {"profile": feature_profile_json(column, dataset)}
+    return out
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass
+class Outcome:
+    evaluation: Evaluation
+    summary: MeshScore
+    classifications: dict[str, list[dict[str, Any]]]
+
+    def blocks(self) -> dict[str, Any]:
+        return {"findings": findings_block(self.evaluation), "score": score_block(self.summary)}
+
+
+def evaluate_sets(
+    rules: Rules,
+    sets: Sequence[FeatureSet],
+    *,
+    published: Sequence[FeatureSet] = (),
+    profiles: Profiles | None = None,
+    run_id: str,
+) -> Outcome:
+    """Evaluate ``sets`` (the mesh-wide rules also see ``published``)."""
+    evaluation = evaluate(
+        rules.policy,
+        sets,
+        published=published,
+        profiles=profiles.by_set if profiles else None,
+        drift=profiles.drift if profiles else None,
+        waivers=rules.waivers,
+    )
+    summary = summarize(evaluation)
+    classifications: dict[str, list[dict[str, Any]]] = {}
+    for outcome in classification_outcomes(evaluation, run_id=run_id, summary=summary):
+        classifications.setdefault(outcome.qualified_name, []).append(outcome.to_json())
+    return Outcome(evaluation=evaluation, summary=summary, classifications=classifications)
+
+
+FAIL_ON = ("critical", "error", "warning", "info", "never")
+
+
+def findings_exit_code(evaluation: Evaluation, fail_on: str) -> int:
+    """1 when an unwaived failure is at or above ``fail_on``, else 0."""
+    if fail_on == "never":
+        return EXIT_OK
+    worst = evaluation.worst()
+    return EXIT_FINDINGS if worst is not None and worst.rank >= Severity(fail_on).rank else EXIT_OK
+
+
+def run_record(outcome: Outcome, sets: Sequence[FeatureSet]) -> dict[str, Any]:
+    """What a run keeps of its evaluation, for reports: every set's score, owner and
+    lineage, and every finding (passed results are counted, not kept)."""
+    summary = outcome.summary
+    return {
+        "policy": {
+            "name": outcome.evaluation.policy.name,
+            "version": outcome.evaluation.policy.version,
+            "packs": list(outcome.evaluation.policy.packs),
+        },
+        "sets": {
+            fs.qualified_name: {
+                "name": fs.name,
+                "version": fs.version,
+                "store": f"{fs.store_kind}/{fs.store}",
+                "domain": summary.domain_of.get(fs.qualified_name),
+                "owner": fs.owner,
+                "description": fs.description,
+                "sources": [s.uri for s in fs.sources],
+                "derived_from": [r.qualified_name for r in fs.derived_from],
+                "score": summary.sets[fs.qualified_name].score,
+                "grade": summary.sets[fs.qualified_name].grade,
+                "compliant": summary.sets[fs.qualified_name].compliant,
+                "dimensions": dict(summary.sets[fs.qualified_name].dimensions),
+                "content_hash": fs.content_hash,
+            }
+            for fs in sets
+            if fs.qualified_name in summary.sets
+        },
+        "domains": {
+            name: {"score": d.score, "grade": d.grade, "dimensions": dict(d.dimensions)}
+            for name, d in summary.domains.items()
+        },
+        "findings": [r.to_json() for r in outcome.evaluation.results(include_passed=False)],
+        "waivers": [w.to_json() for w in outcome.evaluation.waivers.waivers]
+        if outcome.evaluation.waivers
+        else [],
+    }
