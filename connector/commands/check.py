@@ -30,13 +30,12 @@ from connector.config import load_config
 from connector.errors import EXIT_PARTIAL, FeatmeshError, UsageError
 from connector.governance import FAIL_ON, findings_exit_code, profile_sets
 from connector.model import FeatureSet, FeatureStore
-from connector.pipeline import KnownSets, check_references, read_sources, resolve_domains
+from connector.pipeline import KnownSets, check_references, domain_mapping, read_sources, resolve_domains
 from connector.reports.check_json import check_document, render_json
 from connector.reports.check_text import render_text
 from connector.reports.junit import render_junit
 from connector.reports.sarif import render_sarif
 from connector.runreport import RunReport
-from connector.scanner import ScanOptions, domain_mapping
 from connector.sources import parse_source
 from policies import Evaluation, evaluate, load_policy, load_waivers, summarize
 
