@@ -26,6 +26,8 @@ from policies import (
     MeshScore,
     PolicySet,
     Severity,
+    SkipReason,
+    State,
     WaiverSet,
     classification_outcomes,
     evaluate,
@@ -152,6 +154,11 @@ def evaluate_sets(
     return Outcome(evaluation=evaluation, summary=summary, classifications=classifications)
 
 
+def _finding(result: Any) -> bool:
+    """Failures, check errors and waived failures: what a report lists."""
+    return result.state in (State.FAILED, State.ERROR) or result.reason is SkipReason.WAIVED
+
+
 FAIL_ON = ("critical", "error", "warning", "info", "never")
 
 
@@ -196,7 +203,7 @@ def run_record(outcome: Outcome, sets: Sequence[FeatureSet]) -> dict[str, Any]:
             name: {"score": d.score, "grade": d.grade, "dimensions": dict(d.dimensions)}
             for name, d in summary.domains.items()
         },
-        "findings": [r.to_json() for r in outcome.evaluation.results(include_passed=False)],
+        "findings": [r.to_json() for r in outcome.evaluation.results(include_passed=False) if _finding(r)],
         "waivers": [w.to_json() for w in outcome.evaluation.waivers.waivers]
         if outcome.evaluation.waivers
         else [],
