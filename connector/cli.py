@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from connector import __version__
+from connector import __version__, progress
 from connector.errors import EXIT_INPUT, FeatmeshError
 
 COMMANDS = {
@@ -55,8 +55,10 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="featmesh")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
-def cli(verbose: int) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
+def cli(verbose: int, quiet: bool) -> None:
     """featmesh: governance for ML feature stores in a data mesh."""
+    progress.configure(enabled=not quiet)
     level = logging.WARNING - 10 * min(verbose, 2)
     env_level = os.environ.get("FEATMESH_LOG_LEVEL")
     logging.basicConfig(

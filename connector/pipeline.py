@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from connector import progress
 from connector.errors import FeatmeshError, InputError
 from connector.model import FeatureSet, FeatureSetRef, FeatureStore, newest_version
 from connector.runreport import RunReport, SourceReport
@@ -47,7 +48,9 @@ class ReadResult:
 def read_sources(specs: Iterable[SourceSpec], report: RunReport) -> ReadResult:
     """Read each source; a failing one is recorded in ``report`` and skipped."""
     result = ReadResult()
-    for spec in specs:
+    specs = list(specs)
+    for number, spec in enumerate(specs, start=1):
+        progress.step(f"reading source {number}/{len(specs)}: {spec.uri}")
         source_report = report.source(spec.uri, spec.kind)
         try:
             stores = read_source(spec, source_report)
@@ -65,6 +68,7 @@ def read_sources(specs: Iterable[SourceSpec], report: RunReport) -> ReadResult:
             continue
         log.info("source %s: %d feature sets", spec.uri, source_report.feature_sets)
         result.per_source.append((source_report, stores))
+    progress.done()
     return result
 
 

@@ -112,6 +112,7 @@ def _scan(
         _profiles(options, report, catalog if down is None else None, sets) if options.profile else None
     )
     published = _published(catalog, stores, report) if down is None else []
+    progress.step(f"evaluating {len(sets)} feature sets against {', '.join(rules.policy.packs)}")
     outcome = evaluate_sets(rules, sets, published=published, profiles=profiles, run_id=report.run_id)
     for error in outcome.evaluation.errors():
         report.fail(f"check {error.rule} raised on {error.target}: {error.message}")

@@ -23,11 +23,13 @@ from __future__ import annotations
 import copy
 import itertools
 import logging
+import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from connector import progress
 from connector.catalog.base import ApplyResult
 from connector.catalog.local import LocalCatalog
 from connector.catalog.plan import EntityJson, Key, Plan, owned
@@ -337,7 +339,9 @@ class AtlasCatalog:
         writes = [c for c in plan.changes if c.action in ("create", "update") and c.desired is not None]
         placeholder = itertools.count(1000)
         carried: set[Key] = set()
+        batches = math.ceil(len(writes) / self.batch_size)
         for number, batch in enumerate(_chunks(writes, self.batch_size), start=1):
+            progress.step(f"writing batch {number}/{batches} to {self.uri} ({len(batch)} entities)")
             local: dict[Key, str] = {}
             for change in batch:
                 local[change.key] = (
@@ -375,6 +379,7 @@ class AtlasCatalog:
                         carried.add(change.key)
                 else:
                     result.updated += 1
+        progress.done()
         return carried
 
     def _write_classifications(
