@@ -148,9 +148,7 @@ def generate(n_sets: int, n_features: int, profiled: float, seed: int = 7):
             timestamp_field="event_ts",
             ttl_seconds=86400,
             features=tuple(features),
-            sources=(
-                SourceRef(kind="table", uri=table, columns=tuple(f"col_{k}" for k in range(30))),
-            ),
+            sources=(SourceRef(kind="table", uri=table, columns=tuple(f"col_{k}" for k in range(30))),),
             derived_from=derived,
             extra=extra,
         )
@@ -170,9 +168,7 @@ def generate(n_sets: int, n_features: int, profiled: float, seed: int = 7):
                         distinct_count=rng.choices([1, 50, 5000], weights=[3, 30, 67])[0],
                         min=0.0,
                         max=rng.choice([1.0, 5.0]),
-                        pii=(PiiMatch(pattern="email", share=0.9, sampled=1000),)
-                        if f.name in PII
-                        else (),
+                        pii=(PiiMatch(pattern="email", share=0.9, sampled=1000),) if f.name in PII else (),
                     )
                     for f in fs.features
                 ),
@@ -219,9 +215,7 @@ def load_manifests(sets: list[FeatureSet]) -> tuple[float, list[FeatureSet]]:
                             "entities": ["customer"],
                             "timestamp_field": fs.timestamp_field,
                             "ttl": fs.ttl_seconds,
-                            "sources": [
-                                {"uri": s.uri, "columns": list(s.columns)} for s in fs.sources
-                            ],
+                            "sources": [{"uri": s.uri, "columns": list(s.columns)} for s in fs.sources],
                             "features": [
                                 {
                                     "name": f.name,
@@ -271,9 +265,7 @@ def main() -> int:
     summarize_s = time.perf_counter() - start
     mesh_score, n_domains = summary.mesh, len(summary.domains)
     start = time.perf_counter()
-    n_outcomes = sum(
-        1 for _ in classification_outcomes(evaluation, run_id="bench", summary=summary)
-    )
+    n_outcomes = sum(1 for _ in classification_outcomes(evaluation, run_id="bench", summary=summary))
     outcomes_s = time.perf_counter() - start
     non_pass = sum(1 for _ in evaluation.results(include_passed=False))
     after, peak = rss_mib(), peak_mib()

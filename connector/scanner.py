@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from connector import progress
 from connector.catalog import Catalog, open_catalog
 from connector.catalog.plan import Plan, compute_plan
 from connector.errors import EXIT_OK, EXIT_PARTIAL, CatalogError, InputError, UsageError
@@ -194,6 +195,7 @@ def _push(
 ) -> tuple[Plan, dict[str, Any] | None]:
     """Plan against the catalog and, unless a dry run, apply. A catalog failure is
     recorded in the report, never raised: what was read stays recorded."""
+    progress.step(f"planning {len(desired)} entities against {catalog.uri}")
     try:
         current = catalog.current(
             [(e["typeName"], e["attributes"]["qualifiedName"]) for e in desired], scopes
@@ -212,6 +214,11 @@ def _push(
         catalog.record_run(
             {**report.to_json(), "status": "pushing", "pending": {"entities": desired, "scopes": scopes}}
         )
+    counts = plan.counts()
+    progress.step(
+        f"applying to {catalog.uri}: {counts['create']} create, {counts['update']} update, "
+        f"{counts['delete']} delete"
+    )
     try:
         written = catalog.sync_typedefs()
         if written["create"] or written["update"]:
@@ -236,6 +243,7 @@ def _finish(
     outcome: Outcome | None = None,
     sets: list[FeatureSet] | None = None,
 ) -> ScanOutcome:
+    progress.done()
     report.finish()
     summary["status"] = report.status
     summary["failures"] = report.failures.to_json()
