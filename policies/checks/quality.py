@@ -225,3 +225,57 @@ def freshness_lag(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Ou
     if lag <= limit:
         return PASS
     return fail(f"newest data is {lag / 3600:.1f} h old, more than the {limit / 3600:.1f} h allowed")
+
+
+@check(
+    "feature_drift",
+    target="feature",
+    dimension="quality",
+    params={
+        "max_psi": {
+            "type": "number",
+            "minimum": 0,
+            "default": 0.25,
+            "description": "Largest population stability index of a numeric feature (0.25: a major shift).",
+        },
+        "max_shift": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "default": 0.2,
+            "description": "Largest frequency shift (0..1) of a categorical feature.",
+        },
+    },
+)
+def feature_drift(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Outcome | FeatureResults:
+    """A feature's distribution did not shift between its last two profiles.
+
+    Fails:  ``amount_eur`` has a population stability index of 0.41 against the previous
+    profile (``max_psi: 0.25``), or ``channel``'s category shares moved by 0.35
+    Passes: PSI 0.03; a frequency shift of 0.05
+    Not applicable without two profiles of the set's data.
+    """
+    drifts = ctx.feature_drift(fs)
+    if not drifts:
+        return not_applicable("no earlier profile to compare with")
+    return _drift(fs, {d.column: d for d in drifts}, p["max_psi"], p["max_shift"])
+
+
+def _drift(fs: FeatureSet, by_column: Mapping[str, Any], max_psi: float, max_shift: float) -> FeatureResults:
+    for feature in fs.features:
+        column = (feature.source_columns or (feature.name,))[0]
+        drift = by_column.get(column) or by_column.get(feature.name)
+        if drift is None:
+            yield feature.name, not_applicable("no drift measured for this column")
+            continue
+        limit = max_psi if drift.metric == "psi" else max_shift
+        if drift.value > limit:
+            yield (
+                feature.name,
+                fail(
+                    f"feature '{feature.name}' drifted: {drift.metric} {drift.value:.3f} against the "
+                    f"profile of {drift.previous_profiled_at}, more than {limit}"
+                ),
+            )
+        else:
+            yield feature.name, PASS

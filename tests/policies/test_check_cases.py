@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from connector.model import FeatureDrift
 from policies import all_checks, evaluate
 from tests.policies.helpers import from_case, profile
 
@@ -28,7 +29,8 @@ def test_case(check: str, case: dict[str, Any], one_rule) -> None:
     policy = one_rule(check, case.get("params"))
     fs = from_case(case.get("set", {}))
     profiles = {fs.qualified_name: profile(fs, **case["profile"])} if "profile" in case else None
-    evaluation = evaluate(policy, [fs], profiles=profiles)
+    drift = {fs.qualified_name: [FeatureDrift(**d) for d in case["drift"]]} if "drift" in case else None
+    evaluation = evaluate(policy, [fs], profiles=profiles, drift=drift)
     results = list(evaluation.results())
     assert all(r.state.value != "error" for r in results), [r.message for r in results]
     expect = case["expect"]
