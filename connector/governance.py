@@ -106,9 +106,10 @@ def profile_sets(
             elif result.profile is not None:
                 report.count("profiles")
                 text = profile_to_json(result.profile)
-                out.rows.append((fs.qualified_name, result.uri, result.profile.profiled_at, text))
+                key = result.source.uri  # as declared: the same on every machine
+                out.rows.append((fs.qualified_name, key, result.profile.profiled_at, text))
                 out.by_set.setdefault(fs.qualified_name, result.profile)
-                earlier = before.get((fs.qualified_name, result.uri))
+                earlier = before.get((fs.qualified_name, key))
                 if earlier is not None:
                     drift = compute_drift(profile_from_json(earlier), result.profile)
                     out.drift.setdefault(fs.qualified_name, []).extend(drift)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +172,9 @@ def check(
         result.replace_stores(resolve_domains(result.stores, domains))
         check_references(result, elsewhere)
         stores = result.stores
+        earlier: Mapping[tuple[str, str], str] = {}
+        if opened is not None and profile:  # the published profiles, to measure drift against
+            earlier = opened.latest_profiles(fs.qualified_name for s in stores for fs in s.feature_sets)
     finally:
         if opened is not None:
             opened.close()
@@ -181,7 +184,11 @@ def check(
     sets = [fs for store in stores for fs in store.feature_sets]
     scanned = {(s.kind, s.name) for s in stores}
     published = [fs for fs in published if (fs.store_kind, fs.store) not in scanned]
-    profiles = profile_sets(sets, report, sample_rows=sample_rows) if profile else None
+    profiles = (
+        profile_sets(sets, report, sample_rows=sample_rows, previous=lambda _qns: earlier)
+        if profile
+        else None
+    )
     evaluation = evaluate(
         policy,
         sets,
