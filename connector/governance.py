@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from connector.errors import EXIT_FINDINGS, EXIT_OK
-from connector.model import DatasetProfile, FeatureDrift, FeatureSet
+from connector.incremental import Increment, count_findings, merge_scores
+from connector.model import DatasetProfile, FeatureDrift, FeatureSet, stable_hash
 from connector.runreport import RunReport
 from policies import (
     Evaluation,
@@ -65,6 +66,12 @@ class Profiles:
     feature_attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
     rows: list[tuple[str, str, str, str]] = field(default_factory=list)
     """``(set qn, source uri, profiled_at, profile JSON)`` to store with the run."""
+    fingerprints: dict[str, list[str]] = field(default_factory=dict)
+    """Data fingerprints of each set's profiled sources (for incremental scans)."""
+
+    def fingerprint(self, qn: str) -> str | None:
+        found = self.fingerprints.get(qn)
+        return stable_hash(sorted(found)) if found else None
 
 
 def profile_sets(
@@ -74,8 +81,12 @@ def profile_sets(
     sample_rows: int | None = None,
     previous: Previous | None = None,
     progress: bool | None = None,
+    reuse: bool = False,
 ) -> Profiles:
-    """Profile every feature set's file sources; never raises for one source's data."""
+    """Profile every feature set's file sources; never raises for one source's data.
+
+    With ``reuse``, a source whose data fingerprint equals its stored profile's is not
+    read again (incremental scans); drift is measured only on data that changed."""
     from connector.commands.profile import StderrProgress
     from connector.profiling import (
         ProfileOptions,
@@ -98,8 +109,18 @@ def profile_sets(
             continue
         if show:
             print(f"profiling {number}/{len(sets)}: {fs.qualified_name}", file=sys.stderr)
-        results = profile_feature_set(fs, options)
+        stored = {
+            source: profile_from_json(text)
+            for (qn, source), text in before.items()
+            if qn == fs.qualified_name
+        }
+        results = profile_feature_set(fs, options, earlier=stored if reuse else None)
         for result in results:
+            if result.reused and result.profile is not None:
+                report.count("profiles_reused")
+                out.by_set.setdefault(fs.qualified_name, result.profile)
+                out.fingerprints.setdefault(fs.qualified_name, []).append(result.profile.fingerprint or "")
+                continue
             if result.status == "failed":
                 report.warn(f"{fs.qualified_name}: profiling {result.uri} failed: {result.error}")
                 report.count("profiles_failed")
@@ -109,6 +130,7 @@ def profile_sets(
                 key = result.source.uri  # as declared: the same on every machine
                 out.rows.append((fs.qualified_name, key, result.profile.profiled_at, text))
                 out.by_set.setdefault(fs.qualified_name, result.profile)
+                out.fingerprints.setdefault(fs.qualified_name, []).append(result.profile.fingerprint or "")
                 earlier = before.get((fs.qualified_name, key))
                 if earlier is not None:
                     drift = compute_drift(profile_from_json(earlier), result.profile)
@@ -171,11 +193,20 @@ def findings_exit_code(evaluation: Evaluation, fail_on: str) -> int:
     return EXIT_FINDINGS if worst is not None and worst.rank >= Severity(fail_on).rank else EXIT_OK
 
 
-def run_record(outcome: Outcome, sets: Sequence[FeatureSet]) -> dict[str, Any]:
-    """What a run keeps of its evaluation, for reports: every set's score, owner and
-    lineage, and every finding (passed results are counted, not kept)."""
+def run_record(
+    outcome: Outcome,
+    sets: Sequence[FeatureSet],
+    *,
+    signature: str | None = None,
+    fingerprints: Mapping[str, str | None] | None = None,
+) -> dict[str, Any]:
+    """What a run keeps of its evaluation, for reports and incremental scans: every
+    set's score, owner, lineage and hashes, and every finding (passes are not kept)."""
     summary = outcome.summary
+    waivers = outcome.evaluation.waivers
+    fingerprints = fingerprints or {}
     return {
+        "signature": signature,
         "policy": {
             "name": outcome.evaluation.policy.name,
             "version": outcome.evaluation.policy.version,
@@ -191,21 +222,54 @@ def run_record(outcome: Outcome, sets: Sequence[FeatureSet]) -> dict[str, Any]:
                 "description": fs.description,
                 "sources": [s.uri for s in fs.sources],
                 "derived_from": [r.qualified_name for r in fs.derived_from],
+                "features": [f.name for f in fs.features],
                 "score": summary.sets[fs.qualified_name].score,
                 "grade": summary.sets[fs.qualified_name].grade,
                 "compliant": summary.sets[fs.qualified_name].compliant,
                 "dimensions": dict(summary.sets[fs.qualified_name].dimensions),
                 "content_hash": fs.content_hash,
+                "data_fingerprint": fingerprints.get(fs.qualified_name),
             }
             for fs in sets
             if fs.qualified_name in summary.sets
         },
-        "domains": {
-            name: {"score": d.score, "grade": d.grade, "dimensions": dict(d.dimensions)}
-            for name, d in summary.domains.items()
-        },
         "findings": [r.to_json() for r in outcome.evaluation.results(include_passed=False) if _finding(r)],
-        "waivers": [w.to_json() for w in outcome.evaluation.waivers.waivers]
-        if outcome.evaluation.waivers
-        else [],
+        "waivers": [w.to_json() for w in waivers.waivers] if waivers else [],
     }
+
+
+def merged_record(
+    outcome: Outcome,
+    increment: Increment,
+    rules: Rules,
+    signature: str,
+    fingerprints: Mapping[str, str | None],
+) -> dict[str, Any]:
+    """The run's evaluation record: the sets evaluated now, and the sets an incremental
+    scan skipped with their scores and findings from the run they were evaluated in."""
+    record = run_record(outcome, increment.evaluate, signature=signature, fingerprints=fingerprints)
+    record["sets"].update(increment.kept_sets)
+    record["findings"].extend(increment.kept_findings)
+    record["increment"] = increment.to_json()
+    record["score"] = merge_scores(record["sets"], rules.policy.scoring.grade)
+    record["domains"] = {
+        name: {
+            "score": value,
+            "grade": record["score"]["domain_grades"][name],
+            "dimensions": record["score"]["dimensions"][name],
+        }
+        for name, value in record["score"]["domains"].items()
+    }
+    record["counts"] = count_findings(record["findings"])
+    return record
+
+
+def record_exit_code(record: Mapping[str, Any], fail_on: str) -> int:
+    """1 when a recorded unwaived failure is at or above ``fail_on``, else 0."""
+    if fail_on == "never":
+        return EXIT_OK
+    threshold = Severity(fail_on).rank
+    for finding in record.get("findings", []):
+        if finding.get("state") == "failed" and Severity(finding["severity"]).rank >= threshold:
+            return EXIT_FINDINGS
+    return EXIT_OK

@@ -14,19 +14,19 @@ from typing import Any
 
 from connector import progress
 from connector.catalog import Catalog, open_catalog
-from connector.catalog.plan import Plan, compute_plan
+from connector.catalog.plan import Plan, compute_plan, owned
 from connector.errors import EXIT_OK, EXIT_PARTIAL, CatalogError, InputError, UsageError
 from connector.governance import (
-    Outcome,
     Profiles,
     Rules,
     evaluate_sets,
-    findings_exit_code,
     load_rules,
+    merged_record,
     profile_sets,
-    run_record,
+    record_exit_code,
 )
-from connector.mapping.entities import DATA_PRODUCT, MeshMapping, map_mesh
+from connector.incremental import plan_increment, previous_record, rules_signature
+from connector.mapping.entities import DATA_PRODUCT, FEATURE_SET, MeshMapping, map_mesh
 from connector.mapping.rules import DEFAULT_RULES, MappingRule
 from connector.model import FeatureSet, FeatureStore
 from connector.pipeline import ReadResult, check_references, domain_mapping, read_sources, resolve_domains
@@ -54,6 +54,8 @@ class ScanOptions:
     fail_on: str = "never"
     profile: bool = False
     sample_rows: int | None = None
+    full: bool = False
+    """Evaluate every feature set and profile every source, even when nothing changed."""
 
     def catalog_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {"keep_deleted": self.keep_deleted}
@@ -109,44 +111,61 @@ def _scan(
         raise read.input_errors[0]
     stores = read.stores
     sets = [fs for store in stores for fs in store.feature_sets]
+    scopes = [store.qualified_name for store in stores]
+    current: dict[tuple[str, str], dict[str, Any]] = {}
+    if down is None:
+        try:  # what the catalog holds, read once: for the increment and for the plan
+            progress.step(f"reading what {catalog.uri} holds for {len(sets)} feature sets")
+            keys = map_mesh(stores, rules=options.rules, exists=catalog.exists).keys()
+            current = catalog.current(keys, scopes)
+        except CatalogError as err:
+            down = err
     profiles = (
         _profiles(options, report, catalog if down is None else None, sets) if options.profile else None
     )
     published = _published(catalog, stores, report) if down is None else []
-    progress.step(f"evaluating {len(sets)} feature sets against {', '.join(rules.policy.packs)}")
-    outcome = evaluate_sets(rules, sets, published=published, profiles=profiles, run_id=report.run_id)
+    fingerprints = (
+        {fs.qualified_name: profiles.fingerprint(fs.qualified_name) for fs in sets} if profiles else {}
+    )
+    signature = rules_signature(rules.policy, options.waivers)
+    previous = None if options.full or down is not None else _previous(catalog, signature, report)
+    increment = plan_increment(sets, previous, fingerprints, held=lambda qn: _has_outcome(current, qn))
+    skipped = [fs for fs in sets if fs.qualified_name in increment.skipped]
+    if increment.skipped:
+        report.count("feature_sets_skipped", len(increment.skipped))
+    progress.step(
+        f"evaluating {len(increment.evaluate)} feature sets against {', '.join(rules.policy.packs)}"
+    )
+    outcome = evaluate_sets(
+        rules, increment.evaluate, published=[*skipped, *published], profiles=profiles, run_id=report.run_id
+    )
     for error in outcome.evaluation.errors():
         report.fail(f"check {error.rule} raised on {error.target}: {error.message}")
+    evaluation = merged_record(outcome, increment, rules, signature, fingerprints)
     extra = profiles.feature_attributes if profiles else None
-    mapping = None
-    if down is None:
-        try:
-            mapping = map_mesh(
-                stores,
-                rules=options.rules,
-                exists=catalog.exists,
-                classifications=outcome.classifications,
-                feature_attributes=extra,
-            )
-        except CatalogError as err:
-            down = err
-    if mapping is None or down is not None:
+    if down is not None:
         # what was read and evaluated is still summarised and recorded
         report.fail(f"catalog unreachable, nothing was written: {down}")
         log.error("%s", down)
         offline = map_mesh(stores, rules=options.rules, classifications=outcome.classifications)
-        summary = summarize(report, stores, offline, Plan(), None, options, outcome)
-        return _finish(
-            options, report, catalog, summary, Plan(), pending=([], []), outcome=outcome, sets=sets
-        )
-    scopes = [store.qualified_name for store in stores]
-    plan, applied = _push(options, report, catalog, mapping.entities, scopes)
+        summary = summarize(report, stores, offline, Plan(), None, options, evaluation)
+        return _finish(options, report, catalog, summary, Plan(), pending=([], []), evaluation=evaluation)
+    mapping = map_mesh(
+        stores,
+        rules=options.rules,
+        exists=catalog.exists,  # answers were cached by the first mapping
+        classifications=outcome.classifications,
+        feature_attributes=extra,
+    )
+    plan, applied = _push(
+        options, report, catalog, mapping.entities, scopes, keep=set(increment.skipped), current=current
+    )
     if profiles and profiles.rows and not options.dry_run:
         try:
             catalog.record_profiles(report.run_id, profiles.rows)
         except CatalogError as err:
             report.warn(f"profiles not stored: {err}")
-    summary = summarize(report, stores, mapping, plan, applied, options, outcome)
+    summary = summarize(report, stores, mapping, plan, applied, options, evaluation)
     return _finish(
         options,
         report,
@@ -154,9 +173,14 @@ def _scan(
         summary,
         plan,
         pending=(mapping.entities, scopes),
-        outcome=outcome,
-        sets=sets,
+        evaluation=evaluation,
     )
+
+
+def _has_outcome(current: Mapping[tuple[str, str], dict[str, Any]], qn: str) -> bool:
+    """The catalog holds the feature set with a featmesh outcome on it."""
+    held = current.get((FEATURE_SET, qn))
+    return held is not None and any(owned(c["typeName"]) for c in held.get("classifications", []))
 
 
 def _profiles(
@@ -171,7 +195,9 @@ def _profiles(
             report.warn(f"no previous profiles for drift: {err}")
             return {}
 
-    return profile_sets(sets, report, sample_rows=options.sample_rows, previous=previous)
+    return profile_sets(
+        sets, report, sample_rows=options.sample_rows, previous=previous, reuse=not options.full
+    )
 
 
 def _published(catalog: Catalog, stores: list[FeatureStore], report: RunReport) -> list[FeatureSet]:
@@ -192,18 +218,24 @@ def _push(
     catalog: Catalog,
     desired: list[dict[str, Any]],
     scopes: list[str],
+    keep: set[str] | None = None,
+    current: dict[tuple[str, str], dict[str, Any]] | None = None,
 ) -> tuple[Plan, dict[str, Any] | None]:
     """Plan against the catalog and, unless a dry run, apply. A catalog failure is
-    recorded in the report, never raised: what was read stays recorded."""
+    recorded in the report, never raised: what was read stays recorded. The feature sets
+    in ``keep`` (skipped by an incremental scan) keep the classifications they have."""
     progress.step(f"planning {len(desired)} entities against {catalog.uri}")
     try:
-        current = catalog.current(
-            [(e["typeName"], e["attributes"]["qualifiedName"]) for e in desired], scopes
-        )
+        if current is None:
+            current = catalog.current(
+                [(e["typeName"], e["attributes"]["qualifiedName"]) for e in desired], scopes
+            )
     except CatalogError as err:
         report.fail(f"catalog unreachable, nothing was written: {err}")
         log.error("%s", err)
         return Plan(), None
+    if keep:
+        _keep_classifications(desired, current, keep)
     plan = compute_plan(
         desired, current, delete_scope=scopes, protected=[DATA_PRODUCT], keep_deleted=options.keep_deleted
     )
@@ -233,6 +265,29 @@ def _push(
     return plan, applied.to_json()
 
 
+def _keep_classifications(
+    desired: list[dict[str, Any]], current: Mapping[tuple[str, str], dict[str, Any]], keep: set[str]
+) -> None:
+    """Skipped sets and their features carry the featmesh classifications they have."""
+    for entity in desired:
+        key = (entity["typeName"], entity["attributes"]["qualifiedName"])
+        if key[1].split("#", 1)[0] not in keep or key not in current:
+            continue
+        held = [c for c in current[key].get("classifications", []) if owned(c["typeName"])]
+        if held:
+            entity["classifications"] = held
+        else:
+            entity.pop("classifications", None)
+
+
+def _previous(catalog: Catalog, signature: str, report: RunReport) -> Mapping[str, Any] | None:
+    try:
+        return previous_record(catalog.runs(10), signature)
+    except CatalogError as err:
+        report.warn(f"no run history, every feature set is evaluated: {err}")
+        return None
+
+
 def _finish(
     options: ScanOptions,
     report: RunReport,
@@ -240,8 +295,7 @@ def _finish(
     summary: dict[str, Any],
     plan: Plan,
     pending: tuple[list[dict[str, Any]], list[str]],
-    outcome: Outcome | None = None,
-    sets: list[FeatureSet] | None = None,
+    evaluation: dict[str, Any] | None = None,
 ) -> ScanOutcome:
     progress.done()
     report.finish()
@@ -249,8 +303,8 @@ def _finish(
     summary["failures"] = report.failures.to_json()
     if not options.dry_run:
         record = {**report.to_json(), "summary": summary}
-        if outcome is not None and sets is not None:
-            record["evaluation"] = run_record(outcome, sets)
+        if evaluation is not None:
+            record["evaluation"] = evaluation
         if report.status != "ok" and not catalog.transactional and pending[0]:
             record["pending"] = {"entities": pending[0], "scopes": pending[1]}
         try:
@@ -259,8 +313,8 @@ def _finish(
             log.error("could not record the run: %s", err)
     if report.status != "ok":
         code = EXIT_PARTIAL
-    elif outcome is not None:
-        code = findings_exit_code(outcome.evaluation, options.fail_on)
+    elif evaluation is not None:
+        code = record_exit_code(evaluation, options.fail_on)
     else:
         code = EXIT_OK
     return ScanOutcome(summary=summary, exit_code=code, plan=plan, report=report)
@@ -314,9 +368,9 @@ def summarize(
     plan: Plan,
     applied: dict[str, Any] | None,
     options: ScanOptions,
-    outcome: Outcome | None = None,
+    evaluation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    blocks = outcome.blocks() if outcome is not None else {}
+    blocks = {"findings": evaluation["counts"], "score": evaluation["score"]} if evaluation else {}
     return {
         "run_id": report.run_id,
         "status": report.status,

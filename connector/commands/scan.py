@@ -56,6 +56,11 @@ from connector.sources import parse_source
 )
 @click.option("--profile", is_flag=True, help="Profile each feature set's source data with pyarrow.")
 @click.option("--sample-rows", type=click.IntRange(1), default=None, help="Profile about N rows per source.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Evaluate and profile everything, even feature sets and data that did not change.",
+)
 def scan(
     sources: tuple[str, ...],
     packs: tuple[str, ...],
@@ -63,6 +68,7 @@ def scan(
     fail_on: str | None,
     profile: bool,
     sample_rows: int | None,
+    full: bool,
     config_path: Path | None,
     catalog_uri: str | None,
     dry_run: bool,
@@ -99,6 +105,7 @@ def scan(
         fail_on=fail_on or (config.fail_on if config and config.fail_on else "never"),
         profile=profile or (config.profile if config else False),
         sample_rows=sample_rows or (config.sample_rows if config else None),
+        full=full,
     )
     outcome = run_scan(options)
     if as_json:

@@ -1,0 +1,91 @@
+"""Incremental scans: unchanged feature sets are neither re-evaluated nor re-pushed."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from connector.catalog.local import LocalCatalog
+from tests.conftest import SAMPLES, run_json
+
+
+def _copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "m"
+    shutil.copytree(SAMPLES / "manifests", folder)
+    return folder
+
+
+def _scan(folder: Path, db: Path, *extra: str) -> dict:
+    result, summary = run_json("scan", str(folder), "--catalog", f"local:{db}", "--json", *extra)
+    assert result.exit_code == 0, result.stderr
+    return summary
+
+
+def _record(db: Path) -> dict:
+    catalog = LocalCatalog(db, read_only=True)
+    try:
+        return catalog.runs(1)[0]
+    finally:
+        catalog.close()
+
+
+def test_an_unchanged_mesh_is_not_evaluated_again(tmp_path: Path):
+    folder, db = _copy(tmp_path), tmp_path / "c.db"
+    first = _scan(folder, db)
+    second = _scan(folder, db)
+    record = _record(db)
+    skipped = {s["feature_set"] for s in record["evaluation"]["increment"]["skipped"]}
+    assert len(skipped) == 9 and record["evaluation"]["increment"]["evaluated"] == 0
+    assert record["counters"]["feature_sets_skipped"] == 9
+    assert all(
+        "unchanged since run " + first["run_id"] in s["reason"]
+        for s in record["evaluation"]["increment"]["skipped"]
+    )
+    assert second["score"] == first["score"] and second["findings"] == first["findings"]
+    assert second["plan"]["update"] == 0 and second["plan"]["classifications"] == {
+        "add": 0,
+        "update": 0,
+        "remove": 0,
+    }
+
+
+def test_a_change_re_evaluates_the_set_and_what_it_can_affect(tmp_path: Path):
+    folder, db = _copy(tmp_path), tmp_path / "c.db"
+    _scan(folder, db)
+    payments = folder / "payments.yaml"
+    payments.write_text(payments.read_text().replace("ttl: 2d", "ttl: 3d"))
+    incremental = _scan(folder, db)
+    record = _record(db)
+    skipped = {s["feature_set"].split("/")[-1] for s in record["evaluation"]["increment"]["skipped"]}
+    # transaction_aggregates changed; evaluated again with it: sets sharing a feature name
+    # (customer_profile, campaign_response: total_spend_90d; web_sessions_daily: txn_amount_sum_30d),
+    # sharing its source (card_usage_patterns, web_sessions_daily) or derived from it (customer_risk_360)
+    assert skipped == {"merchant_risk_signals@1", "customer_engagement@1", "customer_support_contacts@1"}
+    full = _scan(folder, tmp_path / "full.db", "--full")
+    assert incremental["score"] == full["score"] and incremental["findings"] == full["findings"]
+
+
+def test_a_catalog_that_lost_the_outcomes_gets_them_again(tmp_path: Path):
+    folder, db = _copy(tmp_path), tmp_path / "c.db"
+    _scan(folder, db)
+    catalog = LocalCatalog(db)
+    catalog.db.execute("DELETE FROM classifications")
+    catalog.db.commit()
+    catalog.close()
+    again = _scan(folder, db)
+    assert again["plan"]["classifications"]["add"] == 78
+    assert _record(db)["evaluation"]["increment"]["skipped"] == []
+
+
+def test_full_and_changed_rules_evaluate_everything(tmp_path: Path):
+    folder, db = _copy(tmp_path), tmp_path / "c.db"
+    _scan(folder, db)
+    _scan(folder, db, "--full")
+    assert _record(db)["evaluation"]["increment"]["evaluated"] == 9
+    pack = tmp_path / "team.yaml"
+    pack.write_text(
+        "apiVersion: featmesh/v1\nkind: PolicyPack\nname: team\nversion: '1'\nextends: [mesh-baseline]\n"
+        "overrides:\n  tag-vocabulary: {enabled: false}\n"
+    )
+    _scan(folder, db, "--policy", str(pack))
+    assert _record(db)["evaluation"]["increment"]["evaluated"] == 9
