@@ -158,6 +158,10 @@ class FakeAtlas:
         self._clock = 1_700_000_000_000
         self._types: dict[str, tuple[str, Json]] = {}  # name -> (section, def)
         self._entities: dict[str, _Entity] = {}
+        self._by_qn: dict[str, list[str]] = {}
+        self._rels_by_end: dict[str, set[str]] = {}
+        """entity guid -> guids of the relationships it is an end of."""
+        """qualifiedName -> guids ever created with it (lookups check the live state)."""
         self._relationships: dict[str, _Relationship] = {}
         self._install_types(typedefs if typedefs is not None else load_base_typedefs())
 
@@ -335,6 +339,9 @@ class FakeAtlas:
             if saved is not None:
                 self._entities, self._relationships, self._types = saved
                 self._system = self._build_system()
+                self._rels_by_end = {}
+                for rel in self._relationships.values():
+                    self._add_rel(rel)
             return _error(error)
         if body is None:
             return status, {}, ""
@@ -619,9 +626,8 @@ class FakeAtlas:
             pending += self._owned_children(entity)
         headers = [self._header(e) for e in doomed]
         for entity in doomed:
-            for rel in list(self._relationships.values()):
-                if entity.guid in (rel.end1, rel.end2):
-                    del self._relationships[rel.guid]
+            for rel_guid in list(self._rels_by_end.get(entity.guid, ())):
+                self._drop_rel(rel_guid)
             if self.delete_mode == "hard":
                 del self._entities[entity.guid]
             else:
@@ -634,7 +640,8 @@ class FakeAtlas:
 
     def _owned_children(self, entity: _Entity) -> list[str]:
         children = []
-        for rel in self._relationships.values():
+        for rel_guid in list(self._rels_by_end.get(entity.guid, ())):
+            rel = self._relationships[rel_guid]
             body = self._types.get(rel.type_name, (None, {}))[1]
             if body.get("relationshipCategory") != "COMPOSITION":
                 continue
@@ -777,10 +784,22 @@ class FakeAtlas:
                 ]
         return view
 
+    def _add_rel(self, rel: _Relationship) -> None:
+        self._relationships[rel.guid] = rel
+        self._rels_by_end.setdefault(rel.end1, set()).add(rel.guid)
+        self._rels_by_end.setdefault(rel.end2, set()).add(rel.guid)
+
+    def _drop_rel(self, guid: str) -> None:
+        rel = self._relationships.pop(guid, None)
+        if rel is not None:
+            self._rels_by_end.get(rel.end1, set()).discard(guid)
+            self._rels_by_end.get(rel.end2, set()).discard(guid)
+
     def _related(self, entity: _Entity, rel_type: str, side: int) -> list[tuple[str, str]]:
         """(other guid, relationship guid) for ``entity`` at ``side`` of ``rel_type`` relationships."""
         found = []
-        for rel in self._relationships.values():
+        for rel_guid in self._rels_by_end.get(entity.guid, ()):
+            rel = self._relationships[rel_guid]
             if rel.type_name != rel_type:
                 continue
             if side == 1 and rel.end1 == entity.guid:
@@ -798,7 +817,8 @@ class FakeAtlas:
 
     def _neighbours(self, entity: _Entity) -> list[str]:
         guids = []
-        for rel in self._relationships.values():
+        for rel_guid in self._rels_by_end.get(entity.guid, ()):
+            rel = self._relationships[rel_guid]
             if rel.end1 == entity.guid:
                 guids.append(rel.end2)
             elif rel.end2 == entity.guid:
@@ -858,9 +878,15 @@ class FakeAtlas:
             raise AtlasError("TYPE_NAME_INVALID", "ENTITY", name)
         return found
 
+    def _with_qn(self, qualified_name: str) -> Iterator[_Entity]:
+        for guid in self._by_qn.get(qualified_name, ()):
+            entity = self._entities.get(guid)
+            if entity is not None and entity.qualified_name == qualified_name:
+                yield entity
+
     def _find(self, type_name: str, qualified_name: str, *, subtypes: bool = True) -> _Entity | None:
-        for entity in self._entities.values():
-            if entity.status != "ACTIVE" or entity.qualified_name != qualified_name:
+        for entity in self._with_qn(qualified_name):
+            if entity.status != "ACTIVE":
                 continue
             if entity.type_name == type_name or (subtypes and self._system.is_a(entity.type_name, type_name)):
                 return entity
@@ -918,10 +944,7 @@ class _BulkWrite:
                 stored = fake._find(str(type_name), qn)
                 if stored is None and (str(type_name), qn) in keyed:
                     raise AtlasError("INSTANCE_ALREADY_EXISTS", f"{type_name} {qn} appears twice")
-                clash = next(
-                    (e for e in fake._entities.values() if e.status == "ACTIVE" and e.qualified_name == qn),
-                    None,
-                )
+                clash = next((e for e in fake._with_qn(qn) if e.status == "ACTIVE"), None)
                 if stored is None and clash is not None:
                     raise AtlasError(
                         "INSTANCE_ALREADY_EXISTS", f"qualifiedName {qn} is taken by a {clash.type_name}"
@@ -1033,6 +1056,7 @@ class _BulkWrite:
                     update_time=now,
                 )
                 fake._entities[entity.guid] = entity
+                fake._by_qn.setdefault(entity.qualified_name, []).append(entity.guid)
                 created.append(entity)
                 plan["entity"] = entity
             else:
@@ -1065,7 +1089,7 @@ class _BulkWrite:
         current = {other: rel for other, rel in fake._related(entity, rel_type, side)}
         for other, rel in current.items():
             if other not in targets:
-                del fake._relationships[rel]
+                fake._drop_rel(rel)
         body = fake._types.get(rel_type, (None, {}))[1]
         for target in targets:
             if target in current:
@@ -1074,11 +1098,11 @@ class _BulkWrite:
             # the other side of a SINGLE end has one partner: a new one replaces the old
             other_end = body.get("endDef2" if side == 1 else "endDef1") or {}
             if other_end.get("cardinality", "SET") == "SINGLE":
-                for rel in list(fake._relationships.values()):
+                for rel_guid in list(fake._rels_by_end.get(target, ())):
+                    rel = fake._relationships[rel_guid]
                     if rel.type_name == rel_type and (rel.end2 if side == 1 else rel.end1) == target:
-                        del fake._relationships[rel.guid]
-            rel = _Relationship(fake._new_guid(), rel_type, end1, end2)
-            fake._relationships[rel.guid] = rel
+                        fake._drop_rel(rel.guid)
+            fake._add_rel(_Relationship(fake._new_guid(), rel_type, end1, end2))
 
 
 # --------------------------------------------------------------------------- routing and values
