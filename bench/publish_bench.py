@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pyapacheatlas.auth import BasicAuthentication
 from pyapacheatlas.core import AtlasClient
 
+from connector import progress
 from connector.catalog.atlas import AtlasCatalog
 from connector.catalog.plan import compute_plan
 from connector.catalog.rest import AtlasRest, basic_auth_headers
@@ -151,6 +152,7 @@ def main() -> None:
     parser.add_argument("--features", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=100)
     args = parser.parse_args()
+    progress.configure(enabled=False)
     stores = mesh(args.sets, args.features)
     ours = featmesh_publish(stores, args.batch_size)
     naive = naive_publish(stores)
