@@ -21,7 +21,9 @@ DEFAULT_HTML = "featmesh-report.html"
 
 @click.command(cls=Handled)
 @click.option("--catalog", "catalog_uri", metavar="URI", help="local[:PATH] (default .featmesh/catalog.db).")
-@click.option("--run", "run_id", metavar="ID", help="The run to report on (default: the newest evaluated scan).")
+@click.option(
+    "--run", "run_id", metavar="ID", help="The run to report on (default: the newest evaluated scan)."
+)
 @click.option(
     "--format",
     "fmt",

@@ -350,10 +350,11 @@ def _failed_rules(
             row["failed"] += 1
             if severity_rank(f["severity"]) > severity_rank(row["severity"]):
                 row["severity"] = f["severity"]
-            sets.setdefault(f["rule"], set()).add(f["target"].split("#", 1)[0])
-            domain = domain_of.get(f["target"].split("#", 1)[0])
-            if domain:
-                row["domains"].add(domain)
+            target = f["target"].split("#", 1)[0]
+            if target in domain_of:
+                sets.setdefault(f["rule"], set()).add(target)
+                if domain_of[target]:
+                    row["domains"].add(domain_of[target])
         elif f["state"] == "error":
             row["errors"] += 1
         elif f["state"] == "skipped" and f["reason"] == "waived":

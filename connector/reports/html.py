@@ -114,7 +114,11 @@ def score_chart(history: Sequence[Mapping[str, Any]]) -> Chart | None:
         texts = [_short_time(h.get("started_at"), "%H:%M:%S") for h in runs]
     shown = [i for i in range(len(runs)) if i % every == 0]
     x_labels = [
-        (x_of(i), texts[i], "end" if i == len(runs) - 1 and i else ("start" if i == 0 and len(runs) > 1 else "middle"))
+        (
+            x_of(i),
+            texts[i],
+            "end" if i == len(runs) - 1 and i else ("start" if i == 0 and len(runs) > 1 else "middle"),
+        )
         for i in shown
     ]
     return Chart(
@@ -134,7 +138,7 @@ def grade_class(grade: Any) -> str:
 
 
 def fmt_score(value: Any) -> str:
-    return "–" if value is None else f"{float(value):.1f}"
+    return "-" if value is None else f"{float(value):.1f}"
 
 
 def fmt_change(value: Any) -> str:
@@ -153,7 +157,7 @@ def _short_time(value: Any, pattern: str = "%b %d %H:%M") -> str:
 
 @cache
 def _asset(name: str) -> str:
-    return resources.files("connector.reports").joinpath("templates", name).read_text(encoding="utf-8")
+    return resources.files("connector.reports").joinpath(f"templates/{name}").read_text(encoding="utf-8")
 
 
 @cache

@@ -13,21 +13,21 @@ from typing import Any
 
 MAX_ROWS = 10
 
-_MARKS = re.compile(r"([\\`*_\[\]{}()#+!|~])")
+_MARKS = re.compile(r"([\\`*_\[\]|~])")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 def escape(value: Any) -> str:
     """One line of text that Markdown shows as it is."""
     if value is None:
-        return "–"
+        return "-"
     text = " ".join(str(value).split())
     text = "".join(_ENTITIES.get(c, c) for c in text)
     return _MARKS.sub(r"\\\1", text)
 
 
 def _score(value: Any) -> str:
-    return "–" if value is None else f"{float(value):.1f}"
+    return "-" if value is None else f"{float(value):.1f}"
 
 
 def _change(value: Any) -> str:
@@ -116,7 +116,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             ],
         )
         if len(failing) > MAX_ROWS:
-            lines += ["", f"and {len(failing) - MAX_ROWS} more rules."]
+            more = len(failing) - MAX_ROWS
+            lines += ["", f"and {more} more rule{'' if more == 1 else 's'}."]
     lines += ["", "### Waivers expiring within 30 days", ""]
     if report["expiring_waivers"]:
         lines += _table(

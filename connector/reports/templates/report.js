@@ -51,7 +51,7 @@
     var rows = document.querySelectorAll('[data-filter-row="' + group + '"]');
     var shown = 0, total = 0;
     rows.forEach(function (row) {
-      var text = row.textContent.toLowerCase();
+      var text = (row.getAttribute("data-filter-text") || row.textContent).toLowerCase();
       var match = words.every(function (w) { return text.indexOf(w) !== -1; });
       row.hidden = !match;
       if (row.tagName === "TR") { total += 1; if (match) shown += 1; }
