@@ -31,6 +31,7 @@ COMMANDS = {
     "profile": ("connector.commands.profile:profile", "Profile a dataset: quality, PII, freshness."),
     "check": ("connector.commands.check:check", "Check feature sets against policy packs."),
     "policies": ("connector.commands.policies:policies", "Policy packs: schema, list, explain."),
+    "report": ("connector.commands.report:report", "The governance report: HTML, Markdown or JSON."),
 }
 
 

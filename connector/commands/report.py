@@ -1,0 +1,67 @@
+"""``featmesh report [--catalog URI] [--run ID] [--format html|markdown|json] [--output FILE]``:
+the governance report of a scan run, for governance officers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from connector.catalog import open_catalog
+from connector.cli import Handled
+from connector.errors import InputError
+from connector.reports.governance import build_report
+
+RUN_WINDOW = 500
+"""How many recent runs are read: ``--run`` can name any of them."""
+
+DEFAULT_HTML = "featmesh-report.html"
+
+
+@click.command(cls=Handled)
+@click.option("--catalog", "catalog_uri", metavar="URI", help="local[:PATH] (default .featmesh/catalog.db).")
+@click.option(
+    "--run", "run_id", metavar="ID", help="The run to report on (default: the newest evaluated scan)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "markdown", "json"]),
+    default="html",
+    show_default=True,
+    help="html: one self-contained file; markdown: a summary; json: the data, for dashboards.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Write to FILE (html defaults to ./{DEFAULT_HTML}; markdown and json to stdout).",
+)
+def report(catalog_uri: str | None, run_id: str | None, fmt: str, output: Path | None) -> None:
+    """Compliance of the mesh, its domains and feature sets, with the score history."""
+    catalog = open_catalog(catalog_uri, read_only=True)
+    try:
+        records = catalog.runs(RUN_WINDOW)
+    finally:
+        catalog.close()
+    data = build_report(records, run_id=run_id, catalog=catalog.uri)
+    if fmt == "html":
+        from connector.reports.html import render_html
+
+        text = render_html(data)
+        output = output or Path(DEFAULT_HTML)
+    elif fmt == "markdown":
+        from connector.reports.markdown import render_markdown
+
+        text = render_markdown(data)
+    else:
+        text = json.dumps(data, indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise InputError(f"cannot write the report: {err.strerror}", path=str(output)) from err
+    click.echo(str(output))

@@ -1,0 +1,482 @@
+"""The governance report's data: ``featmesh report --format json``, and what the HTML
+and Markdown renderers draw from.
+
+:func:`build_report` takes run records (``Catalog.runs()``, newest first) and gives plain
+dicts. The chosen run is ``run_id``, else the newest ``scan`` run that carries an
+evaluation, else the newest run at all (then ``notices`` says what is missing). Every key
+below is always present; values the run does not hold are ``null`` or empty.
+
+Format (``format_version`` 1)::
+
+    format_version   1
+    generated_at     ISO 8601 UTC time the report was built
+    catalog          the catalog URI the runs were read from, or null
+    run              {run_id, command, status, started_at, finished_at,
+                      warnings (count), failures (count),
+                      sources [{uri, kind, status, feature_sets, error}]}
+    evaluated        true when the run carries a per-feature-set evaluation
+    notices          [str]: what the report cannot show, and why
+    policy           {name, version, packs} or null
+    score            {mesh, grade, previous (mesh score of the scan run before), change}
+    counts           the scan's counts {stores, feature_sets, features, entities, lineage}
+    findings         counts by severity {critical, error, warning, info, waived, check_errors}
+    compliance       {feature_sets, compliant, non_compliant}
+    domains          [{name, score, grade, previous, change, dimensions {dimension: score},
+                       feature_sets, compliant, failed}] by name
+    history          [{run_id, started_at, status, mesh, grade, domains {name: score},
+                       selected}] the recent scan runs with a score (up to 30), oldest first
+    worst_sets       [{qualified_name, name, version, domain, owner, score, grade, compliant,
+                       failed {severity: count}, top_finding}] up to 10 sets that score below
+                      100 or are not compliant: lowest score first, then most critical and
+                      error findings
+    failed_rules     [{rule, severity (highest failed), failed, errors, waived,
+                       feature_sets, domains [name]}] every rule with a finding: most failures
+                      first
+    waivers          [{rule, target, owner, reason, expires, days_left, status
+                       (active|expiring|expired|unknown), waived (findings it covers),
+                       origin}] by expiry
+    expiring_waivers the waivers whose expiry is within 30 days of generated_at, or past
+    sets             [{qualified_name, name, version, store, domain, owner, description,
+                       score, grade, compliant, dimensions, sources [uri],
+                       derived_from [qn], derived_sets [qn], failed {severity: count},
+                       findings [{rule, target, feature, state, severity, message, reason,
+                                  waiver}]}] by domain, name, version
+    other_findings   findings whose target is no feature set of the run (mesh-level ones)
+
+A feature's finding (target ``SET#feature``) belongs to its set, with ``feature`` set.
+The derived sets of a feature set are the sets whose ``derived_from`` names it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from connector.errors import InputError
+
+FORMAT_VERSION = 1
+HISTORY_RUNS = 30
+WORST_SETS = 10
+EXPIRY_DAYS = 30
+
+SEVERITIES = ("critical", "error", "warning", "info")
+_RANK = {name: len(SEVERITIES) - i for i, name in enumerate(SEVERITIES)}
+
+Record = Mapping[str, Any]
+
+
+def severity_rank(severity: Any) -> int:
+    """critical 4, error 3, warning 2, info 1, anything else 0."""
+    return _RANK.get(str(severity), 0)
+
+
+def build_report(
+    records: Sequence[Record],
+    *,
+    run_id: str | None = None,
+    now: dt.datetime | None = None,
+    catalog: str | None = None,
+) -> dict[str, Any]:
+    """The report of one run (``run_id``, or the newest evaluated scan) among ``records``,
+    newest first. No records, or a ``run_id`` none of them has, is an :class:`InputError`."""
+    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    where = catalog or "the catalog"
+    if not records:
+        raise InputError(f"no runs recorded in {where}: run 'featmesh scan' first")
+    chosen, notices = _choose(records, run_id, where)
+    summary = _mapping(chosen.get("summary"))
+    evaluation = chosen.get("evaluation")
+    evaluated = isinstance(evaluation, Mapping) and isinstance(evaluation.get("sets"), Mapping)
+    ev: Record = evaluation if evaluated else {}  # type: ignore[assignment]
+    if not evaluated:
+        notices.append(
+            f"run {chosen.get('run_id')} ({chosen.get('command') or 'unknown command'}, "
+            f"{chosen.get('status') or 'unknown status'}) holds no per-feature-set evaluation: "
+            "only its summary scores are shown"
+        )
+
+    history = _history(records, chosen)
+    previous = _previous(records, chosen)
+    score_block = _mapping(summary.get("score"))
+    mesh = _number(score_block.get("mesh"))
+    prev_mesh = _number(_mapping(previous.get("summary")).get("score", {}).get("mesh")) if previous else None
+
+    sets = _sets(ev)
+    qns = {s["qualified_name"] for s in sets}
+    findings = [_finding(f) for f in ev.get("findings") or [] if isinstance(f, Mapping)]
+    by_set: dict[str, list[dict[str, Any]]] = {qn: [] for qn in qns}
+    other: list[dict[str, Any]] = []
+    for finding in findings:
+        owner_set = finding["target"].split("#", 1)[0]
+        (by_set[owner_set] if owner_set in qns else other).append(finding)
+    for s in sets:
+        s["findings"] = sorted(by_set[s["qualified_name"]], key=_finding_order)
+        s["failed"] = _failed_counts(s["findings"])
+
+    waivers = _waivers(ev, findings, now.date())
+    return {
+        "format_version": FORMAT_VERSION,
+        "generated_at": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "catalog": catalog if catalog is not None else summary.get("catalog"),
+        "run": _run(chosen),
+        "evaluated": evaluated,
+        "notices": notices,
+        "policy": _policy(ev.get("policy")),
+        "score": {
+            "mesh": mesh,
+            "grade": score_block.get("grade"),
+            "previous": prev_mesh,
+            "change": _change(mesh, prev_mesh),
+        },
+        "counts": dict(_mapping(summary.get("counts"))),
+        "findings": dict(_mapping(summary.get("findings"))),
+        "compliance": {
+            "feature_sets": len(sets),
+            "compliant": sum(1 for s in sets if s["compliant"] is True),
+            "non_compliant": sum(1 for s in sets if s["compliant"] is False),
+        },
+        "domains": _domains(ev, score_block, sets, previous),
+        "history": history,
+        "worst_sets": _worst(sets),
+        "failed_rules": _failed_rules(findings, {s["qualified_name"]: s["domain"] for s in sets}),
+        "waivers": waivers,
+        "expiring_waivers": [w for w in waivers if w["status"] in ("expiring", "expired")],
+        "sets": sets,
+        "other_findings": sorted(other, key=_finding_order),
+    }
+
+
+# --------------------------------------------------------------------------- run choice
+
+
+def _choose(records: Sequence[Record], run_id: str | None, where: str) -> tuple[Record, list[str]]:
+    if run_id is not None:
+        for record in records:
+            if record.get("run_id") == run_id:
+                return record, []
+        raise InputError(
+            f"no run '{run_id}' among the {len(records)} most recent runs in {where} (see 'featmesh runs')"
+        )
+    scans = [r for r in records if r.get("command") == "scan"]
+    for record in scans:
+        if isinstance(record.get("evaluation"), Mapping):
+            return record, []
+    chosen = scans[0] if scans else records[0]
+    return chosen, [f"no recent scan run of {where} holds an evaluation; showing the newest run"]
+
+
+def _scored(record: Record) -> bool:
+    score = _mapping(_mapping(record.get("summary")).get("score"))
+    return record.get("command") == "scan" and _number(score.get("mesh")) is not None
+
+
+def _history(records: Sequence[Record], chosen: Record) -> list[dict[str, Any]]:
+    rows = []
+    for record in [r for r in records if _scored(r)][:HISTORY_RUNS]:
+        score = _mapping(_mapping(record.get("summary")).get("score"))
+        rows.append(
+            {
+                "run_id": record.get("run_id"),
+                "started_at": record.get("started_at"),
+                "status": record.get("status"),
+                "mesh": _number(score.get("mesh")),
+                "grade": score.get("grade"),
+                "domains": {str(k): _number(v) for k, v in sorted(_mapping(score.get("domains")).items())},
+                "selected": record is chosen,
+            }
+        )
+    rows.reverse()
+    return rows
+
+
+def _previous(records: Sequence[Record], chosen: Record) -> Record | None:
+    """The newest scored scan run older than the chosen one."""
+    older = False
+    for record in records:
+        if record is chosen:
+            older = True
+        elif older and _scored(record):
+            return record
+    return None
+
+
+def _run(record: Record) -> dict[str, Any]:
+    sources = []
+    for source in record.get("sources") or []:
+        if isinstance(source, Mapping):
+            sources.append({k: source.get(k) for k in ("uri", "kind", "status", "feature_sets", "error")})
+    return {
+        "run_id": record.get("run_id"),
+        "command": record.get("command"),
+        "status": record.get("status"),
+        "started_at": record.get("started_at"),
+        "finished_at": record.get("finished_at"),
+        "warnings": len(record.get("warnings") or []),
+        "failures": len(record.get("failures") or []),
+        "sources": sources,
+    }
+
+
+def _policy(policy: Any) -> dict[str, Any] | None:
+    if not isinstance(policy, Mapping):
+        return None
+    return {
+        "name": policy.get("name"),
+        "version": policy.get("version"),
+        "packs": [str(p) for p in policy.get("packs") or []],
+    }
+
+
+# --------------------------------------------------------------------------- sets and findings
+
+
+def _sets(ev: Record) -> list[dict[str, Any]]:
+    raw = _mapping(ev.get("sets"))
+    derived: dict[str, list[str]] = {}
+    for qn, s in raw.items():
+        for parent in _mapping(s).get("derived_from") or []:
+            derived.setdefault(str(parent), []).append(str(qn))
+    sets = []
+    for qn, value in raw.items():
+        s = _mapping(value)
+        sets.append(
+            {
+                "qualified_name": str(qn),
+                "name": s.get("name"),
+                "version": s.get("version"),
+                "store": s.get("store"),
+                "domain": s.get("domain"),
+                "owner": s.get("owner"),
+                "description": s.get("description"),
+                "score": _number(s.get("score")),
+                "grade": s.get("grade"),
+                "compliant": s.get("compliant") if isinstance(s.get("compliant"), bool) else None,
+                "dimensions": _dimensions(s.get("dimensions")),
+                "sources": [str(u) for u in s.get("sources") or []],
+                "derived_from": [str(p) for p in s.get("derived_from") or []],
+                "derived_sets": sorted(derived.get(str(qn), [])),
+            }
+        )
+    sets.sort(
+        key=lambda s: (
+            str(s["domain"] or ""),
+            str(s["name"] or ""),
+            str(s["version"] or ""),
+            s["qualified_name"],
+        )
+    )
+    return sets
+
+
+def _finding(raw: Record) -> dict[str, Any]:
+    target = str(raw.get("target") or "")
+    waiver = raw.get("waiver")
+    return {
+        "rule": str(raw.get("rule") or "?"),
+        "target": target,
+        "feature": target.split("#", 1)[1] if "#" in target else None,
+        "state": raw.get("state"),
+        "severity": raw.get("severity"),
+        "message": raw.get("message"),
+        "reason": raw.get("reason"),
+        "waiver": dict(waiver) if isinstance(waiver, Mapping) else None,
+    }
+
+
+def _finding_order(f: Mapping[str, Any]) -> tuple[Any, ...]:
+    waived = f["state"] == "skipped"
+    return (waived, -severity_rank(f["severity"]), f["rule"], f["target"])
+
+
+def _failed_counts(findings: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for f in findings:
+        if f["state"] == "failed" and f["severity"] in counts:
+            counts[f["severity"]] += 1
+    return counts
+
+
+def _worst(sets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def order(s: Mapping[str, Any]) -> tuple[Any, ...]:
+        failed = s["failed"]
+        score = s["score"]
+        return (
+            score is None,
+            score if score is not None else 0.0,
+            -failed["critical"],
+            -failed["error"],
+            -sum(failed.values()),
+            s["qualified_name"],
+        )
+
+    below = [s for s in sets if (s["score"] is not None and s["score"] < 100) or s["compliant"] is False]
+    worst = []
+    for s in sorted(below, key=order)[:WORST_SETS]:
+        problems = [f for f in s["findings"] if f["state"] in ("failed", "error")]
+        worst.append(
+            {
+                **{
+                    k: s[k]
+                    for k in (
+                        "qualified_name",
+                        "name",
+                        "version",
+                        "domain",
+                        "owner",
+                        "score",
+                        "grade",
+                        "compliant",
+                    )
+                },
+                "failed": dict(s["failed"]),
+                "top_finding": problems[0]["message"] if problems else None,
+            }
+        )
+    return worst
+
+
+def _failed_rules(
+    findings: Sequence[Mapping[str, Any]], domain_of: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    rules: dict[str, dict[str, Any]] = {}
+    sets: dict[str, set[str]] = {}
+    for f in findings:
+        row = rules.setdefault(
+            f["rule"],
+            {"rule": f["rule"], "severity": None, "failed": 0, "errors": 0, "waived": 0, "domains": set()},
+        )
+        if f["state"] == "failed":
+            row["failed"] += 1
+            if severity_rank(f["severity"]) > severity_rank(row["severity"]):
+                row["severity"] = f["severity"]
+            target = f["target"].split("#", 1)[0]
+            if target in domain_of:
+                sets.setdefault(f["rule"], set()).add(target)
+                if domain_of[target]:
+                    row["domains"].add(domain_of[target])
+        elif f["state"] == "error":
+            row["errors"] += 1
+        elif f["state"] == "skipped" and f["reason"] == "waived":
+            row["waived"] += 1
+    out = []
+    for rule, row in rules.items():
+        if row["severity"] is None:  # nothing failed: the highest severity seen
+            ranked = [f["severity"] for f in findings if f["rule"] == rule]
+            row["severity"] = max(ranked, key=severity_rank) if ranked else None
+        out.append({**row, "feature_sets": len(sets.get(rule, ())), "domains": sorted(row["domains"])})
+    out.sort(
+        key=lambda r: (
+            -r["failed"],
+            -r["feature_sets"],
+            -severity_rank(r["severity"]),
+            -r["errors"],
+            r["rule"],
+        )
+    )
+    return out
+
+
+def _domains(
+    ev: Record, score_block: Mapping[str, Any], sets: Sequence[Mapping[str, Any]], previous: Record | None
+) -> list[dict[str, Any]]:
+    evaluated = _mapping(ev.get("domains"))
+    scores = _mapping(score_block.get("domains"))
+    grades = _mapping(score_block.get("domain_grades"))
+    dimensions = _mapping(score_block.get("dimensions"))
+    prev_scores = (
+        _mapping(_mapping(_mapping(previous.get("summary")).get("score")).get("domains")) if previous else {}
+    )
+    names = sorted({str(n) for n in (*evaluated, *scores)} | {str(s["domain"]) for s in sets if s["domain"]})
+    rows = []
+    for name in names:
+        own = _mapping(evaluated.get(name))
+        members = [s for s in sets if s["domain"] == name]
+        score = _number(own.get("score", scores.get(name)))
+        prev = _number(prev_scores.get(name))
+        rows.append(
+            {
+                "name": name,
+                "score": score,
+                "grade": own.get("grade", grades.get(name)),
+                "previous": prev,
+                "change": _change(score, prev),
+                "dimensions": _dimensions(own.get("dimensions", dimensions.get(name))),
+                "feature_sets": len(members),
+                "compliant": sum(1 for s in members if s["compliant"] is True),
+                "failed": sum(sum(s["failed"].values()) for s in members),
+            }
+        )
+    return rows
+
+
+# --------------------------------------------------------------------------- waivers
+
+
+def _waivers(ev: Record, findings: Sequence[Mapping[str, Any]], today: dt.date) -> list[dict[str, Any]]:
+    seen: dict[tuple[Any, ...], dict[str, Any]] = {}
+    declared = [w for w in ev.get("waivers") or [] if isinstance(w, Mapping)]
+    used = [f["waiver"] for f in findings if f["waiver"]]
+    for raw in (*declared, *used):
+        key = (raw.get("rule"), raw.get("target"), raw.get("owner"), raw.get("expires"))
+        if key in seen:
+            continue
+        expires = _date(raw.get("expires"))
+        days_left = (expires - today).days if expires else None
+        if days_left is None:
+            status = "unknown"
+        elif days_left < 0:
+            status = "expired"
+        elif days_left <= EXPIRY_DAYS:
+            status = "expiring"
+        else:
+            status = "active"
+        seen[key] = {
+            "rule": raw.get("rule"),
+            "target": raw.get("target"),
+            "owner": raw.get("owner"),
+            "reason": raw.get("reason"),
+            "expires": raw.get("expires"),
+            "days_left": days_left,
+            "status": status,
+            "waived": 0,
+            "origin": raw.get("origin"),
+        }
+    for f in findings:
+        w = f["waiver"]
+        if w and f["state"] == "skipped":
+            seen[(w.get("rule"), w.get("target"), w.get("owner"), w.get("expires"))]["waived"] += 1
+    return sorted(seen.values(), key=lambda w: (w["days_left"] is None, w["days_left"] or 0, str(w["rule"])))
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _change(now: float | None, before: float | None) -> float | None:
+    return None if now is None or before is None else round(now - before, 1)
+
+
+def _dimensions(value: Any) -> dict[str, float | None]:
+    return {str(k): _number(v) for k, v in sorted(_mapping(value).items())}
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+__all__ = ["FORMAT_VERSION", "HISTORY_RUNS", "build_report", "severity_rank"]

@@ -1,0 +1,143 @@
+"""The governance report as a compact Markdown summary, for a wiki page or a PR comment.
+
+Metadata comes from domain teams, so every value is escaped: Markdown's own marks get a
+backslash, ``<``, ``>`` and ``&`` become entities (GitHub and most wikis render HTML in
+Markdown), and line breaks become spaces so that a value never breaks a table row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+MAX_ROWS = 10
+
+_MARKS = re.compile(r"([\\`*_\[\]|~])")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def escape(value: Any) -> str:
+    """One line of text that Markdown shows as it is."""
+    if value is None:
+        return "-"
+    text = " ".join(str(value).split())
+    text = "".join(_ENTITIES.get(c, c) for c in text)
+    return _MARKS.sub(r"\\\1", text)
+
+
+def _score(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.1f}"
+
+
+def _change(value: Any) -> str:
+    return "" if value is None else ("±0.0" if value == 0 else f"{value:+.1f}")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def render_markdown(report: Mapping[str, Any]) -> str:
+    """Mesh score and grade, domains, worst sets, most failed rules, expiring waivers."""
+    run = report["run"]
+    score = report["score"]
+    lines = ["## featmesh governance report", ""]
+    head = f"**Mesh score {_score(score['mesh'])}** (grade {escape(score['grade'])})"
+    if score["change"] is not None:
+        head += f", {_change(score['change'])} since the previous scan"
+    head += f" · run {escape(run['run_id'])}, {escape(run['started_at'])}, {escape(run['status'])}"
+    policy = report["policy"]
+    if policy:
+        head += f" · policy {escape(policy['name'])} {escape(policy['version'])}"
+    lines.append(head)
+    findings = report["findings"]
+    counts = ", ".join(
+        f"{findings.get(k, 0)} {k}" for k in ("critical", "error", "warning", "info", "waived")
+    )
+    if report["evaluated"]:
+        c = report["compliance"]
+        lines += ["", f"{c['feature_sets']} feature sets, {c['compliant']} compliant · findings: {counts}"]
+    else:
+        lines += ["", f"findings: {counts}"]
+    for notice in report["notices"]:
+        lines += ["", f"> **Note:** {escape(notice)}"]
+
+    if report["domains"]:
+        lines += ["", "### Domains", ""]
+        lines += _table(
+            ["Domain", "Score", "Grade", "Change", "Compliant sets", "Open findings"],
+            [
+                [
+                    escape(d["name"]),
+                    _score(d["score"]),
+                    escape(d["grade"]),
+                    _change(d["change"]),
+                    f"{d['compliant']}/{d['feature_sets']}",
+                    str(d["failed"]),
+                ]
+                for d in report["domains"]
+            ],
+        )
+    if report["worst_sets"]:
+        lines += ["", "### Worst feature sets", ""]
+        lines += _table(
+            ["Feature set", "Domain", "Owner", "Score", "Grade", "Critical", "Error", "Warning"],
+            [
+                [
+                    escape(f"{s['name']}@{s['version'] or 'latest'}"),
+                    escape(s["domain"]),
+                    escape(s["owner"]),
+                    _score(s["score"]),
+                    escape(s["grade"]),
+                    str(s["failed"]["critical"]),
+                    str(s["failed"]["error"]),
+                    str(s["failed"]["warning"]),
+                ]
+                for s in report["worst_sets"][:MAX_ROWS]
+            ],
+        )
+    failing = [r for r in report["failed_rules"] if r["failed"]]
+    if failing:
+        lines += ["", "### Most failed rules", ""]
+        lines += _table(
+            ["Rule", "Severity", "Failures", "Feature sets", "Domains"],
+            [
+                [
+                    escape(r["rule"]),
+                    escape(r["severity"]),
+                    str(r["failed"]),
+                    str(r["feature_sets"]),
+                    escape(", ".join(r["domains"])),
+                ]
+                for r in failing[:MAX_ROWS]
+            ],
+        )
+        if len(failing) > MAX_ROWS:
+            more = len(failing) - MAX_ROWS
+            lines += ["", f"and {more} more rule{'' if more == 1 else 's'}."]
+    lines += ["", "### Waivers expiring within 30 days", ""]
+    if report["expiring_waivers"]:
+        lines += _table(
+            ["Expires", "Days left", "Rule", "Target", "Owner", "Reason"],
+            [
+                [
+                    escape(w["expires"]),
+                    "expired" if w["status"] == "expired" else str(w["days_left"]),
+                    escape(w["rule"]),
+                    escape(w["target"]),
+                    escape(w["owner"]),
+                    escape(w["reason"]),
+                ]
+                for w in report["expiring_waivers"]
+            ],
+        )
+    else:
+        lines.append("None.")
+    lines += ["", f"<sub>featmesh report, generated {escape(report['generated_at'])}</sub>", ""]
+    return "\n".join(lines)
+
+
+__all__ = ["escape", "render_markdown"]
