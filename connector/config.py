@@ -45,6 +45,7 @@ class Config:
     fail_on: str | None = None
     profile: bool = False
     sample_rows: int | None = None
+    profile_remote: bool = False
     report_format: str | None = None
     report_output: Path | None = None
 
@@ -81,6 +82,7 @@ def load_config(path: Path | str) -> Config:
         fail_on=policies.get("fail_on"),
         profile=bool(profiling.get("enabled", False)),
         sample_rows=profiling.get("sample_rows"),
+        profile_remote=bool(profiling.get("remote", False)),
         report_format=report.get("format"),
         report_output=base / report["output"] if "output" in report else None,
     )

@@ -82,6 +82,7 @@ def profile_sets(
     previous: Previous | None = None,
     progress: bool | None = None,
     reuse: bool = False,
+    remote: bool = False,
 ) -> Profiles:
     """Profile every feature set's file sources; never raises for one source's data.
 
@@ -99,7 +100,9 @@ def profile_sets(
     )
 
     show = sys.stderr.isatty() if progress is None else progress
-    options = ProfileOptions(sample_rows=sample_rows, progress=StderrProgress() if show else None)
+    options = ProfileOptions(
+        sample_rows=sample_rows, progress=StderrProgress() if show else None, remote=remote
+    )
     if not show:
         log.info("profiling the sources of %d feature sets", len(sets))
     before = dict(previous(fs.qualified_name for fs in sets)) if previous else {}
@@ -120,6 +123,9 @@ def profile_sets(
                 report.count("profiles_reused")
                 out.by_set.setdefault(fs.qualified_name, result.profile)
                 out.fingerprints.setdefault(fs.qualified_name, []).append(result.profile.fingerprint or "")
+                continue
+            if result.status == "skipped":
+                report.count("profiles_skipped")
                 continue
             if result.status == "failed":
                 report.warn(f"{fs.qualified_name}: profiling {result.uri} failed: {result.error}")

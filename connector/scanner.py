@@ -56,6 +56,7 @@ class ScanOptions:
     sample_rows: int | None = None
     full: bool = False
     """Evaluate every feature set and profile every source, even when nothing changed."""
+    profile_remote: bool = False
 
     def catalog_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {"keep_deleted": self.keep_deleted}
@@ -196,7 +197,12 @@ def _profiles(
             return {}
 
     return profile_sets(
-        sets, report, sample_rows=options.sample_rows, previous=previous, reuse=not options.full
+        sets,
+        report,
+        sample_rows=options.sample_rows,
+        previous=previous,
+        reuse=not options.full,
+        remote=options.profile_remote,
     )
 
 

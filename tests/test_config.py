@@ -17,7 +17,13 @@ from tests.conftest import SAMPLES, run, run_json
 
 def test_sample_config_scans_the_sample_mesh(tmp_path: Path):
     config = load_config(SAMPLES / "featmesh.yaml")
-    assert [s.uri for s in config.sources] == [f"manifest:{SAMPLES / 'manifests'}"]
+    assert [s.uri for s in config.sources] == [
+        f"manifest:{SAMPLES / 'manifests'}",
+        f"manifest:{SAMPLES / 'lab'}",
+    ]
+    assert (
+        config.profile and config.waivers == SAMPLES / "waivers.yaml" and config.packs == ("mesh-baseline",)
+    )
     assert config.catalog == f"local:{SAMPLES / '../.featmesh/catalog.db'}"
     result, summary = run_json(
         "scan",

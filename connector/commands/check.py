@@ -119,6 +119,9 @@ def _published(catalog: Any, uri: str, report: RunReport) -> list[FeatureSet]:
 @click.option("--profile", is_flag=True, help="Profile each feature set's source data (data-quality rules).")
 @click.option("--sample-rows", type=click.IntRange(1), default=None, help="Profile about N rows per source.")
 @click.option(
+    "--profile-remote", is_flag=True, help="Also profile sources in object stores (abfss://, s3://)."
+)
+@click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -135,6 +138,7 @@ def check(
     as_json: bool,
     profile: bool,
     sample_rows: int | None,
+    profile_remote: bool,
     config_path: Path | None,
 ) -> None:
     """Check feature sets in SOURCES against policy packs; writes nothing to any catalog.
@@ -149,6 +153,7 @@ def check(
         waivers = waivers or (str(config.waivers) if config.waivers else None)
         profile = profile or config.profile
         sample_rows = sample_rows or config.sample_rows
+        profile_remote = profile_remote or config.profile_remote
     policy = load_policy(list(packs) or None)
     waiver_set = load_waivers(waivers, policy) if waivers else None
     specs = [parse_source(arg) for arg in sources] or (list(config.sources) if config else [])
@@ -185,7 +190,9 @@ def check(
     scanned = {(s.kind, s.name) for s in stores}
     published = [fs for fs in published if (fs.store_kind, fs.store) not in scanned]
     profiles = (
-        profile_sets(sets, report, sample_rows=sample_rows, previous=lambda _qns: earlier)
+        profile_sets(
+            sets, report, sample_rows=sample_rows, previous=lambda _qns: earlier, remote=profile_remote
+        )
         if profile
         else None
     )

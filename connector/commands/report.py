@@ -45,23 +45,29 @@ def report(catalog_uri: str | None, run_id: str | None, fmt: str, output: Path |
         records = catalog.runs(RUN_WINDOW)
     finally:
         catalog.close()
-    data = build_report(records, run_id=run_id, catalog=catalog.uri)
-    if fmt == "html":
-        from connector.reports.html import render_html
-
-        text = render_html(data)
-        output = output or Path(DEFAULT_HTML)
-    elif fmt == "markdown":
-        from connector.reports.markdown import render_markdown
-
-        text = render_markdown(data)
-    else:
-        text = json.dumps(data, indent=2) + "\n"
+    text = render(build_report(records, run_id=run_id, catalog=catalog.uri), fmt)
+    output = output or (Path(DEFAULT_HTML) if fmt == "html" else None)
     if output is None:
         click.echo(text, nl=False)
         return
+    write(output, text)
+    click.echo(str(output))
+
+
+def render(data: dict, fmt: str) -> str:
+    if fmt == "html":
+        from connector.reports.html import render_html
+
+        return render_html(data)
+    if fmt == "markdown":
+        from connector.reports.markdown import render_markdown
+
+        return render_markdown(data)
+    return json.dumps(data, indent=2) + "\n"
+
+
+def write(output: Path, text: str) -> None:
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as err:
         raise InputError(f"cannot write the report: {err.strerror}", path=str(output)) from err
-    click.echo(str(output))

@@ -10,7 +10,7 @@ import click
 
 from connector.cli import Handled
 from connector.config import load_config
-from connector.errors import UsageError
+from connector.errors import FeatmeshError, UsageError
 from connector.governance import FAIL_ON
 from connector.mapping.rules import DEFAULT_RULES
 from connector.scanner import ScanOptions, ScanOutcome, run_scan
@@ -57,6 +57,9 @@ from connector.sources import parse_source
 @click.option("--profile", is_flag=True, help="Profile each feature set's source data with pyarrow.")
 @click.option("--sample-rows", type=click.IntRange(1), default=None, help="Profile about N rows per source.")
 @click.option(
+    "--profile-remote", is_flag=True, help="Also profile sources in object stores (abfss://, s3://)."
+)
+@click.option(
     "--full",
     is_flag=True,
     help="Evaluate and profile everything, even feature sets and data that did not change.",
@@ -69,6 +72,7 @@ def scan(
     profile: bool,
     sample_rows: int | None,
     full: bool,
+    profile_remote: bool,
     config_path: Path | None,
     catalog_uri: str | None,
     dry_run: bool,
@@ -106,13 +110,36 @@ def scan(
         profile=profile or (config.profile if config else False),
         sample_rows=sample_rows or (config.sample_rows if config else None),
         full=full,
+        profile_remote=profile_remote or (config.profile_remote if config else False),
     )
     outcome = run_scan(options)
+    if config is not None and config.report_output is not None and not dry_run:
+        _write_report(options.catalog, config.report_output, config.report_format or "html")
     if as_json:
         click.echo(json.dumps(outcome.summary, indent=2, sort_keys=False))
     else:
         click.echo(render_text(outcome))
     sys.exit(outcome.exit_code)
+
+
+def _write_report(catalog_uri: str | None, output: Path, fmt: str) -> None:
+    """The config's report of the run just recorded (a report that cannot be written is
+    a warning: the scan itself is done)."""
+    from connector.catalog import open_catalog
+    from connector.commands.report import RUN_WINDOW, render, write
+    from connector.reports.governance import build_report
+
+    try:
+        catalog = open_catalog(catalog_uri, read_only=True)
+        try:
+            records = catalog.runs(RUN_WINDOW)
+        finally:
+            catalog.close()
+        output.parent.mkdir(parents=True, exist_ok=True)
+        write(output, render(build_report(records, catalog=catalog.uri), fmt))
+        click.echo(f"featmesh: report written to {output}", err=True)
+    except (FeatmeshError, OSError) as err:
+        click.echo(f"featmesh: warning: report not written: {err}", err=True)
 
 
 def render_text(outcome: ScanOutcome) -> str:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -51,6 +53,9 @@ class ProfileOptions:
     now: datetime | None = None
     """The time freshness is measured against (now when None)."""
     progress: Progress | None = field(default=None, compare=False)
+    remote: bool = False
+    """Profile sources in object stores (abfss://, s3://, gs://) too; they need the
+    store's credentials in the environment, so a scan asks for it explicitly."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +103,10 @@ def profile_feature_set(
     for source in fs.sources:
         path = local_path(source.uri, base_dir)
         resolved = str(path) if path is not None else source.uri
+        skip = _not_profiled(source, path, options)
+        if skip is not None:
+            results.append(SourceProfile(source=source, uri=resolved, status="skipped", error=skip))
+            continue
         if source.kind not in FILE_KINDS:
             results.append(
                 SourceProfile(
@@ -141,6 +150,21 @@ def profile_feature_set(
             continue
         results.append(SourceProfile(source=source, uri=resolved, status="ok", profile=profile))
     return tuple(results)
+
+
+_TABLE_NAME = re.compile(r"^[A-Za-z_][\w$-]*(\.[A-Za-z_`][\w$`-]*){1,2}$")
+
+
+def _not_profiled(source: SourceRef, path: Path | None, options: ProfileOptions) -> str | None:
+    """Why a source is not profiled here, or None when it is."""
+    if source.kind == "delta" and _TABLE_NAME.match(source.uri):
+        return f"{source.uri} is a metastore table, not a path: featmesh profiles files and Delta folders"
+    if path is None and source.kind in FILE_KINDS and not options.remote:
+        return (
+            f"{source.uri} is in an object store: profile it with --profile-remote "
+            "(profiling.remote) and the store's credentials"
+        )
+    return None
 
 
 def _aged(profile: DatasetProfile, options: ProfileOptions) -> DatasetProfile:
