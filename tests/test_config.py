@@ -136,3 +136,26 @@ def test_runs_lists_history_newest_first(tmp_path: Path):
     assert rows[0]["status"] == "ok" and rows[0]["feature_sets"] == 9
     text = run("runs", "--catalog", db).stdout
     assert second["run_id"] in text.splitlines()[1]
+
+
+def test_the_scheduled_scan_profiles_files_only_and_writes_its_report(tmp_path: Path):
+    (tmp_path / "featmesh.yaml").write_text(
+        f"version: 1\nsources:\n  - uri: manifest:{SAMPLES / 'manifests'}\n"
+        f"  - uri: manifest:{SAMPLES / 'lab'}\n"
+        f"policies:\n  waivers: {SAMPLES / 'waivers.yaml'}\nprofiling:\n  enabled: true\n"
+        "report:\n  format: markdown\n  output: out/report.md\n"
+    )
+    result, summary = run_json(
+        "scan",
+        "--config",
+        str(tmp_path / "featmesh.yaml"),
+        "--catalog",
+        f"local:{tmp_path / 'c.db'}",
+        "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert summary["findings"]["waived"] == 2
+    # ADLS paths (no credentials asked for) and metastore tables are skipped, not failed
+    assert not any("profiling" in w for w in summary["warnings"]), summary["warnings"]
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "fraud" in report and summary["run_id"] in report
