@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +188,34 @@ def _finding(result: Any) -> bool:
     return result.state in (State.FAILED, State.ERROR) or result.reason is SkipReason.WAIVED
 
 
+def with_parent_hashes(
+    sets: Sequence[FeatureSet], published: Sequence[FeatureSet], last: Mapping[str, Any] | None
+) -> list[FeatureSet]:
+    """Record on each derived set its parents' definition hashes as of when its own
+    definition last changed (carried from the last run while it stays the same), so the
+    ``stale-derived`` rule can tell a parent that changed after the set was built."""
+    current = {fs.qualified_name: fs.content_hash for fs in sets}
+    for fs in published:
+        current.setdefault(fs.qualified_name, fs.extra.get("published_content_hash") or fs.content_hash)
+    before: Mapping[str, Mapping[str, Any]] = ((last or {}).get("evaluation") or {}).get("sets", {})
+    out = []
+    for fs in sets:
+        if not fs.derived_from or "parent_hashes" in fs.extra:
+            out.append(fs)
+            continue
+        earlier = before.get(fs.qualified_name) or {}
+        if earlier.get("content_hash") == fs.content_hash and isinstance(earlier.get("parent_hashes"), dict):
+            recorded = dict(earlier["parent_hashes"])
+        else:
+            recorded = {
+                r.qualified_name: current[r.qualified_name]
+                for r in fs.derived_from
+                if r.qualified_name in current
+            }
+        out.append(replace(fs, extra={**fs.extra, "parent_hashes": recorded}))
+    return out
+
+
 FAIL_ON = ("critical", "error", "warning", "info", "never")
 
 
@@ -235,6 +263,7 @@ def run_record(
                 "dimensions": dict(summary.sets[fs.qualified_name].dimensions),
                 "content_hash": fs.content_hash,
                 "data_fingerprint": fingerprints.get(fs.qualified_name),
+                "parent_hashes": fs.extra.get("parent_hashes"),
             }
             for fs in sets
             if fs.qualified_name in summary.sets

@@ -20,6 +20,9 @@ from functools import cached_property
 from typing import Any
 
 QN_SCHEME = "featmesh://"
+DERIVED_EXTRA = frozenset({"parent_hashes", "published_content_hash"})
+"""``extra`` keys featmesh itself fills in (from run history or a catalog): not part of
+the definition, so not part of its hash."""
 UNVERSIONED = "latest"
 
 # --------------------------------------------------------------------------- dtypes
@@ -251,6 +254,7 @@ class FeatureSet:
         body = to_dict(self)
         for transient in ("origin", "domain", "domain_rule"):
             body.pop(transient, None)
+        body["extra"] = {k: v for k, v in body.get("extra", {}).items() if k not in DERIVED_EXTRA}
         return stable_hash(body)
 
 

@@ -24,6 +24,7 @@ from connector.governance import (
     merged_record,
     profile_sets,
     record_exit_code,
+    with_parent_hashes,
 )
 from connector.incremental import plan_increment, previous_record, rules_signature
 from connector.mapping.entities import DATA_PRODUCT, FEATURE_SET, MeshMapping, map_mesh
@@ -129,7 +130,10 @@ def _scan(
         {fs.qualified_name: profiles.fingerprint(fs.qualified_name) for fs in sets} if profiles else {}
     )
     signature = rules_signature(rules.policy, options.waivers)
-    previous = None if options.full or down is not None else _previous(catalog, signature, report)
+    history = _history(catalog, report) if down is None else []
+    last = next((r for r in history if r.get("command") == "scan" and r.get("evaluation")), None)
+    sets = with_parent_hashes(sets, published, last)
+    previous = None if options.full else previous_record(history, signature)
     increment = plan_increment(sets, previous, fingerprints, held=lambda qn: _has_outcome(current, qn))
     skipped = [fs for fs in sets if fs.qualified_name in increment.skipped]
     if increment.skipped:
@@ -286,12 +290,12 @@ def _keep_classifications(
             entity.pop("classifications", None)
 
 
-def _previous(catalog: Catalog, signature: str, report: RunReport) -> Mapping[str, Any] | None:
+def _history(catalog: Catalog, report: RunReport) -> list[dict[str, Any]]:
     try:
-        return previous_record(catalog.runs(10), signature)
+        return catalog.runs(10)
     except CatalogError as err:
         report.warn(f"no run history, every feature set is evaluated: {err}")
-        return None
+        return []
 
 
 def _finish(

@@ -61,7 +61,7 @@ def test_a_change_re_evaluates_the_set_and_what_it_can_affect(tmp_path: Path):
     # (customer_profile, campaign_response: total_spend_90d; web_sessions_daily: txn_amount_sum_30d),
     # sharing its source (card_usage_patterns, web_sessions_daily) or derived from it (customer_risk_360)
     assert skipped == {"merchant_risk_signals@1", "customer_engagement@1", "customer_support_contacts@1"}
-    full = _scan(folder, tmp_path / "full.db", "--full")
+    full = _scan(folder, db, "--full")  # the same history: the derived set is stale in both
     assert incremental["score"] == full["score"] and incremental["findings"] == full["findings"]
 
 
@@ -89,3 +89,24 @@ def test_full_and_changed_rules_evaluate_everything(tmp_path: Path):
     )
     _scan(folder, db, "--policy", str(pack))
     assert _record(db)["evaluation"]["increment"]["evaluated"] == 9
+
+
+def test_a_parent_changed_after_its_derived_set_makes_it_stale(tmp_path: Path):
+    folder, db = _copy(tmp_path), tmp_path / "c.db"
+    first = _scan(folder, db)
+    stale = [f for f in _record(db)["evaluation"]["findings"] if f["rule"] == "stale-derived"]
+    assert stale == [] and first["findings"]["error"] >= 1
+    payments = folder / "payments.yaml"
+    payments.write_text(payments.read_text().replace("ttl: 2d", "ttl: 3d"))
+    _scan(folder, db)
+    stale = [f for f in _record(db)["evaluation"]["findings"] if f["rule"] == "stale-derived"]
+    assert [f["target"] for f in stale] == ["featmesh://manifest/risk-shared/customer_risk_360@1"]
+    assert "transaction_aggregates@2 changed after this set was built" in stale[0]["message"]
+    # still stale on the next scan: the derived set was not rebuilt
+    _scan(folder, db, "--full")
+    assert any(f["rule"] == "stale-derived" for f in _record(db)["evaluation"]["findings"])
+    # the risk team rebuilds it on the new parent (its definition changes): no longer stale
+    risk = folder / "risk-shared.yaml"
+    risk.write_text(risk.read_text().replace("ttl: 1d", "ttl: 12h"))
+    _scan(folder, db)
+    assert not any(f["rule"] == "stale-derived" for f in _record(db)["evaluation"]["findings"])

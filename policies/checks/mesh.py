@@ -198,6 +198,8 @@ def stale_derived(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
     now hashes to ``"cd34..."`` (its features changed after the derived set was built)
     Passes: the recorded hashes equal the parents' current ones
     Not applicable to sets that derive from nothing, or whose source records no hashes.
+    (``featmesh scan`` records them from its run history: the parents' hashes when the
+    derived set's own definition last changed.)
     """
     for fs in mesh.sets:
         if not mesh.is_local(fs):
@@ -217,7 +219,7 @@ def stale_derived(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
                 continue  # an unknown parent is the lineage rules' business
             if qn not in recorded:
                 problems.append(f"no hash recorded for parent {qn}")
-            elif recorded[qn] != parent.content_hash:
+            elif recorded[qn] != parent.extra.get("published_content_hash", parent.content_hash):
                 problems.append(f"parent {qn} changed after this set was built")
         if problems:
             yield fs, None, fail("; ".join(problems))
