@@ -28,7 +28,7 @@ import click
 from connector.cli import Handled
 from connector.config import load_config
 from connector.errors import EXIT_PARTIAL, FeatmeshError, UsageError
-from connector.governance import FAIL_ON, findings_exit_code, profile_sets
+from connector.governance import FAIL_ON, findings_exit_code, profile_sets, with_parent_hashes
 from connector.model import FeatureSet, FeatureStore
 from connector.pipeline import KnownSets, check_references, domain_mapping, read_sources, resolve_domains
 from connector.reports.check_json import check_document, render_json
@@ -178,8 +178,13 @@ def check(
         check_references(result, elsewhere)
         stores = result.stores
         earlier: Mapping[tuple[str, str], str] = {}
+        last: Mapping[str, Any] | None = None
         if opened is not None and profile:  # the published profiles, to measure drift against
             earlier = opened.latest_profiles(fs.qualified_name for s in stores for fs in s.feature_sets)
+        if opened is not None:  # the last scan's record: when derived sets were built
+            last = next(
+                (r for r in opened.runs(10) if r.get("command") == "scan" and r.get("evaluation")), None
+            )
     finally:
         if opened is not None:
             opened.close()
@@ -196,6 +201,7 @@ def check(
         if profile
         else None
     )
+    sets = with_parent_hashes(sets, published, last)
     evaluation = evaluate(
         policy,
         sets,

@@ -137,6 +137,9 @@ class FakeCatalog:
             fs.version for fs in self.sets if (fs.store_kind, fs.store, fs.name) == (store_kind, store, name)
         ]
 
+    def runs(self, limit=50):
+        return []
+
     def close(self):
         self.closed = True
 
