@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cached_property
 from typing import Any
+from urllib.parse import unquote
 
 QN_SCHEME = "featmesh://"
 DERIVED_EXTRA = frozenset({"parent_hashes", "published_content_hash"})
@@ -242,7 +243,7 @@ class FeatureSet:
         )
 
     def feature_qn(self, feature: str) -> str:
-        return f"{self.qualified_name}#{feature}"
+        return f"{self.qualified_name}#{qn_part(feature)}"
 
     @cached_property
     def content_hash(self) -> str:
@@ -284,16 +285,27 @@ class FeatureStore:
 # --------------------------------------------------------------------------- names
 
 
+_RESERVED = {"%": "%25", "/": "%2F", "@": "%40", "#": "%23", " ": "%20"}
+
+
+def qn_part(name: str) -> str:
+    """A name as one part of a qualifiedName: the separators ``/ @ #`` (and ``%`` and
+    spaces) percent-encoded, so a store's odd name cannot point a set elsewhere."""
+    if not any(c in name for c in _RESERVED):
+        return name
+    return "".join(_RESERVED.get(c, c) for c in name)
+
+
 def store_qn(kind: str, store: str) -> str:
-    return f"{QN_SCHEME}{kind}/{store}"
+    return f"{QN_SCHEME}{qn_part(kind)}/{qn_part(store)}"
 
 
 def feature_set_qn(kind: str, store: str, name: str, version: str | None) -> str:
-    return f"{store_qn(kind, store)}/{name}@{version or UNVERSIONED}"
+    return f"{store_qn(kind, store)}/{qn_part(name)}@{qn_part(version or UNVERSIONED)}"
 
 
 def entity_qn(kind: str, store: str, entity: str) -> str:
-    return f"{store_qn(kind, store)}/entity/{entity}"
+    return f"{store_qn(kind, store)}/entity/{qn_part(entity)}"
 
 
 _QN = re.compile(r"^featmesh://(?P<kind>[^/]+)/(?P<store>[^/]+)/(?P<name>[^/@#]+)@(?P<version>[^/#]+)$")
@@ -304,11 +316,11 @@ def parse_feature_set_qn(qn: str) -> FeatureSetRef | None:
     match = _QN.match(qn)
     if not match:
         return None
-    version = match["version"]
+    version = unquote(match["version"])
     return FeatureSetRef(
-        store_kind=match["kind"],
-        store=match["store"],
-        name=match["name"],
+        store_kind=unquote(match["kind"]),
+        store=unquote(match["store"]),
+        name=unquote(match["name"]),
         version=None if version == UNVERSIONED else version,
     )
 

@@ -66,10 +66,30 @@ def read_sources(specs: Iterable[SourceSpec], report: RunReport) -> ReadResult:
             log.error("source %s failed: %s", spec.uri, err)
             result.per_source.append((source_report, []))
             continue
+        clash = _same_store(result, stores)
+        if clash is not None:
+            message = (
+                f"store {clash[0]} is also read from source {clash[1]}: two sources may not describe "
+                "the same store (each would delete the other's feature sets)"
+            )
+            source_report.fail(message)
+            log.error("source %s failed: %s", spec.uri, message)
+            result.input_errors.append(InputError(message, path=spec.uri))
+            result.per_source.append((source_report, []))
+            continue
         log.info("source %s: %d feature sets", spec.uri, source_report.feature_sets)
         result.per_source.append((source_report, stores))
     progress.done()
     return result
+
+
+def _same_store(result: ReadResult, stores: list[FeatureStore]) -> tuple[str, str] | None:
+    """(store, the source that read it first) when ``stores`` repeats a store already read."""
+    seen = {(s.kind, s.name): report.uri for report, group in result.per_source for s in group}
+    for store in stores:
+        if (store.kind, store.name) in seen:
+            return f"{store.kind}/{store.name}", seen[(store.kind, store.name)]
+    return None
 
 
 def check_references(result: ReadResult, elsewhere: KnownSets | None = None) -> None:

@@ -118,7 +118,7 @@ def test_detection_of_files_and_workspaces():
 @pytest.mark.skipif(not REAL_CONF.exists(), reason="shared fixture feathr/features.conf is absent")
 def test_real_feathr_conf_with_a_broken_derivation():
     store, report = read_one(REAL_CONF)
-    assert store.name == "features"
+    assert store.name == "feathr"  # the folder holding the conf: its workspace
     sets = {fs.name: fs for fs in store.feature_sets}
     assert set(sets) == {
         "nonAggFeatures",
@@ -142,3 +142,32 @@ def test_real_feathr_conf_with_a_broken_derivation():
     assert sets["passthroughFeatures"].sources == () and sets["passthroughFeatures"].join_keys == ()
     assert sets["aggregationFeatures"].features[0].extra["window_seconds"] == 90 * 86400
     json.dumps(to_dict(store))
+
+
+def test_a_workspace_is_one_store_however_it_is_named(tmp_path: Path) -> None:
+    ws = tmp_path / "fraud_ws" / "feature_conf"
+    ws.mkdir(parents=True)
+    (ws / "features.conf").write_text(
+        'anchors: { a: { source: PASSTHROUGH, key: "id", features: { f: "x" } } }\n'
+    )
+    names = {
+        read(str(p), SourceReport(uri=str(p), kind="feathr"), {})[0].name
+        for p in (tmp_path / "fraud_ws", ws, ws / "features.conf")
+    }
+    assert names == {"fraud_ws"}
+
+
+def test_an_included_file_is_read_once(tmp_path: Path) -> None:
+    (tmp_path / "common.conf").write_text(
+        'sources: { txns: { location: { path: "abfss://raw@acct.dfs.core.windows.net/txns" } } }\n'
+    )
+    (tmp_path / "features.conf").write_text(
+        'include "common.conf"\n'
+        'anchors: { a: { source: txns, key: "id",\n'
+        '  features: { amount: { def: "amount", type: NUMERIC } } } }\n'
+    )
+    report = SourceReport(uri="x", kind="feathr")
+    (store,) = read(str(tmp_path), report, {})
+    assert [fs.name for fs in store.feature_sets] == ["a"]
+    assert store.feature_sets[0].sources[0].uri == "abfss://raw@acct.dfs.core.windows.net/txns"
+    assert report.counters.get("files_included") == 1

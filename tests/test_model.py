@@ -109,3 +109,11 @@ def test_infer_source_kind(uri, fmt, kind):
     from connector.sources.common import infer_source_kind
 
     assert infer_source_kind(uri, fmt) == kind
+
+
+def test_separators_in_names_are_encoded_and_round_trip():
+    fs = _fs(store="pay ments", name="merchant@stats #1/x", version="2")
+    assert fs.qualified_name == "featmesh://manifest/pay%20ments/merchant%40stats%20%231%2Fx@2"
+    assert fs.feature_qn("a#b") == fs.qualified_name + "#a%23b"
+    ref = parse_feature_set_qn(fs.qualified_name)
+    assert ref is not None and (ref.store, ref.name, ref.version) == ("pay ments", "merchant@stats #1/x", "2")

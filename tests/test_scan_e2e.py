@@ -159,3 +159,16 @@ def test_usage_errors_exit_2(tmp_path: Path):
     assert result.exit_code == 2 and "no such file or folder" in result.stderr
     result = run("scan", MANIFESTS, "--catalog", "nosuch://x")
     assert result.exit_code == 2 and "unknown kind 'nosuch'" in result.stderr
+
+
+def test_two_sources_describing_the_same_store_fail_the_second(tmp_path: Path):
+    db = tmp_path / "catalog.db"
+    copy = tmp_path / "again"
+    copy.mkdir()
+    (copy / "payments.yaml").write_text((SAMPLES / "manifests" / "payments.yaml").read_text())
+    result, summary = run_json("scan", MANIFESTS, str(copy), "--catalog", f"local:{db}", "--json")
+    assert result.exit_code == 3
+    failed = [s for s in summary["sources"] if s["status"] == "failed"]
+    assert [s["uri"] for s in failed] == [f"manifest:{copy}"]
+    assert "store manifest/payments is also read from source manifest:" in failed[0]["error"]
+    assert summary["plan"]["create"] == 104

@@ -17,7 +17,7 @@ from typing import Any
 from pyapacheatlas.core import AtlasEntity, AtlasProcess
 
 from connector.mapping.rules import DEFAULT_RULES, MappingRule, resolve
-from connector.model import Feature, FeatureSet, FeatureStore, SourceRef, entity_qn
+from connector.model import Feature, FeatureSet, FeatureStore, SourceRef, entity_qn, store_qn
 
 STORE = "featmesh_feature_store"
 FEATURE_SET = "featmesh_feature_set"
@@ -168,7 +168,7 @@ def _entity(store: FeatureStore, entity: Any) -> EntityJson:
 
 
 def _feature_set(fs: FeatureSet) -> EntityJson:
-    store_qn = fs.qualified_name.rsplit("/", 1)[0]
+    store = store_qn(fs.store_kind, fs.store)
     return _atlas(
         FEATURE_SET,
         fs.name,
@@ -191,7 +191,7 @@ def _feature_set(fs: FeatureSet) -> EntityJson:
             "tags": dict(fs.tags),
         },
         {
-            "store": ref(STORE, store_qn),
+            "store": ref(STORE, store),
             "entities": [ref(ENTITY, entity_qn(fs.store_kind, fs.store, e)) for e in fs.entities],
         },
     )

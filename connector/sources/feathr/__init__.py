@@ -50,8 +50,12 @@ def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> lis
     files = [root] if root.is_file() else _conf_files(root)
     if not files:
         raise InputError("folder holds no Feathr config (*.conf)", path=location)
+    included = _included(files)
     sections: dict[str, dict[str, Located]] = {s: {} for s in SECTIONS}
     for path in files:
+        if path.resolve() in included:  # read as part of the file that includes it
+            report.count("files_included")
+            continue
         tree = plain(parse_conf(path))
         if not isinstance(tree, dict) or not any(s in tree for s in SECTIONS):
             report.count("files_skipped")
@@ -62,8 +66,34 @@ def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> lis
             _collect(sections[section], section, tree.get(section), path, text)
     if root.is_dir():
         report.count("python_files_not_executed", sum(1 for _ in root.rglob("*.py")))
-    store = root.name if root.is_dir() else root.stem
-    return [_build(store, location, sections, report)]
+    return [_build(workspace_name(root), location, sections, report)]
+
+
+def workspace_name(root: Path) -> str:
+    """The store's name: the workspace folder, whether the source names it, its
+    ``feature_conf`` folder or a conf file in either (so all four name one store)."""
+    folder = (root if root.is_dir() else root.parent).resolve()
+    if folder.name in ("feature_conf", "feature_join_conf") and folder.parent.name:
+        folder = folder.parent
+    return folder.name or root.stem
+
+
+_INCLUDE = re.compile(
+    r"""^\s*include\s+(?:required\s*\(\s*)?(?:file\s*\(\s*)?["']([^"']+)["']""", re.MULTILINE
+)
+
+
+def _included(files: list[Path]) -> set[Path]:
+    """Files that another file of the workspace includes (HOCON ``include "x.conf"``)."""
+    found: set[Path] = set()
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for target in _INCLUDE.findall(text):
+            found.add((path.parent / target).resolve())
+    return found
 
 
 def _build(
