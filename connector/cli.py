@@ -62,6 +62,10 @@ def cli(verbose: int, quiet: bool) -> None:
     progress.configure(enabled=not quiet)
     level = logging.WARNING - 10 * min(verbose, 2)
     env_level = os.environ.get("FEATMESH_LOG_LEVEL")
+    if env_level and env_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise click.UsageError(
+            f"FEATMESH_LOG_LEVEL={env_level!r}: expected DEBUG, INFO, WARNING, ERROR or CRITICAL"
+        )
     logging.basicConfig(
         level=env_level.upper() if env_level else level,
         format="%(levelname)s %(name)s: %(message)s",

@@ -27,7 +27,7 @@ import click
 
 from connector.cli import Handled
 from connector.config import load_config
-from connector.errors import EXIT_PARTIAL, FeatmeshError, UsageError
+from connector.errors import EXIT_PARTIAL, CatalogError, FeatmeshError, InputError, UsageError
 from connector.governance import FAIL_ON, findings_exit_code, profile_sets, with_parent_hashes
 from connector.model import FeatureSet, FeatureStore
 from connector.pipeline import KnownSets, check_references, domain_mapping, read_sources, resolve_domains
@@ -169,22 +169,32 @@ def check(
     published: list[FeatureSet] = []
     elsewhere: KnownSets | None = None
     opened = _open_catalog(catalog, report) if catalog else None
+    earlier: Mapping[tuple[str, str], str] = {}
+    last: Mapping[str, Any] | None = None
     try:
         if opened is not None:
             published = _published(opened, str(catalog), report)
-            elsewhere = lambda ref: opened.feature_set_versions(ref.store_kind, ref.store, ref.name)  # noqa: E731
+            if len(report.failures):  # the catalog cannot be read: it is not asked again
+                opened.close()
+                opened = None
+            else:
+                elsewhere = lambda ref: opened.feature_set_versions(ref.store_kind, ref.store, ref.name)  # noqa: E731
         domains = domain_mapping(result, config.domains, config.source_domains) if config else {}
         result.replace_stores(resolve_domains(result.stores, domains))
-        check_references(result, elsewhere)
+        try:
+            check_references(result, elsewhere)
+            if opened is not None and profile:  # the published profiles, to measure drift against
+                earlier = opened.latest_profiles(
+                    fs.qualified_name for s in result.stores for fs in s.feature_sets
+                )
+            if opened is not None:  # the last scan's record: when derived sets were built
+                last = next(
+                    (r for r in opened.runs(10) if r.get("command") == "scan" and r.get("evaluation")), None
+                )
+        except CatalogError as err:
+            report.fail(f"catalog {catalog}: {err}")
+            check_references(result)
         stores = result.stores
-        earlier: Mapping[tuple[str, str], str] = {}
-        last: Mapping[str, Any] | None = None
-        if opened is not None and profile:  # the published profiles, to measure drift against
-            earlier = opened.latest_profiles(fs.qualified_name for s in stores for fs in s.feature_sets)
-        if opened is not None:  # the last scan's record: when derived sets were built
-            last = next(
-                (r for r in opened.runs(10) if r.get("command") == "scan" and r.get("evaluation")), None
-            )
     finally:
         if opened is not None:
             opened.close()
@@ -220,7 +230,10 @@ def check(
     document = check_document(evaluation, summary, report, counts) if (as_json or fmt == "json") else None
     rendered = _render(fmt, evaluation, summary, report, counts, document)
     if output:
-        Path(output).write_text(rendered, encoding="utf-8")
+        try:
+            Path(output).write_text(rendered, encoding="utf-8")
+        except OSError as err:
+            raise InputError(f"cannot write the {fmt} report: {err.strerror}", path=output) from None
         log.info("wrote %s report to %s", fmt, output)
     if as_json:
         assert document is not None

@@ -226,7 +226,6 @@ class _Product:
     source: SourceRef
     existing: bool
     expected_type: str | None
-    columns: set[str] = field(default_factory=set)
 
     def placeholder(self) -> EntityJson:
         return _atlas(
@@ -240,7 +239,6 @@ class _Product:
                 "uri": self.source.uri,
                 "format": self.source.format,
                 "expectedTypeName": self.expected_type,
-                "columns": sorted(self.columns),
             },
         )
 
@@ -267,8 +265,6 @@ def _product(
             expected = resolved[0] if resolved else None
             product = _Product(DATA_PRODUCT, qn, source, existing=False, expected_type=expected)
         products[key] = product
-    product.columns.update(source.columns)
-    product.columns.update(c for f in fs.features for c in f.source_columns if len(fs.sources) == 1)
 
 
 def placeholder_qn(name: str) -> str:

@@ -11,6 +11,7 @@ or a bare path whose kind each reader's ``detect`` decides.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,7 +51,17 @@ class SourceSpec:
 
     @property
     def uri(self) -> str:
-        return f"{self.kind}:{self.location}"
+        """The source as shown in messages, summaries and run records: credentials
+        someone put in a URL (``https://user:secret@host``) are never repeated."""
+        return f"{self.kind}:{redact_uri(self.location)}"
+
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redact_uri(text: str) -> str:
+    """``scheme://user:secret@host/...`` -> ``scheme://***@host/...``."""
+    return _USERINFO.sub("***@", text)
 
 
 @cache

@@ -64,6 +64,11 @@ class Target:
 def parse_location(location: str) -> Target:
     """Check and split a ``databricks:`` location; InputError names what is wrong."""
     parts = urlsplit(location)
+    if parts.username or parts.password:
+        raise InputError(
+            "a databricks: URL must not hold credentials: set DATABRICKS_TOKEN in the environment",
+            path=f"databricks:{parts.scheme}://{parts.hostname or ''}",
+        )
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise InputError("expected a workspace URL such as https://HOST[?catalog=C&schema=S]", path=location)
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
