@@ -369,13 +369,15 @@ def test_malformed_json_is_a_source_error_naming_the_endpoint():
 
 
 @responses.activate
-def test_lineage_failure_costs_only_the_lineage():
+def test_a_lineage_failure_fails_the_source_rather_than_erase_published_lineage():
     mock_unity(lineage=False)
     responses.get(LINEAGE, status=403, json={"error_code": "PERMISSION_DENIED"})
     report = SourceReport(uri="x", kind="databricks")
-    [store] = read(f"{BASE}?catalog=ml&schema=fraud&api=unity", report, FAST)
+    with pytest.raises(SourceError, match=r"the store is left as published \(add lineage=false"):
+        read(f"{BASE}?catalog=ml&schema=fraud&api=unity", report, FAST)
+    assert report.counters["lineage_failures"] == 1
+    [store] = read(f"{BASE}?catalog=ml&schema=fraud&api=unity&lineage=false", report, FAST)
     assert len(store.feature_sets) == 2
-    assert report.counters["lineage_failures"] == 2
 
 
 def test_missing_token_is_a_clear_error(monkeypatch):
@@ -404,3 +406,13 @@ def test_location_parsing():
     assert target.base_url == "https://adb-1.7.azuredatabricks.net"
     assert target.scope.catalog == "ml" and target.scope.schema is None
     assert target.scope.lineage is False and target.api == "all"
+
+
+@responses.activate
+def test_a_named_schema_without_feature_tables_is_an_empty_store():
+    """So that the feature sets it used to publish are planned for deletion."""
+    page = {"catalog_name": "ml", "schema_name": "fraud", "max_results": "100"}
+    responses.get(f"{UC}/tables", json={"tables": [RAW]}, match=[matchers.query_param_matcher(page)])
+    report = SourceReport(uri="x", kind="databricks")
+    [store] = read(f"{BASE}?catalog=ml&schema=fraud&api=unity&lineage=false", report, FAST)
+    assert store.name == "ml.fraud" and store.feature_sets == ()

@@ -121,7 +121,7 @@ def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> lis
                 raise
             report.warn(f"no workspace feature store API here ({err})")
         else:
-            if legacy.feature_sets:
+            if legacy.feature_sets or target.api == "legacy":
                 stores.append(legacy)
     return stores
 

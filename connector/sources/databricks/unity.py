@@ -52,7 +52,9 @@ def read_unity(client: Client, scope: UnityScope, report: SourceReport) -> list[
     for catalog in _catalogs(client, scope):
         for schema in _schemas(client, catalog, scope):
             store = _read_schema(client, catalog, schema, scope, report)
-            if store.feature_sets:
+            if store.feature_sets or scope.schema:
+                # a schema named in the source is a store even when it holds no feature
+                # table any more: its published sets must be planned for deletion
                 stores.append(store)
     if not stores and (scope.catalog or scope.schema):
         report.warn(f"{client.host}: no feature tables (tables with a primary key) in scope")
@@ -190,10 +192,14 @@ def _upstream(client: Client, table: Mapping[str, Any], report: SourceReport) ->
         body = client.get(LINEAGE, {"table_name": full_name, "include_entity_lineage": "false"})
     except NotFound:
         return []
-    except SourceError as err:  # lineage is an extra: its failure costs only the lineage
-        report.warn(f"lineage of {full_name} unavailable: {err}")
+    except SourceError as err:
+        # Publishing the table without its lineage would delete the lineage already
+        # published: the whole source fails instead, and the catalog keeps what it had.
         report.count("lineage_failures")
-        return []
+        raise SourceError(
+            f"lineage of {full_name} unavailable ({err}); the store is left as published "
+            "(add lineage=false to the source to scan without lineage)"
+        ) from None
     refs = []
     for entry in body.get("upstreams") or []:
         ref = _upstream_ref(entry) if isinstance(entry, dict) else None
