@@ -17,6 +17,16 @@ def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def epoch_ms(iso: str) -> int:
+    """Milliseconds since the epoch of an ISO 8601 time (Atlas's ``date`` values)."""
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def retired_classification(run_id: str) -> dict[str, Any]:
+    """The classification a vanished entity gets with ``--keep-deleted``."""
+    return {"typeName": "FEATMESH.RETIRED", "attributes": {"retiredAt": epoch_ms(utcnow()), "runId": run_id}}
+
+
 @dataclass
 class CappedList:
     """A list that keeps the first ``cap`` items and counts the rest."""

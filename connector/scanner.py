@@ -60,7 +60,7 @@ class ScanOptions:
     profile_remote: bool = False
 
     def catalog_options(self) -> dict[str, Any]:
-        options: dict[str, Any] = {"keep_deleted": self.keep_deleted}
+        options: dict[str, Any] = {}
         if self.batch_size is not None:
             options["batch_size"] = self.batch_size
         return options

@@ -78,7 +78,7 @@ def test_classification_entity_types_are_enforced(tmp_path):
 
 
 def test_existing_entities_resolve_sources_and_keep_deleted_retires(tmp_path):
-    catalog = _catalog(tmp_path, keep_deleted=True)
+    catalog = _catalog(tmp_path)
     catalog.add_typedefs(
         {"entityDefs": [{"name": "azure_datalake_gen2_path", "superTypes": ["DataSet"], "attributeDefs": []}]}
     )
@@ -98,7 +98,8 @@ def test_existing_entities_resolve_sources_and_keep_deleted_retires(tmp_path):
         scopes=["featmesh://manifest/s"],
         keep_deleted=True,
     )
-    assert plan.counts()["delete"] == 3 and result.deleted == 0 and result.classifications == 3
+    assert plan.counts()["retire"] == 3 and plan.counts()["delete"] == 0
+    assert result.retired == 3 and result.deleted == 0
     retired = catalog.db.execute(
         "SELECT count(*) FROM classifications WHERE type_name = 'FEATMESH.RETIRED'"
     ).fetchone()[0]

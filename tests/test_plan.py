@@ -32,7 +32,7 @@ def test_create_update_unchanged_delete():
         ("featmesh_feature_set", f"{scope}x/y@1"): _stored(_e(f"{scope}x/y@1")),
     }
     plan = compute_plan(desired, current, delete_scope=[scope], protected=["featmesh_data_product"])
-    assert plan.counts() == {"create": 1, "update": 1, "delete": 1, "unchanged": 1}
+    assert plan.counts() == {"create": 1, "update": 1, "delete": 1, "unchanged": 1, "retire": 0}
     (update,) = plan.of("update")
     assert update.fields == ("owner",)
     assert plan.of("delete")[0].key[1] == f"{scope}/gone@1"

@@ -25,7 +25,7 @@ SCHEMES: dict[str, str] = {
 
 def open_catalog(uri: str | None, *, read_only: bool = False, **options: Any) -> Catalog:
     """Open the catalog a URI names. ``read_only`` opens without creating or writing;
-    ``options`` (``batch_size``, ``keep_deleted``, ``history``) go to the catalog."""
+    ``options`` (``batch_size``, ``history``) go to the catalog."""
     uri = uri or "local"
     scheme = uri.split(":", 1)[0]
     target = SCHEMES.get(scheme)

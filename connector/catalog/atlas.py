@@ -46,7 +46,7 @@ from connector.mapping.entities import (
 )
 from connector.mapping.reverse import feature_sets_from_entities
 from connector.model import FeatureSet, parse_feature_set_qn, store_qn
-from connector.runreport import utcnow
+from connector.runreport import retired_classification
 from typedefs import load_typedefs
 from typedefs.diff import refused_changes
 
@@ -58,7 +58,6 @@ CATEGORIES = ("enumDefs", "structDefs", "classificationDefs", "entityDefs", "rel
 LOOKUP_CHUNK = 25
 """qualifiedNames per unique-attribute lookup (they travel in the query string)."""
 DELETE_ORDER = (PIPELINE, FEATURE, FEATURE_SET, ENTITY, STORE, DATA_PRODUCT)
-RETIRED = "FEATMESH.RETIRED"
 
 
 def open_atlas(uri: str, *, read_only: bool = False, **options: Any) -> AtlasCatalog:
@@ -105,7 +104,6 @@ class AtlasCatalog:
         read_only: bool = False,
         batch_size: int = DEFAULT_BATCH_SIZE,
         history: Path | None = None,
-        keep_deleted: bool = False,
     ):
         if batch_size < 1:
             raise UsageError("batch size must be at least 1")
@@ -114,7 +112,6 @@ class AtlasCatalog:
         self.flavour = flavour
         self.read_only = read_only
         self.batch_size = batch_size
-        self.keep_deleted = keep_deleted
         self._history_path = history or HISTORY_PATH
         self._history: LocalCatalog | None = None
         self._exists: dict[Key, bool] = {}
@@ -420,23 +417,15 @@ class AtlasCatalog:
             result.classifications += 1
 
     def _delete(self, plan: Plan, guids: dict[Key, str], result: ApplyResult, run_id: str) -> None:
+        for change in plan.of("retire"):
+            body = [retired_classification(run_id)]
+            path = f"/entity/guid/{guids[change.key]}/classifications"
+            try:
+                self.rest.request("POST", path, body=body, allow=(400, 409))
+                result.retired += 1
+            except CatalogError as err:
+                result.failed.append(f"retire {change.key[1]}: {err}")
         doomed = sorted(plan.of("delete"), key=lambda c: (_delete_rank(c.key[0]), c.key[1]))
-        if self.keep_deleted:
-            for change in doomed:
-                assert change.current is not None
-                if any(c["typeName"] == RETIRED for c in change.current.get("classifications", [])):
-                    continue
-                body = [
-                    {"typeName": RETIRED, "attributes": {"retiredAt": _epoch_ms(utcnow()), "runId": run_id}}
-                ]
-                try:
-                    self.rest.request(
-                        "POST", f"/entity/guid/{guids[change.key]}/classifications", body=body, allow=(409,)
-                    )
-                    result.classifications += 1
-                except CatalogError as err:
-                    result.failed.append(f"retire {change.key[1]}: {err}")
-            return
         for batch in _chunks(doomed, self.batch_size):
             params = [("guid", guids[c.key]) for c in batch]
             try:
@@ -519,12 +508,6 @@ def _already_associated(answer: Mapping[str, Any]) -> bool:
 
 def _delete_rank(type_name: str) -> int:
     return DELETE_ORDER.index(type_name) if type_name in DELETE_ORDER else len(DELETE_ORDER)
-
-
-def _epoch_ms(iso: str) -> int:
-    from datetime import datetime
-
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def _ref(value: Mapping[str, Any], names: Mapping[str, tuple[str, str]]) -> dict[str, Any]:

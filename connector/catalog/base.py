@@ -17,6 +17,7 @@ class ApplyResult:
     created: int = 0
     updated: int = 0
     deleted: int = 0
+    retired: int = 0
     classifications: int = 0
     requests: int = 0
     failed: list[str] = field(default_factory=list)
@@ -26,6 +27,7 @@ class ApplyResult:
             "created": self.created,
             "updated": self.updated,
             "deleted": self.deleted,
+            "retired": self.retired,
             "classifications": self.classifications,
             "requests": self.requests,
             "failed": list(self.failed),

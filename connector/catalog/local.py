@@ -14,7 +14,6 @@ import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +23,10 @@ from connector.errors import CatalogError, InputError
 from connector.mapping.entities import FEATMESH_TYPES, FEATURE, FEATURE_SET
 from connector.mapping.reverse import feature_sets_from_entities
 from connector.model import FeatureSet, parse_feature_set_qn
-from connector.runreport import utcnow
+from connector.runreport import retired_classification, utcnow
 from typedefs import TypeSystem, load_base_typedefs, load_typedefs
 
 SCHEMA_VERSION = "1"
-RETIRED = "FEATMESH.RETIRED"
 CATEGORIES = ("enumDefs", "structDefs", "classificationDefs", "entityDefs", "relationshipDefs")
 
 _DDL = """
@@ -73,9 +71,9 @@ def parse_local_uri(uri: str) -> Path:
     return Path(rest or DEFAULT_LOCAL_PATH)
 
 
-def open_local(uri: str, *, read_only: bool = False, keep_deleted: bool = False, **_: Any) -> LocalCatalog:
+def open_local(uri: str, *, read_only: bool = False, **_: Any) -> LocalCatalog:
     """Open ``local[:PATH]``; options meant for remote catalogs (batch size) do not apply."""
-    return LocalCatalog(parse_local_uri(uri), read_only=read_only, keep_deleted=keep_deleted)
+    return LocalCatalog(parse_local_uri(uri), read_only=read_only)
 
 
 class LocalCatalog:
@@ -84,11 +82,10 @@ class LocalCatalog:
 
     transactional = True
 
-    def __init__(self, path: Path, *, read_only: bool = False, keep_deleted: bool = False):
+    def __init__(self, path: Path, *, read_only: bool = False):
         self.path = path
         self.uri = f"local:{path}"
         self.read_only = read_only
-        self.keep_deleted = keep_deleted
         try:
             if read_only and not path.exists():
                 self.db = sqlite3.connect(":memory:")
@@ -377,25 +374,27 @@ class LocalCatalog:
         for change in plan.of("delete"):
             assert change.current is not None
             guid = change.current["guid"]
-            if self.keep_deleted:
-                attributes = {"retiredAt": _epoch_ms(utcnow()), "runId": run_id}
-                problems = self.type_system().check_classification(
-                    change.key[0], {"typeName": RETIRED, "attributes": attributes}
-                )
-                if problems:
-                    raise CatalogError(
-                        f"{self.uri} refused {RETIRED} on {change.key[1]}: " + "; ".join(problems)
-                    )
-                inserted = db.execute(
-                    "INSERT OR IGNORE INTO classifications VALUES (?, ?, ?)",
-                    (guid, RETIRED, json.dumps(attributes, sort_keys=True)),
-                )
-                result.classifications += inserted.rowcount
-                continue
             db.execute("DELETE FROM relationships WHERE from_guid = ? OR to_guid = ?", (guid, guid))
             db.execute("DELETE FROM classifications WHERE entity_guid = ?", (guid,))
             db.execute("DELETE FROM entities WHERE guid = ?", (guid,))
             result.deleted += 1
+        for change in plan.of("retire"):
+            assert change.current is not None
+            retired = retired_classification(run_id)
+            problems = self.type_system().check_classification(change.key[0], retired)
+            if problems:
+                raise CatalogError(
+                    f"{self.uri} refused {retired['typeName']} on {change.key[1]}: " + "; ".join(problems)
+                )
+            db.execute(
+                "INSERT OR IGNORE INTO classifications VALUES (?, ?, ?)",
+                (
+                    change.current["guid"],
+                    retired["typeName"],
+                    json.dumps(retired["attributes"], sort_keys=True),
+                ),
+            )
+            result.retired += 1
 
     def _classify(
         self,
@@ -481,10 +480,6 @@ def _shipped_typedefs() -> dict[str, Any]:
         for category in CATEGORIES:
             merged[category].extend(source.get(category, []))
     return merged
-
-
-def _epoch_ms(iso: str) -> int:
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def _like_prefix(prefix: str) -> str:

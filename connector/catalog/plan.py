@@ -33,7 +33,7 @@ def owned(classification_name: str) -> bool:
 
 @dataclass(frozen=True)
 class Change:
-    action: str  # create | update | delete | unchanged
+    action: str  # create | update | delete | unchanged | retire (classified FEATMESH.RETIRED, kept)
     key: Key
     desired: EntityJson | None = None
     current: EntityJson | None = None
@@ -58,7 +58,7 @@ class Plan:
         return [c for c in self.changes if c.action == action]
 
     def counts(self) -> dict[str, int]:
-        counts = {"create": 0, "update": 0, "delete": 0, "unchanged": 0}
+        counts = {"create": 0, "update": 0, "delete": 0, "unchanged": 0, "retire": 0}
         for change in self.changes:
             counts[change.action] += 1
         return counts
@@ -72,7 +72,13 @@ class Plan:
     @property
     def writes(self) -> bool:
         counts = self.counts()
-        return bool(counts["create"] or counts["update"] or counts["delete"] or self.classifications)
+        return bool(
+            counts["create"]
+            or counts["update"]
+            or counts["delete"]
+            or counts["retire"]
+            or self.classifications
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -129,7 +135,7 @@ def compute_plan(
         if keep_deleted and any(c["typeName"] == RETIRED for c in existing.get("classifications", [])):
             continue
         if any(key[1] == s or key[1].startswith(s + "/") for s in scopes):
-            plan.changes.append(Change("delete", key, current=existing))
+            plan.changes.append(Change("retire" if keep_deleted else "delete", key, current=existing))
     return plan
 
 

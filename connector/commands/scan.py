@@ -163,10 +163,11 @@ def render_text(outcome: ScanOutcome) -> str:
         f"{c['entities']} entities, {c['lineage']} lineage links"
     )
     p = s["plan"]
+    retire = f", {p['retire']} retire" if p.get("retire") else ""
     lines.append(
         f"plan: {p['create']} create, {p['update']} update, {p['delete']} delete, {p['unchanged']} unchanged"
-        f"; classifications {p['classifications']['add']} add, {p['classifications']['update']} update, "
-        f"{p['classifications']['remove']} remove"
+        f"{retire}; classifications {p['classifications']['add']} add, "
+        f"{p['classifications']['update']} update, {p['classifications']['remove']} remove"
     )
     if s["dry_run"]:
         for change in p["changes"][:50]:
