@@ -9,6 +9,7 @@ input error, 3 the run finished but a source or a catalog write failed.
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
 import sys
@@ -17,7 +18,7 @@ from typing import Any
 import click
 
 from connector import __version__, progress
-from connector.errors import EXIT_INPUT, FeatmeshError
+from connector.errors import EXIT_INPUT, FeatmeshError, SourcesFailed
 
 COMMANDS = {
     "init": ("connector.commands.init:init", "Write a commented starter featmesh.yaml."),
@@ -89,11 +90,16 @@ def fail(err: FeatmeshError) -> None:
 
 
 class Handled(click.Command):
-    """A command whose FeatmeshErrors become a one-line message and their exit code."""
+    """A command whose FeatmeshErrors become a one-line message and their exit code
+    (with ``--json``, a run whose every source failed still prints its summary)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except SourcesFailed as err:
+            if ctx.params.get("as_json"):
+                click.echo(json.dumps(err.summary(), indent=2))
+            fail(err)
         except FeatmeshError as err:
             fail(err)
         except RecursionError:

@@ -38,6 +38,19 @@ class InputError(FeatmeshError):
         return f"{location}: {self.message}" if location else self.message
 
 
+class SourcesFailed(InputError):
+    """Every source failed on bad input: the first error, with what each source said
+    (for the ``--json`` summary a script still gets on stdout)."""
+
+    def __init__(self, first: InputError, sources: list[dict[str, object]], run_id: str):
+        super().__init__(first.message, path=first.path, where=first.where)
+        self.sources = sources
+        self.run_id = run_id
+
+    def summary(self) -> dict[str, object]:
+        return {"run_id": self.run_id, "status": "failed", "sources": self.sources, "error": str(self)}
+
+
 class UsageError(InputError):
     """A command-line argument that does not make sense."""
 

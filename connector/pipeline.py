@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from connector import progress
-from connector.errors import FeatmeshError, InputError
+from connector.errors import FeatmeshError, InputError, SourcesFailed
 from connector.model import FeatureSet, FeatureSetRef, FeatureStore, newest_version
 from connector.runreport import RunReport, SourceReport
 from connector.sources import SourceSpec, read_source
@@ -81,6 +81,15 @@ def read_sources(specs: Iterable[SourceSpec], report: RunReport) -> ReadResult:
         result.per_source.append((source_report, stores))
     progress.done()
     return result
+
+
+def all_failed(result: ReadResult, report: RunReport) -> SourcesFailed:
+    """The error that ends a run in which every source failed on its input."""
+    sources = [
+        {k: s.to_json()[k] for k in ("uri", "kind", "status", "feature_sets", "error")}
+        for s in report.sources
+    ]
+    return SourcesFailed(result.input_errors[0], sources, report.run_id)
 
 
 def _same_store(result: ReadResult, stores: list[FeatureStore]) -> tuple[str, str] | None:

@@ -30,7 +30,14 @@ from connector.incremental import plan_increment, previous_record, rules_signatu
 from connector.mapping.entities import DATA_PRODUCT, FEATURE_SET, MeshMapping, map_mesh
 from connector.mapping.rules import DEFAULT_RULES, MappingRule
 from connector.model import FeatureSet, FeatureStore
-from connector.pipeline import ReadResult, check_references, domain_mapping, read_sources, resolve_domains
+from connector.pipeline import (
+    ReadResult,
+    all_failed,
+    check_references,
+    domain_mapping,
+    read_sources,
+    resolve_domains,
+)
 from connector.runreport import RunReport
 from connector.sources import SourceSpec
 
@@ -87,7 +94,7 @@ def run_scan(options: ScanOptions) -> ScanOutcome:
             catalog.close()
     read = read_sources(options.sources, report)
     if not read.stores and read.input_errors:
-        raise read.input_errors[0]
+        raise all_failed(read, report)
     catalog = open_catalog(options.catalog, read_only=options.dry_run, **options.catalog_options())
     try:
         return _scan(options, report, read, catalog, rules)
@@ -110,7 +117,7 @@ def _scan(
         down = err
         check_references(read)
     if not read.stores and read.input_errors:
-        raise read.input_errors[0]
+        raise all_failed(read, report)
     stores = read.stores
     sets = [fs for store in stores for fs in store.feature_sets]
     scopes = [store.qualified_name for store in stores]

@@ -172,3 +172,16 @@ def test_two_sources_describing_the_same_store_fail_the_second(tmp_path: Path):
     assert [s["uri"] for s in failed] == [f"manifest:{copy}"]
     assert "store manifest/payments is also read from source manifest:" in failed[0]["error"]
     assert summary["plan"]["create"] == 104
+
+
+def test_json_still_reports_a_run_whose_every_source_failed(tmp_path: Path):
+    bad = DATA / "manifests" / "bad" / "unknown_key.yaml"
+    for command in ("scan", "check"):
+        extra = ["--catalog", f"local:{tmp_path / 'c.db'}"] if command == "scan" else []
+        result = run(command, f"manifest:{bad}", *extra, "--json")
+        assert result.exit_code == 2
+        summary = json.loads(result.stdout)
+        assert summary["status"] == "failed"
+        assert summary["sources"][0]["status"] == "failed" and "featurs" in summary["sources"][0]["error"]
+        assert "featurs" in result.stderr
+    assert not (tmp_path / "c.db").exists()

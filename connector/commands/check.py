@@ -30,7 +30,14 @@ from connector.config import load_config
 from connector.errors import EXIT_PARTIAL, CatalogError, FeatmeshError, InputError, UsageError
 from connector.governance import FAIL_ON, findings_exit_code, profile_sets, with_parent_hashes
 from connector.model import FeatureSet, FeatureStore
-from connector.pipeline import KnownSets, check_references, domain_mapping, read_sources, resolve_domains
+from connector.pipeline import (
+    KnownSets,
+    all_failed,
+    check_references,
+    domain_mapping,
+    read_sources,
+    resolve_domains,
+)
 from connector.reports.check_json import check_document, render_json
 from connector.reports.check_text import render_text
 from connector.reports.junit import render_junit
@@ -164,7 +171,7 @@ def check(
     result = read_sources(specs, report)
     failed = [s for s in report.sources if s.status == "failed"]
     if failed and len(failed) == len(report.sources) and len(result.input_errors) == len(failed):
-        raise result.input_errors[0]
+        raise all_failed(result, report)
 
     published: list[FeatureSet] = []
     elsewhere: KnownSets | None = None
@@ -199,7 +206,7 @@ def check(
         if opened is not None:
             opened.close()
     if not stores and result.input_errors:
-        raise result.input_errors[0]
+        raise all_failed(result, report)
     failed = [s for s in report.sources if s.status == "failed"]
     sets = [fs for store in stores for fs in store.feature_sets]
     scanned = {(s.kind, s.name) for s in stores}
