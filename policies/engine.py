@@ -25,7 +25,7 @@ from connector.model import DatasetProfile, FeatureDrift, FeatureSet, Origin
 from policies.context import CheckContext, Mesh
 from policies.packs import PolicySet, Rule
 from policies.types import PASS, Outcome, Severity, SkipReason, State, Target
-from policies.waivers import EXPIRED, TOO_LONG, UNUSED, Waiver, WaiverSet, meta_severity
+from policies.waivers import EXPIRED, MALFORMED, TOO_LONG, UNUSED, Waiver, WaiverSet, meta_severity
 
 log = logging.getLogger(__name__)
 
@@ -365,7 +365,17 @@ def _waiver_findings(
 ) -> list[Result]:
     if waivers is None:
         return []
-    found = []
+    found = [
+        Result(
+            rule=MALFORMED,
+            target=f"{origin.path}:{origin.line}",
+            state=State.FAILED,
+            severity=meta_severity(MALFORMED, policy),
+            message=message,
+            origin=origin,
+        )
+        for origin, message in waivers.malformed
+    ]
     for waiver in waivers.waivers:
         problems = []
         if waiver.expired(today):

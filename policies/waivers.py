@@ -5,9 +5,11 @@ matches becomes ``skipped`` with reason ``waived`` and stays visible as suppress
 pattern matching a feature set also covers that set's features.
 
 Waivers are findings themselves (see :data:`META_RULES`): an expired one (it no longer
-waives anything), one running longer than the pack's ``waivers.max_days``, and one
-that matches no result (it can be removed). What cannot be read (a wrong key, a rule
-the packs in use do not have, an expiry that is not a date) is an input error.
+waives anything), one running longer than the pack's ``waivers.max_days``, one that
+matches no result (it can be removed), and a malformed one (an entry without an owner, a
+reason or a target, or with keys a waiver does not have: it waives nothing). What cannot
+be read at all (not a waivers file, a rule the packs in use do not have, an expiry that
+is not a date) is an input error.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from jsonschema import Draft202012Validator
 
 from connector.documents import load_schema, load_yaml, validate
 from connector.model import Origin
@@ -28,11 +33,13 @@ from policies.types import Severity
 EXPIRED = "featmesh.waiver-expired"
 TOO_LONG = "featmesh.waiver-too-long"
 UNUSED = "featmesh.waiver-unused"
+MALFORMED = "featmesh.waiver-malformed"
 
 META_RULES = {
     EXPIRED: "A waiver's expiry date has passed: it no longer waives anything.",
     TOO_LONG: "A waiver runs longer than the pack's waivers.max_days allows.",
     UNUSED: "A waiver matches no result of this run and can be removed.",
+    MALFORMED: "A waiver entry lacks an owner, a reason or a target, or has unknown keys: it waives nothing.",
 }
 
 
@@ -72,6 +79,8 @@ class Waiver:
 class WaiverSet:
     waivers: list[Waiver] = field(default_factory=list)
     path: str | None = None
+    malformed: list[tuple[Origin, str]] = field(default_factory=list)
+    """Entries that waive nothing, with why."""
 
     def by_rule(self) -> dict[str, list[Waiver]]:
         found: dict[str, list[Waiver]] = {}
@@ -110,10 +119,19 @@ def make_waiver(
 def load_waivers(path: str | Path, policy: PolicySet) -> WaiverSet:
     """Read and check a waivers file against the rules of ``policy``."""
     doc = load_yaml(path)
-    validate(doc, waiver_schema())
+    schema = waiver_schema()
+    entry = schema["properties"]["waivers"]["items"]
+    outline = {**schema, "properties": {**schema["properties"], "waivers": {"type": "array"}}}
+    validate(doc, outline)
     waivers = []
+    malformed: list[tuple[Origin, str]] = []
     for i, raw in enumerate(doc.data["waivers"]):
         where = ("waivers", i)
+        origin = Origin(path=doc.path, line=doc.line_of(where), pointer=f"waivers[{i}]")
+        problem = _entry_problem(raw, entry)
+        if problem is not None:
+            malformed.append((origin, f"waivers[{i}]: {problem}; it waives nothing"))
+            continue
         if not policy.knows(raw["rule"]):
             close = [r.id for r in policy.rules if raw["rule"].split("-")[0] in r.id][:5]
             hint = f" (did you mean: {', '.join(close)})" if close else ""
@@ -131,10 +149,20 @@ def load_waivers(path: str | Path, policy: PolicySet) -> WaiverSet:
                 owner=raw["owner"],
                 reason=raw["reason"],
                 expires=expires,
-                origin=Origin(path=doc.path, line=doc.line_of(where), pointer=f"waivers[{i}]"),
+                origin=origin,
             )
         )
-    return WaiverSet(waivers=waivers, path=doc.path)
+    return WaiverSet(waivers=waivers, path=doc.path, malformed=malformed)
+
+
+def _entry_problem(raw: Any, schema: Mapping[str, Any]) -> str | None:
+    """What makes one waiver entry malformed, or None."""
+    errors = sorted(Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.path))
+    if not errors:
+        return None
+    error = errors[0]
+    place = ".".join(str(p) for p in error.path)
+    return f"{place}: {error.message}" if place else error.message
 
 
 def meta_severity(rule: str, policy: PolicySet) -> Severity:

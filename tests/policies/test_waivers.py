@@ -80,7 +80,6 @@ GOOD = "{rule: owner-present, target: y, owner: a, reason: good reason, expires:
         ({"rule": "owner-presnt"}, "unknown rule 'owner-presnt'"),
         ({"expires": "next year"}, "not a date (YYYY-MM-DD): 'next year'"),
         ({"expires": "2026-02-30"}, "invalid value '2026-02-30': day is out of range for month"),
-        ({"reason": None}, "missing required key"),
     ],
 )
 def test_bad_waivers_name_file_and_line(waivers_file, changes: dict, message: str) -> None:
@@ -93,3 +92,20 @@ def test_bad_waivers_name_file_and_line(waivers_file, changes: dict, message: st
         load_waivers(path, load_policy())
     assert info.value.path == str(path) and info.value.where == "5"
     assert message in info.value.message
+
+
+def test_a_malformed_waiver_is_a_finding_and_waives_nothing(waivers_file) -> None:
+    policy = load_policy()
+    target = "featmesh://manifest/payments/card_txn_7d@1"
+    path = waivers_file(
+        f"  - {{rule: feature-naming, target: '{target}',"
+        " reason: Legacy names kept for model v3., expires: 2029-01-01}\n"
+    )
+    waivers = load_waivers(path, policy)
+    assert waivers.waivers == [] and len(waivers.malformed) == 1
+    fs = good_set(features=(feature("TxnCount"),))
+    ev = evaluate(policy, [fs], waivers=waivers, now=NOW)
+    naming = [r for r in ev.results(include_passed=False) if r.rule == "feature-naming"]
+    assert [r.state.value for r in naming] == ["failed"]  # not waived
+    (meta,) = [r for r in ev.extra if r.rule == "featmesh.waiver-malformed"]
+    assert meta.target == f"{path}:4" and "'owner' is a required property" in meta.message
