@@ -365,17 +365,7 @@ def _waiver_findings(
 ) -> list[Result]:
     if waivers is None:
         return []
-    found = [
-        Result(
-            rule=MALFORMED,
-            target=f"{origin.path}:{origin.line}",
-            state=State.FAILED,
-            severity=meta_severity(MALFORMED, policy),
-            message=message,
-            origin=origin,
-        )
-        for origin, message in waivers.malformed
-    ]
+    found = [_meta_result(MALFORMED, origin, message, policy) for origin, message in waivers.malformed]
     for waiver in waivers.waivers:
         problems = []
         if waiver.expired(today):
@@ -401,15 +391,17 @@ def _waiver_findings(
                     f"waiver for rule '{waiver.rule}' on '{waiver.target}' matches no failure of this run",
                 )
             )
-        for rule, message in problems:
-            found.append(
-                Result(
-                    rule=rule,
-                    target=f"{waiver.origin.path}:{waiver.origin.line}",
-                    state=State.FAILED,
-                    severity=meta_severity(rule, policy),
-                    message=message,
-                    origin=waiver.origin,
-                )
-            )
+        found += [_meta_result(rule, waiver.origin, message, policy) for rule, message in problems]
     return found
+
+
+def _meta_result(rule: str, origin: Origin, message: str, policy: PolicySet) -> Result:
+    """A finding about a waivers file entry, located at its line."""
+    return Result(
+        rule=rule,
+        target=f"{origin.path}:{origin.line}",
+        state=State.FAILED,
+        severity=meta_severity(rule, policy),
+        message=message,
+        origin=origin,
+    )

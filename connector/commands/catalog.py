@@ -8,6 +8,7 @@ import click
 
 from connector.catalog import open_catalog
 from connector.cli import Handled
+from connector.commands.options import catalog_option
 
 
 @click.group()
@@ -16,7 +17,7 @@ def catalog() -> None:
 
 
 @catalog.command("export", cls=Handled)
-@click.option("--catalog", "catalog_uri", metavar="URI", help="local[:PATH] (default .featmesh/catalog.db).")
+@catalog_option()
 def export(catalog_uri: str | None) -> None:
     """Print every entity the catalog holds as {"entities": [...]}."""
     store = open_catalog(catalog_uri, read_only=True)

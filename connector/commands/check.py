@@ -26,6 +26,7 @@ from typing import Any
 import click
 
 from connector.cli import Handled
+from connector.commands.options import catalog_option, profile_options
 from connector.config import load_config
 from connector.errors import EXIT_PARTIAL, CatalogError, FeatmeshError, InputError, UsageError
 from connector.governance import FAIL_ON, findings_exit_code, profile_sets, with_parent_hashes
@@ -121,13 +122,9 @@ def _published(catalog: Any, uri: str, report: RunReport) -> list[FeatureSet]:
     show_default=True,
     help="Exit 1 when an unwaived failure is at or above this severity.",
 )
-@click.option("--catalog", metavar="URI", help="Read the published mesh from this catalog (read-only).")
+@catalog_option("Read the published mesh from this catalog (read-only).", name="catalog")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON summary to stdout.")
-@click.option("--profile", is_flag=True, help="Profile each feature set's source data (data-quality rules).")
-@click.option("--sample-rows", type=click.IntRange(1), default=None, help="Profile about N rows per source.")
-@click.option(
-    "--profile-remote", is_flag=True, help="Also profile sources in object stores (abfss://, s3://)."
-)
+@profile_options
 @click.option(
     "--config",
     "config_path",

@@ -10,6 +10,7 @@ import click
 
 from connector.catalog import open_catalog
 from connector.cli import Handled
+from connector.commands.options import catalog_option
 from connector.errors import InputError
 from connector.reports.governance import build_report
 
@@ -20,7 +21,7 @@ DEFAULT_HTML = "featmesh-report.html"
 
 
 @click.command(cls=Handled)
-@click.option("--catalog", "catalog_uri", metavar="URI", help="local[:PATH] (default .featmesh/catalog.db).")
+@catalog_option()
 @click.option(
     "--run", "run_id", metavar="ID", help="The run to report on (default: the newest evaluated scan)."
 )

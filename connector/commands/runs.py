@@ -8,10 +8,11 @@ import click
 
 from connector.catalog import open_catalog
 from connector.cli import Handled
+from connector.commands.options import catalog_option
 
 
 @click.command(cls=Handled)
-@click.option("--catalog", "catalog_uri", metavar="URI", help="local[:PATH] (default .featmesh/catalog.db).")
+@catalog_option()
 @click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON list.")
 def runs(catalog_uri: str | None, limit: int, as_json: bool) -> None:

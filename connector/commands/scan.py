@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from connector.cli import Handled
+from connector.commands.options import catalog_option, profile_options
 from connector.config import load_config
 from connector.errors import FeatmeshError, UsageError
 from connector.governance import FAIL_ON
@@ -19,12 +20,7 @@ from connector.sources import parse_source
 
 @click.command(cls=Handled)
 @click.argument("sources", nargs=-1, metavar="SOURCE...")
-@click.option(
-    "--catalog",
-    "catalog_uri",
-    metavar="URI",
-    help="local[:PATH] (default .featmesh/catalog.db), atlas+https://HOST[:PORT] or purview://ACCOUNT.",
-)
+@catalog_option()
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
 @click.option(
@@ -54,11 +50,7 @@ from connector.sources import parse_source
     default=None,
     help="Exit 1 when an unwaived finding is at or above this severity (default never).",
 )
-@click.option("--profile", is_flag=True, help="Profile each feature set's source data with pyarrow.")
-@click.option("--sample-rows", type=click.IntRange(1), default=None, help="Profile about N rows per source.")
-@click.option(
-    "--profile-remote", is_flag=True, help="Also profile sources in object stores (abfss://, s3://)."
-)
+@profile_options
 @click.option(
     "--full",
     is_flag=True,

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from connector.cli import Handled
+from connector.commands.options import catalog_option
 from connector.documents import load_yaml, read_text
 from connector.errors import InputError
 from typedefs import load_typedefs, validate_document
@@ -82,12 +83,7 @@ def _read_document(path: Path) -> Any:
 
 
 @typedefs.command("push", cls=Handled)
-@click.option(
-    "--catalog",
-    "catalog_uri",
-    metavar="URI",
-    help="local[:PATH] (default), atlas+https://HOST[:PORT] or purview://ACCOUNT.",
-)
+@catalog_option()
 @click.option("--dry-run", is_flag=True, help="Say what would be created or updated; send nothing.")
 def push(catalog_uri: str | None, dry_run: bool) -> None:
     """Create featmesh's types in a catalog, or update them in place.

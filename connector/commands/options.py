@@ -1,0 +1,37 @@
+"""Command-line options several commands share, declared once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CATALOG_HELP = "local[:PATH] (default .featmesh/catalog.db), atlas+https://HOST[:PORT] or purview://ACCOUNT."
+
+
+def catalog_option(help: str = CATALOG_HELP, name: str = "catalog_uri") -> Callable[[F], F]:
+    return click.option("--catalog", name, metavar="URI", help=help)
+
+
+def profile_options(command: F) -> F:
+    """``--profile``, ``--sample-rows`` and ``--profile-remote``."""
+    for option in reversed(
+        (
+            click.option(
+                "--profile", is_flag=True, help="Profile each feature set's source data with pyarrow."
+            ),
+            click.option(
+                "--sample-rows", type=click.IntRange(1), default=None, help="Profile about N rows per source."
+            ),
+            click.option(
+                "--profile-remote",
+                is_flag=True,
+                help="Also profile sources in object stores (abfss://, s3://).",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
