@@ -120,6 +120,8 @@ class ColumnAccumulator:
         self.distinct = DistinctCounter(distinct_limit) if self.ordered or self.dtype == "bytes" else None
         self.top: pa.Table | None = None
         self.top_exact = True
+        self._counts: list[pa.Table] = []
+        self._counted = 0
 
     # ----------------------------------------------------------------- streaming
 
@@ -178,18 +180,30 @@ class ColumnAccumulator:
         batch = pa.table({"value": counts.field(0), "count": counts.field(1)})
         if pa.types.is_dictionary(batch.schema.field("value").type):
             batch = batch.set_column(0, "value", batch.column("value").cast(self.kind.value_type))
-        if self.top is not None:
-            batch = pa.concat_tables([self.top, batch]).group_by("value").aggregate([("count", "sum")])
-            batch = batch.rename_columns(["value", "count"])
-        if self.distinct is not None and not self.distinct.exact:
-            self.top = None
+        if self.distinct is not None and self.distinct.exceeded:
+            self.top, self._counts, self._counted = None, [], 0
             self.top_exact = False
-        else:
-            self.top = batch
+            return
+        # per-batch counts are summed a few batches at a time (a group-by over all the
+        # values seen so far is what costs)
+        self._counts.append(batch)
+        self._counted += batch.num_rows
+        if self._counted > (self.distinct.limit if self.distinct is not None else 100_000):
+            self._sum_counts()
+
+    def _sum_counts(self) -> None:
+        if not self._counts:
+            return
+        parts = ([self.top] if self.top is not None else []) + self._counts
+        summed = pa.concat_tables(parts).group_by("value").aggregate([("count", "sum")])
+        self.top = summed.rename_columns(["value", "count"])
+        self._counts, self._counted = [], 0
 
     # ----------------------------------------------------------------- result
 
     def result(self, sample: pa.ChunkedArray | None, *, pii_sample: int) -> ColumnProfile:
+        if self.top_exact:
+            self._sum_counts()
         non_null = self.rows - self.nulls
         sample_values = _non_null(sample)
         quantiles: dict[str, Any] = {}

@@ -76,22 +76,18 @@ def _hash_binary(arr: pa.Array, offset_type: type) -> np.ndarray:
     starts -= first
     # Every byte position viewed as the start of a little-endian 8-byte word.
     words = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded.data, strides=(1,))
-    hashes = _mix(lengths.astype(np.uint64))
-    step = 0
-    if lengths.min() >= 8:  # the first word of every value, without an index
-        hashes ^= _mix(words[starts])
-        hashes = _mix(hashes)
-        step = 8
-    todo = np.flatnonzero(lengths > step)
-    while todo.size:
-        remaining = lengths[todo] - step
-        word = words[starts[todo] + step]
-        cut = (64 - 8 * np.minimum(remaining, 8)).astype(np.uint64)
-        word = (word << cut) >> cut
-        hashes[todo] = _mix(hashes[todo] ^ _mix(word))
-        step += 8
-        todo = todo[lengths[todo] > step]
-    return hashes
+    hashes = lengths.astype(np.uint64) * _MIX1
+    longest = int(lengths.max())
+    for step in range(0, longest, 8):
+        # one multiply-xorshift round per word over every value (values already done
+        # take a zero word, masked to their length); one full mix at the end
+        remaining = np.clip(lengths - step, 0, 8).astype(np.uint64)
+        word = words[np.minimum(starts + step, len(words) - 1)]
+        cut = np.uint64(64) - np.uint64(8) * remaining
+        word = np.where(remaining > 0, (word << cut) >> cut, np.uint64(0))
+        hashes = (hashes ^ word) * _MIX2
+        hashes ^= hashes >> np.uint64(29)
+    return _mix(hashes)
 
 
 class HyperLogLog:
@@ -135,6 +131,8 @@ class DistinctCounter:
         self.limit = limit
         self.values: pa.Array | None = None
         self.hll: HyperLogLog | None = None
+        self._pending: list[pa.Array] = []
+        self._pending_len = 0
 
     @property
     def exact(self) -> bool:
@@ -154,21 +152,46 @@ class DistinctCounter:
         if len(batch) > self.limit:
             self._overflow(batch)
             return
-        if self.values is not None:
-            batch = pc.unique(pa.concat_arrays([self.values, batch.cast(self.values.type)]))
-        if len(batch) > self.limit:
-            self._overflow(batch)
+        # Batches' unique values are merged a few at a time, not one by one: each merge
+        # deduplicates everything held so far, which is what costs.
+        self._pending.append(batch)
+        self._pending_len += len(batch)
+        if self._pending_len > self.limit:
+            self._merge()
+
+    def _merge(self) -> None:
+        if not self._pending:
+            return
+        parts = ([self.values] if self.values is not None else []) + self._pending
+        kind = parts[0].type
+        merged = pc.unique(pa.concat_arrays([p if p.type == kind else p.cast(kind) for p in parts]))
+        self._pending, self._pending_len = [], 0
+        if len(merged) > self.limit:
+            self.values = None
+            self._overflow(merged)
         else:
-            self.values = batch
+            self.values = merged
+
+    @property
+    def exceeded(self) -> bool:
+        """More distinct values than the limit were seen (merging what is pending)."""
+        if (
+            self.hll is None
+            and self._pending_len + (len(self.values) if self.values is not None else 0) > self.limit
+        ):
+            self._merge()
+        return self.hll is not None
 
     def _overflow(self, values: pa.Array) -> None:
         self.hll = HyperLogLog()
         self.hll.add_hashes(hash_array(values))
-        if self.values is not None:
-            self.hll.add_hashes(hash_array(self.values))
+        for held in ([self.values] if self.values is not None else []) + self._pending:
+            self.hll.add_hashes(hash_array(held))
         self.values = None
+        self._pending, self._pending_len = [], 0
 
     def count(self) -> int:
+        self._merge()
         if self.hll is not None:
             return self.hll.estimate()
         return 0 if self.values is None else len(self.values)
@@ -211,7 +234,8 @@ class RowSample:
         table = pa.Table.from_batches([b for b, _ in self._parts])
         keys = np.concatenate([k for _, k in self._parts])
         if len(keys) > self.size:
-            keep = np.argpartition(keys, self.size - 1)[: self.size]
+            # in row order: a sequential take of string columns is several times faster
+            keep = np.sort(np.argpartition(keys, self.size - 1)[: self.size])
             self._threshold = float(keys[keep].max())
             table = table.take(pa.array(keep))
             keys = keys[keep]
