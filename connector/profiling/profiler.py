@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -189,7 +190,26 @@ def _used_columns(fs: FeatureSet, source: SourceRef) -> set[str]:
     return used
 
 
+@contextmanager
+def _system_allocator() -> Iterator[None]:
+    """Arrow's allocations go to the C library's allocator while profiling. Streaming
+    frees and re-allocates every batch's buffers; the default pool hands them back to the
+    kernel and faults them in again (measured on 10 million rows: 4.0-4.2 s with 2.5-2.9 s
+    of system time, against 3.3 s and 1.1 s, and a lower peak). Restored afterwards."""
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
+
+
 def _profile_opened(opened: Opened, options: ProfileOptions) -> DatasetProfile:
+    with _system_allocator():
+        return _profile(opened, options)
+
+
+def _profile(opened: Opened, options: ProfileOptions) -> DatasetProfile:
     schema = opened.dataset.schema
     missing = [c for c in options.columns if c not in schema.names]
     if missing:
