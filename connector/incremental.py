@@ -50,13 +50,15 @@ def rules_signature(policy: Any, waivers: Path | None, today: dt.date | None = N
     return stable_hash([repr(policy), text, (today or dt.date.today()).isoformat()])
 
 
+def last_scan(runs: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The newest scan run recorded with an evaluation (``runs`` newest first)."""
+    return next((r for r in runs if r.get("command") == "scan" and r.get("evaluation")), None)
+
+
 def previous_record(runs: Iterable[Mapping[str, Any]], signature: str) -> Mapping[str, Any] | None:
-    """The newest scan run recorded with an evaluation under the same rules."""
-    for record in runs:
-        if record.get("command") != "scan" or not record.get("evaluation"):
-            continue
-        return record if record["evaluation"].get("signature") == signature else None
-    return None
+    """The newest scan run recorded with an evaluation, if it was under the same rules."""
+    record = last_scan(runs)
+    return record if record is not None and record["evaluation"].get("signature") == signature else None
 
 
 def plan_increment(

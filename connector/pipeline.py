@@ -10,7 +10,7 @@ feature sets a catalog already holds).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from connector import progress
@@ -99,6 +99,19 @@ def _same_store(result: ReadResult, stores: list[FeatureStore]) -> tuple[str, st
         if (store.kind, store.name) in seen:
             return f"{store.kind}/{store.name}", seen[(store.kind, store.name)]
     return None
+
+
+def read_counts(stores: Sequence[FeatureStore]) -> dict[str, int]:
+    """The JSON contract's ``counts`` of what was read. ``lineage`` counts links: each
+    distinct source of a set, and each parent of a derived set (as the mapping draws them)."""
+    sets = [fs for s in stores for fs in s.feature_sets]
+    return {
+        "stores": len(stores),
+        "feature_sets": len(sets),
+        "features": sum(len(fs.features) for fs in sets),
+        "entities": sum(len(s.entities) for s in stores),
+        "lineage": sum(len({src.uri for src in fs.sources}) + len(fs.derived_from) for fs in sets),
+    }
 
 
 def check_references(result: ReadResult, elsewhere: KnownSets | None = None) -> None:

@@ -26,7 +26,7 @@ from connector.governance import (
     record_exit_code,
     with_parent_hashes,
 )
-from connector.incremental import plan_increment, previous_record, rules_signature
+from connector.incremental import last_scan, plan_increment, previous_record, rules_signature
 from connector.mapping.entities import DATA_PRODUCT, FEATURE_SET, MeshMapping, map_mesh
 from connector.mapping.rules import DEFAULT_RULES, MappingRule
 from connector.model import FeatureSet, FeatureStore
@@ -35,6 +35,7 @@ from connector.pipeline import (
     all_failed,
     check_references,
     domain_mapping,
+    read_counts,
     read_sources,
     resolve_domains,
 )
@@ -138,7 +139,7 @@ def _scan(
     )
     signature = rules_signature(rules.policy, options.waivers)
     history = _history(catalog, report) if down is None else []
-    last = next((r for r in history if r.get("command") == "scan" and r.get("evaluation")), None)
+    last = last_scan(history)
     sets = with_parent_hashes(sets, published, last)
     previous = None if options.full else previous_record(history, signature)
     increment = plan_increment(sets, previous, fingerprints, held=lambda qn: _has_outcome(current, qn))
@@ -363,19 +364,11 @@ def _resume(options: ScanOptions, report: RunReport, catalog: Catalog) -> ScanOu
 
 
 def counts(stores: Sequence[FeatureStore], mapping: MeshMapping | None = None) -> dict[str, int]:
-    sets = [fs for s in stores for fs in s.feature_sets]
-    lineage = (
-        mapping.lineage_edges
-        if mapping is not None
-        else sum(len({src.uri for src in fs.sources}) + len(fs.derived_from) for fs in sets)
-    )
-    return {
-        "stores": len(stores),
-        "feature_sets": len(sets),
-        "features": sum(len(fs.features) for fs in sets),
-        "entities": sum(len(s.entities) for s in stores),
-        "lineage": lineage,
-    }
+    """The contract's ``counts``; the lineage count is the mapping's edges when mapped."""
+    found = read_counts(stores)
+    if mapping is not None:
+        found["lineage"] = mapping.lineage_edges
+    return found
 
 
 def summarize(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +30,14 @@ from connector.commands.options import catalog_option, profile_options
 from connector.config import load_config
 from connector.errors import EXIT_PARTIAL, CatalogError, FeatmeshError, InputError, UsageError
 from connector.governance import FAIL_ON, findings_exit_code, profile_sets, with_parent_hashes
-from connector.model import FeatureSet, FeatureStore
+from connector.incremental import last_scan
+from connector.model import FeatureSet
 from connector.pipeline import (
     KnownSets,
     all_failed,
     check_references,
     domain_mapping,
+    read_counts,
     read_sources,
     resolve_domains,
 )
@@ -48,17 +50,6 @@ from connector.sources import parse_source
 from policies import Evaluation, evaluate, load_policy, load_waivers, summarize
 
 log = logging.getLogger(__name__)
-
-
-def counts_of(stores: Sequence[FeatureStore]) -> dict[str, int]:
-    sets = [fs for s in stores for fs in s.feature_sets]
-    return {
-        "stores": len(stores),
-        "feature_sets": len(sets),
-        "features": sum(len(fs.features) for fs in sets),
-        "entities": sum(len(s.entities) for s in stores),
-        "lineage": sum(len(fs.sources) + len(fs.derived_from) for fs in sets),
-    }
 
 
 def exit_code(evaluation: Evaluation, fail_on: str, partial: bool) -> int:
@@ -192,9 +183,7 @@ def check(
                     fs.qualified_name for s in result.stores for fs in s.feature_sets
                 )
             if opened is not None:  # the last scan's record: when derived sets were built
-                last = next(
-                    (r for r in opened.runs(10) if r.get("command") == "scan" and r.get("evaluation")), None
-                )
+                last = last_scan(opened.runs(10))
         except CatalogError as err:
             report.fail(f"catalog {catalog}: {err}")
             check_references(result)
@@ -225,7 +214,7 @@ def check(
         drift=profiles.drift if profiles else None,
     )
     summary = summarize(evaluation)
-    counts = counts_of(stores)
+    counts = read_counts(stores)
     for error in evaluation.errors():
         report.fail(f"{error.rule} on {error.target}: {error.message}")
     report.finish()
