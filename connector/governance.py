@@ -32,10 +32,8 @@ from policies import (
     WaiverSet,
     classification_outcomes,
     evaluate,
-    findings_block,
     load_policy,
     load_waivers,
-    score_block,
     summarize,
 )
 
@@ -154,9 +152,6 @@ class Outcome:
     evaluation: Evaluation
     summary: MeshScore
     classifications: dict[str, list[dict[str, Any]]]
-
-    def blocks(self) -> dict[str, Any]:
-        return {"findings": findings_block(self.evaluation), "score": score_block(self.summary)}
 
 
 def evaluate_sets(
