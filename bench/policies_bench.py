@@ -185,8 +185,8 @@ def load_json(sets: list[FeatureSet]) -> tuple[float, list[FeatureSet]]:
 
 
 def load_manifests(sets: list[FeatureSet]) -> tuple[float, list[FeatureSet]]:
-    from connector.pipeline import read_sources, resolve_domains
     from connector.runreport import RunReport
+    from connector.scan.read import read_sources, resolve_domains
     from connector.sources import SourceSpec
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import responses
 
-from connector.pipeline import read_sources, resolve_references
 from connector.runreport import RunReport
+from connector.scan.read import read_sources, resolve_references
 from connector.sources import SourceSpec
 
 DATA = Path(__file__).parent / "data"

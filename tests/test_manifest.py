@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from connector.errors import InputError
-from connector.pipeline import check_references, read_sources, resolve_domains
 from connector.runreport import RunReport, SourceReport
+from connector.scan.read import check_references, read_sources, resolve_domains
 from connector.sources import parse_source, read_source
 from connector.sources.manifest import read
 from tests.conftest import DATA, SAMPLES

@@ -29,10 +29,16 @@ from connector.cli import Handled
 from connector.commands.options import catalog_option, profile_options
 from connector.config import load_config
 from connector.errors import EXIT_PARTIAL, CatalogError, FeatmeshError, InputError, UsageError
-from connector.governance import FAIL_ON, findings_exit_code, profile_sets, with_parent_hashes
-from connector.incremental import last_scan
 from connector.model import FeatureSet
-from connector.pipeline import (
+from connector.reports.check_json import check_document, render_json
+from connector.reports.check_text import render_text
+from connector.reports.junit import render_junit
+from connector.reports.sarif import render_sarif
+from connector.runreport import RunReport
+from connector.scan.evaluate import FAIL_ON, findings_exit_code, with_parent_hashes
+from connector.scan.increment import last_scan
+from connector.scan.profile import profile_sets
+from connector.scan.read import (
     KnownSets,
     all_failed,
     check_references,
@@ -41,11 +47,6 @@ from connector.pipeline import (
     read_sources,
     resolve_domains,
 )
-from connector.reports.check_json import check_document, render_json
-from connector.reports.check_text import render_text
-from connector.reports.junit import render_junit
-from connector.reports.sarif import render_sarif
-from connector.runreport import RunReport
 from connector.sources import parse_source
 from policies import Evaluation, evaluate, load_policy, load_waivers, summarize
 

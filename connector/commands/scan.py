@@ -12,9 +12,9 @@ from connector.cli import Handled
 from connector.commands.options import catalog_option, profile_options
 from connector.config import load_config
 from connector.errors import FeatmeshError, UsageError
-from connector.governance import FAIL_ON
 from connector.mapping.rules import DEFAULT_RULES
-from connector.scanner import ScanOptions, ScanOutcome, run_scan
+from connector.scan.evaluate import FAIL_ON
+from connector.scan.run import ScanOptions, ScanOutcome, run_scan
 from connector.sources import parse_source
 
 

@@ -12,8 +12,8 @@ from golden import SHARED_FIXTURES, TESTS, as_json, assert_golden
 
 from connector.errors import InputError
 from connector.model import FeatureSet, FeatureStore
-from connector.pipeline import read_sources
 from connector.runreport import RunReport, SourceReport
+from connector.scan.read import read_sources
 from connector.sources import parse_source, read_source
 
 FIXTURES = TESTS / "fixtures" / "feast"

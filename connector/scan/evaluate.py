@@ -1,27 +1,23 @@
-"""The governance stage ``scan`` and ``check`` share: profile the data, evaluate the packs.
+"""The evaluation stage ``scan`` and ``check`` share: the policy packs over the sets.
 
 ``load_rules`` reads the policy packs and waivers first, so a bad pack stops a run
-before any source is read. ``profile_sets`` profiles each feature set's sources with
-pyarrow (a source that cannot be read is a warning for that set; the run goes on),
-computes drift against the previous stored profile, and gives the compact per-feature
-``profile`` attribute the catalog shows. ``evaluate_sets`` runs the engine and turns
-its outcome into the featmesh classifications and the contract's ``findings`` and
-``score`` blocks.
+before any source is read. ``evaluate_sets`` runs the engine and turns its outcome into
+the featmesh classifications; ``run_record`` and ``merged_record`` give what a run keeps
+of it (the contract's ``findings`` and ``score`` blocks among it).
 """
 
 from __future__ import annotations
 
 import logging
-import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from connector.errors import EXIT_FINDINGS, EXIT_OK
-from connector.incremental import Increment, count_findings, merge_scores
-from connector.model import DatasetProfile, FeatureDrift, FeatureSet, stable_hash
-from connector.runreport import RunReport
+from connector.model import FeatureSet
+from connector.scan.increment import Increment, count_findings, merge_scores
+from connector.scan.profile import Profiles
 from policies import (
     Evaluation,
     MeshScore,
@@ -39,9 +35,6 @@ from policies import (
 
 log = logging.getLogger(__name__)
 
-Previous = Callable[[Iterable[str]], Mapping[tuple[str, str], str]]
-"""Given feature set qualifiedNames, the newest stored profile JSON per (set, source)."""
-
 
 @dataclass(frozen=True, kw_only=True)
 class Rules:
@@ -52,99 +45,6 @@ class Rules:
 def load_rules(packs: Sequence[str] = (), waivers: Path | str | None = None) -> Rules:
     policy = load_policy(list(packs) or None)
     return Rules(policy=policy, waivers=load_waivers(str(waivers), policy) if waivers else None)
-
-
-# --------------------------------------------------------------------------- profiles
-
-
-@dataclass
-class Profiles:
-    by_set: dict[str, DatasetProfile] = field(default_factory=dict)
-    drift: dict[str, list[FeatureDrift]] = field(default_factory=dict)
-    feature_attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    rows: list[tuple[str, str, str, str]] = field(default_factory=list)
-    """``(set qn, source uri, profiled_at, profile JSON)`` to store with the run."""
-    fingerprints: dict[str, list[str]] = field(default_factory=dict)
-    """Data fingerprints of each set's profiled sources (for incremental scans)."""
-
-    def fingerprint(self, qn: str) -> str | None:
-        found = self.fingerprints.get(qn)
-        return stable_hash(sorted(found)) if found else None
-
-
-def profile_sets(
-    sets: Sequence[FeatureSet],
-    report: RunReport,
-    *,
-    sample_rows: int | None = None,
-    previous: Previous | None = None,
-    progress: bool | None = None,
-    reuse: bool = False,
-    remote: bool = False,
-) -> Profiles:
-    """Profile every feature set's file sources; never raises for one source's data.
-
-    With ``reuse``, a source whose data fingerprint equals its stored profile's is not
-    read again (incremental scans); drift is measured only on data that changed."""
-    from connector.commands.profile import StderrProgress
-    from connector.profiling import (
-        ProfileOptions,
-        compute_drift,
-        feature_columns,
-        feature_profile_json,
-        profile_feature_set,
-        profile_from_json,
-        profile_to_json,
-    )
-
-    show = sys.stderr.isatty() if progress is None else progress
-    options = ProfileOptions(
-        sample_rows=sample_rows, progress=StderrProgress() if show else None, remote=remote
-    )
-    if not show:
-        log.info("profiling the sources of %d feature sets", len(sets))
-    before = dict(previous(fs.qualified_name for fs in sets)) if previous else {}
-    out = Profiles()
-    for number, fs in enumerate(sets, start=1):
-        if not fs.sources:
-            continue
-        if show:
-            print(f"profiling {number}/{len(sets)}: {fs.qualified_name}", file=sys.stderr)
-        stored = {
-            source: profile_from_json(text)
-            for (qn, source), text in before.items()
-            if qn == fs.qualified_name
-        }
-        results = profile_feature_set(fs, options, earlier=stored if reuse else None)
-        for result in results:
-            if result.reused and result.profile is not None:
-                report.count("profiles_reused")
-                out.by_set.setdefault(fs.qualified_name, result.profile)
-                out.fingerprints.setdefault(fs.qualified_name, []).append(result.profile.fingerprint or "")
-                continue
-            if result.status == "skipped":
-                report.count("profiles_skipped")
-                continue
-            if result.status == "failed":
-                report.warn(f"{fs.qualified_name}: profiling {result.uri} failed: {result.error}")
-                report.count("profiles_failed")
-            elif result.profile is not None:
-                report.count("profiles")
-                text = profile_to_json(result.profile)
-                key = result.source.uri  # as declared: the same on every machine
-                out.rows.append((fs.qualified_name, key, result.profile.profiled_at, text))
-                out.by_set.setdefault(fs.qualified_name, result.profile)
-                out.fingerprints.setdefault(fs.qualified_name, []).append(result.profile.fingerprint or "")
-                earlier = before.get((fs.qualified_name, key))
-                if earlier is not None:
-                    drift = compute_drift(profile_from_json(earlier), result.profile)
-                    out.drift.setdefault(fs.qualified_name, []).extend(drift)
-        for name, (column, dataset) in feature_columns(fs, results).items():
-            out.feature_attributes[fs.feature_qn(name)] = {"profile": feature_profile_json(column, dataset)}
-    return out
-
-
-# --------------------------------------------------------------------------- evaluation
 
 
 @dataclass

@@ -1,7 +1,8 @@
-"""``featmesh scan``: read the sources, map them, plan against the catalog, apply.
+"""``featmesh scan``: the orchestrator of the scan path.
 
-The stages are those of DESIGN.md; this module only strings them together and fills
-the run report and the JSON summary (the machine-readable contract).
+read (``read``) -> what to skip (``increment``) -> profile (``profile``) -> evaluate
+(``evaluate``) -> map and publish (``publish``). This module only strings the stages
+together and fills the run report and the JSON summary (the machine-readable contract).
 """
 
 from __future__ import annotations
@@ -14,23 +15,24 @@ from typing import Any
 
 from connector import progress
 from connector.catalog import Catalog, open_catalog
-from connector.catalog.plan import Plan, compute_plan, owned
+from connector.catalog.plan import Plan
 from connector.errors import EXIT_OK, EXIT_PARTIAL, CatalogError, InputError, UsageError
-from connector.governance import (
-    Profiles,
+from connector.mapping.entities import MeshMapping, map_mesh
+from connector.mapping.rules import DEFAULT_RULES, MappingRule
+from connector.model import FeatureSet, FeatureStore
+from connector.runreport import RunReport
+from connector.scan.evaluate import (
     Rules,
     evaluate_sets,
     load_rules,
     merged_record,
-    profile_sets,
     record_exit_code,
     with_parent_hashes,
 )
-from connector.incremental import last_scan, plan_increment, previous_record, rules_signature
-from connector.mapping.entities import DATA_PRODUCT, FEATURE_SET, MeshMapping, map_mesh
-from connector.mapping.rules import DEFAULT_RULES, MappingRule
-from connector.model import FeatureSet, FeatureStore
-from connector.pipeline import (
+from connector.scan.increment import last_scan, plan_increment, previous_record, rules_signature
+from connector.scan.profile import Profiles, profile_sets
+from connector.scan.publish import has_outcome, push
+from connector.scan.read import (
     ReadResult,
     all_failed,
     check_references,
@@ -39,7 +41,6 @@ from connector.pipeline import (
     read_sources,
     resolve_domains,
 )
-from connector.runreport import RunReport
 from connector.sources import SourceSpec
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ def _scan(
     last = last_scan(history)
     sets = with_parent_hashes(sets, published, last)
     previous = None if options.full else previous_record(history, signature)
-    increment = plan_increment(sets, previous, fingerprints, held=lambda qn: _has_outcome(current, qn))
+    increment = plan_increment(sets, previous, fingerprints, held=lambda qn: has_outcome(current, qn))
     skipped = [fs for fs in sets if fs.qualified_name in increment.skipped]
     if increment.skipped:
         report.count("feature_sets_skipped", len(increment.skipped))
@@ -170,8 +171,15 @@ def _scan(
         classifications=outcome.classifications,
         feature_attributes=extra,
     )
-    plan, applied = _push(
-        options, report, catalog, mapping.entities, scopes, keep=set(increment.skipped), current=current
+    plan, applied = push(
+        dry_run=options.dry_run,
+        keep_deleted=options.keep_deleted,
+        report=report,
+        catalog=catalog,
+        desired=mapping.entities,
+        scopes=scopes,
+        keep=set(increment.skipped),
+        current=current,
     )
     if profiles and profiles.rows and not options.dry_run:
         try:
@@ -188,12 +196,6 @@ def _scan(
         pending=(mapping.entities, scopes),
         evaluation=evaluation,
     )
-
-
-def _has_outcome(current: Mapping[tuple[str, str], dict[str, Any]], qn: str) -> bool:
-    """The catalog holds the feature set with a featmesh outcome on it."""
-    held = current.get((FEATURE_SET, qn))
-    return held is not None and any(owned(c["typeName"]) for c in held.get("classifications", []))
 
 
 def _profiles(
@@ -228,74 +230,6 @@ def _published(catalog: Catalog, stores: list[FeatureStore], report: RunReport) 
         report.warn(f"the published mesh could not be read; mesh-wide rules see this run only: {err}")
         return []
     return [fs for fs in published if (fs.store_kind, fs.store) not in scanned]
-
-
-def _push(
-    options: ScanOptions,
-    report: RunReport,
-    catalog: Catalog,
-    desired: list[dict[str, Any]],
-    scopes: list[str],
-    keep: set[str] | None = None,
-    current: dict[tuple[str, str], dict[str, Any]] | None = None,
-) -> tuple[Plan, dict[str, Any] | None]:
-    """Plan against the catalog and, unless a dry run, apply. A catalog failure is
-    recorded in the report, never raised: what was read stays recorded. The feature sets
-    in ``keep`` (skipped by an incremental scan) keep the classifications they have."""
-    progress.step(f"planning {len(desired)} entities against {catalog.uri}")
-    try:
-        if current is None:
-            current = catalog.current(
-                [(e["typeName"], e["attributes"]["qualifiedName"]) for e in desired], scopes
-            )
-    except CatalogError as err:
-        report.fail(f"catalog unreachable, nothing was written: {err}")
-        log.error("%s", err)
-        return Plan(), None
-    if keep:
-        _keep_classifications(desired, current, keep)
-    plan = compute_plan(
-        desired, current, delete_scope=scopes, protected=[DATA_PRODUCT], keep_deleted=options.keep_deleted
-    )
-    if options.dry_run:
-        return plan, None
-    if not catalog.transactional:
-        # the run's results are stored locally before any push starts
-        catalog.record_run(
-            {**report.to_json(), "status": "pushing", "pending": {"entities": desired, "scopes": scopes}}
-        )
-    counts = plan.counts()
-    progress.step(
-        f"applying to {catalog.uri}: {counts['create']} create, {counts['update']} update, "
-        f"{counts['delete']} delete"
-    )
-    try:
-        written = catalog.sync_typedefs()
-        if written["create"] or written["update"]:
-            report.count("typedefs_written", len(written["create"]) + len(written["update"]))
-        applied = catalog.apply(plan, run_id=report.run_id)
-    except CatalogError as err:
-        report.fail(str(err))
-        log.error("%s", err)
-        return plan, None
-    for failure in applied.failed:
-        report.fail(failure)
-    return plan, applied.to_json()
-
-
-def _keep_classifications(
-    desired: list[dict[str, Any]], current: Mapping[tuple[str, str], dict[str, Any]], keep: set[str]
-) -> None:
-    """Skipped sets and their features carry the featmesh classifications they have."""
-    for entity in desired:
-        key = (entity["typeName"], entity["attributes"]["qualifiedName"])
-        if key[1].split("#", 1)[0] not in keep or key not in current:
-            continue
-        held = [c for c in current[key].get("classifications", []) if owned(c["typeName"])]
-        if held:
-            entity["classifications"] = held
-        else:
-            entity.pop("classifications", None)
 
 
 def _history(catalog: Catalog, report: RunReport) -> list[dict[str, Any]]:
@@ -348,7 +282,14 @@ def _resume(options: ScanOptions, report: RunReport, catalog: Catalog) -> ScanOu
     desired, scopes = record["pending"]["entities"], record["pending"]["scopes"]
     report.count("resumed_entities", len(desired))
     report.warn(f"resuming run {record['run_id']} from its stored results")
-    plan, applied = _push(options, report, catalog, desired, scopes)
+    plan, applied = push(
+        dry_run=options.dry_run,
+        keep_deleted=options.keep_deleted,
+        report=report,
+        catalog=catalog,
+        desired=desired,
+        scopes=scopes,
+    )
     previous = record.get("summary") or {}
     summary = {
         **previous,

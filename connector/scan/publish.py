@@ -1,0 +1,99 @@
+"""The publishing stage of ``scan``: plan the mapped entities against the catalog, apply.
+
+A catalog failure is recorded in the run report, never raised, so what was read and
+evaluated stays recorded; a remote catalog gets the run's results stored before the push
+starts, so that ``scan --resume`` can finish it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from connector import progress
+from connector.catalog import Catalog
+from connector.catalog.plan import Plan, compute_plan, owned
+from connector.errors import CatalogError
+from connector.mapping.entities import DATA_PRODUCT, FEATURE_SET
+from connector.runreport import RunReport
+
+log = logging.getLogger(__name__)
+
+
+def has_outcome(current: Mapping[tuple[str, str], dict[str, Any]], qn: str) -> bool:
+    """The catalog holds the feature set with a featmesh outcome on it."""
+    held = current.get((FEATURE_SET, qn))
+    return held is not None and any(owned(c["typeName"]) for c in held.get("classifications", []))
+
+
+def push(
+    *,
+    dry_run: bool,
+    keep_deleted: bool,
+    report: RunReport,
+    catalog: Catalog,
+    desired: list[dict[str, Any]],
+    scopes: list[str],
+    keep: set[str] | None = None,
+    current: dict[tuple[str, str], dict[str, Any]] | None = None,
+) -> tuple[Plan, dict[str, Any] | None]:
+    """Plan against the catalog and, unless a dry run, apply. A catalog failure is
+    recorded in the report, never raised: what was read stays recorded. The feature sets
+    in ``keep`` (skipped by an incremental scan) keep the classifications they have."""
+    progress.step(f"planning {len(desired)} entities against {catalog.uri}")
+    try:
+        if current is None:
+            current = catalog.current(
+                [(e["typeName"], e["attributes"]["qualifiedName"]) for e in desired], scopes
+            )
+    except CatalogError as err:
+        report.fail(f"catalog unreachable, nothing was written: {err}")
+        log.error("%s", err)
+        return Plan(), None
+    if keep:
+        keep_classifications(desired, current, keep)
+    plan = compute_plan(
+        desired, current, delete_scope=scopes, protected=[DATA_PRODUCT], keep_deleted=keep_deleted
+    )
+    if dry_run:
+        return plan, None
+    if not catalog.transactional:
+        # the run's results are stored locally before any push starts
+        catalog.record_run(
+            {**report.to_json(), "status": "pushing", "pending": {"entities": desired, "scopes": scopes}}
+        )
+    counts = plan.counts()
+    progress.step(
+        f"applying to {catalog.uri}: {counts['create']} create, {counts['update']} update, "
+        f"{counts['delete']} delete"
+    )
+    try:
+        written = catalog.sync_typedefs()
+        if written["create"] or written["update"]:
+            report.count("typedefs_written", len(written["create"]) + len(written["update"]))
+        applied = catalog.apply(plan, run_id=report.run_id)
+    except CatalogError as err:
+        report.fail(str(err))
+        log.error("%s", err)
+        return plan, None
+    for failure in applied.failed:
+        report.fail(failure)
+    return plan, applied.to_json()
+
+
+def keep_classifications(
+    desired: list[dict[str, Any]], current: Mapping[tuple[str, str], dict[str, Any]], keep: set[str]
+) -> None:
+    """Skipped sets and their features carry the featmesh classifications they have."""
+    for entity in desired:
+        key = (entity["typeName"], entity["attributes"]["qualifiedName"])
+        if key[1].split("#", 1)[0] not in keep or key not in current:
+            continue
+        held = [c for c in current[key].get("classifications", []) if owned(c["typeName"])]
+        if held:
+            entity["classifications"] = held
+        else:
+            entity.pop("classifications", None)
+
+
