@@ -22,9 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from connector.runreport import SourceReport
-from connector.sources import parse_source, read_source
-from connector.sources.feast.schema import message_class
+from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources import parse_source, read_source
+from featmesh.connector.sources.feast.schema import message_class
 
 PROJECT = "bench"
 VALUE_TYPES = (2, 3, 4, 5, 6, 7, 16)  # STRING, INT32, INT64, DOUBLE, FLOAT, BOOL, FLOAT_LIST

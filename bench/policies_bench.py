@@ -34,8 +34,7 @@ import zlib
 from pathlib import Path
 
 import yaml
-
-from connector.model import (
+from featmesh.connector.model import (
     ColumnProfile,
     DatasetProfile,
     Feature,
@@ -46,8 +45,8 @@ from connector.model import (
     feature_set_from_dict,
     to_dict,
 )
-from policies import classification_outcomes, evaluate, load_policy, summarize
-from policies.context import PARENT_HASHES
+from featmesh.policies import classification_outcomes, evaluate, load_policy, summarize
+from featmesh.policies.context import PARENT_HASHES
 
 DTYPES = ["int64", "float64", "string", "int32", "bool", "float32"]
 STEMS = [
@@ -185,9 +184,9 @@ def load_json(sets: list[FeatureSet]) -> tuple[float, list[FeatureSet]]:
 
 
 def load_manifests(sets: list[FeatureSet]) -> tuple[float, list[FeatureSet]]:
-    from connector.runreport import RunReport
-    from connector.scan.read import read_sources, resolve_domains
-    from connector.sources import SourceSpec
+    from featmesh.connector.runreport import RunReport
+    from featmesh.connector.scan.read import read_sources, resolve_domains
+    from featmesh.connector.sources import SourceSpec
 
     with tempfile.TemporaryDirectory() as tmp:
         by_store: dict[str, list[FeatureSet]] = {}

@@ -129,7 +129,7 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
 
 def profile_child(path: str) -> None:
     """Run in a subprocess: profile ``path`` and print time and peak RSS as JSON."""
-    from connector.profiling import ProfileOptions, profile_dataset
+    from featmesh.connector.profiling import ProfileOptions, profile_dataset
 
     start = time.perf_counter()
     profile = profile_dataset(path, ProfileOptions())

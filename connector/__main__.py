@@ -1,3 +1,3 @@
-from connector.cli import main
+from featmesh.connector.cli import main
 
 main()

@@ -16,23 +16,22 @@ import sys
 from typing import Any
 
 import click
-
-from connector import __version__, progress
-from connector.errors import EXIT_INPUT, FeatmeshError, SourcesFailed
+from featmesh.connector import __version__, progress
+from featmesh.connector.errors import EXIT_INPUT, FeatmeshError, SourcesFailed
 
 COMMANDS = {
-    "init": ("connector.commands.init:init", "Write a commented starter featmesh.yaml."),
-    "runs": ("connector.commands.runs:runs", "List recent runs with their status and scores."),
-    "scan": ("connector.commands.scan:scan", "Scan feature stores and publish them to a catalog."),
-    "catalog": ("connector.commands.catalog:catalog", "Read what a catalog holds."),
+    "init": ("featmesh.connector.commands.init:init", "Write a commented starter featmesh.yaml."),
+    "runs": ("featmesh.connector.commands.runs:runs", "List recent runs with their status and scores."),
+    "scan": ("featmesh.connector.commands.scan:scan", "Scan feature stores and publish them to a catalog."),
+    "catalog": ("featmesh.connector.commands.catalog:catalog", "Read what a catalog holds."),
     "typedefs": (
-        "connector.commands.typedefs:typedefs",
+        "featmesh.connector.commands.typedefs:typedefs",
         "Export, validate and push the catalog types.",
     ),
-    "profile": ("connector.commands.profile:profile", "Profile a dataset: quality, PII, freshness."),
-    "check": ("connector.commands.check:check", "Check feature sets against policy packs."),
-    "policies": ("connector.commands.policies:policies", "Policy packs: schema, list, explain."),
-    "report": ("connector.commands.report:report", "The governance report: HTML, Markdown or JSON."),
+    "profile": ("featmesh.connector.commands.profile:profile", "Profile a dataset: quality, PII, freshness."),
+    "check": ("featmesh.connector.commands.check:check", "Check feature sets against policy packs."),
+    "policies": ("featmesh.connector.commands.policies:policies", "Policy packs: schema, list, explain."),
+    "report": ("featmesh.connector.commands.report:report", "The governance report: HTML, Markdown or JSON."),
 }
 
 

@@ -15,17 +15,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from connector.documents import Document, load_schema, load_yaml, validate
-from connector.errors import InputError
-from connector.mapping.rules import DEFAULT_RULES, MappingRule
-from connector.sources import SourceSpec, parse_source
+from featmesh.connector.documents import Document, load_schema, load_yaml, validate
+from featmesh.connector.errors import InputError
+from featmesh.connector.mapping.rules import DEFAULT_RULES, MappingRule
+from featmesh.connector.sources import SourceSpec, parse_source
 
 DEFAULT_NAME = "featmesh.yaml"
 
 
 @cache
 def schema() -> dict[str, Any]:
-    return load_schema("connector", "schema/config.schema.json")
+    return load_schema("featmesh.connector", "schema/config.schema.json")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,8 +17,7 @@ from typing import Any
 
 import jsonschema
 import yaml
-
-from connector.errors import InputError
+from featmesh.connector.errors import InputError
 
 MAX_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64

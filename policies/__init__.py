@@ -9,16 +9,16 @@ The public API (what ``featmesh check`` and ``featmesh scan`` call)::
     for outcome in classification_outcomes(evaluation, run_id=run_id): ...
 """
 
-from policies.engine import Evaluation, Result, RuleRun, evaluate
-from policies.outcomes import (
+from featmesh.policies.engine import Evaluation, Result, RuleRun, evaluate
+from featmesh.policies.outcomes import (
     COMPLIANT,
     NON_COMPLIANT,
     TargetOutcome,
     classification_outcomes,
 )
-from policies.packs import DEFAULT_PACK, PolicySet, Rule, Scope, Scoring, builtin_packs, load_policy
-from policies.registry import Check, all_checks, check
-from policies.scoring import (
+from featmesh.policies.packs import DEFAULT_PACK, PolicySet, Rule, Scope, Scoring, builtin_packs, load_policy
+from featmesh.policies.registry import Check, all_checks, check
+from featmesh.policies.scoring import (
     MeshScore,
     Score,
     contract_blocks,
@@ -28,7 +28,7 @@ from policies.scoring import (
     score_runs,
     summarize,
 )
-from policies.types import (
+from featmesh.policies.types import (
     PASS,
     Dimension,
     Outcome,
@@ -39,7 +39,7 @@ from policies.types import (
     fail,
     not_applicable,
 )
-from policies.waivers import Waiver, WaiverSet, load_waivers
+from featmesh.policies.waivers import Waiver, WaiverSet, load_waivers
 
 __all__ = [
     "COMPLIANT",

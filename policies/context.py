@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.model import ColumnProfile, DatasetProfile, FeatureDrift, FeatureSet
+from featmesh.connector.model import ColumnProfile, DatasetProfile, FeatureDrift, FeatureSet
 
 PARENT_HASHES = "parent_hashes"
 """``FeatureSet.extra`` key a source fills when it can tell which definition of each

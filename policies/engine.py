@@ -21,11 +21,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from connector.model import DatasetProfile, FeatureDrift, FeatureSet, Origin
-from policies.context import CheckContext, Mesh
-from policies.packs import PolicySet, Rule
-from policies.types import PASS, Outcome, Severity, SkipReason, State, Target
-from policies.waivers import EXPIRED, MALFORMED, TOO_LONG, UNUSED, Waiver, WaiverSet, meta_severity
+from featmesh.connector.model import DatasetProfile, FeatureDrift, FeatureSet, Origin
+from featmesh.policies.context import CheckContext, Mesh
+from featmesh.policies.packs import PolicySet, Rule
+from featmesh.policies.types import PASS, Outcome, Severity, SkipReason, State, Target
+from featmesh.policies.waivers import EXPIRED, MALFORMED, TOO_LONG, UNUSED, Waiver, WaiverSet, meta_severity
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policies.engine import Evaluation
-from policies.scoring import MeshScore, Score, feature_scores, summarize
+from featmesh.policies.engine import Evaluation
+from featmesh.policies.scoring import MeshScore, Score, feature_scores, summarize
 
 COMPLIANT = "FEATMESH.COMPLIANT"
 NON_COMPLIANT = "FEATMESH.NON_COMPLIANT"

@@ -23,12 +23,11 @@ from types import MappingProxyType
 from typing import Any
 
 import jsonschema
-
-from connector.documents import Document, load_schema, load_yaml, parse_yaml, validate
-from connector.errors import UsageError
-from connector.model import FeatureSet, Origin
-from policies.registry import Check, all_checks
-from policies.types import Dimension, Severity
+from featmesh.connector.documents import Document, load_schema, load_yaml, parse_yaml, validate
+from featmesh.connector.errors import UsageError
+from featmesh.connector.model import FeatureSet, Origin
+from featmesh.policies.registry import Check, all_checks
+from featmesh.policies.types import Dimension, Severity
 
 BUILTIN_PREFIX = "featmesh:packs/"
 DEFAULT_PACK = "mesh-baseline"
@@ -46,11 +45,11 @@ DEFAULT_WAIVER_DAYS = 365
 
 @cache
 def pack_schema() -> dict[str, Any]:
-    return load_schema("policies", "schema/policy-pack.schema.json")
+    return load_schema("featmesh.policies", "schema/policy-pack.schema.json")
 
 
 def builtin_packs() -> list[str]:
-    folder = resources.files("policies").joinpath("packs")
+    folder = resources.files("featmesh.policies").joinpath("packs")
     return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
@@ -231,7 +230,7 @@ def _read(display: str, path: Path | None) -> Document:
     if path is not None:
         return load_yaml(path)
     name = display[len(BUILTIN_PREFIX) :]
-    text = resources.files("policies").joinpath("packs").joinpath(name).read_text(encoding="utf-8")
+    text = resources.files("featmesh.policies").joinpath("packs").joinpath(name).read_text(encoding="utf-8")
     return parse_yaml(text, display)
 
 

@@ -37,8 +37,8 @@ from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
 
-from connector.errors import FeatmeshError
-from policies.types import Dimension, Target
+from featmesh.connector.errors import FeatmeshError
+from featmesh.policies.types import Dimension, Target
 
 GROUP = "featmesh.checks"
 
@@ -114,10 +114,10 @@ def _checks_in(module: ModuleType) -> list[Check]:
 
 @cache
 def builtin_checks() -> dict[str, Check]:
-    package = importlib.import_module("policies.checks")
+    package = importlib.import_module("featmesh.policies.checks")
     found: dict[str, Check] = {}
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"policies.checks.{info.name}")
+        module = importlib.import_module(f"featmesh.policies.checks.{info.name}")
         for chk in _checks_in(module):
             if chk.id in found:
                 raise PluginError(f"built-in check '{chk.id}' is defined twice")

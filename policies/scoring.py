@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from statistics import fmean
 from typing import Any
 
-from policies.engine import Evaluation, Result, RuleRun, cyclic_gc_paused
-from policies.packs import Scoring
-from policies.types import Severity, SkipReason, State, Target
+from featmesh.policies.engine import Evaluation, Result, RuleRun, cyclic_gc_paused
+from featmesh.policies.packs import Scoring
+from featmesh.policies.types import Severity, SkipReason, State, Target
 
 COUNT_KEYS = ("critical", "error", "warning", "info", "waived")
 

@@ -23,12 +23,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from featmesh.connector.documents import load_schema, load_yaml, validate
+from featmesh.connector.model import Origin
+from featmesh.policies.packs import PolicySet
+from featmesh.policies.types import Severity
 from jsonschema import Draft202012Validator
-
-from connector.documents import load_schema, load_yaml, validate
-from connector.model import Origin
-from policies.packs import PolicySet
-from policies.types import Severity
 
 EXPIRED = "featmesh.waiver-expired"
 TOO_LONG = "featmesh.waiver-too-long"
@@ -45,7 +44,7 @@ META_RULES = {
 
 @cache
 def waiver_schema() -> dict[str, Any]:
-    return load_schema("policies", "schema/waivers.schema.json")
+    return load_schema("featmesh.policies", "schema/waivers.schema.json")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-
-from connector.cli import cli
+from featmesh.connector.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"

@@ -34,11 +34,11 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import requests
 import responses
+from featmesh.typedefs import TypeSystem, load_base_typedefs, validate_document
+from featmesh.typedefs.diff import refused_changes
+from featmesh.typedefs.loader import SECTION_CATEGORY, SECTIONS
 
 from tests.fakeatlas_errors import AtlasError, typedef_error
-from typedefs import TypeSystem, load_base_typedefs, validate_document
-from typedefs.diff import refused_changes
-from typedefs.loader import SECTION_CATEGORY, SECTIONS
 
 Json = dict[str, Any]
 Key = tuple[str, str]

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 import responses
+from featmesh.connector.catalog import open_catalog
+from featmesh.connector.catalog.atlas import AtlasCatalog
+from featmesh.connector.errors import CatalogError, UsageError
 
-from connector.catalog import open_catalog
-from connector.catalog.atlas import AtlasCatalog
-from connector.errors import CatalogError, UsageError
 from tests.conftest import run
 
 CANARY = "canary-Pa55word-7f3e"
@@ -21,7 +21,7 @@ ATLAS = "https://atlas.example.com:21000/api/atlas/v2"
 @pytest.fixture(autouse=True)
 def no_sleep(monkeypatch):
     slept: list[float] = []
-    monkeypatch.setattr("connector.catalog.rest.time.sleep", slept.append)
+    monkeypatch.setattr("featmesh.connector.catalog.rest.time.sleep", slept.append)
     return slept
 
 

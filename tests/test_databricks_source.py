@@ -6,12 +6,11 @@ import logging
 
 import pytest
 import responses
+from featmesh.connector.errors import InputError, SourceError
+from featmesh.connector.http import RetryPolicy
+from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources.databricks import parse_location, read
 from responses import matchers
-
-from connector.errors import InputError, SourceError
-from connector.http import RetryPolicy
-from connector.runreport import SourceReport
-from connector.sources.databricks import parse_location, read
 
 BASE = "http://127.0.0.1:8123"
 UC = f"{BASE}/api/2.1/unity-catalog"

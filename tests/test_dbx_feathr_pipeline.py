@@ -6,10 +6,9 @@ import logging
 from pathlib import Path
 
 import responses
-
-from connector.runreport import RunReport
-from connector.scan.read import read_sources, resolve_references
-from connector.sources import SourceSpec
+from featmesh.connector.runreport import RunReport
+from featmesh.connector.scan.read import read_sources, resolve_references
+from featmesh.connector.sources import SourceSpec
 
 DATA = Path(__file__).parent / "data"
 CANARY = "dapi-CANARY-pipeline-7777"

@@ -1,9 +1,8 @@
 from pathlib import Path
 
 import pytest
-
-from connector.documents import MAX_DEPTH, load_yaml, parse_yaml, validate
-from connector.errors import InputError
+from featmesh.connector.documents import MAX_DEPTH, load_yaml, parse_yaml, validate
+from featmesh.connector.errors import InputError
 
 SCHEMA = {
     "type": "object",
@@ -57,7 +56,7 @@ def test_alias_bomb_is_refused():
 
 
 def test_huge_and_binary_files(tmp_path: Path, monkeypatch):
-    import connector.documents as documents
+    import featmesh.connector.documents as documents
 
     big = tmp_path / "big.yaml"
     big.write_text("a: 1\n" * 100)

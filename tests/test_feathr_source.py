@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-
-from connector.errors import InputError
-from connector.model import to_dict
-from connector.runreport import SourceReport
-from connector.sources import parse_source
-from connector.sources.feathr import read
+from featmesh.connector.errors import InputError
+from featmesh.connector.model import to_dict
+from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources import parse_source
+from featmesh.connector.sources.feathr import read
 
 DATA = Path(__file__).parent / "data"
 WORKSPACE = DATA / "feathr_workspace"

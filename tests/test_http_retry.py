@@ -7,8 +7,7 @@ from datetime import datetime, timezone
 import pytest
 import requests
 import responses
-
-from connector.http import (
+from featmesh.connector.http import (
     RetryPolicy,
     Verdict,
     call_with_retry,

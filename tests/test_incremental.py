@@ -5,7 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from connector.catalog.local import LocalCatalog
+from featmesh.connector.catalog.local import LocalCatalog
+
 from tests.conftest import SAMPLES, run_json
 
 

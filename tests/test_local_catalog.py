@@ -6,12 +6,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
-from connector.catalog.local import LocalCatalog
-from connector.catalog.plan import compute_plan
-from connector.errors import CatalogError, InputError
-from connector.mapping.entities import map_mesh
-from connector.model import Feature, FeatureSet, FeatureStore, SourceRef
+from featmesh.connector.catalog.local import LocalCatalog
+from featmesh.connector.catalog.plan import compute_plan
+from featmesh.connector.errors import CatalogError, InputError
+from featmesh.connector.mapping.entities import map_mesh
+from featmesh.connector.model import Feature, FeatureSet, FeatureStore, SourceRef
 
 
 def _catalog(tmp_path: Path, **kwargs) -> LocalCatalog:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from connector.mapping.entities import (
+from featmesh.connector.mapping.entities import (
     DATA_PRODUCT,
     ENTITY,
     FEATURE,
@@ -14,8 +14,9 @@ from connector.mapping.entities import (
     STORE,
     map_mesh,
 )
-from connector.mapping.rules import DEFAULT_RULES, MappingRule, resolve
-from connector.model import Feature, FeatureSet, FeatureSetRef, FeatureStore, SourceRef
+from featmesh.connector.mapping.rules import DEFAULT_RULES, MappingRule, resolve
+from featmesh.connector.model import Feature, FeatureSet, FeatureSetRef, FeatureStore, SourceRef
+
 from tests.conftest import SAMPLES
 from tests.test_manifest import _read_all
 

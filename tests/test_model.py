@@ -1,8 +1,7 @@
 from dataclasses import replace
 
 import pytest
-
-from connector.model import (
+from featmesh.connector.model import (
     Feature,
     FeatureSet,
     FeatureSetRef,
@@ -106,7 +105,7 @@ def test_newest_version():
     ],
 )
 def test_infer_source_kind(uri, fmt, kind):
-    from connector.sources.common import infer_source_kind
+    from featmesh.connector.sources.common import infer_source_kind
 
     assert infer_source_kind(uri, fmt) == kind
 

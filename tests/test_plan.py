@@ -1,4 +1,4 @@
-from connector.catalog.plan import compute_plan, diff_fields
+from featmesh.connector.catalog.plan import compute_plan, diff_fields
 
 
 def _e(qn, type_name="featmesh_feature_set", classifications=None, **attrs):

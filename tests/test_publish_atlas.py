@@ -9,11 +9,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from featmesh.connector.catalog.rest import DEFAULT_RETRY
+from featmesh.typedefs import load_typedefs
 
-from connector.catalog.rest import DEFAULT_RETRY
 from tests.conftest import SAMPLES, run, run_json
 from tests.fakeatlas import FakeAtlas
-from typedefs import load_typedefs
 
 CANARY = "canary-s3cret-9d1c"
 ATLAS_URI = "atlas+https://atlas.example.com:21000"
@@ -28,7 +28,7 @@ def setting(monkeypatch, tmp_path):
     monkeypatch.setenv("ATLAS_USERNAME", "featmesh")
     monkeypatch.setenv("ATLAS_PASSWORD", CANARY)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("connector.catalog.rest.time.sleep", lambda _s: None)
+    monkeypatch.setattr("featmesh.connector.catalog.rest.time.sleep", lambda _s: None)
 
 
 def _writes(atlas: FakeAtlas) -> int:
@@ -213,7 +213,7 @@ def test_purview_publish_and_export(monkeypatch):
     credential = SimpleNamespace(
         get_token=lambda scope: SimpleNamespace(token=f"token-{CANARY}", expires_on=4102444800)
     )
-    monkeypatch.setattr("connector.catalog.auth.azure_credential", lambda env=None: credential)
+    monkeypatch.setattr("featmesh.connector.catalog.auth.azure_credential", lambda env=None: credential)
     with FakeAtlas.purview("contoso") as purview:
         result, summary = run_json("scan", str(MANIFESTS), "--catalog", "purview://contoso", "--json")
         assert result.exit_code == 0, summary

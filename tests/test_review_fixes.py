@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from connector.errors import CatalogError
+from featmesh.connector.errors import CatalogError
+
 from tests.conftest import SAMPLES, run, run_json
 
 MANIFESTS = str(SAMPLES / "manifests")
@@ -24,7 +25,7 @@ def test_check_with_an_unreachable_catalog_still_reports(monkeypatch, tmp_path: 
         def close(self):
             pass
 
-    monkeypatch.setattr("connector.catalog.open_catalog", lambda uri, read_only=False: Down())
+    monkeypatch.setattr("featmesh.connector.catalog.open_catalog", lambda uri, read_only=False: Down())
     out = tmp_path / "check.sarif"
     result = run(
         "check",

@@ -7,8 +7,9 @@ import re
 import sqlite3
 from pathlib import Path
 
+from featmesh.typedefs import TypeSystem, load_base_typedefs, load_typedefs
+
 from tests.conftest import DATA, SAMPLES, run, run_json
-from typedefs import TypeSystem, load_base_typedefs, load_typedefs
 
 MANIFESTS = str(SAMPLES / "manifests")
 CONTRACT_KEYS = {"run_id", "status", "sources", "counts", "plan", "findings", "score"}

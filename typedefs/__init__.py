@@ -8,16 +8,16 @@
 This package imports nothing else of featmesh.
 """
 
-from typedefs.loader import SECTIONS, load_base_typedefs, load_typedefs, merge_documents
-from typedefs.system import (
+from featmesh.typedefs.loader import SECTIONS, load_base_typedefs, load_typedefs, merge_documents
+from featmesh.typedefs.system import (
     AttributeDef,
     ClassificationType,
     EntityType,
     RelationshipEnd,
     TypeSystem,
 )
-from typedefs.typenames import PRIMITIVES
-from typedefs.validator import Problem, validate_document
+from featmesh.typedefs.typenames import PRIMITIVES
+from featmesh.typedefs.validator import Problem, validate_document
 
 __all__ = [
     "PRIMITIVES",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from typedefs.loader import SECTIONS
+from featmesh.typedefs.loader import SECTIONS
 
 END_FIELDS = (("type", None), ("name", None), ("cardinality", "SINGLE"), ("isContainer", False))
 

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from typedefs.diff import refused_changes
-from typedefs.loader import SECTIONS
-from typedefs.typenames import TypeRef, parse_type
-from typedefs.validator import validate_document
-from typedefs.values import EntityChecker
+from featmesh.typedefs.diff import refused_changes
+from featmesh.typedefs.loader import SECTIONS
+from featmesh.typedefs.typenames import TypeRef, parse_type
+from featmesh.typedefs.validator import validate_document
+from featmesh.typedefs.values import EntityChecker
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from typedefs.loader import SECTION_CATEGORY, SECTIONS, load_base_typedefs
-from typedefs.typenames import (
+from featmesh.typedefs.loader import SECTION_CATEGORY, SECTIONS, load_base_typedefs
+from featmesh.typedefs.typenames import (
     ATTRIBUTE_NAME,
     CARDINALITIES,
     CLASSIFICATION_NAME,

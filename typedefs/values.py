@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from typedefs.typenames import PRIMITIVES, TypeRef
+from featmesh.typedefs.typenames import PRIMITIVES, TypeRef
 
 if TYPE_CHECKING:
-    from typedefs.system import AttributeDef, TypeSystem
+    from featmesh.typedefs.system import AttributeDef, TypeSystem
 
 INTEGER_BITS = {"byte": 8, "short": 16, "int": 32, "long": 64}
 NUMBERS = frozenset({"float", "double", "bigdecimal"})

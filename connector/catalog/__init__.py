@@ -10,16 +10,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from connector.catalog.base import Catalog
-from connector.errors import UsageError
+from featmesh.connector.catalog.base import Catalog
+from featmesh.connector.errors import UsageError
 
 DEFAULT_LOCAL_PATH = ".featmesh/catalog.db"
 
 SCHEMES: dict[str, str] = {
-    "local": "connector.catalog.local:open_local",
-    "atlas+https": "connector.catalog.atlas:open_atlas",
-    "atlas+http": "connector.catalog.atlas:open_atlas",
-    "purview": "connector.catalog.atlas:open_purview",
+    "local": "featmesh.connector.catalog.local:open_local",
+    "atlas+https": "featmesh.connector.catalog.atlas:open_atlas",
+    "atlas+http": "featmesh.connector.catalog.atlas:open_atlas",
+    "purview": "featmesh.connector.catalog.atlas:open_purview",
 }
 
 

@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from connector import progress
-from connector.catalog.base import ApplyResult
-from connector.catalog.local import LocalCatalog
-from connector.catalog.plan import EntityJson, Key, Plan, owned
-from connector.catalog.rest import AtlasRest, basic_auth_headers, unique_path
-from connector.errors import CatalogError, UsageError
-from connector.mapping.entities import (
+from featmesh.connector import progress
+from featmesh.connector.catalog.base import ApplyResult
+from featmesh.connector.catalog.local import LocalCatalog
+from featmesh.connector.catalog.plan import EntityJson, Key, Plan, owned
+from featmesh.connector.catalog.rest import AtlasRest, basic_auth_headers, unique_path
+from featmesh.connector.errors import CatalogError, UsageError
+from featmesh.connector.mapping.entities import (
     DATA_PRODUCT,
     ENTITY,
     FEATMESH_TYPES,
@@ -44,11 +44,11 @@ from connector.mapping.entities import (
     PIPELINE,
     STORE,
 )
-from connector.mapping.reverse import feature_sets_from_entities
-from connector.model import FeatureSet, parse_feature_set_qn, store_qn
-from connector.runreport import retired_classification
-from typedefs import load_typedefs
-from typedefs.diff import refused_changes
+from featmesh.connector.mapping.reverse import feature_sets_from_entities
+from featmesh.connector.model import FeatureSet, parse_feature_set_qn, store_qn
+from featmesh.connector.runreport import retired_classification
+from featmesh.typedefs import load_typedefs
+from featmesh.typedefs.diff import refused_changes
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def open_atlas(uri: str, *, read_only: bool = False, **options: Any) -> AtlasCat
         raise UsageError(
             "catalog URI must not hold credentials: set ATLAS_USERNAME and ATLAS_PASSWORD in the environment"
         )
-    from connector.catalog.auth import atlas_credentials
+    from featmesh.connector.catalog.auth import atlas_credentials
 
     host = parts.netloc
     endpoint = f"{parts.scheme}://{host}{parts.path.rstrip('/')}/api/atlas/v2"
@@ -84,7 +84,7 @@ def open_purview(uri: str, *, read_only: bool = False, **options: Any) -> AtlasC
     account = uri.partition("://")[2].strip("/")
     if not account or "/" in account or "." in account:
         raise UsageError(f"catalog '{uri}': expected purview://ACCOUNT (the Purview account name)")
-    from connector.catalog.auth import TokenAuthentication, azure_credential
+    from featmesh.connector.catalog.auth import TokenAuthentication, azure_credential
 
     auth = TokenAuthentication(options.pop("credential", None) or azure_credential())
     endpoint = f"https://{account}.purview.azure.com/datamap/api/atlas/v2"

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from connector.catalog.plan import EntityJson, Key, Plan
-from connector.model import FeatureSet
+from featmesh.connector.catalog.plan import EntityJson, Key, Plan
+from featmesh.connector.model import FeatureSet
 
 
 @dataclass

@@ -17,14 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from connector.catalog.base import ApplyResult
-from connector.catalog.plan import EntityJson, Key, Plan, owned
-from connector.errors import CatalogError, InputError
-from connector.mapping.entities import FEATMESH_TYPES, FEATURE, FEATURE_SET
-from connector.mapping.reverse import feature_sets_from_entities
-from connector.model import FeatureSet, parse_feature_set_qn
-from connector.runreport import retired_classification, utcnow
-from typedefs import TypeSystem, load_base_typedefs, load_typedefs
+from featmesh.connector.catalog.base import ApplyResult
+from featmesh.connector.catalog.plan import EntityJson, Key, Plan, owned
+from featmesh.connector.errors import CatalogError, InputError
+from featmesh.connector.mapping.entities import FEATMESH_TYPES, FEATURE, FEATURE_SET
+from featmesh.connector.mapping.reverse import feature_sets_from_entities
+from featmesh.connector.model import FeatureSet, parse_feature_set_qn
+from featmesh.connector.runreport import retired_classification, utcnow
+from featmesh.typedefs import TypeSystem, load_base_typedefs, load_typedefs
 
 SCHEMA_VERSION = "1"
 CATEGORIES = ("enumDefs", "structDefs", "classificationDefs", "entityDefs", "relationshipDefs")
@@ -65,7 +65,7 @@ CREATE TABLE IF NOT EXISTS runs (
 
 
 def parse_local_uri(uri: str) -> Path:
-    from connector.catalog import DEFAULT_LOCAL_PATH
+    from featmesh.connector.catalog import DEFAULT_LOCAL_PATH
 
     _, _, rest = uri.partition(":")
     return Path(rest or DEFAULT_LOCAL_PATH)

@@ -22,9 +22,8 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-
-from connector.errors import CatalogError
-from connector.http import RetryPolicy, call_with_retry
+from featmesh.connector.errors import CatalogError
+from featmesh.connector.http import RetryPolicy, call_with_retry
 
 log = logging.getLogger(__name__)
 

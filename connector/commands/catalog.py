@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import click
-
-from connector.catalog import open_catalog
-from connector.cli import Handled
-from connector.commands.options import catalog_option
+from featmesh.connector.catalog import open_catalog
+from featmesh.connector.cli import Handled
+from featmesh.connector.commands.options import catalog_option
 
 
 @click.group()

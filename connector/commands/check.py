@@ -24,21 +24,20 @@ from pathlib import Path
 from typing import Any
 
 import click
-
-from connector.cli import Handled
-from connector.commands.options import catalog_option, profile_options
-from connector.config import load_config
-from connector.errors import EXIT_PARTIAL, CatalogError, FeatmeshError, InputError, UsageError
-from connector.model import FeatureSet
-from connector.reports.check_json import check_document, render_json
-from connector.reports.check_text import render_text
-from connector.reports.junit import render_junit
-from connector.reports.sarif import render_sarif
-from connector.runreport import RunReport
-from connector.scan.evaluate import FAIL_ON, findings_exit_code, with_parent_hashes
-from connector.scan.increment import last_scan
-from connector.scan.profile import profile_sets
-from connector.scan.read import (
+from featmesh.connector.cli import Handled
+from featmesh.connector.commands.options import catalog_option, profile_options
+from featmesh.connector.config import load_config
+from featmesh.connector.errors import EXIT_PARTIAL, CatalogError, FeatmeshError, InputError, UsageError
+from featmesh.connector.model import FeatureSet
+from featmesh.connector.reports.check_json import check_document, render_json
+from featmesh.connector.reports.check_text import render_text
+from featmesh.connector.reports.junit import render_junit
+from featmesh.connector.reports.sarif import render_sarif
+from featmesh.connector.runreport import RunReport
+from featmesh.connector.scan.evaluate import FAIL_ON, findings_exit_code, with_parent_hashes
+from featmesh.connector.scan.increment import last_scan
+from featmesh.connector.scan.profile import profile_sets
+from featmesh.connector.scan.read import (
     KnownSets,
     all_failed,
     check_references,
@@ -47,8 +46,8 @@ from connector.scan.read import (
     read_sources,
     resolve_domains,
 )
-from connector.sources import parse_source
-from policies import Evaluation, evaluate, load_policy, load_waivers, summarize
+from featmesh.connector.sources import parse_source
+from featmesh.policies import Evaluation, evaluate, load_policy, load_waivers, summarize
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ def exit_code(evaluation: Evaluation, fail_on: str, partial: bool) -> int:
 def _open_catalog(uri: str, report: RunReport) -> Any:
     """The catalog, opened read-only; a failure to reach it is recorded, not fatal."""
     try:
-        from connector.catalog import open_catalog
+        from featmesh.connector.catalog import open_catalog
     except ImportError:
         raise UsageError("--catalog: this featmesh has no catalog support installed") from None
     try:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-
-from connector.cli import Handled
-from connector.config import DEFAULT_NAME, load_config
-from connector.errors import InputError
+from featmesh.connector.cli import Handled
+from featmesh.connector.config import DEFAULT_NAME, load_config
+from featmesh.connector.errors import InputError
 
 STARTER = """\
 # featmesh configuration: what a scheduled scan reads, where it publishes, what it checks.

@@ -6,13 +6,12 @@ import json
 from pathlib import Path
 
 import click
-
-from connector.cli import Handled
-from connector.documents import load_yaml
-from connector.errors import UsageError
-from policies.packs import DEFAULT_PACK, describe, load_policy, pack_schema
-from policies.registry import all_checks
-from policies.waivers import META_RULES, load_waivers, waiver_schema
+from featmesh.connector.cli import Handled
+from featmesh.connector.documents import load_yaml
+from featmesh.connector.errors import UsageError
+from featmesh.policies.packs import DEFAULT_PACK, describe, load_policy, pack_schema
+from featmesh.policies.registry import all_checks
+from featmesh.policies.waivers import META_RULES, load_waivers, waiver_schema
 
 PACK_OPTION = click.option(
     "--pack",

@@ -8,11 +8,10 @@ import time
 from typing import Any
 
 import click
-
-from connector.cli import Handled
-from connector.errors import UsageError
-from connector.model import ColumnProfile, DatasetProfile
-from connector.profiling import ProfileOptions, profile_dataset, profile_to_dict
+from featmesh.connector.cli import Handled
+from featmesh.connector.errors import UsageError
+from featmesh.connector.model import ColumnProfile, DatasetProfile
+from featmesh.connector.profiling import ProfileOptions, profile_dataset, profile_to_dict
 
 
 class StderrProgress:

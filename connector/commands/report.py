@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 
 import click
-
-from connector.catalog import open_catalog
-from connector.cli import Handled
-from connector.commands.options import catalog_option
-from connector.errors import InputError
-from connector.reports.governance import build_report
+from featmesh.connector.catalog import open_catalog
+from featmesh.connector.cli import Handled
+from featmesh.connector.commands.options import catalog_option
+from featmesh.connector.errors import InputError
+from featmesh.connector.reports.governance import build_report
 
 RUN_WINDOW = 500
 """How many recent runs are read: ``--run`` can name any of them."""
@@ -57,11 +56,11 @@ def report(catalog_uri: str | None, run_id: str | None, fmt: str, output: Path |
 
 def render(data: dict, fmt: str) -> str:
     if fmt == "html":
-        from connector.reports.html import render_html
+        from featmesh.connector.reports.html import render_html
 
         return render_html(data)
     if fmt == "markdown":
-        from connector.reports.markdown import render_markdown
+        from featmesh.connector.reports.markdown import render_markdown
 
         return render_markdown(data)
     return json.dumps(data, indent=2) + "\n"

@@ -7,15 +7,14 @@ import sys
 from pathlib import Path
 
 import click
-
-from connector.cli import Handled
-from connector.commands.options import catalog_option, profile_options
-from connector.config import load_config
-from connector.errors import FeatmeshError, UsageError
-from connector.mapping.rules import DEFAULT_RULES
-from connector.scan.evaluate import FAIL_ON
-from connector.scan.run import ScanOptions, ScanOutcome, run_scan
-from connector.sources import parse_source
+from featmesh.connector.cli import Handled
+from featmesh.connector.commands.options import catalog_option, profile_options
+from featmesh.connector.config import load_config
+from featmesh.connector.errors import FeatmeshError, UsageError
+from featmesh.connector.mapping.rules import DEFAULT_RULES
+from featmesh.connector.scan.evaluate import FAIL_ON
+from featmesh.connector.scan.run import ScanOptions, ScanOutcome, run_scan
+from featmesh.connector.sources import parse_source
 
 
 @click.command(cls=Handled)
@@ -117,9 +116,9 @@ def scan(
 def _write_report(catalog_uri: str | None, output: Path, fmt: str) -> None:
     """The config's report of the run just recorded (a report that cannot be written is
     a warning: the scan itself is done)."""
-    from connector.catalog import open_catalog
-    from connector.commands.report import RUN_WINDOW, render, write
-    from connector.reports.governance import build_report
+    from featmesh.connector.catalog import open_catalog
+    from featmesh.connector.commands.report import RUN_WINDOW, render, write
+    from featmesh.connector.reports.governance import build_report
 
     try:
         catalog = open_catalog(catalog_uri, read_only=True)

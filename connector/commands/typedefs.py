@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-
-from connector.cli import Handled
-from connector.commands.options import catalog_option
-from connector.documents import load_yaml, read_text
-from connector.errors import InputError
-from typedefs import load_typedefs, validate_document
+from featmesh.connector.cli import Handled
+from featmesh.connector.commands.options import catalog_option
+from featmesh.connector.documents import load_yaml, read_text
+from featmesh.connector.errors import InputError
+from featmesh.typedefs import load_typedefs, validate_document
 
 # The order of the sections in an exported document (the order DESIGN.md names them).
 EXPORT_ORDER = ("entityDefs", "relationshipDefs", "classificationDefs", "structDefs", "enumDefs")
@@ -92,7 +91,7 @@ def push(catalog_uri: str | None, dry_run: bool) -> None:
     changed, a superType removed, a relationship's category or ends changed) stop the
     push with a message before anything is sent.
     """
-    from connector.catalog import open_catalog
+    from featmesh.connector.catalog import open_catalog
 
     catalog = open_catalog(catalog_uri, read_only=dry_run)
     try:

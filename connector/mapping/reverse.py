@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from connector.model import (
+from featmesh.connector.model import (
     Feature,
     FeatureSet,
     KeyColumn,
     SourceRef,
     parse_feature_set_qn,
 )
-from connector.sources.common import infer_source_kind
+from featmesh.connector.sources.common import infer_source_kind
 
 
 def feature_sets_from_entities(

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from connector.errors import InputError
+from featmesh.connector.errors import InputError
 
 
 @dataclass(frozen=True, kw_only=True)

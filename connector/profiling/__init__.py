@@ -14,15 +14,15 @@ What the rest of featmesh calls:
 
 from __future__ import annotations
 
-from connector.model import ColumnProfile, DatasetProfile, FeatureSet
-from connector.profiling.drift import compute_drift, frequency_shift, psi
-from connector.profiling.profiler import (
+from featmesh.connector.model import ColumnProfile, DatasetProfile, FeatureSet
+from featmesh.connector.profiling.drift import compute_drift, frequency_shift, psi
+from featmesh.connector.profiling.profiler import (
     ProfileOptions,
     SourceProfile,
     profile_dataset,
     profile_feature_set,
 )
-from connector.profiling.serialize import (
+from featmesh.connector.profiling.serialize import (
     feature_profile_json,
     profile_from_dict,
     profile_from_json,

@@ -16,10 +16,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from connector.model import ColumnProfile, PiiMatch
-from connector.profiling.pii import scan_pii
-from connector.profiling.sketches import DistinctCounter
+from featmesh.connector.model import ColumnProfile, PiiMatch
+from featmesh.connector.profiling.pii import scan_pii
+from featmesh.connector.profiling.sketches import DistinctCounter
 
 QUANTILES = {
     "p01": 0.01,

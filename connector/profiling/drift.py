@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 
-from connector.model import ColumnProfile, DatasetProfile, FeatureDrift
+from featmesh.connector.model import ColumnProfile, DatasetProfile, FeatureDrift
 
 EPSILON = 1e-4
 """Floor for a bin's share, so an empty bin does not make the PSI infinite."""

@@ -20,9 +20,8 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
-
-from connector.errors import InputError, MissingExtraError, SourceError
-from connector.model import stable_hash
+from featmesh.connector.errors import InputError, MissingExtraError, SourceError
+from featmesh.connector.model import stable_hash
 
 FORMATS = ("parquet", "csv", "json", "delta")
 _EXTENSIONS = {

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from connector.model import PiiMatch
+from featmesh.connector.model import PiiMatch
 
 
 def luhn_ok(digits: str) -> bool:

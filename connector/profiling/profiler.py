@@ -14,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-
-from connector.errors import FeatmeshError, InputError, SourceError
-from connector.model import DatasetProfile, FeatureSet, SourceRef
-from connector.profiling.columns import ColumnAccumulator, plain_value
-from connector.profiling.locate import Opened, local_path, open_dataset
-from connector.profiling.sketches import RowSample
+from featmesh.connector.errors import FeatmeshError, InputError, SourceError
+from featmesh.connector.model import DatasetProfile, FeatureSet, SourceRef
+from featmesh.connector.profiling.columns import ColumnAccumulator, plain_value
+from featmesh.connector.profiling.locate import Opened, local_path, open_dataset
+from featmesh.connector.profiling.sketches import RowSample
 
 log = logging.getLogger(__name__)
 

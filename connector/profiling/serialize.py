@@ -8,8 +8,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from connector.errors import InputError
-from connector.model import ColumnProfile, DatasetProfile, PiiMatch, to_dict
+from featmesh.connector.errors import InputError
+from featmesh.connector.model import ColumnProfile, DatasetProfile, PiiMatch, to_dict
 
 FORMAT_VERSION = 1
 FEATURE_TOP_VALUES = 5

@@ -6,9 +6,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from connector.runreport import RunReport
-from policies.engine import Evaluation
-from policies.scoring import MeshScore, findings_block, score_block
+from featmesh.connector.runreport import RunReport
+from featmesh.policies.engine import Evaluation
+from featmesh.policies.scoring import MeshScore, findings_block, score_block
 
 
 def check_document(

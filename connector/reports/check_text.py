@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from connector.runreport import RunReport
-from policies.engine import Evaluation, Result
-from policies.scoring import MeshScore, findings_block
-from policies.types import SkipReason, State
+from featmesh.connector.runreport import RunReport
+from featmesh.policies.engine import Evaluation, Result
+from featmesh.policies.scoring import MeshScore, findings_block
+from featmesh.policies.types import SkipReason, State
 
 _MARK = {"critical": "CRIT", "error": "ERR ", "warning": "WARN", "info": "INFO"}
 

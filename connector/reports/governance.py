@@ -53,7 +53,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from connector.errors import InputError
+from featmesh.connector.errors import InputError
 
 FORMAT_VERSION = 1
 HISTORY_RUNS = 30

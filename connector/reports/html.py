@@ -24,9 +24,8 @@ from importlib import resources
 from typing import Any
 
 import jinja2
+from featmesh.connector import __version__
 from markupsafe import Markup
-
-from connector import __version__
 
 CHART_WIDTH = 760
 CHART_HEIGHT = 260
@@ -157,13 +156,14 @@ def _short_time(value: Any, pattern: str = "%b %d %H:%M") -> str:
 
 @cache
 def _asset(name: str) -> str:
-    return resources.files("connector.reports").joinpath(f"templates/{name}").read_text(encoding="utf-8")
+    folder = resources.files("featmesh.connector.reports")
+    return folder.joinpath(f"templates/{name}").read_text(encoding="utf-8")
 
 
 @cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("connector.reports", "templates"),
+        loader=jinja2.PackageLoader("featmesh.connector.reports", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from policies.engine import Evaluation, Result, RuleRun
-from policies.scoring import MeshScore
-from policies.types import SkipReason, State
+from featmesh.policies.engine import Evaluation, Result, RuleRun
+from featmesh.policies.scoring import MeshScore
+from featmesh.policies.types import SkipReason, State
 
 
 def _describe(results: list[Result]) -> str:

@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
-from connector import __version__
-from policies.engine import Evaluation, Result
-from policies.packs import Rule
-from policies.types import Severity, SkipReason, State
-from policies.waivers import META_RULES
+from featmesh.connector import __version__
+from featmesh.policies.engine import Evaluation, Result
+from featmesh.policies.packs import Rule
+from featmesh.policies.types import Severity, SkipReason, State
+from featmesh.policies.waivers import META_RULES
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT_KEY = "featmeshTarget/v1"

@@ -14,11 +14,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from connector.errors import EXIT_FINDINGS, EXIT_OK
-from connector.model import FeatureSet
-from connector.scan.increment import Increment, count_findings, merge_scores
-from connector.scan.profile import Profiles
-from policies import (
+from featmesh.connector.errors import EXIT_FINDINGS, EXIT_OK
+from featmesh.connector.model import FeatureSet
+from featmesh.connector.scan.increment import Increment, count_findings, merge_scores
+from featmesh.connector.scan.profile import Profiles
+from featmesh.policies import (
     Evaluation,
     MeshScore,
     PolicySet,

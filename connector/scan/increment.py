@@ -24,7 +24,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
-from connector.model import FeatureSet, stable_hash
+from featmesh.connector.model import FeatureSet, stable_hash
 
 
 @dataclass

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.model import DatasetProfile, FeatureDrift, FeatureSet, stable_hash
-from connector.runreport import RunReport
+from featmesh.connector.model import DatasetProfile, FeatureDrift, FeatureSet, stable_hash
+from featmesh.connector.runreport import RunReport
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,8 @@ def profile_sets(
 
     With ``reuse``, a source whose data fingerprint equals its stored profile's is not
     read again (incremental scans); drift is measured only on data that changed."""
-    from connector.commands.profile import StderrProgress
-    from connector.profiling import (
+    from featmesh.connector.commands.profile import StderrProgress
+    from featmesh.connector.profiling import (
         ProfileOptions,
         compute_drift,
         feature_columns,

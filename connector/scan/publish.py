@@ -11,12 +11,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from connector import progress
-from connector.catalog import Catalog
-from connector.catalog.plan import Plan, compute_plan, owned
-from connector.errors import CatalogError
-from connector.mapping.entities import DATA_PRODUCT, FEATURE_SET
-from connector.runreport import RunReport
+from featmesh.connector import progress
+from featmesh.connector.catalog import Catalog
+from featmesh.connector.catalog.plan import Plan, compute_plan, owned
+from featmesh.connector.errors import CatalogError
+from featmesh.connector.mapping.entities import DATA_PRODUCT, FEATURE_SET
+from featmesh.connector.runreport import RunReport
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from connector import progress
-from connector.errors import FeatmeshError, InputError, SourcesFailed
-from connector.model import FeatureSet, FeatureSetRef, FeatureStore, newest_version
-from connector.runreport import RunReport, SourceReport
-from connector.sources import SourceSpec, read_source
+from featmesh.connector import progress
+from featmesh.connector.errors import FeatmeshError, InputError, SourcesFailed
+from featmesh.connector.model import FeatureSet, FeatureSetRef, FeatureStore, newest_version
+from featmesh.connector.runreport import RunReport, SourceReport
+from featmesh.connector.sources import SourceSpec, read_source
 
 log = logging.getLogger(__name__)
 

@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from connector import progress
-from connector.catalog import Catalog, open_catalog
-from connector.catalog.plan import Plan
-from connector.errors import EXIT_OK, EXIT_PARTIAL, CatalogError, InputError, UsageError
-from connector.mapping.entities import MeshMapping, map_mesh
-from connector.mapping.rules import DEFAULT_RULES, MappingRule
-from connector.model import FeatureSet, FeatureStore
-from connector.runreport import RunReport
-from connector.scan.evaluate import (
+from featmesh.connector import progress
+from featmesh.connector.catalog import Catalog, open_catalog
+from featmesh.connector.catalog.plan import Plan
+from featmesh.connector.errors import EXIT_OK, EXIT_PARTIAL, CatalogError, InputError, UsageError
+from featmesh.connector.mapping.entities import MeshMapping, map_mesh
+from featmesh.connector.mapping.rules import DEFAULT_RULES, MappingRule
+from featmesh.connector.model import FeatureSet, FeatureStore
+from featmesh.connector.runreport import RunReport
+from featmesh.connector.scan.evaluate import (
     Rules,
     evaluate_sets,
     load_rules,
@@ -29,10 +29,10 @@ from connector.scan.evaluate import (
     record_exit_code,
     with_parent_hashes,
 )
-from connector.scan.increment import last_scan, plan_increment, previous_record, rules_signature
-from connector.scan.profile import Profiles, profile_sets
-from connector.scan.publish import has_outcome, push
-from connector.scan.read import (
+from featmesh.connector.scan.increment import last_scan, plan_increment, previous_record, rules_signature
+from featmesh.connector.scan.profile import Profiles, profile_sets
+from featmesh.connector.scan.publish import has_outcome, push
+from featmesh.connector.scan.read import (
     ReadResult,
     all_failed,
     check_references,
@@ -41,7 +41,7 @@ from connector.scan.read import (
     read_sources,
     resolve_domains,
 )
-from connector.sources import SourceSpec
+from featmesh.connector.sources import SourceSpec
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from connector.errors import InputError, SourceError, UsageError
-from connector.model import FeatureStore
-from connector.runreport import SourceReport
+from featmesh.connector.errors import InputError, SourceError, UsageError
+from featmesh.connector.model import FeatureStore
+from featmesh.connector.runreport import SourceReport
 
 GROUP = "featmesh.sources"
 

@@ -6,10 +6,10 @@ import string
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from connector.model import FeatureSet
-from policies.context import CheckContext
-from policies.registry import check
-from policies.types import PASS, Outcome, fail
+from featmesh.connector.model import FeatureSet
+from featmesh.policies.context import CheckContext
+from featmesh.policies.registry import check
+from featmesh.policies.types import PASS, Outcome, fail
 
 _PLACEHOLDERS = frozenset({"todo", "tbd", "na", "none", "description", "feature", "tbc", "fixme"})
 _DROP = str.maketrans("", "", string.punctuation + string.whitespace)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from connector.model import FeatureSet
-from policies.context import CheckContext, Mesh
-from policies.registry import check
-from policies.types import PASS, Outcome, fail
+from featmesh.connector.model import FeatureSet
+from featmesh.policies.context import CheckContext, Mesh
+from featmesh.policies.registry import check
+from featmesh.policies.types import PASS, Outcome, fail
 
 
 def resolves(fs: FeatureSet, mesh: Mesh, seen: frozenset[str] = frozenset()) -> bool:

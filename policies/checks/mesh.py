@@ -11,10 +11,10 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from connector.model import FeatureSet
-from policies.context import PARENT_HASHES, Mesh
-from policies.registry import check
-from policies.types import Outcome, fail, not_applicable
+from featmesh.connector.model import FeatureSet
+from featmesh.policies.context import PARENT_HASHES, Mesh
+from featmesh.policies.registry import check
+from featmesh.policies.types import Outcome, fail, not_applicable
 
 MeshResults = Iterator[tuple[FeatureSet, str | None, Outcome]]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from connector.model import FeatureSet
-from policies.context import CheckContext
-from policies.registry import check
-from policies.types import PASS, Outcome, fail
+from featmesh.connector.model import FeatureSet
+from featmesh.policies.context import CheckContext
+from featmesh.policies.registry import check
+from featmesh.policies.types import PASS, Outcome, fail
 
 
 @check("owner_present", dimension="ownership")

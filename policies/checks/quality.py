@@ -9,10 +9,10 @@ from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
 from typing import Any
 
-from connector.model import ColumnProfile, Feature, FeatureSet
-from policies.context import CheckContext
-from policies.registry import check
-from policies.types import PASS, Outcome, fail, not_applicable
+from featmesh.connector.model import ColumnProfile, Feature, FeatureSet
+from featmesh.policies.context import CheckContext
+from featmesh.policies.registry import check
+from featmesh.policies.types import PASS, Outcome, fail, not_applicable
 
 NO_PROFILE = "no profile of the feature set's data"
 NOT_PROFILED = "column not in the profile"

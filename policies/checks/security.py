@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from connector.model import Feature, FeatureSet
-from policies.context import CheckContext, tag_true
-from policies.registry import check
-from policies.types import Outcome, fail, not_applicable
+from featmesh.connector.model import Feature, FeatureSet
+from featmesh.policies.context import CheckContext, tag_true
+from featmesh.policies.registry import check
+from featmesh.policies.types import Outcome, fail, not_applicable
 
 PII_NAMES = (
     r"(^|_)(e_?mail|phone|mobile|msisdn|ssn|social_security|passport|dob|birth_?date|"

@@ -6,10 +6,10 @@ from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
-from connector.model import SCALAR_DTYPES, FeatureSet, is_known_dtype
-from policies.context import CheckContext
-from policies.registry import check
-from policies.types import PASS, Outcome, fail
+from featmesh.connector.model import SCALAR_DTYPES, FeatureSet, is_known_dtype
+from featmesh.policies.context import CheckContext
+from featmesh.policies.registry import check
+from featmesh.policies.types import PASS, Outcome, fail
 
 SNAKE_CASE = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$"
 

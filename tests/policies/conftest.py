@@ -5,8 +5,7 @@ from typing import Any
 
 import pytest
 import yaml
-
-from policies import PolicySet, load_policy
+from featmesh.policies import PolicySet, load_policy
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.model import (
+from featmesh.connector.model import (
     ColumnProfile,
     DatasetProfile,
     Feature,

@@ -6,12 +6,12 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import featmesh.connector.catalog
 import pytest
 from click.testing import CliRunner
+from featmesh.connector.cli import cli
+from featmesh.connector.errors import CatalogError
 
-import connector.catalog
-from connector.cli import cli
-from connector.errors import CatalogError
 from tests.policies.helpers import feature, good_set
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -158,7 +158,7 @@ def test_catalog_lets_mesh_checks_see_other_domains(monkeypatch) -> None:
         opened.append((uri, read_only))
         return fake
 
-    monkeypatch.setattr(connector.catalog, "open_catalog", open_catalog, raising=False)
+    monkeypatch.setattr(featmesh.connector.catalog, "open_catalog", open_catalog, raising=False)
     result = run("check", FAILING, "--catalog", "local:x.db", "--json")
     doc = json.loads(result.stdout)
     conflicts = [
@@ -172,7 +172,7 @@ def test_unreachable_catalog_exits_3(monkeypatch) -> None:
     def open_catalog(uri, *, read_only=False):
         raise CatalogError("connection refused")
 
-    monkeypatch.setattr(connector.catalog, "open_catalog", open_catalog, raising=False)
+    monkeypatch.setattr(featmesh.connector.catalog, "open_catalog", open_catalog, raising=False)
     result = run("check", CLEAN, "--catalog", "atlas+https://atlas.example:21000")
     assert result.exit_code == 3 and "connection refused" in result.stderr
 

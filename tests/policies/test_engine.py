@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from policies import (
+from featmesh.policies import (
     COMPLIANT,
     NON_COMPLIANT,
     State,
@@ -14,8 +14,9 @@ from policies import (
     evaluate,
     load_policy,
 )
-from policies.registry import check
-from policies.types import PASS, SkipReason, fail
+from featmesh.policies.registry import check
+from featmesh.policies.types import PASS, SkipReason, fail
+
 from tests.policies.helpers import feature, good_set
 
 

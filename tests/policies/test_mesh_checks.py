@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from connector.model import FeatureSetRef, SourceRef
-from policies import evaluate
-from policies.context import PARENT_HASHES
+from featmesh.connector.model import FeatureSetRef, SourceRef
+from featmesh.policies import evaluate
+from featmesh.policies.context import PARENT_HASHES
+
 from tests.policies.helpers import feature, good_set
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import configparser
 from pathlib import Path
 
+import featmesh.policies.registry as registry_module
 import pytest
+from featmesh.policies import all_checks, evaluate, load_policy
 
-import policies.registry as registry_module
-from policies import all_checks, evaluate, load_policy
 from tests.policies.helpers import good_set
 
 PLUGIN = Path(__file__).resolve().parents[2] / "samples" / "plugin"
@@ -70,7 +70,7 @@ def test_plugin_checks_are_registered_and_usable(installed_plugin) -> None:
 
 
 def test_without_the_plugin_its_pack_names_an_unknown_check() -> None:
-    from connector.errors import InputError
+    from featmesh.connector.errors import InputError
 
     if "consumers_declared" in all_checks():
         pytest.skip("the sample plugin is installed in this environment")

@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from tests_profiling_data import make_table
-
-from connector.errors import InputError
-from connector.model import DatasetProfile
-from connector.profiling import (
+from featmesh.connector.errors import InputError
+from featmesh.connector.model import DatasetProfile
+from featmesh.connector.profiling import (
     ProfileOptions,
     compute_drift,
     feature_profile_json,
@@ -19,6 +17,7 @@ from connector.profiling import (
     profile_from_json,
     profile_to_json,
 )
+from tests_profiling_data import make_table
 
 
 def _profile(tmp_path: Path, name: str, shift: float, now: datetime, seed: int = 1) -> DatasetProfile:

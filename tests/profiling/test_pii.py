@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
-
-from connector.profiling.pii import iban_ok, luhn_ok, scan_pii
+from featmesh.connector.profiling.pii import iban_ok, luhn_ok, scan_pii
 
 
 def test_luhn_and_iban_checks() -> None:

@@ -4,8 +4,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-
-from connector.cli import cli
+from featmesh.connector.cli import cli
 
 
 def test_profile_prints_metrics(parquet_file: Path) -> None:

@@ -10,10 +10,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-
-from connector.errors import InputError
-from connector.model import FeatureSet, Origin, SourceRef
-from connector.profiling import ProfileOptions, profile_dataset, profile_feature_set
+from featmesh.connector.errors import InputError
+from featmesh.connector.model import FeatureSet, Origin, SourceRef
+from featmesh.connector.profiling import ProfileOptions, profile_dataset, profile_feature_set
 
 
 def test_metrics_match_numpy(parquet_file: Path, table: pa.Table, now: datetime) -> None:

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-
-from connector.profiling.sketches import DistinctCounter, HyperLogLog, RowSample, hash_array
+from featmesh.connector.profiling.sketches import DistinctCounter, HyperLogLog, RowSample, hash_array
 
 
 def test_string_hash_depends_on_every_byte_and_not_on_layout() -> None:

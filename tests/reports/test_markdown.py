@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from connector.reports.governance import build_report
-from connector.reports.markdown import escape, render_markdown
+from featmesh.connector.reports.governance import build_report
+from featmesh.connector.reports.markdown import escape, render_markdown
+
 from tests.reports.hostile import hostile_records
 from tests.reports.records import NOW, mesh_records, record
 

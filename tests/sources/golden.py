@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from connector.model import FeatureStore, to_dict
+from featmesh.connector.model import FeatureStore, to_dict
 
 TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent

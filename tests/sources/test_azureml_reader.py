@@ -7,13 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from featmesh.connector.errors import InputError
+from featmesh.connector.model import FeatureSet, FeatureStore
+from featmesh.connector.runreport import RunReport, SourceReport
+from featmesh.connector.scan.read import read_sources
+from featmesh.connector.sources import parse_source, read_source
 from golden import SHARED_FIXTURES, TESTS, as_json, assert_golden
-
-from connector.errors import InputError
-from connector.model import FeatureSet, FeatureStore
-from connector.runreport import RunReport, SourceReport
-from connector.scan.read import read_sources
-from connector.sources import parse_source, read_source
 
 FIXTURES = TESTS / "fixtures" / "azureml"
 RETAIL = FIXTURES / "retail_fs"

@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from featmesh.connector.model import FeatureStore
+from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources import parse_source, read_source
 from golden import SHARED_FIXTURES, TESTS
-
-from connector.model import FeatureStore
-from connector.runreport import SourceReport
-from connector.sources import parse_source, read_source
 
 feast = pytest.importorskip("feast", reason="the Feast SDK is not installed (oracle only)")
 

@@ -8,13 +8,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from featmesh.connector.errors import InputError
+from featmesh.connector.model import FeatureSet, FeatureStore
+from featmesh.connector.runreport import RunReport, SourceReport
+from featmesh.connector.scan.read import read_sources
+from featmesh.connector.sources import parse_source, read_source
 from golden import SHARED_FIXTURES, TESTS, as_json, assert_golden
-
-from connector.errors import InputError
-from connector.model import FeatureSet, FeatureStore
-from connector.runreport import RunReport, SourceReport
-from connector.scan.read import read_sources
-from connector.sources import parse_source, read_source
 
 FIXTURES = TESTS / "fixtures" / "feast"
 ALL_SOURCES = FIXTURES / "all_sources"
@@ -166,7 +165,7 @@ def test_older_registry_keeps_owner_and_drops_dummy_entity() -> None:
 
 
 def test_objects_without_a_project_belong_to_the_only_project(tmp_path: Path) -> None:
-    from connector.sources.feast.schema import message_class
+    from featmesh.connector.sources.feast.schema import message_class
 
     registry = message_class("Registry")()
     registry.ParseFromString((ALL_SOURCES / "data" / "registry.db").read_bytes())

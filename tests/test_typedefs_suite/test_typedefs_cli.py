@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from connector.cli import cli
-from typedefs import load_base_typedefs, load_typedefs, validate_document
+from featmesh.connector.cli import cli
+from featmesh.typedefs import load_base_typedefs, load_typedefs, validate_document
 
 
 @pytest.fixture

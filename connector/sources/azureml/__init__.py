@@ -18,12 +18,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from connector.documents import load_yaml
-from connector.errors import InputError
-from connector.model import FeatureStore
-from connector.runreport import SourceReport
-from connector.sources import Reader
-from connector.sources.azureml.store import KIND, SPEC_NAME, StoreBuilder, classify
+from featmesh.connector.documents import load_yaml
+from featmesh.connector.errors import InputError
+from featmesh.connector.model import FeatureStore
+from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources import Reader
+from featmesh.connector.sources.azureml.store import KIND, SPEC_NAME, StoreBuilder, classify
 
 
 def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> list[FeatureStore]:

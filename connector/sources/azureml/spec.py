@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from connector.documents import Document
-from connector.model import Feature, KeyColumn, SourceRef, normalize_dtype
-from connector.sources.common import duration_from_parts, infer_source_kind, parse_duration
+from featmesh.connector.documents import Document
+from featmesh.connector.model import Feature, KeyColumn, SourceRef, normalize_dtype
+from featmesh.connector.sources.common import duration_from_parts, infer_source_kind, parse_duration
 
 PATH_TYPES = {"parquet": "parquet", "csv": "csv", "deltatable": "delta", "mltable": "mltable"}
 SOURCE_TYPES = (*PATH_TYPES, "custom", "featureset")

@@ -8,8 +8,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from connector.documents import Document, load_schema, load_yaml, validate
-from connector.model import (
+from featmesh.connector.documents import Document, load_schema, load_yaml, validate
+from featmesh.connector.model import (
     Entity,
     FeatureSet,
     FeatureSetRef,
@@ -19,8 +19,8 @@ from connector.model import (
     newest_version,
     normalize_dtype,
 )
-from connector.runreport import SourceReport
-from connector.sources.azureml.spec import ParsedSpec, parse_spec
+from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources.azureml.spec import ParsedSpec, parse_spec
 
 KIND = "azureml"
 SPEC_NAME = "featuresetspec.yaml"
@@ -32,7 +32,7 @@ _ENTITY_REF = re.compile(r"^(?:azureml:)?(?P<name>[A-Za-z0-9_.-]+)(?::(?P<versio
 
 @cache
 def _schema(name: str) -> dict[str, Any]:
-    return load_schema(__package__ or "connector.sources.azureml", f"{name}.schema.json")
+    return load_schema(__package__ or "featmesh.connector.sources.azureml", f"{name}.schema.json")
 
 
 def classify(doc: Document) -> str | None:

@@ -36,14 +36,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from connector.errors import InputError
-from connector.model import FeatureStore
-from connector.runreport import SourceReport
-from connector.sources import Reader
-from connector.sources.databricks.auth import token_provider
-from connector.sources.databricks.client import Client, NotFound
-from connector.sources.databricks.legacy import read_legacy
-from connector.sources.databricks.unity import UnityScope, read_unity
+from featmesh.connector.errors import InputError
+from featmesh.connector.model import FeatureStore
+from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources import Reader
+from featmesh.connector.sources.databricks.auth import token_provider
+from featmesh.connector.sources.databricks.client import Client, NotFound
+from featmesh.connector.sources.databricks.legacy import read_legacy
+from featmesh.connector.sources.databricks.unity import UnityScope, read_unity
 
 KIND = "databricks"
 _APIS = ("all", "unity", "legacy")

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from connector.errors import SourceError
+from featmesh.connector.errors import SourceError
 
 TOKEN_ENV = "DATABRICKS_TOKEN"
 AZURE_DATABRICKS_SCOPE = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-
-from connector.errors import SourceError
-from connector.http import RetryPolicy, call_with_retry
+from featmesh.connector.errors import SourceError
+from featmesh.connector.http import RetryPolicy, call_with_retry
 
 PAGE_SIZE = 100
 MAX_PAGES = 10_000

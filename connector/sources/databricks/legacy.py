@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from connector.model import (
+from featmesh.connector.model import (
     Feature,
     FeatureSet,
     FeatureStore,
@@ -20,9 +20,9 @@ from connector.model import (
     SourceRef,
     normalize_dtype,
 )
-from connector.runreport import SourceReport
-from connector.sources.common import infer_source_kind
-from connector.sources.databricks.client import Client
+from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources.common import infer_source_kind
+from featmesh.connector.sources.databricks.client import Client
 
 KIND = "databricks"
 API = "/api/2.0/feature-store"

@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
-from connector.errors import SourceError
-from connector.model import (
+from featmesh.connector.errors import SourceError
+from featmesh.connector.model import (
     Feature,
     FeatureSet,
     FeatureSetRef,
@@ -27,9 +27,9 @@ from connector.model import (
     SourceRef,
     normalize_dtype,
 )
-from connector.runreport import SourceReport
-from connector.sources.common import infer_source_kind
-from connector.sources.databricks.client import Client, NotFound
+from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources.common import infer_source_kind
+from featmesh.connector.sources.databricks.client import Client, NotFound
 
 KIND = "databricks"
 UC = "/api/2.1/unity-catalog"

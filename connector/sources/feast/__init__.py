@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from connector.model import FeatureStore
-from connector.runreport import SourceReport
-from connector.sources import Reader
-from connector.sources.feast import mapping, registry
+from featmesh.connector.model import FeatureStore
+from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources import Reader
+from featmesh.connector.sources.feast import mapping, registry
 
 KIND = mapping.KIND
 

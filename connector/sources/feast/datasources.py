@@ -23,9 +23,9 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from connector.model import SourceRef
-from connector.sources.common import infer_source_kind
-from connector.sources.feast.names import SOURCE_TYPES
+from featmesh.connector.model import SourceRef
+from featmesh.connector.sources.common import infer_source_kind
+from featmesh.connector.sources.feast.names import SOURCE_TYPES
 
 
 def source_ref(ds: Any, columns: Iterable[str] = ()) -> SourceRef:

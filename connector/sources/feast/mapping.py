@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from connector.errors import InputError
-from connector.model import (
+from featmesh.connector.errors import InputError
+from featmesh.connector.model import (
     Entity,
     Feature,
     FeatureSet,
@@ -24,9 +24,9 @@ from connector.model import (
     Origin,
     SourceRef,
 )
-from connector.runreport import SourceReport
-from connector.sources.feast.datasources import source_ref
-from connector.sources.feast.names import feast_dtype, value_type_name
+from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources.feast.datasources import source_ref
+from featmesh.connector.sources.feast.names import feast_dtype, value_type_name
 
 KIND = "feast"
 DUMMY_ENTITY = "__dummy"

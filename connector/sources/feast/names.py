@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connector.model import normalize_dtype
+from featmesh.connector.model import normalize_dtype
 
 VALUE_TYPES = {
     0: "INVALID",

@@ -19,18 +19,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from connector.errors import InputError
-from connector.model import FeatureSet, FeatureStore, Origin
-from connector.runreport import SourceReport
-from connector.sources import Reader
-from connector.sources.feathr.convert import (
+from featmesh.connector.errors import InputError
+from featmesh.connector.model import FeatureSet, FeatureStore, Origin
+from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources import Reader
+from featmesh.connector.sources.feathr.convert import (
     KIND,
     Located,
     anchor_set,
     derived_set,
     source_ref,
 )
-from connector.sources.feathr.hocon import parse_conf, plain
+from featmesh.connector.sources.feathr.hocon import parse_conf, plain
 
 SECTIONS = ("sources", "anchors", "derivations")
 _DECLARES = re.compile(r"^[ \t]*(?:anchors|derivations)\s*[:={]", re.MULTILINE)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from connector.model import (
+from featmesh.connector.model import (
     Feature,
     FeatureSet,
     FeatureSetRef,
@@ -22,8 +22,8 @@ from connector.model import (
     SourceRef,
     normalize_dtype,
 )
-from connector.runreport import SourceReport
-from connector.sources.common import infer_source_kind, parse_duration
+from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources.common import infer_source_kind, parse_duration
 
 KIND = "feathr"
 PASSTHROUGH = "PASSTHROUGH"

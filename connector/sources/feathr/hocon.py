@@ -13,8 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from connector.documents import read_text
-from connector.errors import InputError, MissingExtraError
+from featmesh.connector.documents import read_text
+from featmesh.connector.errors import InputError, MissingExtraError
 
 _URL_INCLUDE = re.compile(
     r"""^[ \t]*include\s+(?:required\s*\(\s*)?(?:url\s*\(|["']?(?:https?|file)://)""", re.MULTILINE

@@ -15,9 +15,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from connector.documents import Document, load_schema, load_yaml, validate
-from connector.errors import InputError
-from connector.model import (
+from featmesh.connector.documents import Document, load_schema, load_yaml, validate
+from featmesh.connector.errors import InputError
+from featmesh.connector.model import (
     Entity,
     Feature,
     FeatureSet,
@@ -29,9 +29,9 @@ from connector.model import (
     newest_version,
     parse_feature_set_qn,
 )
-from connector.runreport import SourceReport
-from connector.sources import Reader
-from connector.sources.common import infer_source_kind, parse_duration
+from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources import Reader
+from featmesh.connector.sources.common import infer_source_kind, parse_duration
 
 KIND = "manifest"
 API_VERSION = "featmesh/v1"

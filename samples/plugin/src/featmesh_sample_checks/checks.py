@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from connector.model import FeatureSet
-from policies import PASS, Outcome, check, fail
-from policies.context import CheckContext
+from featmesh.connector.model import FeatureSet
+from featmesh.policies import PASS, Outcome, check, fail
+from featmesh.policies.context import CheckContext
 
 
 @check("consumers_declared", dimension="lineage")
