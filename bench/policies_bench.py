@@ -34,6 +34,7 @@ import zlib
 from pathlib import Path
 
 import yaml
+
 from featmesh.connector.model import (
     ColumnProfile,
     DatasetProfile,

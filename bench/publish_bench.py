@@ -21,6 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pyapacheatlas.auth import BasicAuthentication
+from pyapacheatlas.core import AtlasClient
+
 from featmesh.connector import progress
 from featmesh.connector.catalog.atlas import AtlasCatalog
 from featmesh.connector.catalog.plan import compute_plan
@@ -28,9 +31,6 @@ from featmesh.connector.catalog.rest import AtlasRest, basic_auth_headers
 from featmesh.connector.mapping.entities import DATA_PRODUCT, map_mesh
 from featmesh.connector.model import Entity, Feature, FeatureSet, FeatureStore, KeyColumn, SourceRef
 from featmesh.typedefs import load_typedefs
-from pyapacheatlas.auth import BasicAuthentication
-from pyapacheatlas.core import AtlasClient
-
 from tests.fakeatlas import FakeAtlas
 
 BASE = "https://atlas.bench.example:21000/api/atlas/v2"

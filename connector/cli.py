@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 import click
+
 from featmesh.connector import __version__, progress
 from featmesh.connector.errors import EXIT_INPUT, FeatmeshError, SourcesFailed
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import jsonschema
 import yaml
+
 from featmesh.connector.errors import InputError
 
 MAX_BYTES = 16 * 1024 * 1024

@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 import jsonschema
+
 from featmesh.connector.documents import Document, load_schema, load_yaml, parse_yaml, validate
 from featmesh.connector.errors import UsageError
 from featmesh.connector.model import FeatureSet, Origin

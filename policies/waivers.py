@@ -23,11 +23,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 from featmesh.connector.documents import load_schema, load_yaml, validate
 from featmesh.connector.model import Origin
 from featmesh.policies.packs import PolicySet
 from featmesh.policies.types import Severity
-from jsonschema import Draft202012Validator
 
 EXPIRED = "featmesh.waiver-expired"
 TOO_LONG = "featmesh.waiver-too-long"

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+
 from featmesh.connector.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]

@@ -34,10 +34,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import requests
 import responses
+
 from featmesh.typedefs import TypeSystem, load_base_typedefs, validate_document
 from featmesh.typedefs.diff import refused_changes
 from featmesh.typedefs.loader import SECTION_CATEGORY, SECTIONS
-
 from tests.fakeatlas_errors import AtlasError, typedef_error
 
 Json = dict[str, Any]

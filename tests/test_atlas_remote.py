@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 import responses
+
 from featmesh.connector.catalog import open_catalog
 from featmesh.connector.catalog.atlas import AtlasCatalog
 from featmesh.connector.errors import CatalogError, UsageError
-
 from tests.conftest import run
 
 CANARY = "canary-Pa55word-7f3e"

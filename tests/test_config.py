@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
+
 from featmesh.connector.config import load_config
 from featmesh.connector.errors import InputError, SourceError
 from featmesh.connector.runreport import SourceReport
 from featmesh.connector.sources import environment, parse_source, read_source
-
 from tests.conftest import SAMPLES, run, run_json
 
 

@@ -6,11 +6,12 @@ import logging
 
 import pytest
 import responses
+from responses import matchers
+
 from featmesh.connector.errors import InputError, SourceError
 from featmesh.connector.http import RetryPolicy
 from featmesh.connector.runreport import SourceReport
 from featmesh.connector.sources.databricks import parse_location, read
-from responses import matchers
 
 BASE = "http://127.0.0.1:8123"
 UC = f"{BASE}/api/2.1/unity-catalog"

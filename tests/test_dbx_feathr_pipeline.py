@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import responses
+
 from featmesh.connector.runreport import RunReport
 from featmesh.connector.scan.read import read_sources, resolve_references
 from featmesh.connector.sources import SourceSpec

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+
 from featmesh.connector.documents import MAX_DEPTH, load_yaml, parse_yaml, validate
 from featmesh.connector.errors import InputError
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 import requests
-from featmesh.connector.mapping.entities import map_mesh
-from featmesh.typedefs import load_typedefs
 from pyapacheatlas.auth import BasicAuthentication
 from pyapacheatlas.core import AtlasClient
 from pyapacheatlas.core.util import AtlasException
 
+from featmesh.connector.mapping.entities import map_mesh
+from featmesh.typedefs import load_typedefs
 from tests.conftest import SAMPLES
 from tests.fakeatlas import FakeAtlas
 from tests.test_manifest import _read_all

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from featmesh.connector.errors import InputError
 from featmesh.connector.model import to_dict
 from featmesh.connector.runreport import SourceReport

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 import requests
 import responses
+
 from featmesh.connector.http import (
     RetryPolicy,
     Verdict,

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 from featmesh.connector.catalog.local import LocalCatalog
-
 from tests.conftest import SAMPLES, run_json
 
 

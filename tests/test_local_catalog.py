@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+
 from featmesh.connector.catalog.local import LocalCatalog
 from featmesh.connector.catalog.plan import compute_plan
 from featmesh.connector.errors import CatalogError, InputError

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from featmesh.connector.errors import InputError
 from featmesh.connector.runreport import RunReport, SourceReport
 from featmesh.connector.scan.read import check_references, read_sources, resolve_domains
 from featmesh.connector.sources import parse_source, read_source
 from featmesh.connector.sources.manifest import read
-
 from tests.conftest import DATA, SAMPLES
 
 BAD = sorted((DATA / "manifests" / "bad").glob("*.yaml"))

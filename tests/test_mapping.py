@@ -16,7 +16,6 @@ from featmesh.connector.mapping.entities import (
 )
 from featmesh.connector.mapping.rules import DEFAULT_RULES, MappingRule, resolve
 from featmesh.connector.model import Feature, FeatureSet, FeatureSetRef, FeatureStore, SourceRef
-
 from tests.conftest import SAMPLES
 from tests.test_manifest import _read_all
 

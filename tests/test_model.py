@@ -1,6 +1,7 @@
 from dataclasses import replace
 
 import pytest
+
 from featmesh.connector.model import (
     Feature,
     FeatureSet,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from featmesh.connector.catalog.local import LocalCatalog
 
+from featmesh.connector.catalog.local import LocalCatalog
 from tests.conftest import SAMPLES, run, run_json
 
 

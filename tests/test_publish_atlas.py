@@ -9,9 +9,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
 from featmesh.connector.catalog.rest import DEFAULT_RETRY
 from featmesh.typedefs import load_typedefs
-
 from tests.conftest import SAMPLES, run, run_json
 from tests.fakeatlas import FakeAtlas
 

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from featmesh.connector.errors import CatalogError
-
 from tests.conftest import SAMPLES, run, run_json
 
 MANIFESTS = str(SAMPLES / "manifests")

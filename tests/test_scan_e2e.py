@@ -8,7 +8,6 @@ import sqlite3
 from pathlib import Path
 
 from featmesh.typedefs import TypeSystem, load_base_typedefs, load_typedefs
-
 from tests.conftest import DATA, SAMPLES, run, run_json
 
 MANIFESTS = str(SAMPLES / "manifests")

@@ -13,8 +13,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from featmesh.connector.errors import UsageError
 from pyapacheatlas.auth.base import AtlasAuthBase
+
+from featmesh.connector.errors import UsageError
 
 PURVIEW_SCOPE = "https://purview.azure.net/.default"
 

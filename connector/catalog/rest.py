@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+
 from featmesh.connector.errors import CatalogError
 from featmesh.connector.http import RetryPolicy, call_with_retry
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.options import catalog_option, profile_options
 from featmesh.connector.config import load_config

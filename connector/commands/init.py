@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+
 from featmesh.connector.cli import Handled
 from featmesh.connector.config import DEFAULT_NAME, load_config
 from featmesh.connector.errors import InputError

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+
 from featmesh.connector.cli import Handled
 from featmesh.connector.documents import load_yaml
 from featmesh.connector.errors import UsageError

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import click
+
 from featmesh.connector.cli import Handled
 from featmesh.connector.errors import UsageError
 from featmesh.connector.model import ColumnProfile, DatasetProfile

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import click
+
 from featmesh.connector.catalog import open_catalog
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.options import catalog_option

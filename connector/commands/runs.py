@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+
 from featmesh.connector.catalog import open_catalog
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.options import catalog_option

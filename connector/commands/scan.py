@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.options import catalog_option, profile_options
 from featmesh.connector.config import load_config

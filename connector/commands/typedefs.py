@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.options import catalog_option
 from featmesh.connector.documents import load_yaml, read_text

@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyapacheatlas.core import AtlasEntity, AtlasProcess
+
 from featmesh.connector.mapping.rules import DEFAULT_RULES, MappingRule, resolve
 from featmesh.connector.model import Feature, FeatureSet, FeatureStore, SourceRef, entity_qn, store_qn
-from pyapacheatlas.core import AtlasEntity, AtlasProcess
 
 STORE = "featmesh_feature_store"
 FEATURE_SET = "featmesh_feature_set"

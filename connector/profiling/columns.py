@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
 from featmesh.connector.model import ColumnProfile, PiiMatch
 from featmesh.connector.profiling.pii import scan_pii
 from featmesh.connector.profiling.sketches import DistinctCounter

@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+
 from featmesh.connector.errors import InputError, MissingExtraError, SourceError
 from featmesh.connector.model import stable_hash
 

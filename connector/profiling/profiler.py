@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+
 from featmesh.connector.errors import FeatmeshError, InputError, SourceError
 from featmesh.connector.model import DatasetProfile, FeatureSet, SourceRef
 from featmesh.connector.profiling.columns import ColumnAccumulator, plain_value

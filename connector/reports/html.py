@@ -24,8 +24,9 @@ from importlib import resources
 from typing import Any
 
 import jinja2
-from featmesh.connector import __version__
 from markupsafe import Markup
+
+from featmesh.connector import __version__
 
 CHART_WIDTH = 760
 CHART_HEIGHT = 260

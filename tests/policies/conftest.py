@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from featmesh.policies import PolicySet, load_policy
 
 

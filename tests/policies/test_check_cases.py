@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 import yaml
+
 from featmesh.connector.model import FeatureDrift
 from featmesh.policies import all_checks, evaluate
-
 from tests.policies.helpers import from_case, profile
 
 CASES = Path(__file__).parent / "cases"

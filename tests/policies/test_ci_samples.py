@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 import yaml
+
 from featmesh.connector.cli import COMMANDS, cli
 
 ROOT = Path(__file__).resolve().parents[2]

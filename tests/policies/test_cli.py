@@ -6,12 +6,12 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import featmesh.connector.catalog
 import pytest
 from click.testing import CliRunner
+
+import featmesh.connector.catalog
 from featmesh.connector.cli import cli
 from featmesh.connector.errors import CatalogError
-
 from tests.policies.helpers import feature, good_set
 
 FIXTURES = Path(__file__).parent / "fixtures"

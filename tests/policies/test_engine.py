@@ -16,7 +16,6 @@ from featmesh.policies import (
 )
 from featmesh.policies.registry import check
 from featmesh.policies.types import PASS, SkipReason, fail
-
 from tests.policies.helpers import feature, good_set
 
 

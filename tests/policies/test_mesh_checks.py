@@ -7,7 +7,6 @@ from dataclasses import replace
 from featmesh.connector.model import FeatureSetRef, SourceRef
 from featmesh.policies import evaluate
 from featmesh.policies.context import PARENT_HASHES
-
 from tests.policies.helpers import feature, good_set
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from featmesh.connector.errors import InputError, UsageError
 from featmesh.policies import Severity, load_policy
 from featmesh.policies.packs import builtin_packs
-
 from tests.policies.helpers import good_set
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import configparser
 from pathlib import Path
 
-import featmesh.policies.registry as registry_module
 import pytest
-from featmesh.policies import all_checks, evaluate, load_policy
 
+import featmesh.policies.registry as registry_module
+from featmesh.policies import all_checks, evaluate, load_policy
 from tests.policies.helpers import good_set
 
 PLUGIN = Path(__file__).resolve().parents[2] / "samples" / "plugin"

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
 from featmesh.connector.model import Origin
 from featmesh.connector.reports.junit import render_junit
 from featmesh.connector.reports.sarif import fingerprint, sarif_document
 from featmesh.policies import evaluate, load_policy, summarize
 from featmesh.policies.waivers import WaiverSet, make_waiver
-
 from tests.policies.helpers import feature, good_set
 
 NOW = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from featmesh.policies import evaluate, load_policy, summarize
 from featmesh.policies.scoring import feature_scores
-
 from tests.policies.helpers import feature, good_set, profile
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from featmesh.connector.errors import InputError
 from featmesh.policies import SkipReason, State, evaluate, findings_block, load_policy, load_waivers
-
 from tests.policies.helpers import feature, good_set
 
 NOW = dt.datetime(2026, 6, 1, 12, tzinfo=dt.timezone.utc)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from tests_profiling_data import make_table
+
 from featmesh.connector.errors import InputError
 from featmesh.connector.model import DatasetProfile
 from featmesh.connector.profiling import (
@@ -17,7 +19,6 @@ from featmesh.connector.profiling import (
     profile_from_json,
     profile_to_json,
 )
-from tests_profiling_data import make_table
 
 
 def _profile(tmp_path: Path, name: str, shift: float, now: datetime, seed: int = 1) -> DatasetProfile:

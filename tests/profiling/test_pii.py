@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
+
 from featmesh.connector.profiling.pii import iban_ok, luhn_ok, scan_pii
 
 

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+
 from featmesh.connector.errors import InputError
 from featmesh.connector.model import FeatureSet, Origin, SourceRef
 from featmesh.connector.profiling import ProfileOptions, profile_dataset, profile_feature_set

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+
 from featmesh.connector.profiling.sketches import DistinctCounter, HyperLogLog, RowSample, hash_array
 
 

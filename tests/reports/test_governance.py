@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from featmesh.connector.errors import InputError
 from featmesh.connector.reports.governance import FORMAT_VERSION, HISTORY_RUNS, build_report
-
 from tests.reports.records import NOW, feature_set, mesh_records, qn, record
 
 

@@ -9,9 +9,9 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+
 from featmesh.connector.reports.governance import build_report
 from featmesh.connector.reports.html import render_html, score_chart
-
 from tests.reports.hostile import HOSTILE, hostile_records
 from tests.reports.records import NOW, mesh_records, record
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from featmesh.connector.reports.governance import build_report
 from featmesh.connector.reports.markdown import escape, render_markdown
-
 from tests.reports.hostile import hostile_records
 from tests.reports.records import NOW, mesh_records, record
 

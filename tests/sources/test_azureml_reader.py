@@ -7,12 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from golden import SHARED_FIXTURES, TESTS, as_json, assert_golden
+
 from featmesh.connector.errors import InputError
 from featmesh.connector.model import FeatureSet, FeatureStore
 from featmesh.connector.runreport import RunReport, SourceReport
 from featmesh.connector.scan.read import read_sources
 from featmesh.connector.sources import parse_source, read_source
-from golden import SHARED_FIXTURES, TESTS, as_json, assert_golden
 
 FIXTURES = TESTS / "fixtures" / "azureml"
 RETAIL = FIXTURES / "retail_fs"

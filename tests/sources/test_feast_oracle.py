@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from golden import SHARED_FIXTURES, TESTS
+
 from featmesh.connector.model import FeatureStore
 from featmesh.connector.runreport import SourceReport
 from featmesh.connector.sources import parse_source, read_source
-from golden import SHARED_FIXTURES, TESTS
 
 feast = pytest.importorskip("feast", reason="the Feast SDK is not installed (oracle only)")
 

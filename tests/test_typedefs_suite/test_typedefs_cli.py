@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from featmesh.connector.cli import cli
 from featmesh.typedefs import load_base_typedefs, load_typedefs, validate_document
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from featmesh.typedefs import TypeSystem, load_base_typedefs, load_typedefs
 
 Doc = dict[str, Any]

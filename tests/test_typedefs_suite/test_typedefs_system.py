@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import pytest
+
 from featmesh.typedefs import RelationshipEnd, TypeSystem, load_base_typedefs, load_typedefs
 
 SET_QN = "featmesh://manifest/s/fs@1"

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from featmesh.typedefs import Problem, load_base_typedefs, load_typedefs, validate_document
 
 Doc = dict[str, Any]

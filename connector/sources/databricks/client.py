@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+
 from featmesh.connector.errors import SourceError
 from featmesh.connector.http import RetryPolicy, call_with_retry
 

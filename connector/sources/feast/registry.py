@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from google.protobuf.message import DecodeError
+
 from featmesh.connector.documents import Document, load_yaml
 from featmesh.connector.errors import InputError
 from featmesh.connector.sources.feast.schema import SQL_TABLES, message_class
-from google.protobuf.message import DecodeError
 
 CONFIG_NAME = "feature_store.yaml"
 SQLITE_MAGIC = b"SQLite format 3\x00"
