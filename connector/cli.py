@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from featmesh.connector import __version__, progress
+from featmesh.connector import __version__, progress, redact
 from featmesh.connector.errors import EXIT_INPUT, FeatmeshError, SourcesFailed
 
 COMMANDS = {
@@ -60,6 +60,7 @@ class LazyGroup(click.Group):
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
 def cli(verbose: int, quiet: bool) -> None:
     """featmesh: governance for ML feature stores in a data mesh."""
+    click.get_current_context().with_resource(redact.scrubbed_streams())
     progress.configure(enabled=not quiet)
     level = logging.WARNING - 10 * min(verbose, 2)
     env_level = os.environ.get("FEATMESH_LOG_LEVEL")
@@ -76,11 +77,12 @@ def cli(verbose: int, quiet: bool) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: runs the CLI, turning featmesh errors into a message and an exit code."""
-    try:
-        return cli.main(args=argv, prog_name="featmesh", standalone_mode=True)
-    except FeatmeshError as err:  # raised outside a command's own handling
-        click.echo(f"featmesh: error: {err}", err=True)
-        sys.exit(err.exit_code)
+    with redact.scrubbed_streams():
+        try:
+            return cli.main(args=argv, prog_name="featmesh", standalone_mode=True)
+        except FeatmeshError as err:  # raised outside a command's own handling
+            click.echo(f"featmesh: error: {err}", err=True)
+            sys.exit(err.exit_code)
 
 
 def fail(err: FeatmeshError) -> None:

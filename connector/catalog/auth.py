@@ -15,6 +15,7 @@ from typing import Any
 
 from pyapacheatlas.auth.base import AtlasAuthBase
 
+from featmesh.connector import redact
 from featmesh.connector.errors import UsageError
 
 PURVIEW_SCOPE = "https://purview.azure.net/.default"
@@ -60,4 +61,5 @@ class TokenAuthentication(AtlasAuthBase):
         if self._token is None or self._clock() > self._expires_on - 300:
             access = self._credential.get_token(self._scope)
             self._token, self._expires_on = access.token, float(access.expires_on)
+            redact.register_value(access.token)
         return {"Authorization": f"Bearer {self._token}"}

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from featmesh.connector import redact
 from featmesh.connector.catalog.base import ApplyResult
 from featmesh.connector.catalog.plan import EntityJson, Key, Plan, owned
 from featmesh.connector.errors import CatalogError, InputError
@@ -461,7 +462,7 @@ class LocalCatalog:
                     record.get("started_at"),
                     record.get("finished_at"),
                     record.get("status"),
-                    json.dumps(record, sort_keys=True),
+                    redact.scrub(json.dumps(record, sort_keys=True)),
                 ),
             )
 

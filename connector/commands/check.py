@@ -25,6 +25,7 @@ from typing import Any
 
 import click
 
+from featmesh.connector import redact
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.options import catalog_option, profile_options
 from featmesh.connector.config import load_config
@@ -225,7 +226,7 @@ def check(
     rendered = _render(fmt, evaluation, summary, report, counts, document)
     if output:
         try:
-            Path(output).write_text(rendered, encoding="utf-8")
+            redact.write_text(Path(output), rendered)
         except OSError as err:
             raise InputError(f"cannot write the {fmt} report: {err.strerror}", path=output) from None
         log.info("wrote %s report to %s", fmt, output)

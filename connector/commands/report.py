@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from featmesh.connector import redact
 from featmesh.connector.catalog import open_catalog
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.options import catalog_option
@@ -69,6 +70,6 @@ def render(data: dict, fmt: str) -> str:
 
 def write(output: Path, text: str) -> None:
     try:
-        output.write_text(text, encoding="utf-8")
+        redact.write_text(output, text)
     except OSError as err:
         raise InputError(f"cannot write the report: {err.strerror}", path=str(output)) from err

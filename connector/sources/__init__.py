@@ -20,6 +20,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from featmesh.connector import redact
 from featmesh.connector.errors import InputError, SourceError, UsageError
 from featmesh.connector.model import FeatureStore
 from featmesh.connector.runreport import SourceReport
@@ -121,6 +122,7 @@ def environment(aliases: Mapping[str, str], *, what: str) -> Iterator[None]:
     saved: dict[str, str | None] = {}
     try:
         for expected, holder in aliases.items():
+            redact.register_variable(holder)
             if holder not in os.environ:
                 raise SourceError(f"{what}: environment variable {holder} (for {expected}) is not set")
             saved[expected] = os.environ.get(expected)

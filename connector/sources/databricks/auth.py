@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from featmesh.connector import redact
 from featmesh.connector.errors import SourceError
 
 TOKEN_ENV = "DATABRICKS_TOKEN"
@@ -53,12 +54,14 @@ def _env_or_entra(hostname: str) -> Callable[[], str]:
         if not credential:
             credential.append(_default_credential())
         try:
-            return str(credential[0].get_token(AZURE_DATABRICKS_SCOPE).token)
+            token = str(credential[0].get_token(AZURE_DATABRICKS_SCOPE).token)
         except Exception as err:  # azure-identity raises several unrelated types
             raise SourceError(
                 f"{hostname}: no credentials: {TOKEN_ENV} is not set and azure-identity "
                 f"could not get a token ({type(err).__name__})"
             ) from None
+        redact.register_value(token)
+        return token
 
     return token
 
