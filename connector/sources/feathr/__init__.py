@@ -31,6 +31,7 @@ from featmesh.connector.sources.feathr.convert import (
     source_ref,
 )
 from featmesh.connector.sources.feathr.hocon import parse_conf, plain
+from featmesh.connector.sources.feathr.includes import expand
 
 SECTIONS = ("sources", "anchors", "derivations")
 _DECLARES = re.compile(r"^[ \t]*(?:anchors|derivations)\s*[:={]", re.MULTILINE)
@@ -50,13 +51,14 @@ def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> lis
     files = [root] if root.is_file() else _conf_files(root)
     if not files:
         raise InputError("folder holds no Feathr config (*.conf)", path=location)
-    included = _included(files)
+    workspace = root if root.is_dir() else root.parent
+    included = _included(files, workspace)
     sections: dict[str, dict[str, Located]] = {s: {} for s in SECTIONS}
     for path in files:
         if path.resolve() in included:  # read as part of the file that includes it
             report.count("files_included")
             continue
-        tree = plain(parse_conf(path))
+        tree = plain(parse_conf(path, workspace))
         if not isinstance(tree, dict) or not any(s in tree for s in SECTIONS):
             report.count("files_skipped")
             continue
@@ -78,21 +80,12 @@ def workspace_name(root: Path) -> str:
     return folder.name or root.stem
 
 
-_INCLUDE = re.compile(
-    r"""^\s*include\s+(?:required\s*\(\s*)?(?:file\s*\(\s*)?["']([^"']+)["']""", re.MULTILINE
-)
-
-
-def _included(files: list[Path]) -> set[Path]:
-    """Files that another file of the workspace includes (HOCON ``include "x.conf"``)."""
+def _included(files: list[Path], workspace: Path) -> set[Path]:
+    """Files that another file of the workspace includes (HOCON ``include "x.conf"``);
+    a refused include is an error of the file holding it."""
     found: set[Path] = set()
     for path in files:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        for target in _INCLUDE.findall(text):
-            found.add((path.parent / target).resolve())
+        found.update(expand(path, workspace).files)
     return found
 
 

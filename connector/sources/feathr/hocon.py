@@ -1,8 +1,8 @@
 """Parsing Feathr's HOCON files safely, with errors that name the line.
 
-pyhocon does the parsing. Two HOCON features are refused because a scanner must not
-follow them: ``include url(...)`` (a network fetch) and substitutions that only the
-environment can satisfy (``${HOME}``, ``${?TOKEN}``): they would copy environment
+pyhocon does the parsing of a text whose includes featmesh resolved itself
+(:mod:`.includes`: only relative files inside the workspace). Substitutions that only
+the environment can satisfy are refused (``${HOME}``, ``${?TOKEN}``): they would copy environment
 variables, secrets included, into definitions published to a catalog.
 """
 
@@ -13,56 +13,66 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from featmesh.connector.documents import read_text
 from featmesh.connector.errors import InputError, MissingExtraError
+from featmesh.connector.sources.feathr.includes import Expanded, expand
 
-_URL_INCLUDE = re.compile(
-    r"""^[ \t]*include\s+(?:required\s*\(\s*)?(?:url\s*\(|["']?(?:https?|file)://)""", re.MULTILINE
-)
 _LINE = re.compile(r"line:?\s*(\d+)", re.IGNORECASE)
 
 
-def parse_conf(path: Path) -> Any:
-    """The ConfigTree of one ``.conf`` file; InputError with the line when it does not parse."""
+def parse_conf(path: Path, workspace: Path | None = None) -> Any:
+    """The ConfigTree of one ``.conf`` file with its includes (files inside ``workspace``,
+    by default the file's folder); InputError with the file and line when it does not parse."""
     try:
         from pyhocon import ConfigFactory, ConfigParser
         from pyhocon.exceptions import ConfigException, ConfigMissingException
         from pyparsing import ParseBaseException
     except ImportError:
         raise MissingExtraError("Reading Feathr HOCON files", "feathr", "pyhocon") from None
-    text = read_text(path)
-    include = _URL_INCLUDE.search(text)
-    if include:
-        line = text.count("\n", 0, include.start()) + 1
-        raise InputError("include of a URL is not followed by featmesh", path=str(path), where=str(line))
+    expanded = expand(path, workspace or path.parent)
     try:
-        tree = ConfigFactory.parse_string(text, basedir=str(path.parent), resolve=False)
-        _refuse_environment(tree, path, ConfigParser, ConfigMissingException)
+        tree = ConfigFactory.parse_string(expanded.text, basedir=None, resolve=False)
+        _refuse_environment(tree, expanded, ConfigParser, ConfigMissingException)
         ConfigParser.resolve_substitutions(tree)
     except ParseBaseException as err:
-        raise InputError(
-            f"not valid HOCON: {err.msg}", path=str(path), where=f"{err.lineno}:{err.col}"
-        ) from None
+        _syntax_of_included(expanded, workspace or path.parent)
+        where, line = expanded.locate(err.lineno)
+        raise InputError(f"not valid HOCON: {err.msg}", path=str(where), where=f"{line}:{err.col}") from None
     except ConfigException as err:
+        _syntax_of_included(expanded, workspace or path.parent)
         found = _LINE.search(str(err))
+        where, line = expanded.locate(int(found.group(1))) if found else (path, 0)
         raise InputError(
-            f"not valid HOCON: {_first_line(err)}",
-            path=str(path),
-            where=found.group(1) if found else None,
+            f"not valid HOCON: {_first_line(err)}", path=str(where), where=str(line) if line else None
         ) from None
     except RecursionError:
         raise InputError("nesting too deep", path=str(path)) from None
     return tree
 
 
-def _refuse_environment(tree: Any, path: Path, parser: Any, missing: type[Exception]) -> None:
+def _syntax_of_included(expanded: Expanded, workspace: Path) -> None:
+    """The syntax error of an included file on its own, named in that file (the merged
+    text can only say where it noticed)."""
+    from pyhocon import ConfigFactory
+    from pyparsing import ParseBaseException
+
+    for included in expanded.files:
+        alone = expand(included, workspace)
+        try:
+            ConfigFactory.parse_string(alone.text, basedir=None, resolve=False)
+        except ParseBaseException as err:
+            where, line = alone.locate(err.lineno)
+            message = f"not valid HOCON: {err.msg}"
+            raise InputError(message, path=str(where), where=f"{line}:{err.col}") from None
+
+
+def _refuse_environment(tree: Any, expanded: Expanded, parser: Any, missing: type[Exception]) -> None:
     from pyparsing import lineno
 
     for substitution in parser._find_substitutions(tree):
         try:
             tree.get(substitution.variable)
         except missing:
-            line = lineno(substitution.loc, substitution.instring)
+            path, line = expanded.locate(lineno(substitution.loc, substitution.instring))
             raise InputError(
                 f"${{{substitution.variable}}} is not defined in the file; featmesh does not "
                 "read environment variables into feature definitions",
