@@ -227,6 +227,19 @@ def _locate(spec: str, base: Path | None) -> tuple[str, Path | None]:
     return str(path), path
 
 
+def _beside(spec: str, path: Path | None, base: Path | None) -> None:
+    """An extended pack is built in, or a file in the extending pack's folder (or
+    below it): never an absolute path nor one leading out of that folder."""
+    if path is None:
+        return
+    if base is None:
+        raise UsageError(f"extends '{spec}': a built-in pack extends only built-in packs")
+    if Path(spec).is_absolute() or spec.startswith(("~", "\\")):
+        raise UsageError(f"extends '{spec}': an absolute path (name a built-in pack or a file beside it)")
+    if not path.resolve().is_relative_to(base.resolve()):
+        raise UsageError(f"extends '{spec}': leads out of this pack's folder; name a file beside this pack")
+
+
 def _read(display: str, path: Path | None) -> Document:
     if path is not None:
         return load_yaml(path)
@@ -235,8 +248,19 @@ def _read(display: str, path: Path | None) -> Document:
     return parse_yaml(text, display)
 
 
+class _NotAPack(UsageError):
+    pass
+
+
+_PACK_KEYS = frozenset({"name", "version", "rules", "extends", "overrides"})
+
+
 def _load(display: str, path: Path | None, stack: tuple[str, ...]) -> _Pack:
     doc = _read(display, path)
+    data = doc.data
+    if not isinstance(data, Mapping) or "name" not in data or not set(data) & _PACK_KEYS - {"name"}:
+        # said without quoting the file: it may be anything (.env, a key file)
+        raise _NotAPack(f"{display}: not a policy pack (a mapping with name, version and rules)")
     validate(doc, pack_schema())
     data = doc.data
     pack = _Pack(name=data["name"], version=str(data["version"]))
@@ -247,6 +271,7 @@ def _load(display: str, path: Path | None, stack: tuple[str, ...]) -> _Pack:
     for i, spec in enumerate(data.get("extends", ())):
         try:
             parent_display, parent_path = _locate(spec, base)
+            _beside(spec, parent_path, base)
         except UsageError as err:
             raise doc.error(err.message, ("extends", i)) from None
         identity = str(parent_path.resolve()) if parent_path else parent_display
@@ -255,7 +280,13 @@ def _load(display: str, path: Path | None, stack: tuple[str, ...]) -> _Pack:
             raise doc.error(f"'extends' makes a cycle: {chain}", ("extends", i))
         if parent_path is not None and not parent_path.is_file():
             raise doc.error(f"extended pack '{spec}' not found ({parent_path})", ("extends", i))
-        parent = _load(parent_display, parent_path, (*stack, identity))
+        try:
+            parent = _load(parent_display, parent_path, (*stack, identity))
+        except _NotAPack:
+            raise doc.error(
+                f"extended file '{spec}' is not a policy pack (a mapping with name, version and rules)",
+                ("extends", i),
+            ) from None
         for rule_id, draft in parent.rules.items():
             mine = pack.rules.get(rule_id)
             if mine is not None and mine.key != draft.key:
