@@ -16,7 +16,14 @@ from typing import Any
 from featmesh.connector import progress
 from featmesh.connector.catalog import Catalog, open_catalog
 from featmesh.connector.catalog.plan import Plan
-from featmesh.connector.errors import EXIT_OK, EXIT_PARTIAL, CatalogError, InputError, UsageError
+from featmesh.connector.errors import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    CatalogError,
+    FeatmeshError,
+    InputError,
+    UsageError,
+)
 from featmesh.connector.mapping.entities import MeshMapping, map_mesh
 from featmesh.connector.mapping.rules import DEFAULT_RULES, MappingRule
 from featmesh.connector.model import FeatureSet, FeatureStore
@@ -261,8 +268,11 @@ def _finish(
             record["pending"] = {"entities": pending[0], "scopes": pending[1]}
         try:
             catalog.record_run(record)
-        except CatalogError as err:
+        except FeatmeshError as err:  # a run nobody can find again is not a finished run
             log.error("could not record the run: %s", err)
+            report.fail(f"the run was not recorded: {err}")
+            summary["status"] = report.status
+            summary["failures"] = report.failures.to_json()
     if report.status != "ok":
         code = EXIT_PARTIAL
     elif evaluation is not None:
