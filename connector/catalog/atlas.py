@@ -392,7 +392,7 @@ class AtlasCatalog:
             if guid is None:
                 result.failed.append(f"classification {change.name} on {change.key[1]}: entity guid unknown")
                 continue
-            body = [{"typeName": change.name, "attributes": dict(change.attributes)}]
+            body = [{"typeName": change.name, "attributes": dict(change.attributes), "propagate": False}]
             path = f"/entity/guid/{guid}/classifications"
             try:
                 if change.action == "remove":
