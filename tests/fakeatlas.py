@@ -181,9 +181,14 @@ class FakeAtlas:
         self._install_types(typedefs if typedefs is not None else load_base_typedefs())
 
     @classmethod
-    def purview(cls, account: str, *, token: str | None = None, **kwargs: Any) -> FakeAtlas:
-        """Purview's Data Map endpoint; any Bearer token unless ``token`` is given."""
-        fake = cls(f"https://{account}.purview.azure.com/datamap/api/atlas/v2", auth=None, **kwargs)
+    def purview(
+        cls, account: str, *, token: str | None = None, host: str | None = None, **kwargs: Any
+    ) -> FakeAtlas:
+        """Purview's Data Map endpoint (``https://ACCOUNT.purview.azure.com``, or ``host``, a
+        scheme and authority such as ``https://10.1.2.3:8443``); any Bearer token unless
+        ``token`` is given."""
+        root = host.rstrip("/") if host else f"https://{account}.purview.azure.com"
+        fake = cls(f"{root}/datamap/api/atlas/v2", auth=None, **kwargs)
         fake._bearer = token
         fake._purview = True
         return fake
