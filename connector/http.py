@@ -7,7 +7,7 @@ same loop serves plain HTTP calls and client libraries that raise on failure
 (pyapacheatlas raises ``requests.RequestException`` without a response, or its own
 ``AtlasException``, which derives from ``BaseException``).
 
-The default classifier, :func:`classify_http`, retries HTTP 429 and 5xx responses
+The default classifier, :func:`classify_http`, retries HTTP 408, 429 and 5xx responses
 and connection errors and timeouts, and honours ``Retry-After`` in seconds or as an
 HTTP date. Waits grow as ``base_delay * 2**n`` up to ``max_delay``, shortened by a
 random share of up to ``jitter``; a ``Retry-After`` wait is taken as given. No wait
@@ -34,8 +34,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-"""Statuses worth another try. 501 (not implemented) never gets better."""
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+"""Statuses worth another try: 408 (Purview's Data Map answers it when a call outlives its
+request timeout), 429 and the 5xx that pass. 501 (not implemented) never gets better."""
 
 
 @dataclass(frozen=True, kw_only=True)

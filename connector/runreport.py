@@ -23,8 +23,13 @@ def epoch_ms(iso: str) -> int:
 
 
 def retired_classification(run_id: str) -> dict[str, Any]:
-    """The classification a vanished entity gets with ``--keep-deleted``."""
-    return {"typeName": "FEATMESH.RETIRED", "attributes": {"retiredAt": epoch_ms(utcnow()), "runId": run_id}}
+    """The classification a vanished entity gets with ``--keep-deleted`` (not propagated along
+    lineage: a retired parent does not retire what derives from it)."""
+    return {
+        "typeName": "FEATMESH.RETIRED",
+        "attributes": {"retiredAt": epoch_ms(utcnow()), "runId": run_id},
+        "propagate": False,
+    }
 
 
 @dataclass

@@ -9,7 +9,7 @@ severity (for a set: neither on the set nor on any of its features), else
 defs in ``typedefs/classifications.json``; ``evaluatedAt`` is epoch milliseconds.
 
 On re-scan the writer replaces a target's featmesh classifications with the one
-given here (never adds to them).
+given here (never adds to them). Every one is sent with ``"propagate": false``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,11 @@ COMPLIANT = "FEATMESH.COMPLIANT"
 NON_COMPLIANT = "FEATMESH.NON_COMPLIANT"
 CLASSIFICATIONS = (COMPLIANT, NON_COMPLIANT)
 
+PROPAGATE = False
+"""Atlas and Purview propagate a classification along lineage (Process inputs to outputs)
+unless it says ``"propagate": false``: a parent's verdict would land on its pipeline and on
+every derived set. Each featmesh verdict is about its own target only."""
+
 FEATURE_SET_TYPE = "featmesh_feature_set"
 FEATURE_TYPE = "featmesh_feature"
 
@@ -37,8 +42,8 @@ class TargetOutcome:
     attributes: Mapping[str, Any]
 
     def to_json(self) -> dict[str, Any]:
-        """As an Atlas classification on the target."""
-        return {"typeName": self.classification, "attributes": dict(self.attributes)}
+        """As an Atlas classification on the target, never propagated (see ``PROPAGATE``)."""
+        return {"typeName": self.classification, "attributes": dict(self.attributes), "propagate": PROPAGATE}
 
 
 def _attributes(score: Score, evaluation: Evaluation, run_id: str, evaluated_ms: int) -> dict[str, Any]:

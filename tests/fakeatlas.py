@@ -51,7 +51,9 @@ STRICTER_THAN_ATLAS = (
 )
 NOT_MODELLED = (
     "partial updates, business metadata, labels, glossary, lineage API, audit; search only by type",
-    "classification propagation; relationship guids are stable but relationships have no own API",
+    "classification propagation along relationships other than Process inputs/outputs (featmesh's own "
+    "relationship types are propagateTags NONE); relationship guids are stable but relationships have "
+    "no own API",
     "soft-deleted relationships are not shown on the entities that remain",
 )
 
@@ -61,6 +63,17 @@ PROCESS_IO = {
     "outputs": ("process_dataset_outputs", "outputFromProcesses"),
 }
 INVERSE_IO = {inverse: (attr, rel) for attr, (rel, inverse) in PROCESS_IO.items()}
+PROPAGATION = (
+    "A classification whose propagate flag is true or absent (Atlas's and Purview's default) is "
+    "propagated downstream along lineage: Atlas's base model declares dataset_process_inputs "
+    "propagateTags TWO_TO_ONE (DataSet -> Process) and process_dataset_outputs ONE_TO_TWO (Process -> "
+    "DataSet), transitively, so a parent set's classification lands on its pipeline and on every "
+    "derived set. Propagated classifications are answered with the source's entityGuid. Sources: "
+    "apache/atlas addons/models/0000-Area0/0010-base_model.json (propagateTags), "
+    "https://atlas.apache.org/2.0.0/ClassificationPropagation.html, and pyapacheatlas's switch to "
+    "propagate=false after propagated copies flooded related entities "
+    "(https://github.com/wjohnson/pyapacheatlas/issues/71, pull request #82)."
+)
 _DATE = re.compile(r"\d{1,4}-\d{1,2}-\d{1,2}T\d{1,2}:\d{1,2}:\d{1,2}\.\d{1,3}Z")
 _NOT_FOUND = object()
 
@@ -75,6 +88,8 @@ class _Entity:
     attributes: Json
     status: str = "ACTIVE"
     classifications: dict[str, Json] = field(default_factory=dict)
+    propagate: dict[str, bool] = field(default_factory=dict)
+    """classification name -> its ``propagate`` flag (absent or null: Atlas's default, true)."""
     version: int = 0
     create_time: int = 0
     update_time: int = 0
@@ -166,9 +181,14 @@ class FakeAtlas:
         self._install_types(typedefs if typedefs is not None else load_base_typedefs())
 
     @classmethod
-    def purview(cls, account: str, *, token: str | None = None, **kwargs: Any) -> FakeAtlas:
-        """Purview's Data Map endpoint; any Bearer token unless ``token`` is given."""
-        fake = cls(f"https://{account}.purview.azure.com/datamap/api/atlas/v2", auth=None, **kwargs)
+    def purview(
+        cls, account: str, *, token: str | None = None, host: str | None = None, **kwargs: Any
+    ) -> FakeAtlas:
+        """Purview's Data Map endpoint (``https://ACCOUNT.purview.azure.com``, or ``host``, a
+        scheme and authority such as ``https://10.1.2.3:8443``); any Bearer token unless
+        ``token`` is given."""
+        root = host.rstrip("/") if host else f"https://{account}.purview.azure.com"
+        fake = cls(f"{root}/datamap/api/atlas/v2", auth=None, **kwargs)
         fake._bearer = token
         fake._purview = True
         return fake
@@ -677,8 +697,9 @@ class FakeAtlas:
         for name, _ in checked:
             if name in entity.classifications:
                 raise AtlasError("CLASSIFICATION_ALREADY_ASSOCIATED", entity.guid, name)
-        for name, attributes in checked:
+        for (name, attributes), item in zip(checked, items, strict=True):
             entity.classifications[name] = attributes
+            entity.propagate[name] = _propagate_flag(item, True)
         self._touch(entity)
         return 204, None
 
@@ -686,10 +707,11 @@ class FakeAtlas:
         entity = self._active(params["guid"])
         items = _classification_list(payload)
         checked = [self._checked_classification(entity, c) for c in items]
-        for name, attributes in checked:
+        for (name, attributes), item in zip(checked, items, strict=True):
             if name not in entity.classifications:
                 raise AtlasError("CLASSIFICATION_NOT_ASSOCIATED_WITH_ENTITY", name)
             entity.classifications[name].update(attributes)
+            entity.propagate[name] = _propagate_flag(item, entity.propagate.get(name, True))
         self._touch(entity)
         return 204, None
 
@@ -698,6 +720,7 @@ class FakeAtlas:
         if params["name"] not in entity.classifications:
             raise AtlasError("CLASSIFICATION_NOT_FOUND", params["name"])
         del entity.classifications[params["name"]]
+        entity.propagate.pop(params["name"], None)
         self._touch(entity)
         return 204, None
 
@@ -735,10 +758,13 @@ class FakeAtlas:
         }
         if relationships:
             body["relationshipAttributes"] = self._relationships_view(entity)
-        if entity.classifications:
-            body["classifications"] = [
-                self._classification_json(entity, n) for n in sorted(entity.classifications)
-            ]
+        shown = [self._classification_json(entity, n) for n in sorted(entity.classifications)]
+        shown += [
+            self._classification_json(self._entities[source], name, on=entity)
+            for source, name in self._propagated_to(entity)
+        ]
+        if shown:
+            body["classifications"] = shown
         body["labels"] = []
         return body
 
@@ -856,13 +882,51 @@ class FakeAtlas:
             "isIncomplete": False,
         }
 
-    def _classification_json(self, entity: _Entity, name: str) -> Json:
+    def _propagated_to(self, entity: _Entity) -> list[tuple[str, str]]:
+        """(source guid, classification name) of the classifications that reach ``entity``
+        by propagation: from every upstream entity along lineage (see ``PROPAGATION``)."""
+        found: list[tuple[str, str]] = []
+        seen = {entity.guid}
+        frontier = [entity]
+        while frontier:
+            upstream: list[_Entity] = []
+            for node in frontier:
+                if self._system.is_a(node.type_name, "Process"):  # its inputs feed it
+                    others = [g for g, _ in self._related(node, PROCESS_IO["inputs"][0], 1)]
+                elif self._system.is_a(node.type_name, "DataSet"):  # the processes that output it
+                    others = [g for g, _ in self._related(node, PROCESS_IO["outputs"][0], 2)]
+                else:
+                    others = []
+                for guid in others:
+                    if guid not in seen and self._entities[guid].status == "ACTIVE":
+                        seen.add(guid)
+                        upstream.append(self._entities[guid])
+            for source in upstream:
+                found.extend(
+                    (source.guid, name)
+                    for name in sorted(source.classifications)
+                    if source.propagate.get(name, True)
+                )
+            frontier = upstream
+        return found
+
+    def propagated(self, type_name: str, qualified_name: str) -> dict[str, list[str]]:
+        """Classifications that reach an entity by propagation: name -> source qualifiedNames."""
+        found = self._find(type_name, qualified_name, subtypes=False)
+        out: dict[str, list[str]] = {}
+        for source, name in self._propagated_to(found) if found else []:
+            out.setdefault(name, []).append(self._entities[source].qualified_name)
+        return {name: sorted(qns) for name, qns in sorted(out.items())}
+
+    def _classification_json(self, entity: _Entity, name: str, *, on: _Entity | None = None) -> Json:
+        """``entity``'s classification ``name``; ``on`` is the entity it propagated to, if any
+        (the answer names the source in ``entityGuid`` either way, as Atlas does)."""
         return {
             "typeName": name,
             "attributes": copy.deepcopy(entity.classifications[name]),
             "entityGuid": entity.guid,
             "entityStatus": entity.status,
-            "propagate": False,
+            "propagate": entity.propagate.get(name, True),
             "removePropagationsOnEntityDelete": False,
             "validityPeriods": [],
         }
@@ -1025,18 +1089,21 @@ class _BulkWrite:
             links[(end.relationship_type, side)] = [self._resolve(r, end.end_type, name) for r in refs]
         stored = self.existing[guid]
         classifications = None
+        propagate: dict[str, bool] = {}
         if stored is None or self.replace:
             classifications = {}
             probe = stored or _Entity(self.assigned[guid], type_name, {})
             for c in item.get("classifications") or []:
                 name, attrs = fake._checked_classification(probe, c)
                 classifications[name] = attrs
+                propagate[name] = _propagate_flag(c, True)
         return {
             "guid": guid,
             "type": type_name,
             "attributes": attributes,
             "links": links,
             "classifications": classifications,
+            "propagate": propagate,
         }
 
     def _apply(self, plans: list[Json]) -> Json:
@@ -1069,6 +1136,7 @@ class _BulkWrite:
                 self._link(entity, rel_type, side, targets)
             if plan["classifications"] is not None:
                 entity.classifications = plan["classifications"]
+                entity.propagate = plan["propagate"]
         for plan in plans:
             if "before" in plan and _signature(fake, plan["entity"]) != plan["before"]:
                 fake._touch(plan["entity"])
@@ -1237,6 +1305,11 @@ def _valid_guid(guid: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _propagate_flag(classification: Any, default: bool) -> bool:
+    value = classification.get("propagate") if isinstance(classification, Mapping) else None
+    return default if value is None else bool(value)
 
 
 def _signature(fake: FakeAtlas, entity: _Entity) -> str:

@@ -67,6 +67,16 @@ def test_honours_retry_after_seconds_on_429():
 
 
 @responses.activate
+def test_retries_408_request_timeout():
+    """Purview's Data Map answers 408 when a call outlives its server-side timeout."""
+    responses.get(URL, status=408, json={"error": {"code": "RequestTimeout", "message": "timed out"}})
+    responses.get(URL, json={})
+    result, fake = run(lambda: requests.get(URL, timeout=5), RetryPolicy(base_delay=1.0))
+    assert result.status_code == 200
+    assert fake.sleeps == [1.0]
+
+
+@responses.activate
 def test_gives_up_after_max_attempts_and_returns_the_last_response():
     for _ in range(5):
         responses.get(URL, status=503)

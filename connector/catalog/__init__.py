@@ -1,7 +1,7 @@
 """Catalogs featmesh publishes to, opened from a catalog URI.
 
 ``local[:PATH]`` is the embedded SQLite catalog (default ``.featmesh/catalog.db``);
-remote catalogs (``atlas+https://HOST``, ``purview://ACCOUNT``) are modules named in
+remote catalogs (``atlas+https://HOST``, ``purview://ACCOUNT``, ``purview+https://HOST``) are modules named in
 ``SCHEMES`` and imported only when used.
 """
 
@@ -20,6 +20,8 @@ SCHEMES: dict[str, str] = {
     "atlas+https": "featmesh.connector.catalog.atlas:open_atlas",
     "atlas+http": "featmesh.connector.catalog.atlas:open_atlas",
     "purview": "featmesh.connector.catalog.atlas:open_purview",
+    "purview+https": "featmesh.connector.catalog.atlas:open_purview",
+    "purview+http": "featmesh.connector.catalog.atlas:open_purview",
 }
 
 

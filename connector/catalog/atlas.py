@@ -6,7 +6,9 @@ Both speak Atlas's v2 REST API; they differ in endpoint, authentication and sear
   basic auth from ``ATLAS_USERNAME`` / ``ATLAS_PASSWORD``.
 - ``purview://ACCOUNT``: ``https://ACCOUNT.purview.azure.com/datamap/api/atlas/v2``
   (the current Data Map endpoint, not pyapacheatlas's legacy default), with an Entra
-  token from azure-identity.
+  token from azure-identity; ``purview+https://HOST[:PORT]`` names the Data Map host
+  itself (a private endpoint, a sovereign cloud such as ``ACCOUNT.purview.azure.cn``),
+  the token scope following the host's cloud (``connector.catalog.auth``).
 
 Writes follow the plan: creates and updates in bulk batches (``batch_size``, default
 100) in dependency order, entities of the same batch referenced by placeholder guids
@@ -80,16 +82,57 @@ def open_atlas(uri: str, *, read_only: bool = False, **options: Any) -> AtlasCat
 
 
 def open_purview(uri: str, *, read_only: bool = False, **options: Any) -> AtlasCatalog:
-    """``purview://ACCOUNT``."""
-    account = uri.partition("://")[2].strip("/")
-    if not account or "/" in account or "." in account:
-        raise UsageError(f"catalog '{uri}': expected purview://ACCOUNT (the Purview account name)")
-    from featmesh.connector.catalog.auth import TokenAuthentication, azure_credential
+    """``purview://ACCOUNT`` or an explicit Data Map endpoint ``purview+https://HOST[:PORT]``
+    (private endpoints, sovereign clouds, any Data Map-compatible server;
+    ``purview+http://`` only for a loopback host)."""
+    from featmesh.connector.catalog.auth import TokenAuthentication, azure_credential, purview_scope
 
-    auth = TokenAuthentication(options.pop("credential", None) or azure_credential())
-    endpoint = f"https://{account}.purview.azure.com/datamap/api/atlas/v2"
+    endpoint = purview_endpoint(uri)
+    host = urlsplit(endpoint).netloc
+    credential = options.pop("credential", None) or azure_credential()
+    auth = TokenAuthentication(credential, scope=purview_scope(host))
     rest_client = AtlasRest(endpoint, auth.get_authentication_headers)
     return AtlasCatalog(uri, rest_client, flavour="purview", read_only=read_only, **options)
+
+
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def purview_endpoint(uri: str) -> str:
+    """The Atlas v2 base of a Purview catalog URI: ``purview://ACCOUNT`` is
+    ``https://ACCOUNT.purview.azure.com/datamap/api/atlas/v2``; ``purview+https://HOST[:PORT][/PREFIX]``
+    is ``https://HOST[:PORT][/PREFIX]/datamap/api/atlas/v2``."""
+    scheme, _, rest = uri.partition("://")
+    if scheme == "purview":
+        account = rest.strip("/")
+        if not account or "/" in account or "." in account or "@" in account or ":" in account:
+            raise UsageError(
+                f"catalog '{uri}': expected purview://ACCOUNT (the Purview account name) "
+                "or purview+https://HOST[:PORT] (the Data Map endpoint)"
+            )
+        return f"https://{account}.purview.azure.com/datamap/api/atlas/v2"
+    parts = urlsplit(uri.partition("+")[2])
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    malformed = port == -1 or bool(parts.query or parts.fragment)
+    if parts.scheme not in ("http", "https") or not parts.hostname or malformed:
+        raise UsageError(f"catalog '{uri}': expected purview+https://HOST[:PORT] (the Data Map endpoint)")
+    if parts.username or parts.password:
+        raise UsageError(
+            "catalog URI must not hold credentials: Purview tokens come from azure-identity "
+            "(AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, or a managed identity)"
+        )
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+        raise UsageError(
+            f"catalog '{uri}': a bearer token is only sent over plain http to a loopback host; "
+            "use purview+https://"
+        )
+    prefix = parts.path.rstrip("/")
+    if prefix.endswith("/datamap/api/atlas/v2"):
+        prefix = prefix[: -len("/datamap/api/atlas/v2")]
+    return f"{parts.scheme}://{parts.netloc}{prefix}/datamap/api/atlas/v2"
 
 
 class AtlasCatalog:
@@ -392,7 +435,7 @@ class AtlasCatalog:
             if guid is None:
                 result.failed.append(f"classification {change.name} on {change.key[1]}: entity guid unknown")
                 continue
-            body = [{"typeName": change.name, "attributes": dict(change.attributes)}]
+            body = [{"typeName": change.name, "attributes": dict(change.attributes), "propagate": False}]
             path = f"/entity/guid/{guid}/classifications"
             try:
                 if change.action == "remove":

@@ -16,7 +16,8 @@ STARTER = """\
 version: 1
 
 catalog:
-  # local[:PATH] (the embedded SQLite catalog), atlas+https://HOST[:PORT] or purview://ACCOUNT
+  # local[:PATH] (the embedded SQLite catalog), atlas+https://HOST[:PORT], purview://ACCOUNT
+  # or purview+https://HOST[:PORT] (a Data Map endpoint: private endpoint, sovereign cloud)
   uri: local:.featmesh/catalog.db
   batch_size: 100          # entities per bulk write
   keep_deleted: false      # true: classify vanished feature sets FEATMESH.RETIRED instead of deleting

@@ -9,7 +9,7 @@ import click
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-CATALOG_HELP = "local[:PATH] (default .featmesh/catalog.db), atlas+https://HOST[:PORT] or purview://ACCOUNT."
+CATALOG_HELP = "local[:PATH] (default .featmesh/catalog.db), atlas+https://HOST[:PORT], purview://ACCOUNT or purview+https://HOST[:PORT]."
 
 
 def catalog_option(help: str = CATALOG_HELP, name: str = "catalog_uri") -> Callable[[F], F]:

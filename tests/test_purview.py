@@ -1,0 +1,240 @@
+"""Publishing to Microsoft Purview as it really behaves, against the fake's Purview flavour.
+
+Facts about Purview and Atlas these tests rely on, and where they come from:
+
+- Entra ID client-credential sign-in (what azure-identity's ``ClientSecretCredential`` asks,
+  through MSAL): ``GET https://{authority}/{tenant}/v2.0/.well-known/openid-configuration``,
+  ``POST https://{authority}/{tenant}/oauth2/v2.0/token`` (``scope`` = the resource's
+  ``/.default``), an instance discovery ``GET .../common/discovery/instance``; a wrong
+  secret is ``401 invalid_client`` with ``AADSTS7000215`` (https://learn.microsoft.com/
+  entra/identity-platform/v2-oauth2-client-creds-grant-flow, error codes at
+  https://learn.microsoft.com/entra/identity-platform/reference-error-codes).
+- Token scopes per cloud: ``https://purview.azure.net/.default`` (public),
+  ``https://purview.azure.cn/.default`` (Azure China, Data Map hosts ``*.purview.azure.cn``),
+  ``https://purview.azure.us/.default`` (US Government, ``*.purview.azure.us``); authority
+  hosts ``login.chinacloudapi.cn`` and ``login.microsoftonline.us``
+  (azure-identity ``AzureAuthorityHosts``, https://learn.microsoft.com/python/api/azure-identity/
+  azure.identity.azureauthorityhosts).
+- Classifications propagate along lineage unless sent with ``"propagate": false``: Atlas's
+  base model declares ``dataset_process_inputs`` TWO_TO_ONE and ``process_dataset_outputs``
+  ONE_TO_TWO (apache/atlas ``addons/models/0000-Area0/0010-base_model.json``); pyapacheatlas
+  stopped propagating bulk-uploaded classifications by default after propagated copies
+  flooded related entities (https://github.com/wjohnson/pyapacheatlas/issues/71, #82).
+"""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import pytest
+import requests
+import responses
+
+from featmesh.connector.catalog.atlas import purview_endpoint
+from featmesh.connector.catalog.auth import purview_scope
+from featmesh.connector.errors import UsageError
+from tests.conftest import SAMPLES, run_json
+from tests.fakeatlas import FakeAtlas
+
+MANIFESTS = SAMPLES / "manifests"
+PURVIEW = "purview://contoso"
+SET = "featmesh_feature_set"
+PIPELINE = "featmesh_feature_pipeline"
+PARENT = "featmesh://manifest/payments/transaction_aggregates@2"
+
+
+@pytest.fixture(autouse=True)
+def setting(monkeypatch, tmp_path):
+    for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("featmesh.connector.catalog.rest.time.sleep", lambda _s: None)
+
+
+@pytest.fixture
+def token(monkeypatch):
+    """A credential that always has a token: for tests about the Data Map, not Entra ID."""
+    access = SimpleNamespace(token="t0k3n", expires_on=4102444800)
+    credential = SimpleNamespace(get_token=lambda *scopes, **kw: access)
+    monkeypatch.setattr("featmesh.connector.catalog.auth.azure_credential", lambda env=None: credential)
+
+
+def _derived(purview: FakeAtlas) -> tuple[str, str]:
+    keys = purview.entities()
+    derived = next(qn for t, qn in keys if t == SET and qn.endswith("/customer_risk_360@1"))
+    pipeline = next(qn for t, qn in keys if t == PIPELINE and qn.startswith(derived + "/"))
+    return derived, pipeline
+
+
+def test_featmesh_verdicts_stay_on_their_own_target(token):
+    with FakeAtlas.purview("contoso") as purview:
+        result, summary = run_json("scan", str(MANIFESTS), "--catalog", PURVIEW, "--json")
+        assert result.exit_code == 0, summary
+        derived, pipeline = _derived(purview)
+        assert purview.classifications(SET, PARENT)  # the parent has its verdict
+        assert purview.propagated(SET, derived) == {}
+        assert purview.propagated(PIPELINE, pipeline) == {}
+        answered = purview.entity(SET, PARENT)
+        assert answered is not None
+        assert all(c["propagate"] is False for c in answered["classifications"])
+
+
+def test_the_fake_propagates_a_classification_sent_without_propagate(token):
+    """The payload featmesh used to send: the parent's verdict reached the pipeline and the derived set."""
+    with FakeAtlas.purview("contoso") as purview:
+        run_json("scan", str(MANIFESTS), "--catalog", PURVIEW, "--json")
+        derived, pipeline = _derived(purview)
+        parent = purview.entity(SET, PARENT)
+        assert parent is not None
+        name = parent["classifications"][0]["typeName"]
+        base, guid = purview.base, parent["guid"]
+        headers = {"Authorization": "Bearer t0k3n", "Content-Type": "application/json"}
+        assert requests.delete(f"{base}/entity/guid/{guid}/classification/{name}", headers=headers).ok
+        body = [{"typeName": name, "attributes": parent["classifications"][0]["attributes"]}]
+        assert requests.post(f"{base}/entity/guid/{guid}/classifications", json=body, headers=headers).ok
+        assert purview.propagated(PIPELINE, pipeline) == {name: [PARENT]}
+        assert PARENT in purview.propagated(SET, derived)[name]
+        shown = purview.entity(SET, derived)
+        assert shown is not None
+        assert any(c["entityGuid"] == guid for c in shown["classifications"])
+        # featmesh reads only the set's own verdict: a rescan changes nothing it owns
+        result, summary = run_json("scan", str(MANIFESTS), "--catalog", PURVIEW, "--json")
+        assert result.exit_code == 0, summary
+
+
+TENANT = "72f988bf-0000-4000-8000-000000000001"
+SECRET = "canary-wrong-s3cret-5e1f"
+
+
+def _entra(mock: responses.RequestsMock, authority: str, *, secret_ok: bool) -> None:
+    """Entra ID's answers to a client-credential sign-in, as MSAL asks for them."""
+    base = f"https://{authority}/{TENANT}"
+    mock.get(
+        f"{base}/v2.0/.well-known/openid-configuration",
+        json={
+            "token_endpoint": f"{base}/oauth2/v2.0/token",
+            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+            "issuer": f"https://{authority}/{TENANT}/v2.0",
+        },
+    )
+    mock.get(
+        re.compile(rf"https://{re.escape(authority)}/common/discovery/instance.*"),
+        json={
+            "tenant_discovery_endpoint": f"{base}/v2.0/.well-known/openid-configuration",
+            "api-version": "1.1",
+            "metadata": [
+                {"preferred_network": authority, "preferred_cache": authority, "aliases": [authority]}
+            ],
+        },
+    )
+    if secret_ok:
+        mock.post(
+            f"{base}/oauth2/v2.0/token",
+            json={"token_type": "Bearer", "expires_in": 3599, "access_token": "entra-t0k3n"},
+        )
+    else:
+        mock.post(
+            f"{base}/oauth2/v2.0/token",
+            status=401,
+            json={
+                "error": "invalid_client",
+                "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret "
+                "being sent in the request is the client secret value, not the client secret ID.\r\n"
+                "Trace ID: 0c3c\r\nCorrelation ID: 9d1e\r\nTimestamp: 2024-05-01 10:00:00Z",
+                "error_codes": [7000215],
+            },
+        )
+
+
+def _client_secret_env(monkeypatch) -> None:
+    monkeypatch.setenv("AZURE_TENANT_ID", TENANT)
+    monkeypatch.setenv("AZURE_CLIENT_ID", "0a1b2c3d-0000-4000-8000-000000000002")
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", SECRET)
+
+
+def _no_traceback_nor_secret(result) -> None:
+    assert "Traceback" not in result.stderr and "ClientAuthenticationError(" not in result.stderr
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_a_wrong_secret_is_a_catalog_failure_with_the_run_recorded(monkeypatch):
+    _client_secret_env(monkeypatch)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        _entra(mock, "login.microsoftonline.com", secret_ok=False)
+        purview = FakeAtlas.purview("contoso", mock=mock)
+        purview.start()
+        result, summary = run_json("scan", str(MANIFESTS), "--catalog", PURVIEW, "--json")
+        assert purview.calls == []  # nothing reached the Data Map
+    assert result.exit_code == 3, result.stderr
+    _no_traceback_nor_secret(result)
+    assert summary["status"] == "partial" and summary["counts"]["feature_sets"] == 9
+    failure = summary["failures"][0]
+    assert "ClientSecretCredential (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET)" in failure
+    assert "AADSTS7000215" in failure
+    runs = run_json("runs", "--catalog", PURVIEW, "--json")[1]
+    assert runs[0]["run_id"] == summary["run_id"]
+
+
+def test_unreachable_entra_id_is_a_catalog_failure(monkeypatch):
+    _client_secret_env(monkeypatch)
+    monkeypatch.setattr("time.sleep", lambda _s: None)  # azure-core's own retries
+    with FakeAtlas.purview("contoso"):  # Entra ID answers nothing: connection refused
+        result, summary = run_json("scan", str(MANIFESTS), "--catalog", PURVIEW, "--json")
+    assert result.exit_code == 3, result.stderr
+    _no_traceback_nor_secret(result)
+    assert "from ClientSecretCredential" in summary["failures"][0]
+    assert summary["counts"]["feature_sets"] == 9
+
+
+def test_a_sovereign_cloud_endpoint_signs_in_there_and_asks_for_its_scope(monkeypatch):
+    _client_secret_env(monkeypatch)
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", "login.chinacloudapi.cn")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        _entra(mock, "login.chinacloudapi.cn", secret_ok=True)
+        purview = FakeAtlas.purview(
+            "contoso", host="https://contoso.purview.azure.cn", token="entra-t0k3n", mock=mock
+        )
+        purview.start()
+        uri = "purview+https://contoso.purview.azure.cn"
+        result, _ = run_json("scan", str(MANIFESTS), "--catalog", uri, "--json")
+        assert result.exit_code == 0, result.stderr
+        assert len(purview.entities()) == 104
+        asked = [c.request for c in mock.calls if c.request.url.endswith("/oauth2/v2.0/token")]
+    assert asked and "purview.azure.cn%2F.default" in str(asked[0].body)
+
+
+@pytest.mark.parametrize(
+    ("uri", "endpoint"),
+    [
+        ("purview://contoso", "https://contoso.purview.azure.com/datamap/api/atlas/v2"),
+        ("purview+https://contoso.purview.azure.us", "https://contoso.purview.azure.us/datamap/api/atlas/v2"),
+        ("purview+https://10.1.2.3:8443/", "https://10.1.2.3:8443/datamap/api/atlas/v2"),
+        ("purview+http://127.0.0.1:9000", "http://127.0.0.1:9000/datamap/api/atlas/v2"),
+    ],
+)
+def test_purview_endpoints(uri, endpoint):
+    assert purview_endpoint(uri) == endpoint
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "purview://",
+        "purview://a.b",
+        "purview+https://",
+        "purview+https://u:p@host",
+        "purview+http://example.com",
+        "purview+https://host:notaport",
+    ],
+)
+def test_bad_purview_endpoints(uri):
+    with pytest.raises(UsageError):
+        purview_endpoint(uri)
+
+
+def test_scopes_follow_the_cloud():
+    assert purview_scope("contoso.purview.azure.com") == "https://purview.azure.net/.default"
+    assert purview_scope("contoso.purview.azure.cn:443") == "https://purview.azure.cn/.default"
+    assert purview_scope("CONTOSO.PURVIEW.AZURE.US") == "https://purview.azure.us/.default"
+    assert purview_scope("10.1.2.3:8443") == "https://purview.azure.net/.default"
