@@ -96,7 +96,12 @@ def _source(doc: Document, i: int, raw: Mapping[str, Any], base: Path) -> Source
     elif not sep or len(kind) == 1:
         uri = str(base / uri)
     try:
-        spec = parse_source(uri, {"env": dict(raw.get("env", {}))} if raw.get("env") else None)
+        options: dict[str, Any] = {}
+        if raw.get("env"):
+            options["env"] = dict(raw["env"])
+        if raw.get("store"):
+            options["store"] = raw["store"]
+        spec = parse_source(uri, options or None)
     except InputError as err:
         raise doc.error(
             err.message if not err.path else f"{err.path}: {err.message}", ("sources", i, "uri")

@@ -56,7 +56,10 @@ class UsageError(InputError):
 
 
 class MissingExtraError(FeatmeshError):
-    """An optional dependency is not installed."""
+    """An optional dependency is not installed: the input may be valid, featmesh
+    cannot read it here, so the run is incomplete (exit 3)."""
+
+    exit_code = EXIT_PARTIAL
 
     def __init__(self, feature: str, extra: str, module: str):
         super().__init__(f"{feature} needs the optional package '{module}': pip install 'featmesh[{extra}]'")
@@ -67,6 +70,12 @@ class SourceError(FeatmeshError):
     (a network failure, a permission error). The run goes on without it."""
 
     exit_code = EXIT_PARTIAL
+
+
+class UnsupportedStoreError(SourceError):
+    """A valid store setup featmesh does not read (a Feast registry on PostgreSQL, in
+    S3, behind a registry server): not the user's mistake, so the run is incomplete
+    (exit 3), unlike malformed input (exit 2)."""
 
 
 class CatalogError(FeatmeshError):

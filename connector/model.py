@@ -21,10 +21,37 @@ from typing import Any
 from urllib.parse import unquote
 
 QN_SCHEME = "featmesh://"
-DERIVED_EXTRA = frozenset({"parent_hashes", "published_content_hash"})
+PREVIOUS_HASH = "previous_content_hash"
+DERIVED_EXTRA = frozenset({"parent_hashes", "published_content_hash", PREVIOUS_HASH})
 """``extra`` keys featmesh itself fills in (from run history or a catalog): not part of
 the definition, so not part of its hash."""
 UNVERSIONED = "latest"
+
+# --------------------------------------------------------------------------- set kinds
+
+BATCH = "batch"
+"""Computed from a dataset at rest (a table, files), materialised on a schedule."""
+STREAM = "stream"
+"""Computed from a stream (Kafka, Kinesis, a push source)."""
+ON_DEMAND = "on_demand"
+"""Computed at request time from request data and other sets (Feast on-demand views):
+no event timestamp, no TTL of its own."""
+PASSTHROUGH = "passthrough"
+"""Computed from the observation data a training or scoring request brings (Feathr
+``PASSTHROUGH`` anchors): no source dataset of its own."""
+DERIVED = "derived"
+"""Computed from other feature sets (Feathr derivations, Azure ML ``featureset`` sources)."""
+SET_KINDS = (BATCH, STREAM, ON_DEMAND, PASSTHROUGH, DERIVED)
+
+UNVERSIONED_STORES = frozenset({"feast", "feathr", "databricks"})
+"""Store kinds whose feature sets have no version: a Feast view, a Feathr anchor, a
+Databricks feature table is edited in place. featmesh keeps their definition history
+itself (``revision`` in run records and the catalog)."""
+
+
+def store_has_versions(store_kind: str) -> bool:
+    return store_kind not in UNVERSIONED_STORES
+
 
 # --------------------------------------------------------------------------- dtypes
 
@@ -149,6 +176,9 @@ class KeyColumn:
     name: str
     dtype: str = "unknown"
     raw_type: str | None = None
+    expression: str | None = None
+    """The key is computed, not a column: the store's expression (a Feathr MVEL or SQL
+    key); ``name`` is then its alias, or the expression where the store gives none."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -213,6 +243,9 @@ class FeatureSet:
     store: str
     name: str
     version: str | None = None
+    kind: str = BATCH
+    """How the set is computed: one of :data:`SET_KINDS`. Rules declare the kinds they
+    apply to; on other kinds they are not applicable."""
     domain: str | None = None
     domain_rule: str | None = None
     """Which rule decided ``domain``: ``config``, ``declared``, ``tag`` or ``store``."""
@@ -256,6 +289,13 @@ class FeatureSet:
         for transient in ("origin", "domain", "domain_rule"):
             body.pop(transient, None)
         body["extra"] = {k: v for k, v in body.get("extra", {}).items() if k not in DERIVED_EXTRA}
+        # fields added to the model later are left out at their default, so the hash
+        # of an unchanged definition stays what earlier featmesh versions published
+        if body.get("kind") == BATCH:
+            body.pop("kind")
+        for key in body.get("join_keys", ()):
+            if key.get("expression") is None:
+                key.pop("expression", None)
         return stable_hash(body)
 
 

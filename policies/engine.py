@@ -344,6 +344,9 @@ def _evaluate(
                     rule, t, State.SKIPPED, SkipReason.OUT_OF_SCOPE, "outside the rule's scope"
                 )
                 fs_runs.append(RuleRun(rule, t.fs, [result]))
+            elif (reason := rule.check.not_applicable(t.fs)) is not None:
+                result = builder.whole(rule, t, State.SKIPPED, SkipReason.NOT_APPLICABLE, reason)
+                fs_runs.append(RuleRun(rule, t.fs, [result]))
             elif rule.check.mesh:
                 fs_runs.append(mesh_runs[rule.id][t.qn])
             else:

@@ -38,6 +38,7 @@ from types import ModuleType
 from typing import Any
 
 from featmesh.connector.errors import FeatmeshError
+from featmesh.connector.model import FeatureSet, store_has_versions
 from featmesh.policies.types import Dimension, Target
 
 GROUP = "featmesh.checks"
@@ -58,6 +59,18 @@ class Check:
     """JSON Schema of each parameter, with its ``default``."""
     provider: str = "featmesh"
     """``featmesh`` for built-in checks, else the distribution that declared it."""
+    kinds: frozenset[str] | None = None
+    """The set kinds (``model.SET_KINDS``) the check applies to; None: every kind."""
+    versioned: bool = False
+    """True: the check applies only to sets of stores that version their sets."""
+
+    def not_applicable(self, fs: FeatureSet) -> str | None:
+        """Why the check does not apply to ``fs`` (its kind, its store), or None."""
+        if self.kinds is not None and fs.kind not in self.kinds:
+            return f"not applicable to {fs.kind.replace('_', '-')} feature sets"
+        if self.versioned and not store_has_versions(fs.store_kind):
+            return f"{fs.store_kind} feature sets have no versions"
+        return None
 
     @property
     def doc(self) -> str:
@@ -86,8 +99,15 @@ def check(
     dimension: Dimension | str,
     mesh: bool = False,
     params: Mapping[str, Mapping[str, Any]] | None = None,
+    kinds: Iterable[str] | None = None,
+    versioned: bool = False,
 ) -> Callable[[CheckFn], Check]:
-    """Wrap a check function into a :class:`Check` (registers nothing)."""
+    """Wrap a check function into a :class:`Check` (registers nothing).
+
+    ``kinds``: the set kinds the check applies to (default every kind); ``versioned``:
+    only sets of stores that version their sets. Elsewhere the engine records the
+    check as not applicable, which leaves the score's denominator.
+    """
 
     def wrap(fn: CheckFn) -> Check:
         if not fn.__doc__:
@@ -99,6 +119,8 @@ def check(
             dimension=Dimension(dimension),
             mesh=mesh,
             params=dict(params or {}),
+            kinds=None if kinds is None else frozenset(kinds),
+            versioned=versioned,
         )
 
     return wrap
@@ -159,6 +181,8 @@ def plugin_checks() -> dict[str, Check]:
                 mesh=chk.mesh,
                 params=chk.params,
                 provider=provider,
+                kinds=chk.kinds,
+                versioned=chk.versioned,
             )
     return found
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from featmesh.connector.errors import EXIT_FINDINGS, EXIT_OK
-from featmesh.connector.model import FeatureSet
+from featmesh.connector.model import PREVIOUS_HASH, FeatureSet
 from featmesh.connector.scan.increment import Increment, count_findings, merge_scores
 from featmesh.connector.scan.profile import Profiles
 from featmesh.policies import (
@@ -88,7 +88,14 @@ def with_parent_hashes(
 ) -> list[FeatureSet]:
     """Record on each derived set its parents' definition hashes as of when its own
     definition last changed (carried from the last run while it stays the same), so the
-    ``stale-derived`` rule can tell a parent that changed after the set was built."""
+    ``stale-derived`` rule can tell a parent that changed after the set was built.
+
+    Each set also gets the hash of the definition its qualifiedName was first
+    published with (``extra["previous_content_hash"]``: as the last scan recorded it,
+    else the catalog's, else the last scan's definition), for the ``version-unchanged``
+    rule; the run record keeps it, so a version changed in place stays flagged until
+    it is bumped."""
+    sets = _with_previous_hashes(sets, published, last)
     current = {fs.qualified_name: fs.content_hash for fs in sets}
     for fs in published:
         current.setdefault(fs.qualified_name, fs.extra.get("published_content_hash") or fs.content_hash)
@@ -108,6 +115,24 @@ def with_parent_hashes(
                 if r.qualified_name in current
             }
         out.append(replace(fs, extra={**fs.extra, "parent_hashes": recorded}))
+    return out
+
+
+def _with_previous_hashes(
+    sets: Sequence[FeatureSet], published: Sequence[FeatureSet], last: Mapping[str, Any] | None
+) -> list[FeatureSet]:
+    before: Mapping[str, Mapping[str, Any]] = ((last or {}).get("evaluation") or {}).get("sets", {})
+    catalog = {
+        fs.qualified_name: fs.extra.get("published_content_hash") or fs.content_hash for fs in published
+    }
+    out = []
+    for fs in sets:
+        qn = fs.qualified_name
+        earlier = before.get(qn) or {}
+        previous = earlier.get(PREVIOUS_HASH) or catalog.get(qn) or earlier.get("content_hash")
+        if previous and PREVIOUS_HASH not in fs.extra:
+            fs = replace(fs, extra={**fs.extra, PREVIOUS_HASH: previous})
+        out.append(fs)
     return out
 
 
@@ -159,6 +184,7 @@ def run_record(
                 "content_hash": fs.content_hash,
                 "data_fingerprint": fingerprints.get(fs.qualified_name),
                 "parent_hashes": fs.extra.get("parent_hashes"),
+                PREVIOUS_HASH: fs.extra.get(PREVIOUS_HASH) or fs.content_hash,
             }
             for fs in sets
             if fs.qualified_name in summary.sets

@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -22,7 +22,7 @@ from typing import Any
 
 from featmesh.connector import redact
 from featmesh.connector.errors import InputError, SourceError, UsageError
-from featmesh.connector.model import FeatureStore
+from featmesh.connector.model import FeatureSetRef, FeatureStore
 from featmesh.connector.runreport import SourceReport
 
 GROUP = "featmesh.sources"
@@ -106,11 +106,35 @@ def read_source(spec: SourceSpec, report: SourceReport) -> list[FeatureStore]:
     reader = readers().get(spec.kind)
     if reader is None:
         raise UsageError(f"no reader for source kind '{spec.kind}'")
-    options = {k: v for k, v in spec.options.items() if k != "env"}
+    options = {k: v for k, v in spec.options.items() if k not in ("env", "store")}
     with environment(spec.options.get("env") or {}, what=spec.uri):
         stores = reader.read(spec.location, report, options)
+    if spec.options.get("store"):
+        stores = [_renamed(spec, stores, str(spec.options["store"]))]
     report.feature_sets = sum(len(s.feature_sets) for s in stores)
     return stores
+
+
+def _renamed(spec: SourceSpec, stores: list[FeatureStore], name: str) -> FeatureStore:
+    """The one store a source gave, under the name its configuration gives it (every
+    set, and every reference inside the store, follows)."""
+    if len(stores) != 1:
+        found = ", ".join(s.name for s in stores) or "none"
+        raise UsageError(
+            f"source {spec.uri}: a store name can only be given to a source holding one store "
+            f"(this one holds: {found})"
+        )
+    store = stores[0]
+
+    def ref(r: FeatureSetRef) -> FeatureSetRef:
+        same = r.store_kind == store.kind and r.store == store.name
+        return replace(r, store=name) if same else r
+
+    sets = tuple(
+        replace(fs, store=name, derived_from=tuple(ref(r) for r in fs.derived_from))
+        for fs in store.feature_sets
+    )
+    return replace(store, name=name, feature_sets=sets)
 
 
 @contextmanager

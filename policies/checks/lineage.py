@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from featmesh.connector.model import FeatureSet
+from featmesh.connector.model import BATCH, DERIVED, ON_DEMAND, PASSTHROUGH, STREAM, FeatureSet
 from featmesh.policies.context import CheckContext, Mesh
 from featmesh.policies.registry import check
-from featmesh.policies.types import PASS, Outcome, fail
+from featmesh.policies.types import PASS, Outcome, fail, not_applicable
 
 
 def resolves(fs: FeatureSet, mesh: Mesh, seen: frozenset[str] = frozenset()) -> bool:
@@ -24,7 +24,21 @@ def resolves(fs: FeatureSet, mesh: Mesh, seen: frozenset[str] = frozenset()) -> 
     return False
 
 
-@check("source_resolves", dimension="lineage")
+def request_time_only(fs: FeatureSet, mesh: Mesh, seen: frozenset[str] = frozenset()) -> bool:
+    """True for a passthrough set, and for a derived set all of whose parents in the
+    mesh are (computed from the observation data, so no dataset to lead back to)."""
+    if fs.kind == PASSTHROUGH:
+        return True
+    if fs.sources or not fs.derived_from:
+        return False
+    seen = seen | {fs.qualified_name}
+    parents = [mesh.by_qn.get(r.qualified_name) for r in fs.derived_from]
+    return all(
+        p is not None and p.qualified_name not in seen and request_time_only(p, mesh, seen) for p in parents
+    )
+
+
+@check("source_resolves", dimension="lineage", kinds=(BATCH, STREAM, ON_DEMAND, DERIVED))
 def source_resolves(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Outcome:
     """The feature set resolves to at least one source data product.
 
@@ -35,6 +49,8 @@ def source_resolves(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> 
     """
     if resolves(fs, ctx.mesh):
         return PASS
+    if request_time_only(fs, ctx.mesh):
+        return not_applicable("derived only from passthrough sets (observation data), no source to resolve")
     if fs.derived_from:
         parents = ", ".join(r.qualified_name for r in fs.derived_from)
         return fail(f"no source data product is reachable through the parents ({parents})")

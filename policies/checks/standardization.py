@@ -6,10 +6,19 @@ from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
-from featmesh.connector.model import SCALAR_DTYPES, FeatureSet, is_known_dtype
+from featmesh.connector.model import (
+    BATCH,
+    DERIVED,
+    PASSTHROUGH,
+    SCALAR_DTYPES,
+    STREAM,
+    Feature,
+    FeatureSet,
+    is_known_dtype,
+)
 from featmesh.policies.context import CheckContext
 from featmesh.policies.registry import check
-from featmesh.policies.types import PASS, Outcome, fail
+from featmesh.policies.types import PASS, Outcome, fail, not_applicable
 
 SNAKE_CASE = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$"
 
@@ -80,8 +89,33 @@ def dtype_allowlist(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> 
         dtype = feature.dtype
         if dtype in allowed:
             continue
+        if untyped(feature):
+            yield feature.name, not_applicable("the feature declares no type (rule feature-type-declared)")
+            continue
         raw = f" (store type {feature.raw_type!r})" if feature.raw_type and dtype == "unknown" else ""
         yield feature.name, fail(f"feature '{feature.name}' has dtype '{dtype}'{raw}, not allowed")
+
+
+def untyped(feature: Feature) -> bool:
+    """The store declares no type for the feature (a Feathr feature without ``type``:
+    Feathr infers it when the feature is computed), as opposed to a type featmesh
+    cannot map."""
+    return feature.dtype == "unknown" and not feature.raw_type
+
+
+@check("feature_type_declared", target="feature", dimension="standardization")
+def feature_type_declared(
+    fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext
+) -> Iterator[tuple[str, Outcome]]:
+    """Every feature declares its type, so consumers know it before it is computed.
+
+    Fails:  a Feathr feature ``f_trip_distance: {def: "trip_distance"}`` with no ``type``
+    (Feathr infers it at run time)
+    Passes: ``f_trip_distance: {def: "trip_distance", type: FLOAT}``
+    """
+    for feature in fs.features:
+        if untyped(feature):
+            yield feature.name, fail(f"feature '{feature.name}' declares no type")
 
 
 @check("join_keys_typed", dimension="standardization")
@@ -100,7 +134,11 @@ def join_keys_typed(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> 
     return PASS
 
 
-@check("timestamp_declared", dimension="standardization")
+TIMED = (BATCH, STREAM, PASSTHROUGH, DERIVED)
+"""Set kinds with event time: on-demand (request-time) sets have no timestamp or TTL."""
+
+
+@check("timestamp_declared", dimension="standardization", kinds=TIMED)
 def timestamp_declared(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Outcome:
     """The feature set names its event timestamp field (point-in-time joins need it).
 
@@ -115,6 +153,7 @@ def timestamp_declared(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) 
 @check(
     "ttl_declared",
     dimension="freshness",
+    kinds=TIMED,
     params={
         "max_seconds": {
             "type": ["integer", "null"],
@@ -138,9 +177,13 @@ def ttl_declared(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Out
     return PASS
 
 
-@check("version_present", dimension="standardization")
+@check("version_present", dimension="standardization", versioned=True)
 def version_present(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Outcome:
     """The feature set carries a version, so consumers can pin it.
+
+    Only for stores that version their sets (Azure ML, manifests); a Feast view or a
+    Feathr anchor has no version to give, and featmesh's own revision names its
+    definitions instead.
 
     Fails:  no ``version`` (the set is published as ``@latest``)
     Passes: ``version: 2``

@@ -193,10 +193,15 @@ def test_broken_store_is_an_input_error_naming_file_and_line(
     assert err.value.where == str(line)
 
 
-def test_same_version_twice_is_an_input_error(tmp_path: Path) -> None:
+def test_same_version_with_another_definition_fails_that_set_only(tmp_path: Path) -> None:
     root = broken_copy(tmp_path, "featuresets/transactions/featureset_asset_v2.yaml", '"2"', '"1"')
-    with pytest.raises(InputError, match="feature set 'transactions' version 1 is declared twice"):
-        scan(root)
+    store, report = scan(root)
+    (fs,) = [fs for fs in store.feature_sets if fs.name == "transactions" and fs.version == "1"]
+    conflict = fs.extra["definition_conflict"]
+    assert "featureset_asset.yaml and " in conflict and "featureset_asset_v2.yaml" in conflict
+    assert report.counters["asset_conflicts"] == 1
+    others = [f for f in store.feature_sets if "definition_conflict" not in f.extra]
+    assert len(others) == len(store.feature_sets) - 1
 
 
 def test_not_a_folder(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from golden import SHARED_FIXTURES, TESTS, as_json, assert_golden
 
-from featmesh.connector.errors import InputError
+from featmesh.connector.errors import EXIT_PARTIAL, InputError, UnsupportedStoreError
 from featmesh.connector.model import FeatureSet, FeatureStore
 from featmesh.connector.runreport import RunReport, SourceReport
 from featmesh.connector.scan.read import read_sources
@@ -210,9 +210,7 @@ def test_non_protobuf_registry_is_an_input_error(tmp_path: Path, content: bytes,
 @pytest.mark.parametrize(
     ("registry", "message", "line"),
     [
-        ("registry:\n  registry_type: snowflake.registry\n  path: x\n", "unknown registry type", 3),
-        ("registry:\n  registry_type: sql\n  path: postgresql://h/db\n", "on SQLite only", 4),
-        ("registry: s3://bucket/registry.db\n", "is remote", 2),
+        ("registry:\n  registry_type: fiel\n  path: x\n", "unknown registry type", 3),
         ("registry:\n  registry_type: sql\n", "missing required key: 'path'", 2),
         ("online_store: {}\n", "missing required key: 'registry'", None),
     ],
@@ -226,6 +224,25 @@ def test_unusable_registry_config_names_file_and_line(
     assert err.value.path == str(tmp_path / "feature_store.yaml")
     if line is not None:
         assert err.value.where == str(line)
+
+
+@pytest.mark.parametrize(
+    ("registry", "message", "line"),
+    [
+        ("registry:\n  registry_type: snowflake.registry\n  account: a\n", "type 'snowflake.registry'", 3),
+        ("registry:\n  registry_type: remote\n  path: localhost:6570\n", "type 'remote'", 3),
+        ("registry:\n  registry_type: sql\n  path: postgresql://h/db\n", "on SQLite only", 4),
+        ("registry: s3://bucket/registry.db\n", "is remote", 2),
+    ],
+)
+def test_a_valid_registry_featmesh_does_not_read_is_exit_3(
+    tmp_path: Path, registry: str, message: str, line: int
+) -> None:
+    (tmp_path / "feature_store.yaml").write_text("project: p\n" + registry, encoding="utf-8")
+    with pytest.raises(UnsupportedStoreError, match=message) as err:
+        scan(tmp_path)
+    assert err.value.exit_code == EXIT_PARTIAL
+    assert str(err.value).startswith(f"{tmp_path / 'feature_store.yaml'}:{line}: ")
 
 
 def test_missing_registry_file_and_missing_config(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from featmesh.connector.documents import Document, load_schema, load_yaml, validate
 from featmesh.connector.model import (
+    DERIVED,
     Entity,
     FeatureSet,
     FeatureSetRef,
@@ -18,6 +19,7 @@ from featmesh.connector.model import (
     Origin,
     newest_version,
     normalize_dtype,
+    to_dict,
 )
 from featmesh.connector.runreport import SourceReport
 from featmesh.connector.sources.azureml.spec import ParsedSpec, parse_spec
@@ -82,11 +84,15 @@ class StoreBuilder:
     def build(self, report: SourceReport) -> FeatureStore:
         sets: dict[tuple[str, str | None], tuple[FeatureSet, Document, ParsedSpec]] = {}
         used_specs: set[Path] = set()
+        versions: dict[tuple[str, str | None], list[tuple[FeatureSet, Document, Document]]] = {}
         for doc in self.assets:
             spec_path = _spec_file(doc)
             used_specs.add(spec_path.resolve())
             spec_doc = _load_spec(spec_path)
             fs = self._asset_set(doc, parse_spec(spec_doc))
+            versions.setdefault((fs.name, fs.version), []).append((fs, doc, spec_doc))
+        for group in versions.values():
+            fs, doc, spec_doc = _merge_assets(group, report)
             self._put(sets, fs, doc, spec_doc)
         for resolved, path in sorted(self.specs.items()):
             if resolved in used_specs:
@@ -184,7 +190,76 @@ class StoreBuilder:
                 ("source", "path"),
             )
         ref = FeatureSetRef(store_kind=KIND, store=self.name, name=name, version=version)
-        return replace(fs, derived_from=(ref,), extra=extra)
+        return replace(fs, kind=DERIVED, derived_from=(ref,), extra=extra)
+
+
+MATERIALIZATION = "materialization_settings"
+
+
+def _definition(fs: FeatureSet) -> dict[str, Any]:
+    """What an asset file says about its set version, materialization settings aside."""
+    body = to_dict(replace(fs, extra={k: v for k, v in fs.extra.items() if k != MATERIALIZATION}))
+    body.pop("origin", None)
+    return dict(body)
+
+
+def _merge_assets(
+    group: list[tuple[FeatureSet, Document, Document]], report: SourceReport
+) -> tuple[FeatureSet, Document, Document]:
+    """One feature set version from every asset file that declares it.
+
+    Azure ML's own sample keeps several asset files for one version, the same
+    definition with different ``materialization_settings``, applied one after another
+    (``sdk/python/featurestore_sample/featurestore/featuresets/transactions`` in
+    Azure/azureml-examples): the store then holds the definition with the settings of
+    the last one applied. Files are taken in path order; the last file that has
+    materialization settings gives them, and ``extra`` says which file. Files that
+    disagree on anything else are a conflict: the first file's definition is kept
+    with ``extra["definition_conflict"]`` naming both files (the
+    ``definition-consistent`` rule fails it), and the store's other sets are untouched.
+    """
+    first, first_doc, first_spec = group[0]
+    if len(group) == 1:
+        return group[0]
+    paths = [doc.path for _, doc, _ in group]
+    base = _definition(first)
+    extra = dict(first.extra)
+    conflicts: list[str] = []
+    winner: str | None = first_doc.path if MATERIALIZATION in first.extra else None
+    for fs, doc, _ in group[1:]:
+        other = _definition(fs)
+        if other != base:
+            differ = sorted(k for k in set(base) | set(other) if base.get(k) != other.get(k))
+            if differ == ["extra"]:
+                differ = sorted(
+                    f"extra.{k}"
+                    for k in set(base["extra"]) | set(other["extra"])
+                    if base["extra"].get(k) != other["extra"].get(k)
+                )
+            conflicts.append(
+                f"{first_doc.path} and {doc.path} both declare feature set '{first.name}' version "
+                f"{first.version} but differ in {', '.join(differ)}"
+            )
+            continue
+        if MATERIALIZATION in fs.extra:
+            extra[MATERIALIZATION] = fs.extra[MATERIALIZATION]
+            winner = doc.path
+    extra["asset_files"] = paths
+    if winner is not None:
+        extra["materialization_settings_from"] = winner
+    if conflicts:
+        extra["definition_conflict"] = "; ".join(conflicts)
+        for message in conflicts:
+            report.warn(message)
+        report.count("asset_conflicts", len(conflicts))
+    else:
+        report.count("asset_files_merged", len(group) - 1)
+        report.warn(
+            f"feature set '{first.name}' version {first.version} is declared by {len(group)} asset files "
+            f"with the same definition ({', '.join(paths)}); merged"
+            + (f", materialization settings from {winner}" if winner else "")
+        )
+    return replace(first, extra=extra), first_doc, first_spec
 
 
 def _feature_set(store: str, spec: ParsedSpec, **fields: Any) -> FeatureSet:

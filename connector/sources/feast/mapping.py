@@ -15,6 +15,9 @@ from typing import Any
 
 from featmesh.connector.errors import InputError
 from featmesh.connector.model import (
+    BATCH,
+    ON_DEMAND,
+    STREAM,
     Entity,
     Feature,
     FeatureSet,
@@ -23,6 +26,7 @@ from featmesh.connector.model import (
     KeyColumn,
     Origin,
     SourceRef,
+    is_known_dtype,
 )
 from featmesh.connector.runreport import SourceReport
 from featmesh.connector.sources.feast.datasources import source_ref
@@ -101,6 +105,9 @@ def _adopt_unnamed(projects: dict[str, _Project]) -> dict[str, _Project]:
     return projects
 
 
+_STREAMS = frozenset({"push", "kafka", "kinesis"})
+
+
 def _store(project: _Project, *, uri: str, origin: str) -> FeatureStore:
     entities = {name: _entity(spec) for name, spec in project.entities.items()}
     consumers = _consumers(project.services)
@@ -112,6 +119,7 @@ def _store(project: _Project, *, uri: str, origin: str) -> FeatureStore:
         if spec.name in consumers:
             fs = _with_consumers(fs, consumers[spec.name])
         sets.append(fs)
+    entities = _typed_from_views(entities, sets)
     spec = project.spec
     tags = _tags(spec.tags) if spec is not None else {}
     extra: dict[str, Any] = {}
@@ -130,6 +138,32 @@ def _store(project: _Project, *, uri: str, origin: str) -> FeatureStore:
         tags=tags,
         extra=extra,
     )
+
+
+def _typed_from_views(entities: dict[str, Entity], sets: list[FeatureSet]) -> dict[str, Entity]:
+    """Entities declared without a value type (Feast allows it, and ``feast apply``
+    then records ``UNKNOWN``) take their join key's type from the views keyed by
+    them, whose ``entity_columns`` carry the column's type, when the views agree."""
+    out = dict(entities)
+    for name, entity in entities.items():
+        if len(entity.columns) != 1 or is_known_dtype(entity.columns[0].dtype):
+            continue
+        column = entity.columns[0]
+        seen = {
+            (k.dtype, k.raw_type)
+            for fs in sets
+            if name in fs.entities
+            for k in fs.join_keys
+            if k.name == column.name and is_known_dtype(k.dtype)
+        }
+        if len(seen) == 1:
+            dtype, raw = seen.pop()
+            out[name] = replace(
+                entity,
+                columns=(replace(column, dtype=dtype, raw_type=raw),),
+                extra={**entity.extra, "key_type_from": "feature views"},
+            )
+    return out
 
 
 def _entity(spec: Any) -> Entity:
@@ -164,10 +198,12 @@ class _ViewMapper:
             (s.timestamp_field for s in sources if s.timestamp_field), None
         )
         tags = _tags(spec.tags)
+        streaming = kind == "stream_feature_view" or any(s.kind in _STREAMS for s in sources)
         return FeatureSet(
             store_kind=KIND,
             store=self.project,
             name=spec.name,
+            kind=STREAM if streaming else BATCH,
             owner=_owner(spec.owner, tags),
             description=spec.description,
             tags=tags,
@@ -212,6 +248,7 @@ class _ViewMapper:
             store_kind=KIND,
             store=self.project,
             name=spec.name,
+            kind=ON_DEMAND,
             owner=_owner(spec.owner, tags),
             description=spec.description,
             tags=tags,

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 from google.protobuf.message import DecodeError
 
 from featmesh.connector.documents import Document, load_yaml
-from featmesh.connector.errors import InputError
+from featmesh.connector.errors import InputError, UnsupportedStoreError
 from featmesh.connector.sources.feast.schema import SQL_TABLES, message_class
 
 CONFIG_NAME = "feature_store.yaml"
@@ -67,6 +67,8 @@ def _from_config(doc: Document) -> RegistryFile:
         registry_type, target, where = "file", raw, ("registry",)
     elif isinstance(raw, dict):
         registry_type = str(raw.get("registry_type", "file"))
+        if registry_type not in ("file", "sql"):
+            raise _registry_type(doc, registry_type)
         if not isinstance(raw.get("path"), str) or not raw["path"]:
             raise doc.error("missing required key: 'path'", ("registry",))
         target, where = raw["path"], ("registry", "path")
@@ -78,17 +80,40 @@ def _from_config(doc: Document) -> RegistryFile:
         return RegistryFile(path=_local_path(doc, where, target, base), storage="file", project=project_name)
     if registry_type == "sql":
         return RegistryFile(path=_sqlite_path(doc, where, target, base), storage="sql", project=project_name)
-    raise doc.error(
-        f"unknown registry type '{registry_type}': featmesh reads the file registry and the "
-        "SQL registry on SQLite",
+    raise _registry_type(doc, registry_type)
+
+
+def _registry_type(doc: Document, registry_type: str) -> Exception:
+    if registry_type in FEAST_REGISTRY_TYPES:
+        return _unsupported(
+            doc,
+            f"a Feast registry of type '{registry_type}' is not read: featmesh reads the file "
+            "registry and the SQL registry on SQLite",
+            ("registry", "registry_type"),
+        )
+    return doc.error(
+        f"unknown registry type '{registry_type}' (Feast's registry types: "
+        f"{', '.join(sorted(FEAST_REGISTRY_TYPES))})",
         ("registry", "registry_type"),
     )
+
+
+FEAST_REGISTRY_TYPES = frozenset({"file", "sql", "snowflake.registry", "remote"})
+"""The registry types Feast accepts (docs.feast.dev, reference/registries: local, S3
+and GCS files, SQL, Snowflake, remote registry server)."""
+
+
+def _unsupported(doc: Document, message: str, where: tuple[str, ...]) -> UnsupportedStoreError:
+    """A valid Feast setup featmesh does not read: exit 3, located like an input error."""
+    located = doc.error(message, where)
+    return UnsupportedStoreError(str(located))
 
 
 def _local_path(doc: Document, where: tuple[str, ...], target: str, base: Path) -> Path:
     scheme = urlparse(target).scheme.lower()
     if scheme in _REMOTE_SCHEMES:
-        raise doc.error(
+        raise _unsupported(
+            doc,
             f"registry '{target}' is remote ({scheme}://); featmesh reads local registry "
             "files only: copy it next to feature_store.yaml and point registry at the copy",
             where,
@@ -99,9 +124,12 @@ def _local_path(doc: Document, where: tuple[str, ...], target: str, base: Path) 
 
 def _sqlite_path(doc: Document, where: tuple[str, ...], url: str, base: Path) -> Path:
     scheme, sep, rest = url.partition("://")
-    if not sep or not scheme.startswith("sqlite"):
-        raise doc.error(
-            f"SQL registry on '{scheme or url}' is not read: featmesh reads the SQL registry "
+    if not sep:
+        raise doc.error(f"'{url}' is not a database URL (dialect://...)", where)
+    if not scheme.startswith("sqlite"):
+        raise _unsupported(
+            doc,
+            f"SQL registry on '{scheme}' is not read: featmesh reads the SQL registry "
             "on SQLite only (sqlite:///PATH)",
             where,
         )

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from featmesh.connector.documents import load_yaml
 from featmesh.connector.errors import InputError
 from featmesh.connector.model import FeatureSet, FeatureStore, Origin
 from featmesh.connector.runreport import SourceReport
@@ -28,6 +29,7 @@ from featmesh.connector.sources.feathr.convert import (
     Located,
     anchor_set,
     derived_set,
+    inherit_keys,
     source_ref,
 )
 from featmesh.connector.sources.feathr.hocon import parse_conf, plain
@@ -72,12 +74,28 @@ def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> lis
 
 
 def workspace_name(root: Path) -> str:
-    """The store's name: the workspace folder, whether the source names it, its
-    ``feature_conf`` folder or a conf file in either (so all four name one store)."""
+    """The store's name: ``project_config.project_name`` of the workspace's
+    ``feathr_config.yaml`` (what the Feathr client registers the project as), else the
+    workspace folder, whether the source names it, its ``feature_conf`` folder or a conf
+    file in either (so all four name one store)."""
     folder = (root if root.is_dir() else root.parent).resolve()
     if folder.name in ("feature_conf", "feature_join_conf") and folder.parent.name:
         folder = folder.parent
-    return folder.name or root.stem
+    project = _project_name(folder)
+    return project or folder.name or root.stem
+
+
+def _project_name(folder: Path) -> str | None:
+    for name in ("feathr_config.yaml", "feathr_config.yml"):
+        path = folder / name
+        if not path.is_file():
+            continue
+        data = load_yaml(path).data
+        config = data.get("project_config") if isinstance(data, dict) else None
+        project = config.get("project_name") if isinstance(config, dict) else None
+        if project is not None and str(project).strip():
+            return str(project).strip()
+    return None
 
 
 def _included(files: list[Path], workspace: Path) -> set[Path]:
@@ -109,6 +127,7 @@ def _build(
             )
         owners.setdefault(name, name)
     sets += [derived_set(store, item, owners, report) for item in sections["derivations"].values()]
+    sets = inherit_keys(sets)
     report.count("sources", len(refs))
     return FeatureStore(kind=KIND, name=store, uri=location, feature_sets=tuple(sets))
 

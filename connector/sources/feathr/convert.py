@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from featmesh.connector.model import (
+    BATCH,
+    DERIVED,
+    STREAM,
     Feature,
     FeatureSet,
     FeatureSetRef,
@@ -22,6 +25,7 @@ from featmesh.connector.model import (
     SourceRef,
     normalize_dtype,
 )
+from featmesh.connector.model import PASSTHROUGH as PASSTHROUGH_KIND
 from featmesh.connector.runreport import SourceReport
 from featmesh.connector.sources.common import infer_source_kind, parse_duration
 
@@ -174,12 +178,29 @@ def feature(name: str, raw: Any, report: SourceReport, where: str) -> Feature:
     )
 
 
-def join_keys(raw: Any) -> tuple[KeyColumn, ...]:
-    """``key: x``, ``key: [x, y]`` or ``key.sqlExpr: [...]``; NOT_NEEDED means none."""
+_KEY_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def join_keys(raw: Any, alias: Any = None) -> tuple[KeyColumn, ...]:
+    """``key: x``, ``key: [x, y]`` or ``key.sqlExpr: [...]``; NOT_NEEDED means none.
+
+    A key that is an expression (MVEL ``substring(x, 0)``, a SQL expression) stays an
+    expression (``KeyColumn.expression``); it is named by its ``keyAlias`` where the
+    anchor gives one, else by the expression itself.
+    """
     if isinstance(raw, dict):
         raw = raw.get("sqlExpr", raw.get("mvel"))
-    values = raw if isinstance(raw, list) else [raw] if raw is not None else []
-    return tuple(KeyColumn(name=str(v)) for v in values if str(v) != NO_KEY)
+    values = [str(v) for v in (raw if isinstance(raw, list) else [raw] if raw is not None else [])]
+    aliases = [str(a) for a in (alias if isinstance(alias, list) else [alias] if alias is not None else [])]
+    keys = []
+    for i, value in enumerate(values):
+        if value == NO_KEY:
+            continue
+        if _KEY_NAME.match(value):
+            keys.append(KeyColumn(name=value))
+        else:
+            keys.append(KeyColumn(name=aliases[i] if i < len(aliases) else value, expression=value))
+    return tuple(keys)
 
 
 def anchor_set(
@@ -189,7 +210,7 @@ def anchor_set(
     where = str(item.origin)
     source_name = raw.get("source")
     refs: tuple[SourceRef, ...] = ()
-    extra: dict[str, Any] = {"definition": "anchor"}
+    extra: dict[str, Any] = {"definition": "anchor", "passthrough": False}
     if source_name is None or str(source_name).upper() == PASSTHROUGH:
         extra["passthrough"] = True
         report.count("passthrough_anchors")
@@ -202,10 +223,17 @@ def anchor_set(
         refs = (SourceRef(kind=infer_source_kind(text), uri=text),)
     extra.update({k: v for k, v in raw.items() if k not in ("features", "key", "source")})
     extra["source"] = source_name
+    if raw.get("keyExtractor"):
+        extra["key_extractor"] = str(raw["keyExtractor"])
     raw_features = raw.get("features") or {}
     if isinstance(raw_features, list):  # extractor-based anchors list names only
+        extractors = {"extractor": raw.get("extractor"), "key_extractor": raw.get("keyExtractor")}
         features = tuple(
-            Feature(name=str(n), extra={"extractor": raw.get("extractor")}) for n in raw_features
+            Feature(
+                name=str(n),
+                extra={k: v for k, v in extractors.items() if v},
+            )
+            for n in raw_features
         )
     else:
         features = tuple(feature(n, spec, report, where) for n, spec in raw_features.items())
@@ -213,7 +241,8 @@ def anchor_set(
         store_kind=KIND,
         store=store,
         name=item.name,
-        join_keys=join_keys(raw.get("key")),
+        kind=PASSTHROUGH_KIND if extra["passthrough"] is True else _kind_of(refs),
+        join_keys=join_keys(raw.get("key"), raw.get("keyAlias")),
         timestamp_field=next((r.timestamp_field for r in refs if r.timestamp_field), None),
         features=features,
         sources=refs,
@@ -274,6 +303,7 @@ def derived_set(store: str, item: Located, owners: Mapping[str, str], report: So
         store_kind=KIND,
         store=store,
         name=item.name,
+        kind=DERIVED,
         join_keys=join_keys(spec.get("key")),
         features=(derived,),
         derived_from=tuple(FeatureSetRef(store_kind=KIND, store=store, name=p) for p in parents),
@@ -285,3 +315,39 @@ def derived_set(store: str, item: Located, owners: Mapping[str, str], report: So
         },
         origin=item.origin,
     )
+
+
+_STREAMS = frozenset({"kafka", "eventhub", "eventhubs", "kinesis"})
+
+
+def _kind_of(refs: tuple[SourceRef, ...]) -> str:
+    return STREAM if refs and all(r.kind in _STREAMS for r in refs) else BATCH
+
+
+def inherit_keys(sets: list[FeatureSet]) -> list[FeatureSet]:
+    """Derivations that declare no key take their inputs' key (Feathr does: a simple
+    expression derivation such as ``isPresent(anchoredF1) ? ...`` is keyed like
+    ``anchoredF1``), when every input set agrees on it; chains resolve in order."""
+    by_name = {fs.name: fs for fs in sets}
+    resolved: dict[str, tuple[KeyColumn, ...]] = {}
+
+    def keys_of(name: str, seen: frozenset[str]) -> tuple[KeyColumn, ...]:
+        fs = by_name.get(name)
+        if fs is None or name in seen:
+            return ()
+        if fs.join_keys or fs.kind != DERIVED:
+            return fs.join_keys
+        if name not in resolved:
+            found = {keys_of(r.name, seen | {name}) for r in fs.derived_from}
+            found.discard(())
+            resolved[name] = found.pop() if len(found) == 1 else ()
+        return resolved[name]
+
+    out = []
+    for fs in sets:
+        if fs.kind == DERIVED and not fs.join_keys and fs.derived_from:
+            keys = keys_of(fs.name, frozenset())
+            if keys:
+                fs = replace(fs, join_keys=keys, extra={**fs.extra, "keys_inherited": True})
+        out.append(fs)
+    return out
