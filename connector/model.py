@@ -442,6 +442,8 @@ class ColumnProfile:
     null_count: int
     distinct_count: int | None = None
     distinct_exact: bool = True
+    distinct_error: float | None = None
+    """The relative standard error of an estimated distinct count (None when exact)."""
     min: Any = None
     max: Any = None
     mean: float | None = None
@@ -484,6 +486,9 @@ class DatasetProfile:
     sampled_rows: int | None = None
     fingerprint: str | None = None
     """A cheap fingerprint of the data (file sizes and times), for incremental scans."""
+    engine: str | None = None
+    """Where the metrics were computed: None or ``local`` (pyarrow in featmesh's process),
+    ``duckdb``, ``spark``, ``databricks-sql`` (pushed down as SQL)."""
 
     def column(self, name: str) -> ColumnProfile | None:
         return next((c for c in self.columns if c.name == name), None)

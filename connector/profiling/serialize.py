@@ -39,6 +39,7 @@ def profile_from_dict(data: Mapping[str, Any]) -> DatasetProfile:
             freshness_lag_seconds=data.get("freshness_lag_seconds"),
             sampled_rows=data.get("sampled_rows"),
             fingerprint=data.get("fingerprint"),
+            engine=data.get("engine"),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise InputError(f"not a stored dataset profile: {err!r}") from err
@@ -62,6 +63,7 @@ def _column(c: Mapping[str, Any]) -> ColumnProfile:
         null_count=int(c["null_count"]),
         distinct_count=c.get("distinct_count"),
         distinct_exact=bool(c.get("distinct_exact", True)),
+        distinct_error=c.get("distinct_error"),
         min=c.get("min"),
         max=c.get("max"),
         mean=c.get("mean"),
