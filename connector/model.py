@@ -299,6 +299,64 @@ class FeatureSet:
         return stable_hash(body)
 
 
+CONSUMER_KINDS = (
+    "model",
+    "feature-service",
+    "serving-endpoint",
+    "saved-dataset",
+    "feature-spec",
+    "online-table",
+    "job",
+)
+"""What reads feature sets: a trained model, a Feast feature service, a model serving
+endpoint, a saved (training) dataset, a Databricks feature spec, an online table, a job."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsumerRead:
+    """The features one consumer reads from one feature set (empty: all of them)."""
+
+    feature_set: FeatureSetRef
+    features: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Consumer:
+    """Something that reads feature sets: a model, a feature service, an endpoint...
+
+    ``registered_at`` says where the store or a registry records it (an MLflow model
+    URI, a Unity Catalog name, an Azure ML asset id, ``feast:<project>``); ``serves``
+    names other consumers of the same store it stands in front of (an endpoint serving
+    a model, a dataset retrieved through a feature service), as ``KIND/NAME[@VERSION]``.
+    """
+
+    kind: str
+    name: str
+    version: str | None = None
+    owner: str | None = None
+    domain: str | None = None
+    description: str = ""
+    registered_at: str | None = None
+    reads: tuple[ConsumerRead, ...] = ()
+    serves: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    origin: Origin | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> str:
+        """``KIND/NAME[@VERSION]``, how ``serves`` names a consumer."""
+        return f"{self.kind}/{self.name}" + (f"@{self.version}" if self.version else "")
+
+
+def consumer_qn(store_kind: str, store: str, kind: str, name: str, version: str | None) -> str:
+    """``featmesh://<store kind>/<store>/consumer/<kind>/<name>@<version>``."""
+    return (
+        f"{store_qn(store_kind, store)}/consumer/{qn_part(kind)}/{qn_part(name)}"
+        f"@{qn_part(version or UNVERSIONED)}"
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class FeatureStore:
     """One store (a Feast project, an Azure ML feature store, a manifest's store...)."""
@@ -311,12 +369,18 @@ class FeatureStore:
     owner: str | None = None
     entities: tuple[Entity, ...] = ()
     feature_sets: tuple[FeatureSet, ...] = ()
+    consumers: tuple[Consumer, ...] = ()
+    """Models, services, endpoints and datasets of the store that read its (or other
+    stores') feature sets."""
     tags: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def qualified_name(self) -> str:
         return store_qn(self.kind, self.name)
+
+    def consumer_qn(self, consumer: Consumer) -> str:
+        return consumer_qn(self.kind, self.name, consumer.kind, consumer.name, consumer.version)
 
     def entity(self, name: str) -> Entity | None:
         return next((e for e in self.entities if e.name == name), None)

@@ -96,7 +96,7 @@ def raises_code(call: Callable[[], Any], code: str) -> None:
 def test_typedefs_create_conflict_and_force_update(atlas: FakeAtlas, client: AtlasClient) -> None:
     raises_code(lambda: client.upload_typedefs(load_typedefs()), "ATLAS-409-00-001")
     updated = client.upload_typedefs(load_typedefs(), force_update=True)
-    assert len(updated["entityDefs"]) == 6
+    assert len(updated["entityDefs"]) == 7
     assert client.get_typedef(name=FSET)["category"] == "ENTITY"
     raises_code(lambda: client.get_typedef(name="nope"), "ATLAS-404-00-001")
     assert atlas.count("GET", "/types/typedefs/headers") == 1

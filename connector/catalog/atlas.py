@@ -43,6 +43,7 @@ from featmesh.connector.mapping.entities import (
     FEATMESH_TYPES,
     FEATURE,
     FEATURE_SET,
+    MODEL,
     PIPELINE,
     STORE,
 )
@@ -59,7 +60,7 @@ HISTORY_PATH = Path(".featmesh/history.db")
 CATEGORIES = ("enumDefs", "structDefs", "classificationDefs", "entityDefs", "relationshipDefs")
 LOOKUP_CHUNK = 25
 """qualifiedNames per unique-attribute lookup (they travel in the query string)."""
-DELETE_ORDER = (PIPELINE, FEATURE, FEATURE_SET, ENTITY, STORE, DATA_PRODUCT)
+DELETE_ORDER = (PIPELINE, MODEL, FEATURE, FEATURE_SET, ENTITY, STORE, DATA_PRODUCT)
 
 
 def open_atlas(uri: str, *, read_only: bool = False, **options: Any) -> AtlasCatalog:

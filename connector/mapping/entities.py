@@ -4,7 +4,7 @@
 entity as Atlas JSON without guids, references written by ``uniqueAttributes`` so
 that the desired state compares with what a catalog holds whatever guids it gave.
 Entities come in dependency order (stores, join-key entities, data products, feature
-sets, features, lineage processes), so a writer can send them as they come.
+sets, features, models, lineage processes), so a writer can send them as they come.
 """
 
 from __future__ import annotations
@@ -17,7 +17,16 @@ from typing import Any
 from pyapacheatlas.core import AtlasEntity, AtlasProcess
 
 from featmesh.connector.mapping.rules import DEFAULT_RULES, MappingRule, resolve
-from featmesh.connector.model import Feature, FeatureSet, FeatureStore, SourceRef, entity_qn, store_qn
+from featmesh.connector.model import (
+    Consumer,
+    Feature,
+    FeatureSet,
+    FeatureStore,
+    SourceRef,
+    consumer_qn,
+    entity_qn,
+    store_qn,
+)
 
 STORE = "featmesh_feature_store"
 FEATURE_SET = "featmesh_feature_set"
@@ -25,7 +34,8 @@ FEATURE = "featmesh_feature"
 ENTITY = "featmesh_entity"
 DATA_PRODUCT = "featmesh_data_product"
 PIPELINE = "featmesh_feature_pipeline"
-FEATMESH_TYPES = (STORE, FEATURE_SET, FEATURE, ENTITY, DATA_PRODUCT, PIPELINE)
+MODEL = "featmesh_model"
+FEATMESH_TYPES = (STORE, FEATURE_SET, FEATURE, ENTITY, DATA_PRODUCT, PIPELINE, MODEL)
 
 Exists = Callable[[str, str], bool]
 """``exists(typeName, qualifiedName)``: does the catalog hold that entity?"""
@@ -96,6 +106,19 @@ def map_mesh(
             processes.append(_derivation_pipeline(fs, sets))
             out.lineage_edges += len(fs.derived_from)
     out.entities.extend(features)
+    known = {fs.qualified_name for fs in sets}
+    for store in stores:
+        for consumer in store.consumers:
+            model, process = _consumer(store, consumer, rules, exists, known)
+            if model is None:
+                out.external_sources.append(
+                    (process["attributes"]["outputs"][0]["typeName"], _out_qn(process))
+                )
+            else:
+                out.entities.append(model)
+            if process["attributes"]["inputs"]:
+                processes.append(process)
+                out.lineage_edges += len(process["attributes"]["inputs"])
     out.entities.extend(processes)
     if classifications:
         for entity in out.entities:
@@ -214,6 +237,92 @@ def _feature(fs: FeatureSet, feature: Feature, extra: Mapping[str, Any] | None) 
         attributes,
         {"featureSet": ref(FEATURE_SET, fs.qualified_name)},
     )
+
+
+# --------------------------------------------------------------------------- consumers
+
+
+def _out_qn(process: EntityJson) -> str:
+    return str(process["attributes"]["outputs"][0]["uniqueAttributes"]["qualifiedName"])
+
+
+def _consumer(
+    store: FeatureStore,
+    consumer: Consumer,
+    rules: tuple[MappingRule, ...],
+    exists: Exists | None,
+    known: set[str],
+) -> tuple[EntityJson | None, EntityJson]:
+    """A consumer's model entity (None when a mapping rule resolves it to an entity the
+    catalog holds) and its lineage process from exactly the feature sets and features it
+    reads. Only sets the catalog will hold are inputs; the rest stay named in
+    ``featureSets``."""
+    qn = store.consumer_qn(consumer)
+    target: tuple[str, str] | None = None
+    if consumer.registered_at:
+        by_kind = [r for r in rules if consumer.kind in r.source_kinds]
+        resolved = resolve(by_kind, consumer.kind, consumer.registered_at)
+        if resolved and exists is not None and exists(*resolved):
+            target = resolved
+    out_ref = ref(*target) if target else ref(MODEL, qn)
+    set_qns = [r.feature_set.qualified_name for r in consumer.reads]
+    feature_qns = [f"{r.feature_set.qualified_name}#{f}" for r in consumer.reads for f in r.features]
+    model = None
+    if target is None:
+        model = _atlas(
+            MODEL,
+            consumer.name,
+            qn,
+            {
+                "description": consumer.description,
+                "owner": consumer.owner,
+                "consumerKind": consumer.kind,
+                "version": consumer.version,
+                "domain": consumer.domain or store.domain,
+                "storeKind": store.kind,
+                "registeredAt": consumer.registered_at,
+                "featureSets": list(dict.fromkeys(set_qns)),
+                "features": feature_qns,
+                "serves": [_served_qn(store, s) for s in consumer.serves],
+                "tags": dict(consumer.tags),
+            },
+        )
+    inputs = [
+        r
+        for r in consumer.reads
+        if r.feature_set.qualified_name in known
+        or (exists is not None and exists(FEATURE_SET, r.feature_set.qualified_name))
+    ]
+    seen: dict[str, list[str]] = {}
+    for read in inputs:
+        seen.setdefault(read.feature_set.qualified_name, []).extend(read.features)
+    mapping = [
+        {
+            "DatasetMapping": {"Source": set_qn, "Sink": out_ref["uniqueAttributes"]["qualifiedName"]},
+            "ColumnMapping": [{"Source": f, "Sink": f} for f in dict.fromkeys(features)],
+        }
+        for set_qn, features in seen.items()
+        if features
+    ]
+    process = AtlasProcess(
+        f"{consumer.name} (consumption)",
+        PIPELINE,
+        f"{qn}/pipeline/consumption",
+        inputs=[ref(FEATURE_SET, q) for q in seen],
+        outputs=[out_ref],
+        attributes={
+            "pipelineKind": "consumption",
+            "columnMapping": json.dumps(mapping, sort_keys=True) if mapping else None,
+            "description": f"{consumer.kind} {consumer.name} reads its features from these feature sets.",
+        },
+    )
+    return model, _json(process)
+
+
+def _served_qn(store: FeatureStore, key: str) -> str:
+    kind, _, rest = key.partition("/")
+    name, _, version = rest.partition("@")
+    return consumer_qn(store.kind, store.name, kind, name, version or None)
 
 
 # --------------------------------------------------------------------------- data products

@@ -10,11 +10,15 @@ any capitalisation). Each asset file is one version of a feature set.
 A spec that no asset points at is not registered in Azure ML; featmesh still reads it
 (so a CI check sees it before it is registered), as an unversioned feature set named
 after its folder, with ``extra["registered"] = False`` and a warning.
+
+Model assets whose files hold a ``feature_retrieval_spec.yaml`` are the store's consumers
+(:mod:`connector.sources.azureml.consumers`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +27,7 @@ from featmesh.connector.errors import InputError
 from featmesh.connector.model import FeatureStore
 from featmesh.connector.runreport import SourceReport
 from featmesh.connector.sources import Reader
+from featmesh.connector.sources.azureml.consumers import RETRIEVAL_SPEC, is_model_asset, model_consumers
 from featmesh.connector.sources.azureml.store import KIND, SPEC_NAME, StoreBuilder, classify
 
 
@@ -33,20 +38,29 @@ def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> lis
     if not root.is_dir():
         raise InputError("expected an Azure ML feature store folder, not a file", path=location)
     builder = StoreBuilder(name=root.resolve().name, uri=location)
+    models, retrieval_specs = [], []
     for path in _yaml_files(root):
         if path.name.lower() == SPEC_NAME:
             builder.specs[path.resolve()] = path
             continue
+        if path.name.lower() == RETRIEVAL_SPEC:
+            retrieval_specs.append(path)
+            continue
         doc = load_yaml(path)
         role = classify(doc)
+        if role is None and is_model_asset(doc):
+            models.append(doc)
+            continue
         if role is None:
             report.warn(f"{path}: neither a feature set asset nor an entity; skipped")
             report.count("files_skipped")
             continue
         builder.add(role, doc)
     store = builder.build(report)
+    consumers = model_consumers(models, retrieval_specs, kind=KIND, report=report)
     report.count("entities", len(store.entities))
-    return [store]
+    report.count("models", len(consumers))
+    return [replace(store, consumers=consumers)]
 
 
 def detect(path: Path) -> bool:

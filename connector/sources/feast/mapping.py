@@ -2,8 +2,10 @@
 
 Feature views and stream feature views become feature sets read from their batch and
 stream sources; on-demand feature views become feature sets derived from the views they
-read (lineage) plus their request sources. Feature services are recorded as consumers
-of the sets they use. Owner is ``spec.owner``, else ``tags["owner"]``.
+read (lineage) plus their request sources. Feature services and saved datasets are the
+store's consumers, each with the exact features it reads (a saved dataset's
+``<view>:<feature>`` references, a service's projections); a set also keeps the names of
+the services that use it. Owner is ``spec.owner``, else ``tags["owner"]``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from featmesh.connector.model import (
     BATCH,
     ON_DEMAND,
     STREAM,
+    Consumer,
+    ConsumerRead,
     Entity,
     Feature,
     FeatureSet,
@@ -46,6 +50,7 @@ class _Project:
     entities: dict[str, Any] = field(default_factory=dict)
     views: list[tuple[str, Any]] = field(default_factory=list)
     services: list[Any] = field(default_factory=list)
+    saved_datasets: list[Any] = field(default_factory=list)
     data_sources: list[str] = field(default_factory=list)
 
 
@@ -60,6 +65,7 @@ def stores(registry: Any, *, uri: str, origin: str, report: SourceReport) -> lis
         report.count("entities", len(store.entities))
         report.count("feature_views", len(store.feature_sets))
         report.count("feature_services", len(project.services))
+        report.count("saved_datasets", len(project.saved_datasets))
         out.append(store)
     return out
 
@@ -86,6 +92,8 @@ def _group(registry: Any) -> dict[str, _Project]:
             project(view.spec.project).views.append((kind, view.spec))
     for service in registry.feature_services:
         project(service.spec.project).services.append(service.spec)
+    for saved in registry.saved_datasets:
+        project(saved.spec.project).saved_datasets.append(saved.spec)
     for ds in registry.data_sources:
         project(ds.project).data_sources.append(ds.name)
     return _adopt_unnamed(projects)
@@ -101,6 +109,7 @@ def _adopt_unnamed(projects: dict[str, _Project]) -> dict[str, _Project]:
     only.entities = {**unnamed.entities, **only.entities}
     only.views += unnamed.views
     only.services += unnamed.services
+    only.saved_datasets += unnamed.saved_datasets
     only.data_sources += unnamed.data_sources
     return projects
 
@@ -135,6 +144,7 @@ def _store(project: _Project, *, uri: str, origin: str) -> FeatureStore:
         owner=_owner(spec.owner, tags) if spec is not None else None,
         entities=tuple(entities[n] for n in sorted(entities)),
         feature_sets=tuple(sorted(sets, key=lambda fs: fs.name)),
+        consumers=_store_consumers(project, {fs.name: fs for fs in sets}, origin),
         tags=tags,
         extra=extra,
     )
@@ -382,6 +392,74 @@ def _service(spec: Any) -> dict[str, Any]:
     if tags:
         out["tags"] = tags
     return out
+
+
+def _store_consumers(project: _Project, sets: dict[str, FeatureSet], origin: str) -> tuple[Consumer, ...]:
+    """The project's feature services and saved datasets as consumers."""
+    out = []
+    for spec in sorted(project.services, key=lambda s: s.name):
+        tags = _tags(spec.tags)
+        reads = [(p.feature_view_name, tuple(f.name for f in p.feature_columns)) for p in spec.features]
+        out.append(
+            Consumer(
+                kind="feature-service",
+                name=spec.name,
+                owner=_owner(spec.owner, tags),
+                description=spec.description,
+                registered_at=f"feast:{project.name}",
+                reads=_reads(project.name, reads, sets),
+                tags=tags,
+                origin=Origin(path=origin, pointer=f"feature_services/{spec.name}"),
+            )
+        )
+    for spec in sorted(project.saved_datasets, key=lambda s: s.name):
+        tags = _tags(spec.tags)
+        by_view: dict[str, list[str]] = {}
+        for reference in spec.features:
+            view, _, feature = reference.rpartition(":")
+            by_view.setdefault(view or reference, []).append(feature)
+        storage = _storage(spec.storage)
+        extra: dict[str, Any] = {"join_keys": list(spec.join_keys)}
+        if storage:
+            extra["storage"] = storage
+        out.append(
+            Consumer(
+                kind="saved-dataset",
+                name=spec.name,
+                owner=tags.get("owner"),
+                registered_at=storage or f"feast:{project.name}",
+                reads=_reads(project.name, [(v, tuple(f)) for v, f in by_view.items()], sets),
+                serves=(f"feature-service/{spec.feature_service_name}",) if spec.feature_service_name else (),
+                tags=tags,
+                extra=extra,
+                origin=Origin(path=origin, pointer=f"saved_datasets/{spec.name}"),
+            )
+        )
+    return tuple(out)
+
+
+def _reads(
+    project: str, reads: list[tuple[str, tuple[str, ...]]], sets: dict[str, FeatureSet]
+) -> tuple[ConsumerRead, ...]:
+    merged: dict[str, list[str]] = {}
+    for view, names in reads:
+        merged.setdefault(view, []).extend(names)
+    out = []
+    for view, features in merged.items():
+        fs = sets.get(view)
+        ref = fs.ref if fs is not None else FeatureSetRef(store_kind=KIND, store=project, name=view)
+        out.append(ConsumerRead(feature_set=ref, features=tuple(dict.fromkeys(features))))
+    return tuple(out)
+
+
+def _storage(storage: Any) -> str | None:
+    """Where a saved dataset's rows are kept: a file URI or a warehouse table."""
+    if storage.HasField("file_storage") and storage.file_storage.uri:
+        return str(storage.file_storage.uri)
+    for name in ("bigquery_storage", "redshift_storage", "snowflake_storage"):
+        if storage.HasField(name) and getattr(storage, name).table:
+            return str(getattr(storage, name).table)
+    return None
 
 
 def _owner(owner: str, tags: dict[str, str]) -> str | None:

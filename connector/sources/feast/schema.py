@@ -44,6 +44,7 @@ _FIELDS_OF: dict[str, list[tuple[int, str, str, bool]]] = {
         (7, "feature_services", "FeatureService", True),
         (8, "on_demand_feature_views", "OnDemandFeatureView", True),
         (12, "data_sources", "DataSource", True),
+        (11, "saved_datasets", "SavedDataset", True),
         (14, "stream_feature_views", "StreamFeatureView", True),
         (15, "project_metadata", "ProjectMetadata", True),
         (17, "projects", "Project", True),
@@ -172,6 +173,24 @@ _FIELDS_OF: dict[str, list[tuple[int, str, str, bool]]] = {
         (5, "description", "string", False),
         (6, "owner", "string", False),
     ],
+    # feast/core/SavedDataset.proto: features are "<view>:<feature>" references.
+    "SavedDataset": [(1, "spec", "SavedDatasetSpec", False)],
+    "SavedDatasetSpec": [
+        (1, "name", "string", False),
+        (2, "project", "string", False),
+        (3, "features", "string", True),
+        (4, "join_keys", "string", True),
+        (5, "full_feature_names", "bool", False),
+        (6, "storage", "SavedDatasetStorage", False),
+        (7, "tags", "StringEntry", True),
+        (8, "feature_service_name", "string", False),
+    ],
+    "SavedDatasetStorage": [
+        (4, "file_storage", "FileOptions", False),
+        (5, "bigquery_storage", "TableOptions", False),
+        (6, "redshift_storage", "WarehouseOptions", False),
+        (7, "snowflake_storage", "WarehouseOptions", False),
+    ],
     "DataSource": [
         (20, "name", "string", False),
         (21, "project", "string", False),
@@ -265,6 +284,7 @@ SQL_TABLES = {
     "stream_feature_views": ("feature_view_proto", "StreamFeatureView"),
     "on_demand_feature_views": ("feature_view_proto", "OnDemandFeatureView"),
     "feature_services": ("feature_service_proto", "FeatureService"),
+    "saved_datasets": ("saved_dataset_proto", "SavedDataset"),
 }
 
 

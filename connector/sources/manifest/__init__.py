@@ -18,6 +18,8 @@ from typing import Any
 from featmesh.connector.documents import Document, load_schema, load_yaml, validate
 from featmesh.connector.errors import InputError
 from featmesh.connector.model import (
+    Consumer,
+    ConsumerRead,
     Entity,
     Feature,
     FeatureSet,
@@ -110,6 +112,7 @@ class _StoreBuilder:
     entities: dict[str, Entity] = field(default_factory=dict)
     entity_origin: dict[str, str] = field(default_factory=dict)
     sets: list[tuple[FeatureSet, Document, int]] = field(default_factory=list)
+    consumers: list[tuple[Consumer, Document, int]] = field(default_factory=list)
 
     def add(self, doc: Document) -> None:
         data = doc.data
@@ -144,8 +147,35 @@ class _StoreBuilder:
                 tags=_tags(raw.get("tags")),
             )
             self.entity_origin[raw["name"]] = doc.path
-        for i, raw in enumerate(data["feature_sets"]):
+        for i, raw in enumerate(data.get("feature_sets", ())):
             self.sets.append((self._feature_set(doc, i, raw), doc, i))
+        for i, raw in enumerate(data.get("consumers", ())):
+            self.consumers.append((self._consumer(doc, i, raw), doc, i))
+
+    def _consumer(self, doc: Document, i: int, raw: dict[str, Any]) -> Consumer:
+        where = ("consumers", i)
+        version = raw.get("version")
+        return Consumer(
+            kind=raw.get("kind", "model"),
+            name=raw["name"],
+            version=None if version is None else str(version),
+            owner=raw.get("owner"),
+            domain=raw.get("domain"),
+            description=raw.get("description", ""),
+            registered_at=raw.get("registered_at"),
+            reads=tuple(
+                ConsumerRead(
+                    feature_set=_parse_ref(
+                        doc, (*where, "reads", j, "feature_set"), r["feature_set"], self.name
+                    ),
+                    features=tuple(r.get("features", ())),
+                )
+                for j, r in enumerate(raw["reads"])
+            ),
+            serves=tuple(raw.get("serves", ())),
+            tags=_tags(raw.get("tags")),
+            origin=Origin(path=doc.path, line=doc.line_of(where), pointer=f"consumers[{i}]"),
+        )
 
     def _feature_set(self, doc: Document, i: int, raw: dict[str, Any]) -> FeatureSet:
         where = ("feature_sets", i)
@@ -221,6 +251,7 @@ class _StoreBuilder:
                 updates["owner"] = self.attrs["owner"]
             built.append((replace(fs, **updates), doc, i))
         sets = [self._resolve_local_refs(fs, doc, i, seen) for fs, doc, i in built]
+        consumers = self._build_consumers(seen)
         return FeatureStore(
             kind=KIND,
             name=self.name,
@@ -230,9 +261,55 @@ class _StoreBuilder:
             owner=self.attrs.get("owner"),
             entities=tuple(self.entities.values()),
             feature_sets=tuple(sets),
+            consumers=consumers,
             tags=_tags(self.attrs.get("tags")),
             extra={"platform": self.attrs["platform"]} if "platform" in self.attrs else {},
         )
+
+    def _build_consumers(self, declared: Mapping[tuple[str, str | None], str]) -> tuple[Consumer, ...]:
+        """Consumers with owner and domain defaulted from the store, each read of one of
+        this store's sets pinned to a declared version, none declared twice."""
+        seen: dict[str, str] = {}
+        out = []
+        for consumer, doc, i in self.consumers:
+            if consumer.key in seen:
+                raise doc.error(
+                    f"consumer '{consumer.key}' is declared twice (first at {seen[consumer.key]})",
+                    ("consumers", i, "name"),
+                )
+            seen[consumer.key] = f"{doc.path}:{doc.line_of(('consumers', i))}"
+            reads = []
+            for j, read in enumerate(consumer.reads):
+                pinned = self._pin(read.feature_set, declared)
+                if pinned is None:
+                    named = f"{read.feature_set.name}@{read.feature_set.version or 'latest'}"
+                    raise doc.error(
+                        f"reads feature set '{named}', "
+                        f"which store '{self.name}' does not declare",
+                        ("consumers", i, "reads", j, "feature_set"),
+                    )
+                reads.append(replace(read, feature_set=pinned))
+            out.append(
+                replace(
+                    consumer,
+                    reads=tuple(reads),
+                    owner=consumer.owner or self.attrs.get("owner"),
+                    domain=consumer.domain or self.attrs.get("domain"),
+                )
+            )
+        return tuple(out)
+
+    def _pin(
+        self, ref: FeatureSetRef, declared: Mapping[tuple[str, str | None], str]
+    ) -> FeatureSetRef | None:
+        """A reference into this store pinned to a declared version (the newest when it
+        names none); None when the store does not declare it. Other stores' refs as given."""
+        if ref.store_kind != KIND or ref.store != self.name:
+            return ref
+        versions = [v for (name, v) in declared if name == ref.name]
+        if ref.version is None and versions:
+            return replace(ref, version=newest_version(versions))
+        return ref if (ref.name, ref.version) in declared else None
 
     def _resolve_local_refs(
         self, fs: FeatureSet, doc: Document, i: int, declared: Mapping[tuple[str, str | None], str]
