@@ -4,11 +4,22 @@ Every config, manifest, policy pack and waiver file goes through here, so that e
 error names the file, the line and the path inside the document. Loading is bounded:
 files over ``MAX_BYTES``, nesting deeper than ``MAX_DEPTH`` and alias expansion past
 ``MAX_NODES`` are refused rather than allowed to exhaust memory.
+
+Two parsers, one meaning. The happy path parses with ``yaml-rs`` (Rust) and looks up a
+position only when a message or a finding asks for one (``Document.line_of``), from a
+``rapidyaml`` tree of the same text built on that first call. featmesh's documents mean
+what PyYAML's SafeLoader (YAML 1.1) makes of them: ``yes``/``on`` are booleans, ``010``
+is octal, ``1e3`` is a string, a plain date is a date. Where the two schemas could
+disagree (a plain scalar of one of those shapes, a tag, a merge key, several documents),
+or the fast parser refuses the text, or a limit is reached, the document is read the
+original way: PyYAML composes it with positions and every error comes from there, with
+its file and line. Without the ``yaml-rs`` wheel everything goes that way.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -17,6 +28,15 @@ from typing import Any
 
 import jsonschema
 import yaml
+
+try:
+    import yaml_rs
+except ImportError:  # no wheel for this platform: PyYAML reads everything
+    yaml_rs = None  # type: ignore[assignment]
+try:
+    import ryml
+except ImportError:
+    ryml = None
 
 from featmesh.connector.errors import InputError
 
@@ -29,21 +49,47 @@ Pointer = tuple[Any, ...]
 
 @dataclass
 class Document:
-    """A parsed document and the line of each node in it (1-based)."""
+    """A parsed document and the line of each node in it (1-based).
+
+    ``lines`` is filled when PyYAML composed the document. A document from the fast
+    parser keeps its ``source`` instead and finds positions on demand."""
 
     path: str
     data: Any
     lines: dict[Pointer, int] = field(default_factory=dict)
+    source: str | None = field(default=None, repr=False, compare=False)
+    _locator: _Locator | None = field(default=None, init=False, repr=False, compare=False)
 
     def line_of(self, pointer: Iterable[Any]) -> int | None:
         """The line of the deepest node on ``pointer`` that has a known position."""
         parts = tuple(pointer)
+        if self.source is not None:
+            line = self._locate(parts)
+            if line is not _UNKNOWN:
+                return line  # type: ignore[return-value]
         while True:
             if parts in self.lines:
                 return self.lines[parts]
             if not parts:
                 return None
             parts = parts[:-1]
+
+    def _locate(self, parts: Pointer) -> int | object | None:
+        if self._locator is None and ryml is not None:
+            self._locator = _Locator(self.source or "")
+        if self._locator is not None:
+            line = self._locator.line_of(self.data, parts)
+            if line is not _UNKNOWN:
+                return line
+        # a shape the tree cannot place exactly: compose once, as without the fast parser
+        text, self.source, self._locator = self.source or "", None, None
+        try:
+            node = yaml.compose(text, Loader=_COMPOSER)
+            if node is not None:
+                _Builder(self).build(node, ())
+        except (yaml.YAMLError, InputError, RecursionError):
+            pass
+        return _UNKNOWN
 
     def error(self, message: str, pointer: Iterable[Any] = ()) -> InputError:
         parts = tuple(pointer)
@@ -103,6 +149,9 @@ def parse_yaml(text: str, name: str, *, allow_empty: bool = False) -> Document:
         if allow_empty:
             return Document(name, None)
         raise InputError("file is empty", path=name)
+    data = _fast_load(text)
+    if data is not _UNKNOWN:
+        return Document(name, data, source=text)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as err:
@@ -122,6 +171,148 @@ def parse_yaml(text: str, name: str, *, allow_empty: bool = False) -> Document:
     builder = _Builder(doc)
     doc.data = builder.build(node, ())
     return doc
+
+
+_UNKNOWN = object()
+_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Plain scalars PyYAML's resolver (YAML 1.1) and a YAML 1.2 core parser may read apart:
+# yes/no/on/off, merge and value keys, leading-dot floats and .inf/.nan, anything
+# timestamp-like, and every number-like token other than a plain decimal integer or
+# decimal fraction (octal 010, 0o7, 0x, 0b, 1e3, 1_000, 1:20, ...). Durations like 30d
+# and dotted versions like 1.2.3 are strings to both. Tags, directives and explicit
+# document markers go to PyYAML too. A match anywhere, in a comment or a quoted string
+# included, only costs speed; missing one would change a value, so this errs wide.
+_START = r"(?:^|(?<=[\s\[{,]))"
+_END = r"(?=[ \t]*(?:$|[,\]}#]|:(?:[ \t]|$)))"
+_SAFE_NUMBER = r"[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?"
+_SAFE_WORD = r"[0-9]+[ac-dfgh-nq-wyzAC-DFGH-NQ-WYZ][A-Za-z0-9]*|[0-9]+(?:\.[0-9]+){2,}"
+_RISKY = re.compile(
+    rf"{_START}(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|=|<<)(?=[ \t]*(?:$|[,\]}}#:]))"
+    rf"|{_START}[-+]?\.(?:[0-9]|inf|Inf|INF|nan|NaN|NAN)"
+    rf"|{_START}[0-9]{{4}}-[0-9][0-9]?-[0-9]"
+    rf"|{_START}(?!(?:{_SAFE_NUMBER}|{_SAFE_WORD}){_END})[-+]?[0-9][0-9A-Za-z_:.+\-]*{_END}"
+    rf"|{_START}!"
+    r"|^(?:%|---|\.\.\.)",
+    re.MULTILINE,
+)
+
+
+def _fast_load(text: str) -> Any:
+    """The document's data from the fast parser, or ``_UNKNOWN`` when PyYAML must read it."""
+    if yaml_rs is None or _RISKY.search(text):
+        return _UNKNOWN
+    try:
+        data = yaml_rs.loads(
+            text,
+            parse_datetime=False,
+            alias_limits=yaml_rs.AliasLimits(max_total_replayed_events=MAX_NODES),
+            duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error,
+        )
+    except Exception:
+        return _UNKNOWN
+    if data is None or not _within_limits(data):
+        return _UNKNOWN
+    return data
+
+
+def _within_limits(data: Any) -> bool:
+    """Node count, depth and keys as the composing path checks them (aliases expanded)."""
+    nodes = 1
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if type(value) is dict:
+            if not all(type(k) is str for k in value):
+                return False  # 1: or true: keys: let the composing path name them
+            children: Iterable[Any] = value.values()
+        elif type(value) is list:
+            children = value
+        else:
+            continue
+        if not value:
+            continue
+        nodes += len(value)
+        if depth >= MAX_DEPTH or nodes > MAX_NODES:
+            return False
+        stack.extend((c, depth + 1) for c in children if type(c) is dict or type(c) is list)
+    return True
+
+
+class _Locator:
+    """Lines of nodes from a rapidyaml tree of the document's text (parsed on first use)."""
+
+    def __init__(self, text: str):
+        import numpy as np
+
+        self._np = np
+        self.buffer = bytearray(text.encode("utf-8"))
+        raw = np.frombuffer(bytes(self.buffer), dtype=np.uint8)
+        self.newlines = np.flatnonzero(raw == 10)
+        try:
+            self.tree: Any = ryml.parse_in_place(self.buffer)
+        except Exception:
+            self.tree = None
+        self.base = np.frombuffer(self.buffer, dtype=np.uint8).ctypes.data
+
+    def _line(self, view: Any) -> int | object:
+        if view is None or len(view) == 0:
+            return _UNKNOWN
+        offset = self._np.frombuffer(view, dtype=self._np.uint8).ctypes.data - self.base
+        if not 0 <= offset < len(self.buffer):
+            return _UNKNOWN
+        return int(self._np.searchsorted(self.newlines, offset, side="right")) + 1
+
+    def _start(self, node: int) -> int | object:
+        """The line a node starts on, as PyYAML's start mark gives it."""
+        tree = self.tree
+        if tree.is_ref(node) or tree.has_val_anchor(node) or tree.has_val_tag(node):
+            return _UNKNOWN
+        if tree.is_container(node):
+            if tree.is_flow_ml(node):
+                return _UNKNOWN
+            first = tree.first_child(node)
+            if first == ryml.NONE:
+                return _UNKNOWN
+            return self._key_line(first) if tree.is_map(node) else self._start(first)
+        if tree.is_val_literal(node) or tree.is_val_folded(node) or tree.val_is_null(node):
+            return _UNKNOWN
+        return self._line(tree.val(node))
+
+    def _key_line(self, node: int) -> int | object:
+        if self.tree.has_key_anchor(node) or self.tree.has_key_tag(node):
+            return _UNKNOWN
+        return self._line(self.tree.key(node))
+
+    def line_of(self, data: Any, parts: Pointer) -> int | object | None:
+        tree = self.tree
+        if tree is None:
+            return _UNKNOWN
+        node = tree.root_id()
+        if tree.is_stream(node):
+            return _UNKNOWN
+        line = self._start(node)
+        for part in parts:
+            if isinstance(data, dict) and part in data:
+                if not tree.is_map(node) or tree.is_ref(node):
+                    return _UNKNOWN
+                child = tree.find_child(node, str(part).encode("utf-8"))
+                if child == ryml.NONE:
+                    return _UNKNOWN
+                line = self._key_line(child)
+            elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+                if not tree.is_seq(node) or tree.is_ref(node):
+                    return _UNKNOWN
+                child = tree.child(node, part)
+                if child == ryml.NONE:
+                    return _UNKNOWN
+                line = self._start(child)
+            else:
+                break
+            if line is _UNKNOWN:
+                return _UNKNOWN
+            data, node = data[part], child
+        return line
 
 
 class _Builder:
