@@ -37,6 +37,10 @@ try:
     import ryml
 except ImportError:
     ryml = None
+try:
+    import fastjsonschema
+except ImportError:
+    fastjsonschema = None  # type: ignore[assignment]
 
 from featmesh.connector.errors import InputError
 
@@ -176,31 +180,33 @@ def parse_yaml(text: str, name: str, *, allow_empty: bool = False) -> Document:
 _UNKNOWN = object()
 _COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-# Plain scalars PyYAML's resolver (YAML 1.1) and a YAML 1.2 core parser may read apart:
-# yes/no/on/off, merge and value keys, leading-dot floats and .inf/.nan, anything
-# timestamp-like, and every number-like token other than a plain decimal integer or
-# decimal fraction (octal 010, 0o7, 0x, 0b, 1e3, 1_000, 1:20, ...). Durations like 30d
-# and dotted versions like 1.2.3 are strings to both. Tags, directives and explicit
-# document markers go to PyYAML too. A match anywhere, in a comment or a quoted string
-# included, only costs speed; missing one would change a value, so this errs wide.
-_START = r"(?:^|(?<=[\s\[{,]))"
-_END = r"(?=[ \t]*(?:$|[,\]}#]|:(?:[ \t]|$)))"
-_SAFE_NUMBER = r"[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?"
-_SAFE_WORD = r"[0-9]+[ac-dfgh-nq-wyzAC-DFGH-NQ-WYZ][A-Za-z0-9]*|[0-9]+(?:\.[0-9]+){2,}"
-_RISKY = re.compile(
-    rf"{_START}(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|=|<<)(?=[ \t]*(?:$|[,\]}}#:]))"
-    rf"|{_START}[-+]?\.(?:[0-9]|inf|Inf|INF|nan|NaN|NAN)"
-    rf"|{_START}[0-9]{{4}}-[0-9][0-9]?-[0-9]"
-    rf"|{_START}(?!(?:{_SAFE_NUMBER}|{_SAFE_WORD}){_END})[-+]?[0-9][0-9A-Za-z_:.+\-]*{_END}"
-    rf"|{_START}!"
-    r"|^(?:%|---|\.\.\.)",
-    re.MULTILINE,
+# Where PyYAML's resolver (YAML 1.1) and yaml-rs (YAML 1.2 core) could read a plain scalar
+# apart, the document goes to PyYAML. Two sides:
+# * text yaml-rs leaves a string that 1.1 resolves: yes/no/on/off, "=" and "<<", dates
+#   and timestamps (yaml-rs is asked not to parse them), numbers with "_" or ":" (1_000,
+#   1:20). Every string of the parsed document, keys included, is checked, on one joined
+#   text. A quoted "yes" is refused too: that only costs speed.
+# * text yaml-rs reads as a number that 1.1 reads otherwise: exponents (1e3 is a string in
+#   1.1), leading zeros (010 is octal in 1.1, 0o7 a string), signed leading dots (+.5).
+#   These are searched in the source text; a match in a comment or a name only costs speed.
+_RISKY_STRING = re.compile(
+    r"\n(?:(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|=|<<)(?=\n)"
+    r"|[0-9]{4}-[0-9]"
+    r"|[-+]?\.?[0-9][0-9_:.]*[_:][0-9_:.]*(?=\n))"
+)
+_RISKY_NUMBER = (
+    re.compile(r"[0-9][eE][-+]?[0-9]"),
+    re.compile(r"[\s\[{,:][-+]?0[0-9oO]"),
+    re.compile(r"[-+]\.[0-9]"),
+    re.compile(r"[\s\[{,:]!"),  # tags: !!str, !custom
 )
 
 
 def _fast_load(text: str) -> Any:
     """The document's data from the fast parser, or ``_UNKNOWN`` when PyYAML must read it."""
-    if yaml_rs is None or _RISKY.search(text):
+    if yaml_rs is None or "<<" in text or _several_documents(text):
+        return _UNKNOWN
+    if any(pattern.search(text) for pattern in _RISKY_NUMBER):
         return _UNKNOWN
     try:
         data = yaml_rs.loads(
@@ -211,20 +217,34 @@ def _fast_load(text: str) -> Any:
         )
     except Exception:
         return _UNKNOWN
-    if data is None or not _within_limits(data):
+    if data is None:
+        return _UNKNOWN
+    strings = _strings_within_limits(data)
+    if strings is None or _RISKY_STRING.search("\n" + "\n".join(strings) + "\n"):
         return _UNKNOWN
     return data
 
 
-def _within_limits(data: Any) -> bool:
-    """Node count, depth and keys as the composing path checks them (aliases expanded)."""
+def _several_documents(text: str) -> bool:
+    """Directives or document markers: PyYAML decides what the stream holds."""
+    return text.startswith(("%", "---", "...")) or "\n%" in text or "\n---" in text or "\n..." in text
+
+
+def _strings_within_limits(data: Any) -> list[str] | None:
+    """Every string of the document (keys too), or None past a limit the composing path
+    checks (node count with aliases expanded, depth) or with a key that is no string."""
     nodes = 1
+    strings: list[str] = []
+    if type(data) is str:
+        strings.append(data)
     stack: list[tuple[Any, int]] = [(data, 0)]
     while stack:
         value, depth = stack.pop()
         if type(value) is dict:
-            if not all(type(k) is str for k in value):
-                return False  # 1: or true: keys: let the composing path name them
+            keys = list(value)
+            if not all(type(k) is str for k in keys):
+                return None  # 1: or true: keys: the composing path names them
+            strings.extend(keys)
             children: Iterable[Any] = value.values()
         elif type(value) is list:
             children = value
@@ -234,9 +254,14 @@ def _within_limits(data: Any) -> bool:
             continue
         nodes += len(value)
         if depth >= MAX_DEPTH or nodes > MAX_NODES:
-            return False
-        stack.extend((c, depth + 1) for c in children if type(c) is dict or type(c) is list)
-    return True
+            return None
+        for child in children:
+            kind = type(child)
+            if kind is str:
+                strings.append(child)
+            elif kind is dict or kind is list:
+                stack.append((child, depth + 1))
+    return strings
 
 
 class _Locator:
@@ -378,9 +403,14 @@ def load_schema(package: str, name: str) -> dict[str, Any]:
 
 def validate(doc: Document, schema: Mapping[str, Any], *, limit: int = 5) -> None:
     """Raise an InputError naming the first few schema violations with their lines."""
-    validator_cls = jsonschema.validators.validator_for(schema)
-    validator = validator_cls(schema, format_checker=validator_cls.FORMAT_CHECKER)
-    errors = sorted(validator.iter_errors(doc.data), key=_error_order)
+    check = _fast_check(schema)
+    if check is not None:
+        try:
+            check(doc.data)
+            return
+        except fastjsonschema.JsonSchemaException:
+            pass  # jsonschema finds and describes the violations
+    errors = sorted(_validator(schema).iter_errors(doc.data), key=_error_order)
     if not errors:
         return
     first = errors[0]
@@ -390,6 +420,45 @@ def validate(doc: Document, schema: Mapping[str, Any], *, limit: int = 5) -> Non
     if len(messages) > 1:
         err.message += "\n  " + "\n  ".join(messages[1:]) + more
     raise err
+
+
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Any]] = {}
+
+
+def _validator(schema: Mapping[str, Any]) -> Any:
+    """One validator per schema per process (a schema's references are resolved once)."""
+    cached = _VALIDATORS.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    validator_cls = jsonschema.validators.validator_for(schema)
+    validator = validator_cls(schema, format_checker=validator_cls.FORMAT_CHECKER)
+    if len(_VALIDATORS) >= 64:  # schemas built per call must not pile up
+        _VALIDATORS.pop(next(iter(_VALIDATORS)))
+    _VALIDATORS[id(schema)] = (schema, validator)
+    return validator
+
+
+_FAST_CHECKS: dict[int, tuple[Mapping[str, Any], Any]] = {}
+
+
+def _fast_check(schema: Mapping[str, Any]) -> Any:
+    """A compiled validator for the happy path (fastjsonschema), or None without one.
+
+    It only says yes or no: a document it refuses is validated again by jsonschema, whose
+    errors are the ones reported, so messages and lines stay the same."""
+    if fastjsonschema is None:
+        return None
+    cached = _FAST_CHECKS.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    try:
+        check = fastjsonschema.compile(dict(schema), use_default=False, fast_fail=True)
+    except Exception:
+        check = None
+    if len(_FAST_CHECKS) >= 64:
+        _FAST_CHECKS.pop(next(iter(_FAST_CHECKS)))
+    _FAST_CHECKS[id(schema)] = (schema, check)
+    return check
 
 
 def _error_order(error: jsonschema.ValidationError) -> tuple[Any, ...]:

@@ -220,7 +220,10 @@ class _StoreBuilder:
             if fs.owner is None and self.attrs.get("owner"):
                 updates["owner"] = self.attrs["owner"]
             built.append((replace(fs, **updates), doc, i))
-        sets = [self._resolve_local_refs(fs, doc, i, seen) for fs, doc, i in built]
+        versions: dict[str, list[str | None]] = {}
+        for name, version in seen:
+            versions.setdefault(name, []).append(version)
+        sets = [self._resolve_local_refs(fs, doc, i, seen, versions) for fs, doc, i in built]
         return FeatureStore(
             kind=KIND,
             name=self.name,
@@ -235,16 +238,23 @@ class _StoreBuilder:
         )
 
     def _resolve_local_refs(
-        self, fs: FeatureSet, doc: Document, i: int, declared: Mapping[tuple[str, str | None], str]
+        self,
+        fs: FeatureSet,
+        doc: Document,
+        i: int,
+        declared: Mapping[tuple[str, str | None], str],
+        versions_of: Mapping[str, list[str | None]],
     ) -> FeatureSet:
         """A derived-from naming this same store must name one of its sets; a reference
         without a version is pinned to the newest version declared."""
+        if not fs.derived_from:
+            return fs
         refs = []
         for j, ref in enumerate(fs.derived_from):
             if ref.store_kind != KIND or ref.store != self.name:
                 refs.append(ref)
                 continue
-            versions = [v for (name, v) in declared if name == ref.name]
+            versions = versions_of.get(ref.name, [])
             if ref.version is None and versions:
                 refs.append(replace(ref, version=newest_version(versions)))
             elif (ref.name, ref.version) in declared:
