@@ -4,11 +4,22 @@ Every config, manifest, policy pack and waiver file goes through here, so that e
 error names the file, the line and the path inside the document. Loading is bounded:
 files over ``MAX_BYTES``, nesting deeper than ``MAX_DEPTH`` and alias expansion past
 ``MAX_NODES`` are refused rather than allowed to exhaust memory.
+
+Two parsers, one meaning. The happy path parses with ``yaml-rs`` (Rust) and looks up a
+position only when a message or a finding asks for one (``Document.line_of``), from a
+``rapidyaml`` tree of the same text built on that first call. featmesh's documents mean
+what PyYAML's SafeLoader (YAML 1.1) makes of them: ``yes``/``on`` are booleans, ``010``
+is octal, ``1e3`` is a string, a plain date is a date. Where the two schemas could
+disagree (a plain scalar of one of those shapes, a tag, a merge key, several documents),
+or the fast parser refuses the text, or a limit is reached, the document is read the
+original way: PyYAML composes it with positions and every error comes from there, with
+its file and line. Without the ``yaml-rs`` wheel everything goes that way.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -17,6 +28,19 @@ from typing import Any
 
 import jsonschema
 import yaml
+
+try:
+    import yaml_rs
+except ImportError:  # no wheel for this platform: PyYAML reads everything
+    yaml_rs = None  # type: ignore[assignment]
+try:
+    import ryml
+except ImportError:
+    ryml = None
+try:
+    import fastjsonschema
+except ImportError:
+    fastjsonschema = None  # type: ignore[assignment]
 
 from featmesh.connector.errors import InputError
 
@@ -29,21 +53,47 @@ Pointer = tuple[Any, ...]
 
 @dataclass
 class Document:
-    """A parsed document and the line of each node in it (1-based)."""
+    """A parsed document and the line of each node in it (1-based).
+
+    ``lines`` is filled when PyYAML composed the document. A document from the fast
+    parser keeps its ``source`` instead and finds positions on demand."""
 
     path: str
     data: Any
     lines: dict[Pointer, int] = field(default_factory=dict)
+    source: str | None = field(default=None, repr=False, compare=False)
+    _locator: _Locator | None = field(default=None, init=False, repr=False, compare=False)
 
     def line_of(self, pointer: Iterable[Any]) -> int | None:
         """The line of the deepest node on ``pointer`` that has a known position."""
         parts = tuple(pointer)
+        if self.source is not None:
+            line = self._locate(parts)
+            if line is not _UNKNOWN:
+                return line  # type: ignore[return-value]
         while True:
             if parts in self.lines:
                 return self.lines[parts]
             if not parts:
                 return None
             parts = parts[:-1]
+
+    def _locate(self, parts: Pointer) -> int | object | None:
+        if self._locator is None and ryml is not None:
+            self._locator = _Locator(self.source or "")
+        if self._locator is not None:
+            line = self._locator.line_of(self.data, parts)
+            if line is not _UNKNOWN:
+                return line
+        # a shape the tree cannot place exactly: compose once, as without the fast parser
+        text, self.source, self._locator = self.source or "", None, None
+        try:
+            node = yaml.compose(text, Loader=_COMPOSER)
+            if node is not None:
+                _Builder(self).build(node, ())
+        except (yaml.YAMLError, InputError, RecursionError):
+            pass
+        return _UNKNOWN
 
     def error(self, message: str, pointer: Iterable[Any] = ()) -> InputError:
         parts = tuple(pointer)
@@ -103,6 +153,9 @@ def parse_yaml(text: str, name: str, *, allow_empty: bool = False) -> Document:
         if allow_empty:
             return Document(name, None)
         raise InputError("file is empty", path=name)
+    data = _fast_load(text)
+    if data is not _UNKNOWN:
+        return Document(name, data, source=text)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as err:
@@ -122,6 +175,169 @@ def parse_yaml(text: str, name: str, *, allow_empty: bool = False) -> Document:
     builder = _Builder(doc)
     doc.data = builder.build(node, ())
     return doc
+
+
+_UNKNOWN = object()
+_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Where PyYAML's resolver (YAML 1.1) and yaml-rs (YAML 1.2 core) could read a plain scalar
+# apart, the document goes to PyYAML. Two sides:
+# * text yaml-rs leaves a string that 1.1 resolves: yes/no/on/off, "=" and "<<", dates
+#   and timestamps (yaml-rs is asked not to parse them), numbers with "_" or ":" (1_000,
+#   1:20). Every string of the parsed document, keys included, is checked, on one joined
+#   text. A quoted "yes" is refused too: that only costs speed.
+# * text yaml-rs reads as a number that 1.1 reads otherwise: exponents (1e3 is a string in
+#   1.1), leading zeros (010 is octal in 1.1, 0o7 a string), signed leading dots (+.5).
+#   These are searched in the source text; a match in a comment or a name only costs speed.
+_RISKY_STRING = re.compile(
+    r"\n(?:(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|=|<<)(?=\n)"
+    r"|[0-9]{4}-[0-9]"
+    r"|[-+]?\.?[0-9][0-9_:.]*[_:][0-9_:.]*(?=\n))"
+)
+_RISKY_NUMBER = (
+    re.compile(r"[0-9][eE][-+]?[0-9]"),
+    re.compile(r"[\s\[{,:][-+]?0[0-9oO]"),
+    re.compile(r"[-+]\.[0-9]"),
+    re.compile(r"[\s\[{,:]!"),  # tags: !!str, !custom
+)
+
+
+def _fast_load(text: str) -> Any:
+    """The document's data from the fast parser, or ``_UNKNOWN`` when PyYAML must read it."""
+    if yaml_rs is None or "<<" in text or _several_documents(text):
+        return _UNKNOWN
+    if any(pattern.search(text) for pattern in _RISKY_NUMBER):
+        return _UNKNOWN
+    try:
+        data = yaml_rs.loads(
+            text,
+            parse_datetime=False,
+            alias_limits=yaml_rs.AliasLimits(max_total_replayed_events=MAX_NODES),
+            duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error,
+        )
+    except Exception:
+        return _UNKNOWN
+    if data is None:
+        return _UNKNOWN
+    strings = _strings_within_limits(data)
+    if strings is None or _RISKY_STRING.search("\n" + "\n".join(strings) + "\n"):
+        return _UNKNOWN
+    return data
+
+
+def _several_documents(text: str) -> bool:
+    """Directives or document markers: PyYAML decides what the stream holds."""
+    return text.startswith(("%", "---", "...")) or "\n%" in text or "\n---" in text or "\n..." in text
+
+
+def _strings_within_limits(data: Any) -> list[str] | None:
+    """Every string of the document (keys too), or None past a limit the composing path
+    checks (node count with aliases expanded, depth) or with a key that is no string."""
+    nodes = 1
+    strings: list[str] = []
+    if type(data) is str:
+        strings.append(data)
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if type(value) is dict:
+            keys = list(value)
+            if not all(type(k) is str for k in keys):
+                return None  # 1: or true: keys: the composing path names them
+            strings.extend(keys)
+            children: Iterable[Any] = value.values()
+        elif type(value) is list:
+            children = value
+        else:
+            continue
+        if not value:
+            continue
+        nodes += len(value)
+        if depth >= MAX_DEPTH or nodes > MAX_NODES:
+            return None
+        for child in children:
+            kind = type(child)
+            if kind is str:
+                strings.append(child)
+            elif kind is dict or kind is list:
+                stack.append((child, depth + 1))
+    return strings
+
+
+class _Locator:
+    """Lines of nodes from a rapidyaml tree of the document's text (parsed on first use)."""
+
+    def __init__(self, text: str):
+        import numpy as np
+
+        self._np = np
+        self.buffer = bytearray(text.encode("utf-8"))
+        raw = np.frombuffer(bytes(self.buffer), dtype=np.uint8)
+        self.newlines = np.flatnonzero(raw == 10)
+        try:
+            self.tree: Any = ryml.parse_in_place(self.buffer)
+        except Exception:
+            self.tree = None
+        self.base = np.frombuffer(self.buffer, dtype=np.uint8).ctypes.data
+
+    def _line(self, view: Any) -> int | object:
+        if view is None or len(view) == 0:
+            return _UNKNOWN
+        offset = self._np.frombuffer(view, dtype=self._np.uint8).ctypes.data - self.base
+        if not 0 <= offset < len(self.buffer):
+            return _UNKNOWN
+        return int(self._np.searchsorted(self.newlines, offset, side="right")) + 1
+
+    def _start(self, node: int) -> int | object:
+        """The line a node starts on, as PyYAML's start mark gives it."""
+        tree = self.tree
+        if tree.is_ref(node) or tree.has_val_anchor(node) or tree.has_val_tag(node):
+            return _UNKNOWN
+        if tree.is_container(node):
+            if tree.is_flow_ml(node):
+                return _UNKNOWN
+            first = tree.first_child(node)
+            if first == ryml.NONE:
+                return _UNKNOWN
+            return self._key_line(first) if tree.is_map(node) else self._start(first)
+        if tree.is_val_literal(node) or tree.is_val_folded(node) or tree.val_is_null(node):
+            return _UNKNOWN
+        return self._line(tree.val(node))
+
+    def _key_line(self, node: int) -> int | object:
+        if self.tree.has_key_anchor(node) or self.tree.has_key_tag(node):
+            return _UNKNOWN
+        return self._line(self.tree.key(node))
+
+    def line_of(self, data: Any, parts: Pointer) -> int | object | None:
+        tree = self.tree
+        if tree is None:
+            return _UNKNOWN
+        node = tree.root_id()
+        if tree.is_stream(node):
+            return _UNKNOWN
+        line = self._start(node)
+        for part in parts:
+            if isinstance(data, dict) and part in data:
+                if not tree.is_map(node) or tree.is_ref(node):
+                    return _UNKNOWN
+                child = tree.find_child(node, str(part).encode("utf-8"))
+                if child == ryml.NONE:
+                    return _UNKNOWN
+                line = self._key_line(child)
+            elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+                if not tree.is_seq(node) or tree.is_ref(node):
+                    return _UNKNOWN
+                child = tree.child(node, part)
+                if child == ryml.NONE:
+                    return _UNKNOWN
+                line = self._start(child)
+            else:
+                break
+            if line is _UNKNOWN:
+                return _UNKNOWN
+            data, node = data[part], child
+        return line
 
 
 class _Builder:
@@ -187,9 +403,14 @@ def load_schema(package: str, name: str) -> dict[str, Any]:
 
 def validate(doc: Document, schema: Mapping[str, Any], *, limit: int = 5) -> None:
     """Raise an InputError naming the first few schema violations with their lines."""
-    validator_cls = jsonschema.validators.validator_for(schema)
-    validator = validator_cls(schema, format_checker=validator_cls.FORMAT_CHECKER)
-    errors = sorted(validator.iter_errors(doc.data), key=_error_order)
+    check = _fast_check(schema)
+    if check is not None:
+        try:
+            check(doc.data)
+            return
+        except fastjsonschema.JsonSchemaException:
+            pass  # jsonschema finds and describes the violations
+    errors = sorted(_validator(schema).iter_errors(doc.data), key=_error_order)
     if not errors:
         return
     first = errors[0]
@@ -199,6 +420,45 @@ def validate(doc: Document, schema: Mapping[str, Any], *, limit: int = 5) -> Non
     if len(messages) > 1:
         err.message += "\n  " + "\n  ".join(messages[1:]) + more
     raise err
+
+
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Any]] = {}
+
+
+def _validator(schema: Mapping[str, Any]) -> Any:
+    """One validator per schema per process (a schema's references are resolved once)."""
+    cached = _VALIDATORS.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    validator_cls = jsonschema.validators.validator_for(schema)
+    validator = validator_cls(schema, format_checker=validator_cls.FORMAT_CHECKER)
+    if len(_VALIDATORS) >= 64:  # schemas built per call must not pile up
+        _VALIDATORS.pop(next(iter(_VALIDATORS)))
+    _VALIDATORS[id(schema)] = (schema, validator)
+    return validator
+
+
+_FAST_CHECKS: dict[int, tuple[Mapping[str, Any], Any]] = {}
+
+
+def _fast_check(schema: Mapping[str, Any]) -> Any:
+    """A compiled validator for the happy path (fastjsonschema), or None without one.
+
+    It only says yes or no: a document it refuses is validated again by jsonschema, whose
+    errors are the ones reported, so messages and lines stay the same."""
+    if fastjsonschema is None:
+        return None
+    cached = _FAST_CHECKS.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    try:
+        check = fastjsonschema.compile(dict(schema), use_default=False, fast_fail=True)
+    except Exception:
+        check = None
+    if len(_FAST_CHECKS) >= 64:
+        _FAST_CHECKS.pop(next(iter(_FAST_CHECKS)))
+    _FAST_CHECKS[id(schema)] = (schema, check)
+    return check
 
 
 def _error_order(error: jsonschema.ValidationError) -> tuple[Any, ...]:

@@ -250,8 +250,11 @@ class _StoreBuilder:
             if fs.owner is None and self.attrs.get("owner"):
                 updates["owner"] = self.attrs["owner"]
             built.append((replace(fs, **updates), doc, i))
-        sets = [self._resolve_local_refs(fs, doc, i, seen) for fs, doc, i in built]
-        consumers = self._build_consumers(seen)
+        versions: dict[str, list[str | None]] = {}
+        for name, version in seen:
+            versions.setdefault(name, []).append(version)
+        sets = [self._resolve_local_refs(fs, doc, i, seen, versions) for fs, doc, i in built]
+        consumers = self._build_consumers(seen, versions)
         return FeatureStore(
             kind=KIND,
             name=self.name,
@@ -266,7 +269,9 @@ class _StoreBuilder:
             extra={"platform": self.attrs["platform"]} if "platform" in self.attrs else {},
         )
 
-    def _build_consumers(self, declared: Mapping[tuple[str, str | None], str]) -> tuple[Consumer, ...]:
+    def _build_consumers(
+        self, declared: Mapping[tuple[str, str | None], str], versions_of: Mapping[str, list[str | None]]
+    ) -> tuple[Consumer, ...]:
         """Consumers with owner and domain defaulted from the store, each read of one of
         this store's sets pinned to a declared version, none declared twice."""
         seen: dict[str, str] = {}
@@ -280,7 +285,7 @@ class _StoreBuilder:
             seen[consumer.key] = f"{doc.path}:{doc.line_of(('consumers', i))}"
             reads = []
             for j, read in enumerate(consumer.reads):
-                pinned = self._pin(read.feature_set, declared)
+                pinned = self._pin(read.feature_set, declared, versions_of)
                 if pinned is None:
                     named = f"{read.feature_set.name}@{read.feature_set.version or 'latest'}"
                     raise doc.error(
@@ -300,28 +305,38 @@ class _StoreBuilder:
         return tuple(out)
 
     def _pin(
-        self, ref: FeatureSetRef, declared: Mapping[tuple[str, str | None], str]
+        self,
+        ref: FeatureSetRef,
+        declared: Mapping[tuple[str, str | None], str],
+        versions_of: Mapping[str, list[str | None]],
     ) -> FeatureSetRef | None:
         """A reference into this store pinned to a declared version (the newest when it
         names none); None when the store does not declare it. Other stores' refs as given."""
         if ref.store_kind != KIND or ref.store != self.name:
             return ref
-        versions = [v for (name, v) in declared if name == ref.name]
+        versions = versions_of.get(ref.name, [])
         if ref.version is None and versions:
             return replace(ref, version=newest_version(versions))
         return ref if (ref.name, ref.version) in declared else None
 
     def _resolve_local_refs(
-        self, fs: FeatureSet, doc: Document, i: int, declared: Mapping[tuple[str, str | None], str]
+        self,
+        fs: FeatureSet,
+        doc: Document,
+        i: int,
+        declared: Mapping[tuple[str, str | None], str],
+        versions_of: Mapping[str, list[str | None]],
     ) -> FeatureSet:
         """A derived-from naming this same store must name one of its sets; a reference
         without a version is pinned to the newest version declared."""
+        if not fs.derived_from:
+            return fs
         refs = []
         for j, ref in enumerate(fs.derived_from):
             if ref.store_kind != KIND or ref.store != self.name:
                 refs.append(ref)
                 continue
-            versions = [v for (name, v) in declared if name == ref.name]
+            versions = versions_of.get(ref.name, [])
             if ref.version is None and versions:
                 refs.append(replace(ref, version=newest_version(versions)))
             elif (ref.name, ref.version) in declared:
