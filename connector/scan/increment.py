@@ -47,7 +47,8 @@ class Increment:
 def rules_signature(policy: Any, waivers: Path | None, today: dt.date | None = None) -> str:
     """What, besides the definitions and the data, decides an evaluation's outcome."""
     text = waivers.read_bytes().hex() if waivers and waivers.exists() else ""
-    return stable_hash([repr(policy), text, (today or dt.date.today()).isoformat()])
+    where = str(waivers.resolve()) if waivers else ""  # findings about waivers carry their path
+    return stable_hash([repr(policy), text, where, (today or dt.date.today()).isoformat()])
 
 
 def last_scan(runs: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
