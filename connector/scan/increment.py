@@ -86,9 +86,10 @@ def plan_increment(
     current = {fs.qualified_name for fs in sets}
     removed = [meta for qn, meta in before.items() if qn not in current]
     touched = _touched(changed, removed)
+    changed_ids = {id(fs) for fs in changed}
     out = Increment(previous_run=record.get("run_id"))
     for fs in sets:
-        if fs in changed or _affected(fs, touched):
+        if id(fs) in changed_ids or _affected(fs, touched):
             out.evaluate.append(fs)
             continue
         out.skipped[fs.qualified_name] = (
