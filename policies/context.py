@@ -31,10 +31,25 @@ class Mesh:
         self._local_ids = frozenset(i for i, qn in self._qn.items() if qn in self.local)
 
     @classmethod
-    def of(cls, local: Sequence[FeatureSet], published: Sequence[FeatureSet] = ()) -> Mesh:
+    def of(
+        cls,
+        local: Sequence[FeatureSet],
+        published: Sequence[FeatureSet] = (),
+        order: Mapping[str, int] | None = None,
+    ) -> Mesh:
+        """``order``: qualifiedName -> position, the order the mesh-wide checks meet the
+        sets in (the sets it does not name keep theirs, after it); an incremental scan
+        passes the order of a full one so both pick the same examples."""
         names = frozenset(fs.qualified_name for fs in local)
         others = [fs for fs in published if fs.qualified_name not in names]
-        return cls(sets=[*local, *others], local=names)
+        sets = [*local, *others]
+        if order:
+            end = len(order)
+            keyed = sorted(
+                ((order.get(fs.qualified_name, end), i) for i, fs in enumerate(sets)),
+            )
+            sets = [sets[i] for _, i in keyed]
+        return cls(sets=sets, local=names)
 
     def is_local(self, fs: FeatureSet) -> bool:
         return id(fs) in self._local_ids

@@ -289,16 +289,18 @@ def evaluate(
     drift: Mapping[str, Sequence[FeatureDrift]] | None = None,
     waivers: WaiverSet | None = None,
     now: dt.datetime | None = None,
+    order: Mapping[str, int] | None = None,
 ) -> Evaluation:
     """Evaluate ``policy`` on ``feature_sets``.
 
     ``published``: feature sets of the rest of the mesh (from a catalog), seen by mesh
     checks but not reported on. ``profiles`` / ``drift``: by feature set qualifiedName;
     data-quality rules are not applicable to sets without a profile. ``now`` fixes the
-    evaluation time (waiver expiry, ``evaluatedAt``).
+    evaluation time (waiver expiry, ``evaluatedAt``). ``order``: qualifiedName -> position
+    of the sets in the mesh the mesh-wide checks see (``Mesh.of``).
     """
     with cyclic_gc_paused():
-        return _evaluate(policy, feature_sets, published, profiles, drift, waivers, now)
+        return _evaluate(policy, feature_sets, published, profiles, drift, waivers, now, order)
 
 
 @contextmanager
@@ -328,10 +330,11 @@ def _evaluate(
     drift: Mapping[str, Sequence[FeatureDrift]] | None,
     waivers: WaiverSet | None,
     now: dt.datetime | None,
+    order: Mapping[str, int] | None = None,
 ) -> Evaluation:
     now = now or dt.datetime.now(dt.timezone.utc)
     local = list({t.qn: t for t in map(_Set.of, feature_sets)}.values())
-    mesh = Mesh.of([t.fs for t in local], published)
+    mesh = Mesh.of([t.fs for t in local], published, order)
     ctx = CheckContext(mesh=mesh, profiles=profiles or {}, drift=drift or {})
     builder = _Builder(waivers, now.date())
     mesh_runs = {rule.id: _run_mesh(builder, rule, mesh, local) for rule in policy.rules if rule.check.mesh}

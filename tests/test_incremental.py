@@ -110,3 +110,16 @@ def test_a_parent_changed_after_its_derived_set_makes_it_stale(tmp_path: Path):
     risk.write_text(risk.read_text().replace("ttl: 1d", "ttl: 12h"))
     _scan(folder, db)
     assert not any(f["rule"] == "stale-derived" for f in _record(db)["evaluation"]["findings"])
+
+
+def test_the_summary_and_runs_say_how_many_sets_were_evaluated_and_skipped(tmp_path: Path):
+    folder, db = _copy(tmp_path), tmp_path / "c.db"
+    first = _scan(folder, db)
+    assert first["evaluated"] == {"feature_sets": 9, "skipped": 0, "previous_run": None}
+    payments = folder / "payments.yaml"
+    payments.write_text(payments.read_text().replace("ttl: 2d", "ttl: 3d"))
+    second = _scan(folder, db)
+    assert second["evaluated"] == {"feature_sets": 6, "skipped": 3, "previous_run": first["run_id"]}
+    result, rows = run_json("runs", "--catalog", f"local:{db}", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert [r["evaluated"] for r in rows] == [second["evaluated"], first["evaluated"]]

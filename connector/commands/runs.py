@@ -58,4 +58,20 @@ def _row(record: dict) -> dict:
         "domains": score.get("domains") or {},
         "plan": {k: plan[k] for k in ("create", "update", "delete", "unchanged") if k in plan},
         "findings": summary.get("findings") or {},
+        "evaluated": _evaluated(record, summary),
+    }
+
+
+def _evaluated(record: dict, summary: dict) -> dict | None:
+    """Sets evaluated and skipped by a scan (from the record of runs that predate the
+    summary's ``evaluated`` block); None for runs that evaluate nothing."""
+    if "evaluated" in summary:
+        return summary["evaluated"]
+    increment = (record.get("evaluation") or {}).get("increment")
+    if not increment:
+        return None
+    return {
+        "feature_sets": increment.get("evaluated", 0),
+        "skipped": len(increment.get("skipped", [])),
+        "previous_run": increment.get("previous_run"),
     }

@@ -95,6 +95,7 @@ def map_mesh(
     features: list[EntityJson] = []
     processes: list[EntityJson] = []
     extra_attrs = feature_attributes or {}
+    by_qn = {fs.qualified_name: fs for fs in sets} if any(fs.derived_from for fs in sets) else {}
     for fs in sets:
         out.entities.append(_feature_set(fs))
         features.extend(_feature(fs, f, extra_attrs.get(fs.feature_qn(f.name))) for f in fs.features)
@@ -103,7 +104,7 @@ def map_mesh(
             processes.append(_source_pipeline(fs, inputs))
             out.lineage_edges += len({p.qualified_name for p in inputs})
         if fs.derived_from:
-            processes.append(_derivation_pipeline(fs, sets))
+            processes.append(_derivation_pipeline(fs, by_qn))
             out.lineage_edges += len(fs.derived_from)
     out.entities.extend(features)
     known = {fs.qualified_name for fs in sets}
@@ -421,8 +422,8 @@ def _source_pipeline(fs: FeatureSet, inputs: list[_Product]) -> EntityJson:
     )
 
 
-def _derivation_pipeline(fs: FeatureSet, sets: Sequence[FeatureSet]) -> EntityJson:
-    by_qn = {s.qualified_name: s for s in sets}
+def _derivation_pipeline(fs: FeatureSet, by_qn: Mapping[str, FeatureSet]) -> EntityJson:
+    """``by_qn``: the mapped sets by qualifiedName, built once per mapping."""
     mapping = []
     for parent_ref in fs.derived_from:
         parent = by_qn.get(parent_ref.qualified_name)

@@ -32,6 +32,7 @@ from featmesh.policies import (
     load_waivers,
     summarize,
 )
+from featmesh.policies.waivers import UNUSED
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,10 @@ def evaluate_sets(
     published: Sequence[FeatureSet] = (),
     profiles: Profiles | None = None,
     run_id: str,
+    order: Mapping[str, int] | None = None,
 ) -> Outcome:
-    """Evaluate ``sets`` (the mesh-wide rules also see ``published``)."""
+    """Evaluate ``sets`` (the mesh-wide rules also see ``published``, in ``order`` when
+    given: the read order of all the sets, so an incremental scan meets them as a full one)."""
     evaluation = evaluate(
         rules.policy,
         sets,
@@ -70,6 +73,7 @@ def evaluate_sets(
         profiles=profiles.by_set if profiles else None,
         drift=profiles.drift if profiles else None,
         waivers=rules.waivers,
+        order=order,
     )
     summary = summarize(evaluation)
     classifications: dict[str, list[dict[str, Any]]] = {}
@@ -206,6 +210,9 @@ def merged_record(
     record = run_record(outcome, increment.evaluate, signature=signature, fingerprints=fingerprints)
     record["sets"].update(increment.kept_sets)
     record["findings"].extend(increment.kept_findings)
+    record["findings"] = _without_waivers_used_by_kept(
+        record["findings"], increment.kept_findings, rules.waivers
+    )
     record["increment"] = increment.to_json()
     record["score"] = merge_scores(record["sets"], rules.policy.scoring.grade)
     record["domains"] = {
@@ -218,6 +225,26 @@ def merged_record(
     }
     record["counts"] = count_findings(record["findings"])
     return record
+
+
+def _without_waivers_used_by_kept(
+    findings: list[dict[str, Any]], kept: Sequence[Mapping[str, Any]], waivers: WaiverSet | None
+) -> list[dict[str, Any]]:
+    """Drop this evaluation's ``waiver-unused`` findings for waivers that waive a kept
+    finding: the sets an incremental scan skipped use them, as a full evaluation sees."""
+    used = {
+        (w.get("rule"), w.get("target"), w.get("origin"))
+        for f in kept
+        if f.get("reason") == SkipReason.WAIVED.value and isinstance(w := f.get("waiver"), dict)
+    }
+    if not used or waivers is None:
+        return findings
+    drop = {
+        f"{w.origin.path}:{w.origin.line}"
+        for w in waivers.waivers
+        if (w.rule, w.target, str(w.origin)) in used
+    }
+    return [f for f in findings if not (f.get("rule") == UNUSED and f.get("target") in drop)]
 
 
 def record_exit_code(record: Mapping[str, Any], fail_on: str) -> int:

@@ -47,7 +47,8 @@ class Increment:
 def rules_signature(policy: Any, waivers: Path | None, today: dt.date | None = None) -> str:
     """What, besides the definitions and the data, decides an evaluation's outcome."""
     text = waivers.read_bytes().hex() if waivers and waivers.exists() else ""
-    return stable_hash([repr(policy), text, (today or dt.date.today()).isoformat()])
+    where = str(waivers.resolve()) if waivers else ""  # findings about waivers carry their path
+    return stable_hash([repr(policy), text, where, (today or dt.date.today()).isoformat()])
 
 
 def last_scan(runs: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
@@ -85,9 +86,10 @@ def plan_increment(
     current = {fs.qualified_name for fs in sets}
     removed = [meta for qn, meta in before.items() if qn not in current]
     touched = _touched(changed, removed)
+    changed_ids = {id(fs) for fs in changed}
     out = Increment(previous_run=record.get("run_id"))
     for fs in sets:
-        if fs in changed or _affected(fs, touched):
+        if id(fs) in changed_ids or _affected(fs, touched):
             out.evaluate.append(fs)
             continue
         out.skipped[fs.qualified_name] = (

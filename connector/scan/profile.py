@@ -22,7 +22,6 @@ Previous = Callable[[Iterable[str]], Mapping[tuple[str, str], str]]
 """Given feature set qualifiedNames, the newest stored profile JSON per (set, source)."""
 
 
-
 @dataclass
 class Profiles:
     by_set: dict[str, DatasetProfile] = field(default_factory=dict)
@@ -69,7 +68,9 @@ def profile_sets(
     )
     if not show:
         log.info("profiling the sources of %d feature sets", len(sets))
-    before = dict(previous(fs.qualified_name for fs in sets)) if previous else {}
+    before: dict[str, dict[str, str]] = {}  # set qualifiedName -> source -> stored profile
+    for (qn, source), text in (previous(fs.qualified_name for fs in sets) if previous else {}).items():
+        before.setdefault(qn, {})[source] = text
     out = Profiles()
     for number, fs in enumerate(sets, start=1):
         if not fs.sources:
@@ -77,9 +78,7 @@ def profile_sets(
         if show:
             print(f"profiling {number}/{len(sets)}: {fs.qualified_name}", file=sys.stderr)
         stored = {
-            source: profile_from_json(text)
-            for (qn, source), text in before.items()
-            if qn == fs.qualified_name
+            source: profile_from_json(text) for source, text in before.get(fs.qualified_name, {}).items()
         }
         results = profile_feature_set(fs, options, earlier=stored if reuse else None)
         for result in results:
@@ -101,7 +100,7 @@ def profile_sets(
                 out.rows.append((fs.qualified_name, key, result.profile.profiled_at, text))
                 out.by_set.setdefault(fs.qualified_name, result.profile)
                 out.fingerprints.setdefault(fs.qualified_name, []).append(result.profile.fingerprint or "")
-                earlier = before.get((fs.qualified_name, key))
+                earlier = before.get(fs.qualified_name, {}).get(key)
                 if earlier is not None:
                     drift = compute_drift(profile_from_json(earlier), result.profile)
                     out.drift.setdefault(fs.qualified_name, []).extend(drift)

@@ -158,7 +158,12 @@ def _scan(
         f"evaluating {len(increment.evaluate)} feature sets against {', '.join(rules.policy.packs)}"
     )
     outcome = evaluate_sets(
-        rules, increment.evaluate, published=[*skipped, *published], profiles=profiles, run_id=report.run_id
+        rules,
+        increment.evaluate,
+        published=[*skipped, *published],
+        profiles=profiles,
+        run_id=report.run_id,
+        order={fs.qualified_name: i for i, fs in enumerate(sets)},
     )
     for error in outcome.evaluation.errors():
         report.fail(f"check {error.rule} raised on {error.target}: {error.message}")
@@ -352,8 +357,19 @@ def summarize(
         "applied": applied,
         "findings": blocks.get("findings", {"critical": 0, "error": 0, "warning": 0, "info": 0, "waived": 0}),
         "score": blocks.get("score", {"mesh": None, "grade": None, "domains": {}}),
+        "evaluated": _evaluated(evaluation),
         "warnings": report.warnings.to_json() + [w for s in report.sources for w in s.warnings.to_json()],
         "failures": report.failures.to_json(),
+    }
+
+
+def _evaluated(evaluation: Mapping[str, Any] | None) -> dict[str, Any]:
+    """How many feature sets this run evaluated and how many it skipped as unchanged."""
+    increment = (evaluation or {}).get("increment") or {}
+    return {
+        "feature_sets": increment.get("evaluated", 0),
+        "skipped": len(increment.get("skipped", [])),
+        "previous_run": increment.get("previous_run"),
     }
 
 
