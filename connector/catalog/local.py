@@ -567,6 +567,8 @@ def _open_error(path: Path, err: sqlite3.DatabaseError) -> InputError:
             f"cannot open the catalog ({err}): check that the folder exists and can be written",
             path=str(path),
         )
+    if "no such table" in text:
+        return InputError(f"not a featmesh catalog: {err}", path=str(path))
     if "not a database" in text:
         return InputError(
             "not a featmesh catalog (not an SQLite file, or a damaged one); restore it from a "
