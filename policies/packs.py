@@ -13,7 +13,6 @@ engine evaluates.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -27,6 +26,7 @@ import jsonschema
 from featmesh.connector.documents import Document, load_schema, load_yaml, parse_yaml, validate
 from featmesh.connector.errors import UsageError
 from featmesh.connector.model import FeatureSet, Origin
+from featmesh.connector.patterns import PatternError, compile_linear
 from featmesh.policies.registry import Check, all_checks
 from featmesh.policies.types import Dimension, Severity
 
@@ -447,8 +447,8 @@ def _compiled(draft: _Draft, chk: Check, key: str, value: Any) -> Any:
     compiled = []
     for j, text in enumerate(items):
         try:
-            compiled.append(re.compile(text))
-        except re.error as err:
+            compiled.append(compile_linear(text))
+        except PatternError as err:
             doc, pointer = _param_place(draft, key)
             raise doc.error(
                 f"parameter '{key}' of check '{chk.id}': bad regex {text!r}: {err}",

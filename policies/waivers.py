@@ -15,8 +15,6 @@ is not a date) is an input error.
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -27,6 +25,7 @@ from jsonschema import Draft202012Validator
 
 from featmesh.connector.documents import load_schema, load_yaml, validate
 from featmesh.connector.model import Origin
+from featmesh.connector.patterns import glob
 from featmesh.policies.packs import PolicySet
 from featmesh.policies.types import Severity
 
@@ -56,7 +55,7 @@ class Waiver:
     reason: str
     expires: dt.date
     origin: Origin
-    _match: re.Pattern[str] = field(repr=False, compare=False)
+    _match: Any = field(repr=False, compare=False)
 
     def covers(self, target: str, feature_set: str) -> bool:
         return bool(self._match.match(target) or (target != feature_set and self._match.match(feature_set)))
@@ -112,7 +111,7 @@ def make_waiver(
         reason=reason,
         expires=expires,
         origin=origin,
-        _match=re.compile(fnmatch.translate(target)),
+        _match=glob(target),
     )
 
 

@@ -9,8 +9,11 @@ not allow are refused, and an apply is all-or-nothing (one transaction).
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -26,6 +29,8 @@ from featmesh.connector.mapping.reverse import feature_sets_from_entities
 from featmesh.connector.model import FeatureSet, parse_feature_set_qn
 from featmesh.connector.runreport import retired_classification, utcnow
 from featmesh.typedefs import TypeSystem, load_base_typedefs, load_typedefs
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "1"
 CATEGORIES = ("enumDefs", "structDefs", "classificationDefs", "entityDefs", "relationshipDefs")
@@ -87,23 +92,30 @@ class LocalCatalog:
         self.path = path
         self.uri = f"local:{path}"
         self.read_only = read_only
+        self._lock: Any = None
         try:
             if read_only and not path.exists():
                 self.db = sqlite3.connect(":memory:")
                 self._init()
                 self._store_typedefs(_shipped_typedefs())
             elif read_only:
-                self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+                self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self.db = sqlite3.connect(path)
+                self._lock = _writer_lock(path)
+                self.db = _connect(path)
                 self._init()
             self.db.row_factory = sqlite3.Row
             self._check_schema()
         except sqlite3.DatabaseError as err:
-            raise InputError(f"not a featmesh catalog: {err}", path=str(path)) from None
+            self._unlock()
+            raise _open_error(path, err) from None
         except OSError as err:
+            self._unlock()
             raise InputError(f"cannot open catalog: {err.strerror}", path=str(path)) from None
+        except InputError:
+            self._unlock()
+            raise
         self._types: TypeSystem | None = None
 
     # ------------------------------------------------------------------ setup
@@ -127,6 +139,12 @@ class LocalCatalog:
 
     def close(self) -> None:
         self.db.close()
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing the descriptor releases the lock
+            self._lock = None
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -135,6 +153,10 @@ class LocalCatalog:
         try:
             with self.db:
                 yield self.db
+        except sqlite3.DatabaseError as err:
+            if _damaged(err):
+                raise damaged(self.path, err) from None
+            raise CatalogError(f"{self.uri}: write failed, nothing was written: {err}") from None
         except sqlite3.Error as err:
             raise CatalogError(f"{self.uri}: write failed, nothing was written: {err}") from None
 
@@ -471,6 +493,109 @@ class LocalCatalog:
             "SELECT record FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,)
         )
         return [json.loads(row[0]) for row in rows]
+
+
+BUSY_TIMEOUT = 60.0
+"""Seconds a statement waits for another process's write to the same file to end."""
+LOCK_WAIT = 1800.0
+"""Seconds a writer waits for another writer of the same catalog (a scan) to finish."""
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path, timeout=BUSY_TIMEOUT)
+
+
+def _writer_lock(path: Path, *, wait: float = LOCK_WAIT) -> Any:
+    """An exclusive lock on ``PATH.lock`` held while a writer has the catalog open, so
+    that scans of one catalog run one after the other. A second writer says that it
+    waits, then waits (up to ``wait`` seconds)."""
+    try:
+        import fcntl
+    except ImportError:  # no advisory locks here: SQLite's own locking still applies
+        return None
+    handle = open(f"{path}.lock", "a+b")  # noqa: SIM115 - held until close()
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return handle
+    except BlockingIOError:
+        pass
+    from featmesh.connector import progress
+
+    log.warning("local:%s is in use by another featmesh run; waiting for it to finish", path)
+    progress.step(f"waiting for another featmesh run on local:{path} to finish")
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                handle.close()
+                raise CatalogError(
+                    f"local:{path} stayed in use by another featmesh run for {wait:.0f} s; "
+                    "try again when it has finished"
+                ) from None
+            time.sleep(0.2)
+
+
+def _damaged(err: sqlite3.DatabaseError) -> bool:
+    text = str(err).lower()
+    return not isinstance(err, sqlite3.OperationalError) or any(
+        word in text for word in ("malformed", "not a database", "decode", "corrupt", "disk i/o")
+    )
+
+
+def damaged(path: Path, err: Exception) -> InputError:
+    """The message for a catalog or history file that cannot be read."""
+    return InputError(
+        f"the file is damaged and cannot be read ({str(err)[:160]}); restore it from a backup, or move it "
+        "away and run the scan again to rebuild it",
+        path=str(path),
+    )
+
+
+def _open_error(path: Path, err: sqlite3.DatabaseError) -> InputError:
+    text = str(err).lower()
+    if "readonly" in text or "read-only" in text:
+        return InputError(
+            "the catalog file is read-only: featmesh must write it to record this run "
+            "(check the permissions of the file and its folder)",
+            path=str(path),
+        )
+    if "unable to open" in text:
+        return InputError(
+            f"cannot open the catalog ({err}): check that the folder exists and can be written",
+            path=str(path),
+        )
+    if "no such table" in text:
+        return InputError(f"not a featmesh catalog: {err}", path=str(path))
+    if "not a database" in text:
+        return InputError(
+            "not a featmesh catalog (not an SQLite file, or a damaged one); restore it from a "
+            "backup, or name another file",
+            path=str(path),
+        )
+    return damaged(path, err)
+
+
+def _guarded(method: Any) -> Any:
+    """A LocalCatalog method turning an unreadable file into an input error (exit 2)."""
+
+    @functools.wraps(method)
+    def call(self: LocalCatalog, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as err:
+            if _damaged(err):
+                raise damaged(self.path, err) from None
+            raise CatalogError(f"{self.uri}: {err}") from None
+
+    return call
+
+
+for _name, _method in list(vars(LocalCatalog).items()):
+    if not _name.startswith("_") and callable(_method) and _name != "close":
+        setattr(LocalCatalog, _name, _guarded(_method))
 
 
 def _shipped_typedefs() -> dict[str, Any]:

@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from featmesh.connector.errors import InputError
+from featmesh.connector.patterns import PatternError, compile_linear
 
 
 @dataclass(frozen=True, kw_only=True)
 class MappingRule:
-    pattern: re.Pattern[str]
+    pattern: Any
+    """A compiled pattern: ``re`` for the built-in rules, RE2 for a config's."""
     type_name: str
     qualified_name: str
     source_kinds: tuple[str, ...] = ()
@@ -43,8 +45,8 @@ class MappingRule:
     def from_config(cls, raw: Mapping[str, Any], where: str = "") -> MappingRule:
         """Build a rule from a config mapping; errors name ``where``."""
         try:
-            pattern = re.compile(raw["match"])
-        except re.error as err:
+            pattern = compile_linear(raw["match"])
+        except PatternError as err:
             raise InputError(f"invalid regular expression in 'match': {err}", where=where) from None
         template = raw["qualified_name"]
         names = {f for _, f, _, _ in string.Formatter().parse(template) if f}

@@ -1,0 +1,72 @@
+"""Regular expressions from users' files, run in linear time.
+
+Patterns written in policy packs, a config's ``data_products`` rules and waiver
+targets are matched against metadata featmesh does not control (owners, names,
+URIs). Python's ``re`` backtracks: ``^(a+)+$`` against ``aaaa...a!`` runs for
+minutes. They are compiled with RE2 (google-re2, https://github.com/google/re2/wiki/Syntax),
+whose matching time is linear in the input; what RE2 cannot run in linear time
+(backreferences, lookaround) is refused when the file is read, with the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import re2
+
+_OPTIONS = re2.Options()
+_OPTIONS.log_errors = False  # the reason goes into featmesh's own message, not stderr
+
+
+class PatternError(ValueError):
+    """A pattern RE2 cannot compile; ``str()`` says why."""
+
+
+def compile_linear(pattern: str) -> Any:
+    """``pattern`` compiled by RE2 (``match``, ``fullmatch``, ``search``, ``groupdict``
+    as in ``re``); PatternError when it does not compile or needs backtracking."""
+    try:
+        return re2.compile(pattern, _OPTIONS)
+    except re2.error as err:
+        first = err.args[0] if err.args else ""
+        reason = first.decode("utf-8", "replace") if isinstance(first, bytes) else str(first)
+        hint = ""
+        if any(token in pattern for token in ("(?=", "(?!", "(?<=", "(?<!")) or _backreference(pattern):
+            hint = " (featmesh matches in linear time: backreferences and lookaround are not supported)"
+        raise PatternError(f"{reason}{hint}") from None
+
+
+def _backreference(pattern: str) -> bool:
+    return any(f"\\{d}" in pattern for d in "123456789") or "(?P=" in pattern
+
+
+def glob(pattern: str) -> Any:
+    """A shell-style pattern (``*``, ``?``, ``[abc]``, ``[!abc]``) as a linear-time
+    regex matching the whole text."""
+    out, i, n = [], 0, len(pattern)
+    while i < n:
+        char = pattern[i]
+        i += 1
+        if char == "*":
+            out.append("(?s:.*)")
+        elif char == "?":
+            out.append("(?s:.)")
+        elif char == "[":
+            end = i + 1 if i < n and pattern[i] in "!]" else i
+            end = pattern.find("]", end + 1 if end < n and pattern[end] == "]" else end)
+            if end < 0:
+                out.append("\\[")
+                continue
+            body = pattern[i:end].replace("\\", "\\\\")
+            i = end + 1
+            if body.startswith("!"):
+                body = "^" + body[1:]
+            elif body.startswith("^"):
+                body = "\\" + body
+            out.append(f"[{body}]")
+        else:
+            out.append(re2.escape(char))
+    return compile_linear("^" + "".join(out) + "$")
+
+
+__all__ = ["PatternError", "compile_linear", "glob"]
