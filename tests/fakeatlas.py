@@ -76,6 +76,20 @@ PROPAGATION = (
     "propagate=false after propagated copies flooded related entities "
     "(https://github.com/wjohnson/pyapacheatlas/issues/71, pull request #82)."
 )
+PURVIEW_MAX_BULK = 200
+PURVIEW_MAX_ENTITY_BYTES = 2 * 1024 * 1024
+PURVIEW_NOTES = (
+    "collections: entities carry collectionId; a bulk call's collectionId query parameter places "
+    "new entities and moves existing ones, POST /entity/moveTo?collectionId= moves by guid; writing "
+    "needs the Data Curator role on the source and target collection, else 403 in Azure's error "
+    "envelope (the message text is the fake's) "
+    "(https://learn.microsoft.com/rest/api/purview/datamapdataplane/entity/bulk-create-or-update, "
+    "https://learn.microsoft.com/purview/how-to-create-and-manage-collections)",
+    "limits: about 200 entities a bulk call and 2 MB an entity "
+    "(https://learn.microsoft.com/purview/how-to-manage-quotas); 25 operations a second per "
+    "capacity unit, entities, relationships and classifications each counting, 429 with Retry-After "
+    "beyond (https://learn.microsoft.com/purview/concept-elastic-data-map)",
+)
 _DATE = re.compile(r"\d{1,4}-\d{1,2}-\d{1,2}T\d{1,2}:\d{1,2}:\d{1,2}\.\d{1,3}Z")
 _NOT_FOUND = object()
 
@@ -654,6 +668,14 @@ class FakeAtlas:
             raise AtlasError("INVALID_PARAMETERS", "no entities to create/update.")
         if not self._purview:
             return 200, _BulkWrite(self, items, replace).run()
+        if len(items) > PURVIEW_MAX_BULK:
+            raise _AzureError(
+                400, "BadRequest", f"{len(items)} entities: a bulk call takes {PURVIEW_MAX_BULK}."
+            )
+        for item in items:
+            size = len(json.dumps(item, separators=(",", ":")).encode())
+            if size > PURVIEW_MAX_ENTITY_BYTES:
+                raise _AzureError(413, "RequestEntityTooLarge", f"an entity of {size} bytes exceeds 2 MB.")
         collection = next((v for k, v in query if k == "collectionId"), None)
         if collection is not None and collection not in self.collections:
             raise _AzureError(404, "NotFound", f"Collection '{collection}' does not exist.")

@@ -31,6 +31,7 @@ import pytest
 import requests
 import responses
 
+from featmesh.connector.catalog import open_catalog
 from featmesh.connector.catalog.atlas import purview_endpoint
 from featmesh.connector.catalog.auth import purview_scope
 from featmesh.connector.errors import UsageError
@@ -370,4 +371,25 @@ def test_an_unpaced_client_is_throttled_and_honours_retry_after(token, tmp_path,
         result, summary = run_json("scan", "--config", config, "--json")
         assert result.exit_code == 0, summary
         assert purview.throttled > 0
+        assert len(purview.entities()) == 104
+
+
+def test_batches_stay_within_purview_limits(token):
+    with FakeAtlas.purview("contoso") as purview:
+        catalog = open_catalog(PURVIEW, batch_size=1000)
+        assert catalog.batch_size == 200  # type: ignore[attr-defined]
+        headers = {"Authorization": "Bearer t0k3n"}
+        too_many = {"entities": [{"typeName": SET, "attributes": {}}] * 201}
+        answer = requests.post(f"{purview.base}/entity/bulk", json=too_many, headers=headers)
+        assert answer.status_code == 400 and answer.json()["error"]["code"] == "BadRequest"
+        big = {"entities": [{"typeName": SET, "attributes": {"description": "x" * (2 * 1024 * 1024)}}]}
+        assert requests.post(f"{purview.base}/entity/bulk", json=big, headers=headers).status_code == 413
+
+
+def test_a_408_is_retried(token):
+    with FakeAtlas.purview("contoso") as purview:
+        purview.fail("POST", "/entity/bulk", nth=1, kind="408")
+        result, summary = run_json("scan", str(MANIFESTS), "--catalog", PURVIEW, "--json")
+        assert result.exit_code == 0, summary
+        assert any(c.status == 408 for c in purview.calls)
         assert len(purview.entities()) == 104

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -63,6 +64,10 @@ PURVIEW_OPERATIONS_PER_SECOND = 25.0
 """Purview's Data Map meters 25 operations per second per capacity unit
 (https://learn.microsoft.com/purview/concept-elastic-data-map)."""
 CURATOR_ROLE = "Data Curator"
+PURVIEW_MAX_BATCH = 200
+"""Entities per bulk call Purview accepts (Data Map limits: about 200 entities a bulk call,
+2 MB an entity; https://learn.microsoft.com/purview/how-to-manage-quotas)."""
+MAX_ENTITY_BYTES = 2 * 1024 * 1024
 
 
 def open_atlas(uri: str, *, read_only: bool = False, **options: Any) -> AtlasCatalog:
@@ -158,6 +163,9 @@ class AtlasCatalog:
             raise UsageError("batch size must be at least 1")
         if flavour != "purview" and (collections or default_collection):
             raise UsageError(f"catalog '{uri}': collections are a Purview setting (catalog.collections)")
+        if flavour == "purview" and batch_size > PURVIEW_MAX_BATCH:
+            log.info("Purview takes at most %d entities a bulk call: batch size lowered", PURVIEW_MAX_BATCH)
+            batch_size = PURVIEW_MAX_BATCH
         self.collections = dict(collections or {})
         """domain -> Purview collection id; ``default_collection`` for the rest."""
         self.default_collection = default_collection
@@ -405,6 +413,18 @@ class AtlasCatalog:
                     guids[change.key] if change.action == "update" else f"-{next(placeholder)}"
                 )
             payload = []
+            oversize = [
+                c for c in batch if c.desired is not None and _json_size(c.desired) > MAX_ENTITY_BYTES
+            ]
+            for change in oversize:
+                failed.add(change.key)
+                result.failed.append(
+                    f"{change.key[1]}: {_json_size(change.desired or {}):,} bytes, over the catalog's "
+                    f"{MAX_ENTITY_BYTES:,} bytes an entity; not sent"
+                )
+            batch = [c for c in batch if c.key not in failed]
+            if not batch:
+                continue
             for change in batch:
                 assert change.desired is not None
                 entity = _with_guid_refs(change.desired, local)
@@ -514,8 +534,7 @@ class AtlasCatalog:
                 except CatalogError as err:
                     result.failed.append(
                         f"move of {len(chunk)} entities from {chunk[0][1]} "
-                        f"to collection '{collection}': {err}"
-                        + _forbidden_hint(err, collection)
+                        f"to collection '{collection}': {err}" + _forbidden_hint(err, collection)
                     )
                     continue
                 result.updated += len(chunk)
@@ -638,6 +657,10 @@ def _clear_removed(entity: dict[str, Any], fields: Sequence[str], current: Mappi
             entity["attributes"][name] = (
                 [] if isinstance(was, list) else {} if isinstance(was, dict) else None
             )
+
+
+def _json_size(entity: Mapping[str, Any]) -> int:
+    return len(json.dumps(entity, separators=(",", ":")).encode())
 
 
 def _forbidden_hint(err: CatalogError, collection: str | None) -> str:
