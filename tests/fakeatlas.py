@@ -107,6 +107,8 @@ class _Entity:
     propagate: dict[str, bool] = field(default_factory=dict)
     collection: str | None = None
     """Purview: the collection holding the entity."""
+    written_at: int = 0
+    """Purview: the number of the bulk write that created it (for the search index's lag)."""
     """classification name -> its ``propagate`` flag (absent or null: Atlas's default, true)."""
     version: int = 0
     create_time: int = 0
@@ -182,6 +184,10 @@ class FakeAtlas:
         self.meter: _Meter | None = None
         self.throttled = 0
         """429s the operations meter answered."""
+        self.index_lag = 0
+        """Purview: entities created by the last ``index_lag`` bulk writes are not yet in the
+        discovery index (search trails the Data Map; featmesh must not decide from it)."""
+        self._bulk_writes = 0
         self.delete_mode = delete
         self.rollback = rollback
         """False skips the copy of the state each write takes to undo a refused call
@@ -594,7 +600,9 @@ class FakeAtlas:
                 "limit": limit,
             }
         )
-        body: Json = {"value": [{"id": h["guid"], "entityType": h["typeName"]} for h in hits]}
+        indexed = self._bulk_writes - self.index_lag
+        shown = [h for h in hits if self._entities[h["guid"]].written_at <= indexed]
+        body: Json = {"value": [{"id": h["guid"], "entityType": h["typeName"]} for h in shown]}
         if len(hits) == limit:
             body["continuationToken"] = str(offset + limit)
         return 200, {"Content-Type": "application/json"}, json.dumps(body)
@@ -680,8 +688,11 @@ class FakeAtlas:
         if collection is not None and collection not in self.collections:
             raise _AzureError(404, "NotFound", f"Collection '{collection}' does not exist.")
         response = _BulkWrite(self, items, replace).run()
+        self._bulk_writes += 1
         for guid in sorted(set(response["guidAssignments"].values())):
             entity = self._entities[guid]
+            if not entity.written_at:
+                entity.written_at = self._bulk_writes
             target = collection or entity.collection or self.root_collection
             for name in sorted({c for c in (entity.collection, target) if c}):
                 self._curate(name)  # raising rolls the whole call back

@@ -319,7 +319,12 @@ class AtlasCatalog:
         return versions
 
     def export(self) -> list[EntityJson]:
-        """Every featmesh entity the catalog holds (found by search, read in bulk)."""
+        """Every featmesh entity the catalog holds (found by search, read in bulk).
+
+        On Purview the search is the discovery index, which trails the Data Map: entities
+        written in the last minutes may be missing from an export. Plans never come from
+        here: what to create, update or delete is decided from unique-attribute lookups
+        and guid reads of the Data Map itself (:meth:`current`)."""
         guids: list[str] = []
         for type_name in FEATMESH_TYPES:
             if self._has_type(type_name):
