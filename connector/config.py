@@ -36,6 +36,8 @@ class Config:
     catalog_env: Mapping[str, str] = field(default_factory=dict)
     batch_size: int | None = None
     keep_deleted: bool = False
+    catalog_settings: Mapping[str, Any] = field(default_factory=dict)
+    """Remote catalog options from ``catalog:`` (``collections``, ``operations_per_second``)."""
     domains: Mapping[str, str] = field(default_factory=dict)
     source_domains: Mapping[str, str] = field(default_factory=dict)
     """Source URI -> the domain of every feature set it yields."""
@@ -74,6 +76,7 @@ def load_config(path: Path | str) -> Config:
         catalog_env=dict(catalog.get("env", {})),
         batch_size=catalog.get("batch_size"),
         keep_deleted=bool(catalog.get("keep_deleted", False)),
+        catalog_settings=_catalog_settings(catalog),
         domains=dict(data.get("domains", {})),
         source_domains=source_domains,
         rules=(*_rules(doc), *DEFAULT_RULES),
@@ -107,6 +110,18 @@ def _source(doc: Document, i: int, raw: Mapping[str, Any], base: Path) -> Source
             err.message if not err.path else f"{err.path}: {err.message}", ("sources", i, "uri")
         ) from None
     return spec
+
+
+def _catalog_settings(catalog: Mapping[str, Any]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    collections = catalog.get("collections") or {}
+    if collections.get("domains"):
+        settings["collections"] = dict(collections["domains"])
+    if collections.get("default"):
+        settings["default_collection"] = collections["default"]
+    if catalog.get("operations_per_second") is not None:
+        settings["operations_per_second"] = float(catalog["operations_per_second"])
+    return settings
 
 
 def _catalog_uri(uri: str | None, base: Path) -> str | None:

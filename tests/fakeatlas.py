@@ -23,8 +23,10 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import math
 import random
 import re
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -74,6 +76,20 @@ PROPAGATION = (
     "propagate=false after propagated copies flooded related entities "
     "(https://github.com/wjohnson/pyapacheatlas/issues/71, pull request #82)."
 )
+PURVIEW_MAX_BULK = 200
+PURVIEW_MAX_ENTITY_BYTES = 2 * 1024 * 1024
+PURVIEW_NOTES = (
+    "collections: entities carry collectionId; a bulk call's collectionId query parameter places "
+    "new entities and moves existing ones, POST /entity/moveTo?collectionId= moves by guid; writing "
+    "needs the Data Curator role on the source and target collection, else 403 in Azure's error "
+    "envelope (the message text is the fake's) "
+    "(https://learn.microsoft.com/rest/api/purview/datamapdataplane/entity/bulk-create-or-update, "
+    "https://learn.microsoft.com/purview/how-to-create-and-manage-collections)",
+    "limits: about 200 entities a bulk call and 2 MB an entity "
+    "(https://learn.microsoft.com/purview/how-to-manage-quotas); 25 operations a second per "
+    "capacity unit, entities, relationships and classifications each counting, 429 with Retry-After "
+    "beyond (https://learn.microsoft.com/purview/concept-elastic-data-map)",
+)
 _DATE = re.compile(r"\d{1,4}-\d{1,2}-\d{1,2}T\d{1,2}:\d{1,2}:\d{1,2}\.\d{1,3}Z")
 _NOT_FOUND = object()
 
@@ -89,6 +105,10 @@ class _Entity:
     status: str = "ACTIVE"
     classifications: dict[str, Json] = field(default_factory=dict)
     propagate: dict[str, bool] = field(default_factory=dict)
+    collection: str | None = None
+    """Purview: the collection holding the entity."""
+    written_at: int = 0
+    """Purview: the number of the bulk write that created it (for the search index's lag)."""
     """classification name -> its ``propagate`` flag (absent or null: Atlas's default, true)."""
     version: int = 0
     create_time: int = 0
@@ -156,6 +176,18 @@ class FakeAtlas:
         self._basic = auth
         self._bearer = bearer
         self._purview = False
+        self.root_collection: str | None = None
+        self.collections: set[str] = set()
+        """Purview: the collections of the account (the root is named after the account)."""
+        self.curator_of: set[str] | None = None
+        """Purview: collections where the caller holds Data Curator (None: all)."""
+        self.meter: _Meter | None = None
+        self.throttled = 0
+        """429s the operations meter answered."""
+        self.index_lag = 0
+        """Purview: entities created by the last ``index_lag`` bulk writes are not yet in the
+        discovery index (search trails the Data Map; featmesh must not decide from it)."""
+        self._bulk_writes = 0
         self.delete_mode = delete
         self.rollback = rollback
         """False skips the copy of the state each write takes to undo a refused call
@@ -188,9 +220,21 @@ class FakeAtlas:
         scheme and authority such as ``https://10.1.2.3:8443``); any Bearer token unless
         ``token`` is given."""
         root = host.rstrip("/") if host else f"https://{account}.purview.azure.com"
+        purview_only = {
+            k: kwargs.pop(k)
+            for k in ("collections", "curator_of", "operations_per_second", "clock")
+            if k in kwargs
+        }
         fake = cls(f"{root}/datamap/api/atlas/v2", auth=None, **kwargs)
         fake._bearer = token
         fake._purview = True
+        fake.root_collection = account
+        fake.collections = {account, *purview_only.get("collections", ())}
+        curators = purview_only.get("curator_of")
+        fake.curator_of = None if curators is None else set(curators)
+        rate = purview_only.get("operations_per_second")
+        if rate is not None:
+            fake.meter = _Meter(rate, purview_only.get("clock") or time.monotonic)
         return fake
 
     # ------------------------------------------------------------------ lifecycle
@@ -293,6 +337,14 @@ class FakeAtlas:
         template = route[0] if route else path
         self.request_counts[(method, template)] += 1
         fault = self._fault(method, template)
+        if fault is None and self.meter is not None:
+            wait = self.meter.charge(_metered_operations(request))
+            if wait is not None:
+                self.throttled += 1
+                self.calls.append(Call(method, template, path, 429, "meter"))
+                body = {"error": {"code": "TooManyRequests", "message": "Rate limit exceeded, retry later."}}
+                headers = {"Retry-After": f"{max(1, math.ceil(wait))}", "Content-Type": "application/json"}
+                return 429, headers, json.dumps(body)
         if fault is not None:
             self.calls.append(Call(method, template, path, 0 if fault == "drop" else int(fault), fault))
             if fault == "drop":
@@ -548,7 +600,9 @@ class FakeAtlas:
                 "limit": limit,
             }
         )
-        body: Json = {"value": [{"id": h["guid"], "entityType": h["typeName"]} for h in hits]}
+        indexed = self._bulk_writes - self.index_lag
+        shown = [h for h in hits if self._entities[h["guid"]].written_at <= indexed]
+        body: Json = {"value": [{"id": h["guid"], "entityType": h["typeName"]} for h in shown]}
         if len(hits) == limit:
             body["continuationToken"] = str(offset + limit)
         return 200, {"Content-Type": "application/json"}, json.dumps(body)
@@ -620,7 +674,61 @@ class FakeAtlas:
         items = [*payload["entities"], *(payload.get("referredEntities") or {}).values()]
         if not items:
             raise AtlasError("INVALID_PARAMETERS", "no entities to create/update.")
-        return 200, _BulkWrite(self, items, replace).run()
+        if not self._purview:
+            return 200, _BulkWrite(self, items, replace).run()
+        if len(items) > PURVIEW_MAX_BULK:
+            raise _AzureError(
+                400, "BadRequest", f"{len(items)} entities: a bulk call takes {PURVIEW_MAX_BULK}."
+            )
+        for item in items:
+            size = len(json.dumps(item, separators=(",", ":")).encode())
+            if size > PURVIEW_MAX_ENTITY_BYTES:
+                raise _AzureError(413, "RequestEntityTooLarge", f"an entity of {size} bytes exceeds 2 MB.")
+        collection = next((v for k, v in query if k == "collectionId"), None)
+        if collection is not None and collection not in self.collections:
+            raise _AzureError(404, "NotFound", f"Collection '{collection}' does not exist.")
+        response = _BulkWrite(self, items, replace).run()
+        self._bulk_writes += 1
+        for guid in sorted(set(response["guidAssignments"].values())):
+            entity = self._entities[guid]
+            if not entity.written_at:
+                entity.written_at = self._bulk_writes
+            target = collection or entity.collection or self.root_collection
+            for name in sorted({c for c in (entity.collection, target) if c}):
+                self._curate(name)  # raising rolls the whole call back
+            entity.collection = target
+        return 200, response
+
+    def post_move_to(self, params: Json, query: list, payload: Any) -> tuple[int, Json]:
+        """Purview's ``POST /entity/moveTo?collectionId=`` with ``{"entityGuids": [...]}``."""
+        collection = next((v for k, v in query if k == "collectionId"), None)
+        if not self._purview or collection is None:
+            raise AtlasError("INVALID_PARAMETERS", "collectionId is required")
+        if collection not in self.collections:
+            raise _AzureError(404, "NotFound", f"Collection '{collection}' does not exist.")
+        guids = payload.get("entityGuids") if isinstance(payload, Mapping) else None
+        if not isinstance(guids, list) or not guids:
+            raise AtlasError("INVALID_PARAMETERS", "entityGuids is required")
+        moved = [self._active(str(g)) for g in guids]
+        for entity in moved:
+            for name in sorted({c for c in (entity.collection, collection) if c}):
+                self._curate(name)
+        for entity in moved:
+            entity.collection = collection
+            self._touch(entity)
+        return 200, {"mutatedEntities": {"UPDATE": [self._header(e) for e in moved]}}
+
+    def _curate(self, collection: str) -> None:
+        if self.curator_of is not None and collection not in self.curator_of:
+            raise _AzureError(
+                403,
+                "Forbidden",
+                f"The caller is not authorized to perform this action on collection '{collection}'.",
+            )
+
+    def collection_of(self, type_name: str, qualified_name: str) -> str | None:
+        found = self._find(type_name, qualified_name, subtypes=False)
+        return found.collection if found else None
 
     def delete_entity(self, params: Json, query: list, payload: Any) -> tuple[int, Json]:
         return 200, self._delete([params["guid"]])
@@ -756,6 +864,8 @@ class FakeAtlas:
             "version": entity.version,
             "attributes": self._attributes_view(entity),
         }
+        if entity.collection is not None:
+            body["collectionId"] = entity.collection
         if relationships:
             body["relationshipAttributes"] = self._relationships_view(entity)
         shown = [self._classification_json(entity, n) for n in sorted(entity.classifications)]
@@ -1196,6 +1306,7 @@ _ROUTES: list[tuple[str, str, str]] = [
     ("DELETE", "/entity/uniqueAttribute/type/{type}", "delete_by_unique"),
     ("GET", "/entity/guid/{guid}", "get_entity"),
     ("DELETE", "/entity/guid/{guid}", "delete_entity"),
+    ("POST", "/entity/moveTo", "post_move_to"),
     ("GET", "/entity/guid/{guid}/classifications", "get_classifications"),
     ("POST", "/entity/guid/{guid}/classifications", "post_classifications"),
     ("PUT", "/entity/guid/{guid}/classifications", "put_classifications"),
@@ -1224,6 +1335,55 @@ def _route(method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
                 params["category"] = kind[: -len("def")].upper()
             return template, handler, params
     return None
+
+
+class _AzureError(AtlasError):
+    """A Purview answer in Azure's error envelope ``{"error": {"code", "message"}}``."""
+
+    def __init__(self, status: int, code: str, message: str):
+        Exception.__init__(self, f"{code}: {message}")
+        self.key, self.status, self.code, self.message = code, status, code, message
+
+    def body(self) -> dict[str, Any]:  # type: ignore[override]
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+class _Meter:
+    """Purview's operations meter: ``rate`` operations a second (25 per capacity unit),
+    over a one-second token bucket; a call that finds the bucket short is answered 429
+    with ``Retry-After`` (whole seconds) and charges nothing."""
+
+    def __init__(self, rate: float, clock: Any):
+        self.rate, self.clock = rate, clock
+        self.tokens, self.at = rate, clock()
+
+    def charge(self, operations: int) -> float | None:
+        now = self.clock()
+        self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        need = min(operations, self.rate)  # a call bigger than a second's worth waits for a full bucket
+        if self.tokens + 1e-9 < need:
+            return (need - self.tokens) / self.rate
+        self.tokens -= operations
+        return None
+
+
+def _metered_operations(request: requests.PreparedRequest) -> int:
+    """Entities, classifications and relationships a call carries count one each."""
+    try:
+        payload = json.loads(request.body) if request.body else None
+    except (ValueError, TypeError):
+        return 1
+    if isinstance(payload, Mapping) and isinstance(payload.get("entities"), list):
+        count = 0
+        for entity in payload["entities"]:
+            count += 1
+            if isinstance(entity, Mapping):
+                count += len(entity.get("classifications") or [])
+                for value in (entity.get("relationshipAttributes") or {}).values():
+                    count += len(value) if isinstance(value, list) else int(value is not None)
+        return max(1, count)
+    return max(1, len(payload)) if isinstance(payload, list) else 1
 
 
 def _error(error: AtlasError) -> tuple[int, dict[str, str], str]:

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import logging
-import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,14 @@ CATEGORIES = ("enumDefs", "structDefs", "classificationDefs", "entityDefs", "rel
 LOOKUP_CHUNK = 25
 """qualifiedNames per unique-attribute lookup (they travel in the query string)."""
 DELETE_ORDER = (PIPELINE, MODEL, FEATURE, FEATURE_SET, ENTITY, STORE, DATA_PRODUCT)
+PURVIEW_OPERATIONS_PER_SECOND = 25.0
+"""Purview's Data Map meters 25 operations per second per capacity unit
+(https://learn.microsoft.com/purview/concept-elastic-data-map)."""
+CURATOR_ROLE = "Data Curator"
+PURVIEW_MAX_BATCH = 200
+"""Entities per bulk call Purview accepts (Data Map limits: about 200 entities a bulk call,
+2 MB an entity; https://learn.microsoft.com/purview/how-to-manage-quotas)."""
+MAX_ENTITY_BYTES = 2 * 1024 * 1024
 
 
 def open_atlas(uri: str, *, read_only: bool = False, **options: Any) -> AtlasCatalog:
@@ -148,9 +156,24 @@ class AtlasCatalog:
         read_only: bool = False,
         batch_size: int = DEFAULT_BATCH_SIZE,
         history: Path | None = None,
+        collections: Mapping[str, str] | None = None,
+        default_collection: str | None = None,
+        operations_per_second: float | None = None,
     ):
         if batch_size < 1:
             raise UsageError("batch size must be at least 1")
+        if flavour != "purview" and (collections or default_collection):
+            raise UsageError(f"catalog '{uri}': collections are a Purview setting (catalog.collections)")
+        if flavour == "purview" and batch_size > PURVIEW_MAX_BATCH:
+            log.info("Purview takes at most %d entities a bulk call: batch size lowered", PURVIEW_MAX_BATCH)
+            batch_size = PURVIEW_MAX_BATCH
+        self.collections = dict(collections or {})
+        """domain -> Purview collection id; ``default_collection`` for the rest."""
+        self.default_collection = default_collection
+        if operations_per_second is not None:
+            rest.pace(operations_per_second)
+        elif flavour == "purview":
+            rest.pace(PURVIEW_OPERATIONS_PER_SECOND)
         self.uri = uri
         self.rest = rest
         self.flavour = flavour
@@ -297,7 +320,12 @@ class AtlasCatalog:
         return versions
 
     def export(self) -> list[EntityJson]:
-        """Every featmesh entity the catalog holds (found by search, read in bulk)."""
+        """Every featmesh entity the catalog holds (found by search, read in bulk).
+
+        On Purview the search is the discovery index, which trails the Data Map: entities
+        written in the last minutes may be missing from an export. Plans never come from
+        here: what to create, update or delete is decided from unique-attribute lookups
+        and guid reads of the Data Map itself (:meth:`current`)."""
         guids: list[str] = []
         for type_name in FEATMESH_TYPES:
             if self._has_type(type_name):
@@ -380,15 +408,29 @@ class AtlasCatalog:
         writes = [c for c in plan.changes if c.action in ("create", "update") and c.desired is not None]
         placeholder = itertools.count(1000)
         carried: set[Key] = set()
-        batches = math.ceil(len(writes) / self.batch_size)
-        for number, batch in enumerate(_chunks(writes, self.batch_size), start=1):
-            progress.step(f"writing batch {number}/{batches} to {self.uri} ({len(batch)} entities)")
+        target = self._collections_of(plan)
+        self._move_unchanged(plan, target, guids, result)
+        batches = list(self._batches(writes, target))
+        for number, (collection, batch) in enumerate(batches, start=1):
+            progress.step(f"writing batch {number}/{len(batches)} to {self.uri} ({len(batch)} entities)")
             local: dict[Key, str] = {}
             for change in batch:
                 local[change.key] = (
                     guids[change.key] if change.action == "update" else f"-{next(placeholder)}"
                 )
             payload = []
+            oversize = [
+                c for c in batch if c.desired is not None and _json_size(c.desired) > MAX_ENTITY_BYTES
+            ]
+            for change in oversize:
+                failed.add(change.key)
+                result.failed.append(
+                    f"{change.key[1]}: {_json_size(change.desired or {}):,} bytes, over the catalog's "
+                    f"{MAX_ENTITY_BYTES:,} bytes an entity; not sent"
+                )
+            batch = [c for c in batch if c.key not in failed]
+            if not batch:
+                continue
             for change in batch:
                 assert change.desired is not None
                 entity = _with_guid_refs(change.desired, local)
@@ -400,13 +442,18 @@ class AtlasCatalog:
                 else:
                     entity.pop("classifications", None)
                 payload.append(entity)
+            params = {"collectionId": collection} if collection else None
             try:
-                response = self.rest.request("POST", "/entity/bulk", body={"entities": payload}) or {}
+                response = (
+                    self.rest.request("POST", "/entity/bulk", params=params, body={"entities": payload}) or {}
+                )
             except CatalogError as err:
                 keys = [c.key for c in batch]
                 failed.update(keys)
+                where = f", collection '{collection}'" if collection else ""
                 result.failed.append(
-                    f"entity batch {number} ({len(batch)} entities from {keys[0][1]}): {err}"
+                    f"entity batch {number} ({len(batch)} entities from {keys[0][1]}{where}): {err}"
+                    + _forbidden_hint(err, collection)
                 )
                 continue
             assigned = response.get("guidAssignments") or {}
@@ -422,6 +469,81 @@ class AtlasCatalog:
                     result.updated += 1
         progress.done()
         return carried
+
+    def _collections_of(self, plan: Plan) -> dict[Key, str | None]:
+        """The Purview collection each desired entity belongs in: its domain's (a feature
+        set's or a store's ``domain``), the one of the set it belongs to (features,
+        pipelines) or of its store (entities), else the default. None: no collection
+        configured, Purview's root."""
+        if not (self.collections or self.default_collection):
+            return {}
+        desired = {c.key: c.desired for c in plan.changes if c.desired is not None}
+
+        def by_domain(entity: Mapping[str, Any] | None) -> str | None:
+            domain = (entity or {}).get("attributes", {}).get("domain")
+            return self.collections.get(domain, self.default_collection) if domain else None
+
+        def parent(entity: Mapping[str, Any], names: tuple[str, ...]) -> Key | None:
+            for name in names:
+                relations = entity.get("relationshipAttributes") or {}
+                refs = relations.get(name) or entity["attributes"].get(name)
+                for ref in refs if isinstance(refs, list) else [refs]:
+                    if isinstance(ref, dict) and "uniqueAttributes" in ref:
+                        return (ref["typeName"], ref["uniqueAttributes"]["qualifiedName"])
+            return None
+
+        out: dict[Key, str | None] = {}
+        for key, entity in desired.items():
+            found = by_domain(entity)
+            if found is None and key[0] in (FEATURE, PIPELINE, ENTITY):
+                up = parent(entity, ("featureSet", "outputs", "store"))
+                found = by_domain(desired.get(up)) if up else None
+            out[key] = found or self.default_collection
+        return out
+
+    def _batches(
+        self, writes: Sequence[Any], target: Mapping[Key, str | None]
+    ) -> Iterator[tuple[str | None, Sequence[Any]]]:
+        """Bulk batches of one collection each (Purview takes one ``collectionId`` per
+        call): runs of consecutive writes bound for the same collection, cut at the batch
+        size, so the plan's dependency order holds across collections."""
+        run: list[Any] = []
+        current: str | None = None
+        for change in writes:
+            collection = target.get(change.key)
+            if run and (collection != current or len(run) >= self.batch_size):
+                yield current, run
+                run = []
+            current = collection
+            run.append(change)
+        if run:
+            yield current, run
+
+    def _move_unchanged(
+        self, plan: Plan, target: Mapping[Key, str | None], guids: Mapping[Key, str], result: ApplyResult
+    ) -> None:
+        """Entities featmesh leaves unchanged that sit in another collection than their
+        domain's now (the mapping changed): ``POST /entity/moveTo``, per collection.
+        Updated entities move with their bulk write's ``collectionId``."""
+        moves: dict[str, list[Key]] = {}
+        for change in plan.changes:
+            want = target.get(change.key)
+            have = (change.current or {}).get("collectionId")
+            if change.action == "unchanged" and want and have and have != want:
+                moves.setdefault(want, []).append(change.key)
+        for collection, keys in sorted(moves.items()):
+            for chunk in _chunks(keys, self.batch_size):
+                body = {"entityGuids": [guids[k] for k in chunk]}
+                try:
+                    params = {"collectionId": collection}
+                    self.rest.request("POST", "/entity/moveTo", params=params, body=body)
+                except CatalogError as err:
+                    result.failed.append(
+                        f"move of {len(chunk)} entities from {chunk[0][1]} "
+                        f"to collection '{collection}': {err}" + _forbidden_hint(err, collection)
+                    )
+                    continue
+                result.updated += len(chunk)
 
     def _write_classifications(
         self, plan: Plan, guids: dict[Key, str], failed: set[Key], carried: set[Key], result: ApplyResult
@@ -543,6 +665,18 @@ def _clear_removed(entity: dict[str, Any], fields: Sequence[str], current: Mappi
             )
 
 
+def _json_size(entity: Mapping[str, Any]) -> int:
+    return len(json.dumps(entity, separators=(",", ":")).encode())
+
+
+def _forbidden_hint(err: CatalogError, collection: str | None) -> str:
+    """What a 403 from Purview means for featmesh: the principal is not curator there."""
+    if err.status != 403:
+        return ""
+    where = f"collection '{collection}'" if collection else "the root collection"
+    return f" (the principal needs the {CURATOR_ROLE} role on {where})"
+
+
 def _already_associated(answer: Mapping[str, Any]) -> bool:
     """Atlas's answer to adding a classification an entity already has (a retried
     add that had gone through, say): update it instead."""
@@ -591,6 +725,8 @@ def _normalise(
         "attributes": attributes,
         "relationshipAttributes": relationships,
     }
+    if entity.get("collectionId"):  # Purview: the collection holding the entity (not diffed)
+        out["collectionId"] = entity["collectionId"]
     classifications = [
         {
             "typeName": c["typeName"],

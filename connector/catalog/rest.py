@@ -70,6 +70,12 @@ class AtlasRest:
         self.session = requests.Session()
         self.log = RequestLog()
         self._sleep = sleep
+        self.pacer: TokenBucket | None = None
+
+    def pace(self, operations_per_second: float, *, clock: Callable[[], float] | None = None) -> None:
+        """Send no more than ``operations_per_second`` catalog operations a second
+        (see :func:`operations`); unpaced until called."""
+        self.pacer = TokenBucket(operations_per_second, clock=clock, sleep=self._sleep or _sleep)
 
     def request(
         self,
@@ -88,7 +94,11 @@ class AtlasRest:
         url = f"{self.endpoint}{path}"
         what = f"{method} {path.split('?', 1)[0]}"
 
+        cost = operations(method, path, params, body)
+
         def send() -> requests.Response:
+            if self.pacer is not None:
+                self.pacer.take(cost)
             self.log.add(method, path)
             headers = {"Content-Type": "application/json", "Accept": "application/json", **self._headers()}
             return self.session.request(
@@ -132,6 +142,73 @@ class AtlasRest:
 
 def _sleep(seconds: float) -> None:
     time.sleep(seconds)
+
+
+def _monotonic() -> float:
+    return time.monotonic()
+
+
+class TokenBucket:
+    """A token bucket: ``rate`` tokens a second, holding at most ``burst`` (one second's
+    worth by default). :meth:`take` waits until the tokens are there; a call costing more
+    than the bucket holds waits for a full bucket and leaves a debt, so the long-run pace
+    never exceeds ``rate``. Clock and sleep are injectable (a simulated clock plans without waiting)."""
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        burst: float | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ):
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.burst = burst if burst is not None else rate
+        self._clock = clock or _monotonic
+        self._sleep = sleep or _sleep
+        self._tokens = self.burst
+        self._at = self._clock()
+        self.waited = 0.0
+
+    def take(self, tokens: float) -> None:
+        """Wait until the bucket holds ``tokens`` (at most a full bucket), then spend them;
+        a call bigger than the bucket leaves it in debt, which later calls wait out."""
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        need = min(tokens, self.burst)
+        if self._tokens < need:
+            wait = (need - self._tokens) / self.rate
+            self.waited += wait
+            self._sleep(wait)
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+            self._at = now
+        self._tokens -= tokens
+
+
+def operations(method: str, path: str, params: Any, body: Any) -> int:
+    """The operations Purview meters for one request: each entity, classification and
+    relationship a bulk call carries or names counts; any other call is one."""
+    if isinstance(body, dict) and isinstance(body.get("entities"), list):
+        count = 0
+        for entity in body["entities"]:
+            count += 1
+            if not isinstance(entity, dict):
+                continue
+            count += len(entity.get("classifications") or [])
+            for value in (entity.get("relationshipAttributes") or {}).values():
+                count += len(value) if isinstance(value, list) else int(value is not None)
+        return max(1, count)
+    if isinstance(body, list):
+        return max(1, len(body))
+    if isinstance(body, dict) and isinstance(body.get("entityGuids"), list):
+        return max(1, len(body["entityGuids"]))
+    if method in ("GET", "DELETE") and isinstance(params, list):
+        return max(1, len(params))
+    return 1
 
 
 def unique_path(type_name: str) -> str:

@@ -74,9 +74,11 @@ class ScanOptions:
     full: bool = False
     """Evaluate every feature set and profile every source, even when nothing changed."""
     profile_remote: bool = False
+    catalog_settings: Mapping[str, Any] = field(default_factory=dict)
+    """Remote catalog options from the config (Purview collections, operations per second)."""
 
     def catalog_options(self) -> dict[str, Any]:
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = dict(self.catalog_settings)
         if self.batch_size is not None:
             options["batch_size"] = self.batch_size
         return options
