@@ -161,8 +161,9 @@ class Dialect:
         return f"length(regexp_replace({expr}, '[^0-9]', ''{flags}))"
 
 
-SPARK = Dialect("spark", distinct_error=0.01)
-DATABRICKS = Dialect("databricks-sql", distinct_error=0.01)
+SPARK = Dialect("spark", distinct_error=0.02)
+"""2 %: at 1 % the HyperLogLog++ buffers of 20 columns doubled pass 1 on local Spark."""
+DATABRICKS = Dialect("databricks-sql", distinct_error=0.02)
 DUCKDB = Dialect("duckdb", distinct_error=0.03)
 """DuckDB's HyperLogLog has no accuracy parameter; 3 % is the bound its estimates
 stay within on the test data (``tests/profiling/test_pushdown_duckdb.py``)."""
