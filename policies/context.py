@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from featmesh.connector.model import ColumnProfile, DatasetProfile, FeatureDrift, FeatureSet
+from featmesh.connector.model import ColumnProfile, Consumer, DatasetProfile, FeatureDrift, FeatureSet
 
 PARENT_HASHES = "parent_hashes"
 """``FeatureSet.extra`` key a source fills when it can tell which definition of each
@@ -21,6 +21,11 @@ class Mesh:
     sets: Sequence[FeatureSet]
     local: frozenset[str]
     """qualifiedNames of the sets read in this run (the ones results are about)."""
+    previous: Sequence[FeatureSet] = ()
+    """With ``--catalog``: the published versions of the sets read now, as published
+    (what a change to a local definition is compared with)."""
+    consumers: Sequence[Consumer] = ()
+    """Models, services and endpoints known to read the mesh's sets."""
     by_qn: Mapping[str, FeatureSet] = field(init=False)
     _qn: dict[int, str] = field(init=False, repr=False)
     _local_ids: frozenset[int] = field(init=False, repr=False)
@@ -31,10 +36,16 @@ class Mesh:
         self._local_ids = frozenset(i for i, qn in self._qn.items() if qn in self.local)
 
     @classmethod
-    def of(cls, local: Sequence[FeatureSet], published: Sequence[FeatureSet] = ()) -> Mesh:
+    def of(
+        cls,
+        local: Sequence[FeatureSet],
+        published: Sequence[FeatureSet] = (),
+        previous: Sequence[FeatureSet] = (),
+        consumers: Sequence[Consumer] = (),
+    ) -> Mesh:
         names = frozenset(fs.qualified_name for fs in local)
         others = [fs for fs in published if fs.qualified_name not in names]
-        return cls(sets=[*local, *others], local=names)
+        return cls(sets=[*local, *others], local=names, previous=previous, consumers=consumers)
 
     def is_local(self, fs: FeatureSet) -> bool:
         return id(fs) in self._local_ids

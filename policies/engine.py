@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from featmesh.connector.model import DatasetProfile, FeatureDrift, FeatureSet, Origin
+from featmesh.connector.model import Consumer, DatasetProfile, FeatureDrift, FeatureSet, Origin
 from featmesh.policies.context import CheckContext, Mesh
 from featmesh.policies.packs import PolicySet, Rule
 from featmesh.policies.types import PASS, Outcome, Severity, SkipReason, State, Target
@@ -289,16 +289,22 @@ def evaluate(
     drift: Mapping[str, Sequence[FeatureDrift]] | None = None,
     waivers: WaiverSet | None = None,
     now: dt.datetime | None = None,
+    previous: Sequence[FeatureSet] = (),
+    consumers: Sequence[Consumer] = (),
 ) -> Evaluation:
     """Evaluate ``policy`` on ``feature_sets``.
 
     ``published``: feature sets of the rest of the mesh (from a catalog), seen by mesh
     checks but not reported on. ``profiles`` / ``drift``: by feature set qualifiedName;
     data-quality rules are not applicable to sets without a profile. ``now`` fixes the
-    evaluation time (waiver expiry, ``evaluatedAt``).
+    evaluation time (waiver expiry, ``evaluatedAt``). ``previous``: the published copies
+    of the sets evaluated, and ``consumers``: who reads the mesh's sets, for the
+    breaking-change rules.
     """
     with cyclic_gc_paused():
-        return _evaluate(policy, feature_sets, published, profiles, drift, waivers, now)
+        return _evaluate(
+            policy, feature_sets, published, profiles, drift, waivers, now, previous, consumers
+        )
 
 
 @contextmanager
@@ -328,10 +334,12 @@ def _evaluate(
     drift: Mapping[str, Sequence[FeatureDrift]] | None,
     waivers: WaiverSet | None,
     now: dt.datetime | None,
+    previous: Sequence[FeatureSet] = (),
+    consumers: Sequence[Consumer] = (),
 ) -> Evaluation:
     now = now or dt.datetime.now(dt.timezone.utc)
     local = list({t.qn: t for t in map(_Set.of, feature_sets)}.values())
-    mesh = Mesh.of([t.fs for t in local], published)
+    mesh = Mesh.of([t.fs for t in local], published, previous, consumers)
     ctx = CheckContext(mesh=mesh, profiles=profiles or {}, drift=drift or {})
     builder = _Builder(waivers, now.date())
     mesh_runs = {rule.id: _run_mesh(builder, rule, mesh, local) for rule in policy.rules if rule.check.mesh}
