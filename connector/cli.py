@@ -33,6 +33,14 @@ COMMANDS = {
     "check": ("featmesh.connector.commands.check:check", "Check feature sets against policy packs."),
     "policies": ("featmesh.connector.commands.policies:policies", "Policy packs: schema, list, explain."),
     "report": ("featmesh.connector.commands.report:report", "The governance report: HTML, Markdown or JSON."),
+    "contract": (
+        "featmesh.connector.commands.contract:contract",
+        "Data contracts (ODCS v3): breaking changes and their ML impact.",
+    ),
+    "impact": (
+        "featmesh.connector.commands.impact:impact",
+        "What is downstream of a data product, feature set or feature.",
+    ),
 }
 
 

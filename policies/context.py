@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from featmesh.connector.model import ColumnProfile, DatasetProfile, FeatureDrift, FeatureSet
+from featmesh.connector.model import ColumnProfile, Consumer, DatasetProfile, FeatureDrift, FeatureSet
 
 PARENT_HASHES = "parent_hashes"
 """``FeatureSet.extra`` key a source fills when it can tell which definition of each
@@ -21,6 +21,11 @@ class Mesh:
     sets: Sequence[FeatureSet]
     local: frozenset[str]
     """qualifiedNames of the sets read in this run (the ones results are about)."""
+    previous: Sequence[FeatureSet] = ()
+    """With ``--catalog``: the published versions of the sets read now, as published
+    (what a change to a local definition is compared with)."""
+    consumers: Sequence[Consumer] = ()
+    """Models, services and endpoints known to read the mesh's sets."""
     by_qn: Mapping[str, FeatureSet] = field(init=False)
     _qn: dict[int, str] = field(init=False, repr=False)
     _local_ids: frozenset[int] = field(init=False, repr=False)
@@ -36,10 +41,13 @@ class Mesh:
         local: Sequence[FeatureSet],
         published: Sequence[FeatureSet] = (),
         order: Mapping[str, int] | None = None,
+        previous: Sequence[FeatureSet] = (),
+        consumers: Sequence[Consumer] = (),
     ) -> Mesh:
         """``order``: qualifiedName -> position, the order the mesh-wide checks meet the
         sets in (the sets it does not name keep theirs, after it); an incremental scan
-        passes the order of a full one so both pick the same examples."""
+        passes the order of a full one so both pick the same examples. ``previous`` and
+        ``consumers`` are for the breaking-change rules."""
         names = frozenset(fs.qualified_name for fs in local)
         others = [fs for fs in published if fs.qualified_name not in names]
         sets = [*local, *others]
@@ -49,7 +57,7 @@ class Mesh:
                 ((order.get(fs.qualified_name, end), i) for i, fs in enumerate(sets)),
             )
             sets = [sets[i] for _, i in keyed]
-        return cls(sets=sets, local=names)
+        return cls(sets=sets, local=names, previous=previous, consumers=consumers)
 
     def is_local(self, fs: FeatureSet) -> bool:
         return id(fs) in self._local_ids

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from featmesh.connector.model import DatasetProfile, FeatureDrift, FeatureSet, Origin
+from featmesh.connector.model import Consumer, DatasetProfile, FeatureDrift, FeatureSet, Origin
 from featmesh.policies.context import CheckContext, Mesh
 from featmesh.policies.packs import PolicySet, Rule
 from featmesh.policies.types import PASS, Outcome, Severity, SkipReason, State, Target
@@ -290,6 +290,8 @@ def evaluate(
     waivers: WaiverSet | None = None,
     now: dt.datetime | None = None,
     order: Mapping[str, int] | None = None,
+    previous: Sequence[FeatureSet] = (),
+    consumers: Sequence[Consumer] = (),
 ) -> Evaluation:
     """Evaluate ``policy`` on ``feature_sets``.
 
@@ -297,10 +299,14 @@ def evaluate(
     checks but not reported on. ``profiles`` / ``drift``: by feature set qualifiedName;
     data-quality rules are not applicable to sets without a profile. ``now`` fixes the
     evaluation time (waiver expiry, ``evaluatedAt``). ``order``: qualifiedName -> position
-    of the sets in the mesh the mesh-wide checks see (``Mesh.of``).
+    of the sets in the mesh the mesh-wide checks see (``Mesh.of``). ``previous``: the
+    published copies of the sets evaluated, and ``consumers``: who reads the mesh's sets,
+    for the breaking-change rules.
     """
     with cyclic_gc_paused():
-        return _evaluate(policy, feature_sets, published, profiles, drift, waivers, now, order)
+        return _evaluate(
+            policy, feature_sets, published, profiles, drift, waivers, now, order, previous, consumers
+        )
 
 
 @contextmanager
@@ -331,10 +337,12 @@ def _evaluate(
     waivers: WaiverSet | None,
     now: dt.datetime | None,
     order: Mapping[str, int] | None = None,
+    previous: Sequence[FeatureSet] = (),
+    consumers: Sequence[Consumer] = (),
 ) -> Evaluation:
     now = now or dt.datetime.now(dt.timezone.utc)
     local = list({t.qn: t for t in map(_Set.of, feature_sets)}.values())
-    mesh = Mesh.of([t.fs for t in local], published, order)
+    mesh = Mesh.of([t.fs for t in local], published, order, previous, consumers)
     ctx = CheckContext(mesh=mesh, profiles=profiles or {}, drift=drift or {})
     builder = _Builder(waivers, now.date())
     mesh_runs = {rule.id: _run_mesh(builder, rule, mesh, local) for rule in policy.rules if rule.check.mesh}

@@ -20,6 +20,7 @@ def test_sample_config_scans_the_sample_mesh(tmp_path: Path):
     assert [s.uri for s in config.sources] == [
         f"manifest:{SAMPLES / 'manifests'}",
         f"manifest:{SAMPLES / 'lab'}",
+        f"manifest:{SAMPLES / 'models'}",
     ]
     assert (
         config.profile and config.waivers == SAMPLES / "waivers.yaml" and config.packs == ("mesh-baseline",)

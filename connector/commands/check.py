@@ -22,6 +22,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import click
 
@@ -30,7 +31,9 @@ from featmesh.connector.cli import Handled
 from featmesh.connector.commands.options import catalog_option, profile_options
 from featmesh.connector.config import load_config
 from featmesh.connector.errors import EXIT_PARTIAL, CatalogError, FeatmeshError, InputError, UsageError
-from featmesh.connector.model import FeatureSet
+from featmesh.connector.mapping.entities import MODEL
+from featmesh.connector.mapping.reverse import consumers_from_entities
+from featmesh.connector.model import Consumer, FeatureSet
 from featmesh.connector.reports.check_json import check_document, render_json
 from featmesh.connector.reports.check_text import render_text
 from featmesh.connector.reports.junit import render_junit
@@ -71,6 +74,20 @@ def _open_catalog(uri: str, report: RunReport) -> Any:
             raise
         report.fail(f"catalog {uri}: {err}")
         return None
+
+
+def _consumers(catalog: Any, uri: str, report: RunReport) -> list[tuple[tuple[str, str], Consumer]]:
+    """The models the catalog holds, with the (store kind, store) that recorded each."""
+    try:
+        models = [e for e in catalog.export() if e.get("typeName") == MODEL]
+    except CatalogError as err:
+        report.fail(f"catalog {uri}: cannot read the published models: {err}")
+        return []
+    out = []
+    for entity, consumer in zip(models, consumers_from_entities(models), strict=True):
+        parts = str(entity["attributes"]["qualifiedName"]).removeprefix("featmesh://").split("/")
+        out.append(((unquote(parts[0]), unquote(parts[1]) if len(parts) > 1 else ""), consumer))
+    return out
 
 
 def _published(catalog: Any, uri: str, report: RunReport) -> list[FeatureSet]:
@@ -164,6 +181,7 @@ def check(
         raise all_failed(result, report)
 
     published: list[FeatureSet] = []
+    published_consumers: list[tuple[tuple[str, str], Consumer]] = []
     elsewhere: KnownSets | None = None
     opened = _open_catalog(catalog, report) if catalog else None
     earlier: Mapping[tuple[str, str], str] = {}
@@ -171,6 +189,8 @@ def check(
     try:
         if opened is not None:
             published = _published(opened, str(catalog), report)
+            if not len(report.failures):
+                published_consumers = _consumers(opened, str(catalog), report)
             if len(report.failures):  # the catalog cannot be read: it is not asked again
                 opened.close()
                 opened = None
@@ -198,7 +218,11 @@ def check(
     failed = [s for s in report.sources if s.status == "failed"]
     sets = [fs for store in stores for fs in store.feature_sets]
     scanned = {(s.kind, s.name) for s in stores}
+    previous = [fs for fs in published if (fs.store_kind, fs.store) in scanned]
     published = [fs for fs in published if (fs.store_kind, fs.store) not in scanned]
+    consumers = [c for store in stores for c in store.consumers]
+    local_consumers = {(s.kind, s.name) for s in stores if s.consumers}
+    consumers += [c for key, c in published_consumers if key not in local_consumers]
     profiles = (
         profile_sets(
             sets, report, sample_rows=sample_rows, previous=lambda _qns: earlier, remote=profile_remote
@@ -211,6 +235,8 @@ def check(
         policy,
         sets,
         published=published,
+        previous=previous,
+        consumers=consumers,
         waivers=waiver_set,
         profiles=profiles.by_set if profiles else None,
         drift=profiles.drift if profiles else None,

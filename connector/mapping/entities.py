@@ -117,7 +117,7 @@ def map_mesh(
                 )
             else:
                 out.entities.append(model)
-            if process["attributes"]["inputs"]:
+            if process["attributes"].get("inputs"):
                 processes.append(process)
                 out.lineage_edges += len(process["attributes"]["inputs"])
     out.entities.extend(processes)

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from featmesh.connector.model import (
+    Consumer,
+    ConsumerRead,
     Feature,
     FeatureSet,
     KeyColumn,
@@ -77,3 +79,32 @@ def _feature(attrs: Mapping[str, Any]) -> Feature:
         source_columns=tuple(attrs.get("sourceColumns") or ()),
         transformation=attrs.get("transformation"),
     )
+
+
+def consumers_from_entities(models: Iterable[Mapping[str, Any]]) -> list[Consumer]:
+    """The consumers (``featmesh_model`` entities) a catalog holds, with the features each
+    reads, rebuilt from their ``featureSets`` and ``features`` attributes."""
+    out = []
+    for entity in models:
+        attrs = entity.get("attributes") or {}
+        by_set: dict[str, list[str]] = {q: [] for q in attrs.get("featureSets") or ()}
+        for feature in attrs.get("features") or ():
+            set_qn, _, name = str(feature).partition("#")
+            by_set.setdefault(set_qn, []).append(name)
+        reads = []
+        for set_qn, names in by_set.items():
+            ref = parse_feature_set_qn(set_qn)
+            if ref is not None:
+                reads.append(ConsumerRead(feature_set=ref, features=tuple(names)))
+        out.append(
+            Consumer(
+                kind=attrs.get("consumerKind") or "model",
+                name=attrs.get("name") or attrs.get("qualifiedName", ""),
+                version=attrs.get("version"),
+                owner=attrs.get("owner"),
+                domain=attrs.get("domain"),
+                registered_at=attrs.get("registeredAt"),
+                reads=tuple(reads),
+            )
+        )
+    return out

@@ -48,4 +48,10 @@ def test_every_builtin_check_has_cases_and_examples() -> None:
         assert "Fails:" in chk.doc and "Passes:" in chk.doc, chk.id
         if chk.provider == "featmesh" and not chk.mesh:
             assert chk.id in covered, f"no cases for {chk.id}"
-    assert mesh == {"feature_meaning_conflict", "duplicate_engineering", "stale_derived"}
+    assert mesh == {
+        "feature_meaning_conflict",
+        "duplicate_engineering",
+        "stale_derived",
+        "breaking_change",
+        "consumer_on_old_version",
+    }

@@ -140,6 +140,9 @@ class FakeCatalog:
     def runs(self, limit=50):
         return []
 
+    def export(self):
+        return []
+
     def close(self):
         self.closed = True
 
