@@ -169,7 +169,8 @@ def pii_keys_tagged(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> 
     columns = ctx.columns(fs) or {}
     seen: list[str] = []
     for key in fs.join_keys:
-        sampled = [m for m in columns[key.name].pii if m.share >= p["min_share"]] if key.name in columns else []
+        profiled = columns[key.name].pii if key.name in columns else ()
+        sampled = [m for m in profiled if m.share >= p["min_share"]]
         if search(key.name.lower()):
             seen.append(f"join key '{key.name}'")
         elif key.description and search(_words(key.description)):
