@@ -179,6 +179,8 @@ class KeyColumn:
     expression: str | None = None
     """The key is computed, not a column: the store's expression (a Feathr MVEL or SQL
     key); ``name`` is then its alias, or the expression where the store gives none."""
+    description: str = ""
+    """What the key holds, where the store says (a Feast entity's description)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -296,6 +298,8 @@ class FeatureSet:
         for key in body.get("join_keys", ()):
             if key.get("expression") is None:
                 key.pop("expression", None)
+            if not key.get("description"):
+                key.pop("description", None)
         return stable_hash(body)
 
 

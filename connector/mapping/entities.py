@@ -387,7 +387,13 @@ def _display_name(source: SourceRef) -> str:
     if source.name:
         return source.name
     trimmed = source.uri.rstrip("/")
-    tail = trimmed.rsplit("/", 1)[-1] if "/" in trimmed else trimmed
+    parts = trimmed.split("/")
+    tail = parts[-1]
+    # a glob names no dataset (``*.parquet``): show the folders it matches in
+    while len(parts) > 1 and any(c in parts[-1] for c in "*?["):
+        parts.pop()
+    if parts[-1] != tail:
+        return f"{parts[-1]}/{tail}" if parts[-1] else tail
     return tail or source.uri
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from featmesh.connector.model import Feature, FeatureSet
 from featmesh.policies.context import CheckContext, tag_true
 from featmesh.policies.registry import check
-from featmesh.policies.types import Outcome, fail, not_applicable
+from featmesh.policies.types import PASS, Outcome, fail, not_applicable
 
 PII_NAMES = (
     r"(^|_)(e_?mail|phone|mobile|msisdn|ssn|social_security|passport|dob|birth_?date|"
@@ -120,3 +121,67 @@ def _by_sample(
                     "but is not tagged as PII"
                 ),
             )
+
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def _words(text: str) -> str:
+    """Free text as one snake_case run (``"Date of birth"`` -> ``date_of_birth``), so
+    the name patterns also find personal data a description speaks of."""
+    return _NON_WORD.sub("_", text.lower()).strip("_")
+
+
+@check(
+    "pii_keys_tagged",
+    dimension="security",
+    params={
+        "pattern": {
+            "type": "string",
+            "format": "regex",
+            "default": PII_NAMES,
+            "description": "Key, entity names and descriptions (lower-cased) that look like personal data.",
+        },
+        "min_share": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "default": 0.1,
+            "description": "Share of a key column's sampled values matching a PII pattern that counts.",
+        },
+        "tag_keys": TAG_KEYS,
+    },
+)
+def pii_keys_tagged(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Outcome:
+    """A set keyed by personal data (its join keys, its entities) carries a PII tag.
+
+    Looks at each join key's name and description, each entity's name and, with a
+    profile, the key columns' sampled values. A PII tag on the set (true or false: a
+    decision someone made) settles it.
+    Fails:  a Feast view keyed by the entity ``dob_ssn`` ("date of birth and last four
+    digits of the social security number") or by ``zipcode``, the view with no ``pii`` tag
+    Passes: the same view with ``tags: {pii: "true"}``
+    """
+    keys = p["tag_keys"]
+    if any(k in fs.tags for k in keys):
+        return PASS
+    search = p["pattern"].search
+    columns = ctx.columns(fs) or {}
+    seen: list[str] = []
+    for key in fs.join_keys:
+        profiled = columns[key.name].pii if key.name in columns else ()
+        sampled = [m for m in profiled if m.share >= p["min_share"]]
+        if search(key.name.lower()):
+            seen.append(f"join key '{key.name}'")
+        elif key.description and search(_words(key.description)):
+            seen.append(f"join key '{key.name}' (by its description)")
+        elif sampled:
+            hits = ", ".join(f"{m.pattern} {m.share:.0%}" for m in sampled)
+            seen.append(f"join key '{key.name}' (sampled values: {hits})")
+    named = {k.name for k in fs.join_keys}
+    for entity in fs.entities:
+        if entity not in named and search(entity.lower()):
+            seen.append(f"entity '{entity}'")
+    if not seen:
+        return PASS
+    return fail(f"keyed by what looks like personal data: {', '.join(seen)}; no {' or '.join(keys)} tag")

@@ -70,3 +70,11 @@ def test_the_conflict_is_a_finding_of_that_set_only(tmp_path: Path) -> None:
     ]
     assert len(failed) == 1 and failed[0][0].endswith("/transactions@1")
     assert "featureset_asset_online_enabled.yaml" in failed[0][1]
+
+
+def test_glob_sources_are_shown_by_their_folder() -> None:
+    from featmesh.connector.mapping.entities import _display_name
+
+    store, _ = scan(STORE)
+    shown = [_display_name(fs.sources[0]) for fs in store.feature_sets]
+    assert shown == ["accounts-precalculated/*.parquet", "transactions-source/*.parquet"]

@@ -58,9 +58,9 @@ def test_every_source_kind_maps_to_its_uri_or_table() -> None:
     (store,) = scan(ALL_SOURCES)[0]
     found = {(s.kind, s.uri) for fs in store.feature_sets for s in fs.sources}
     assert found >= {
-        ("file", "data/transactions.parquet"),
+        ("file", str((ALL_SOURCES / "data" / "transactions.parquet").resolve())),
         ("bigquery", "acme-analytics.risk.customer_profiles"),
-        ("bigquery", "bigquery:query/merchant_stats_query"),
+        ("bigquery", "acme-analytics.risk.merchants"),  # the table merchant_stats_query reads
         ("snowflake", "FINANCE.CORE.ACCOUNT_BALANCES"),
         ("redshift", "dwh.disputes.chargebacks"),
         ("s3", "s3a://acme-lake/devices/"),
@@ -68,8 +68,8 @@ def test_every_source_kind_maps_to_its_uri_or_table() -> None:
         ("athena", "AwsDataCatalog.geo.ip_locations"),
         ("kafka", "kafka://broker-1.acme.internal:9092/card.transactions.v1"),
         ("kinesis", "kinesis://eu-west-1/web-clicks"),
-        ("push", "push:balance_push"),
-        ("request", "request:checkout_request"),
+        ("push", "push:feast/fraud_mesh/balance_push"),
+        ("request", "request:feast/fraud_mesh/checkout_request"),
     }
     query = next(s for fs in store.feature_sets for s in fs.sources if s.name == "merchant_stats_query")
     assert query.extra["query"].startswith("SELECT merchant_id")

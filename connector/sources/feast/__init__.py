@@ -17,7 +17,7 @@ from typing import Any
 from featmesh.connector.model import FeatureStore
 from featmesh.connector.runreport import SourceReport
 from featmesh.connector.sources import Reader
-from featmesh.connector.sources.feast import mapping, registry
+from featmesh.connector.sources.feast import identity, mapping, registry
 
 KIND = mapping.KIND
 
@@ -27,12 +27,28 @@ def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> lis
     decoded = registry.load(found)
     report.count(f"{found.storage}_registry")
     stores = mapping.stores(decoded, uri=location, origin=str(found.path), report=report)
+    root = _repo_root(Path(location), found.path)
+    stores = [identity.qualify(s, root, report) for s in stores]
     if found.project and found.project not in {s.name for s in stores}:
         report.warn(
             f"{found.path}: feature_store.yaml names project '{found.project}', "
             "which the registry does not hold (has `feast apply` been run?)"
         )
     return stores
+
+
+def _repo_root(location: Path, registry_path: Path) -> Path:
+    """The folder Feast resolves a repo's relative paths against: the folder of
+    ``feature_store.yaml`` (for a bare registry file, the one beside it or in the
+    folder above, as ``feast init`` lays a repo out), else the registry's folder."""
+    if location.is_dir():
+        return location
+    if location.name == registry.CONFIG_NAME:
+        return location.parent
+    for folder in (registry_path.parent, registry_path.parent.parent):
+        if (folder / registry.CONFIG_NAME).is_file():
+            return folder
+    return registry_path.parent
 
 
 def detect(path: Path) -> bool:

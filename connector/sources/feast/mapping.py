@@ -181,7 +181,14 @@ def _entity(spec: Any) -> Entity:
     extra = {"owner": spec.owner} if spec.owner else {}
     return Entity(
         name=spec.name,
-        columns=(KeyColumn(name=spec.join_key or spec.name, dtype=feast_dtype(raw), raw_type=raw),),
+        columns=(
+            KeyColumn(
+                name=spec.join_key or spec.name,
+                dtype=feast_dtype(raw),
+                raw_type=raw,
+                description=spec.description,
+            ),
+        ),
         description=spec.description,
         tags=_tags(spec.tags),
         extra=extra,

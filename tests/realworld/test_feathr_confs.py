@@ -1,0 +1,89 @@
+"""Feathr's own confs as published (feathr-ai/feathr, see feathr/SOURCE.md)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from featmesh.connector.model import DERIVED, PASSTHROUGH, FeatureSet, FeatureStore
+from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources import parse_source, read_source
+from featmesh.policies import evaluate, load_policy
+
+FEATHR = Path(__file__).parent / "feathr"
+
+
+def scan(location: Path, **options: str) -> FeatureStore:
+    spec = parse_source(f"feathr:{location}", options or None)
+    (store,) = read_source(spec, SourceReport(uri=spec.uri, kind=spec.kind))
+    return store
+
+
+def sets(store: FeatureStore) -> dict[str, FeatureSet]:
+    return {fs.name: fs for fs in store.feature_sets}
+
+
+def test_engine_conf_counts_and_inherited_keys() -> None:
+    found = sets(scan(FEATHR / "default-conf"))
+    assert sum(fs.kind != DERIVED for fs in found.values()) == 7
+    assert sum(fs.kind == DERIVED for fs in found.values()) == 5
+    derived = found["derivedF1"]  # "isPresent(anchoredF1) ? Math.log(anchoredF1) : null"
+    assert [r.name for r in derived.derived_from] == ["anchor1"]
+    assert [k.name for k in derived.join_keys] == ["mId"] and derived.extra["keys_inherited"] is True
+    two_keys = found["multi_key_simple_mvel_feature"]
+    assert [k.name for k in two_keys.join_keys] == [k.name for k in found["anchor4"].join_keys]
+
+
+def test_key_expressions_extractors_and_passthrough() -> None:
+    found = sets(scan(FEATHR / "swa-extractor"))
+    (key,) = found["swaAnchor"].join_keys
+    assert key.expression == "substring(x, 0)"
+    assert [k.expression for k in found["swaAnchor2"].join_keys] == [None]
+    extractor = found["swaAnchorWithKeyExtractor3"]
+    assert extractor.extra["key_extractor"].endswith("SimpleSampleKeyExtractor2")
+    assert found["ptAnchor"].kind == PASSTHROUGH
+    (single,) = scan(FEATHR / "key-extractor").feature_sets
+    assert single.extra["key_extractor"] == "com.linkedin.feathr.offline.SeqJoinExpansionKeyExtractor"
+
+
+def test_passthrough_and_untyped_get_rules_that_fit() -> None:
+    store = scan(FEATHR / "swa-extractor")
+    evaluation = evaluate(load_policy(), list(store.feature_sets))
+    by_rule = {}
+    for r in evaluation.results():
+        if r.feature_set.endswith("/ptAnchor@latest"):
+            by_rule.setdefault(r.rule, set()).add((r.state.value, r.reason.value if r.reason else None))
+    assert by_rule["source-resolves"] == {("skipped", "not_applicable")}
+    assert by_rule["version-present"] == {("skipped", "not_applicable")}
+    assert by_rule["dtype-allowlist"] == {("skipped", "not_applicable")}
+    assert by_rule["feature-type-declared"] == {("failed", None)}
+
+
+def test_store_named_by_project_name_or_by_the_source(tmp_path: Path) -> None:
+    for team in ("a", "b"):
+        root = tmp_path / team / "workspace"
+        shutil.copytree(FEATHR / "swa-extractor", root)
+    shutil.copy(FEATHR / "user-workspace" / "feathr_config.yaml", tmp_path / "a" / "workspace")
+    assert scan(tmp_path / "a" / "workspace").name == "feathr_getting_started"
+    assert scan(tmp_path / "b" / "workspace").name == "workspace"
+    renamed = scan(tmp_path / "b" / "workspace", store="team_b")
+    assert renamed.name == "team_b" and {fs.store for fs in renamed.feature_sets} == {"team_b"}
+
+
+def test_featmesh_yaml_names_the_store_of_each_source(tmp_path: Path) -> None:
+    from featmesh.connector.config import load_config
+    from featmesh.connector.runreport import RunReport
+    from featmesh.connector.scan.read import read_sources
+
+    for team in ("a", "b"):
+        shutil.copytree(FEATHR / "swa-extractor", tmp_path / team / "workspace")
+    config = tmp_path / "featmesh.yaml"
+    config.write_text(
+        "version: 1\nsources:\n"
+        "  - {uri: 'feathr:a/workspace', store: payments_feathr}\n"
+        "  - {uri: 'feathr:b/workspace', store: risk_feathr}\n"
+    )
+    report = RunReport(command="test")
+    result = read_sources(load_config(config).sources, report)
+    assert [s.status for s in report.sources] == ["ok", "ok"]
+    assert [s.name for s in result.stores] == ["payments_feathr", "risk_feathr"]
