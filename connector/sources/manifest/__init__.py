@@ -55,20 +55,32 @@ def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> lis
     if not files:
         raise InputError("folder holds no manifest (*.yaml, *.yml)", path=location)
     builders: dict[str, _StoreBuilder] = {}
+    first_error: InputError | None = None
     for path in files:
-        doc = load_yaml(path)
-        if root.is_dir() and not _declares_manifest(doc):
-            report.warn(f"{path}: not a featmesh manifest (no 'apiVersion: {API_VERSION}'); skipped")
-            report.count("files_skipped")
+        try:
+            doc = load_yaml(path)
+            if root.is_dir() and not _declares_manifest(doc):
+                report.warn(f"{path}: not a featmesh manifest (no 'apiVersion: {API_VERSION}'); skipped")
+                report.count("files_skipped")
+                continue
+            validate(doc, schema())
+            store = doc.data["store"]
+            builder = builders.get(store["name"])
+            if builder is None:
+                builder = _StoreBuilder(name=store["name"], uri=location)
+            builder.add(doc)
+            builders[store["name"]] = builder
+        except InputError as err:
+            # one broken file never blocks the rest: it is recorded, the others are read
+            if root.is_file():
+                raise
+            report.problem(err)
+            first_error = first_error or err
             continue
-        validate(doc, schema())
-        store = doc.data["store"]
-        builder = builders.get(store["name"])
-        if builder is None:
-            builder = builders[store["name"]] = _StoreBuilder(name=store["name"], uri=location)
-        builder.add(doc)
         report.count("files")
-    return [builder.build() for builder in builders.values()]
+    if not builders and first_error is not None:
+        raise first_error
+    return [builder.build(report, strict=root.is_file()) for builder in builders.values()]
 
 
 READER = Reader(
@@ -112,6 +124,17 @@ class _StoreBuilder:
     sets: list[tuple[FeatureSet, Document, int]] = field(default_factory=list)
 
     def add(self, doc: Document) -> None:
+        """Add one file's declarations; a file with an error adds nothing."""
+        before = (dict(self.attrs), dict(self.attr_origin), dict(self.entities), dict(self.entity_origin))
+        count = len(self.sets)
+        try:
+            self._add(doc)
+        except InputError:
+            self.attrs, self.attr_origin, self.entities, self.entity_origin = before
+            del self.sets[count:]
+            raise
+
+    def _add(self, doc: Document) -> None:
         data = doc.data
         for key in ("platform", "description", "domain", "owner", "tags"):
             if key not in data["store"]:
@@ -192,26 +215,41 @@ class _StoreBuilder:
                 )
             seen[name] = j
 
-    def build(self) -> FeatureStore:
+    def build(self, report: SourceReport, *, strict: bool = False) -> FeatureStore:
+        """The store; a set with an error is recorded on ``report`` and left out, the
+        store's other sets are kept (``strict``: the error fails the whole source)."""
+
+        def problem(err: InputError) -> None:
+            if strict:
+                raise err
+            report.problem(err)
+
         seen: dict[tuple[str, str | None], str] = {}
         built: list[tuple[FeatureSet, Document, int]] = []
         store_domain = self.attrs.get("domain")
         for fs, doc, i in self.sets:
             key = (fs.name, fs.version)
             if key in seen:
-                raise doc.error(
-                    f"feature set '{fs.name}' version {fs.version or '(none)'} is declared twice "
-                    f"(first at {seen[key]})",
-                    ("feature_sets", i, "name"),
-                )
-            seen[key] = f"{doc.path}:{doc.line_of(('feature_sets', i))}"
-            for j, entity in enumerate(fs.entities):
-                if entity not in self.entities:
-                    known = ", ".join(sorted(self.entities)) or "none"
-                    raise doc.error(
-                        f"entity '{entity}' is not declared in store '{self.name}' (declared: {known})",
-                        ("feature_sets", i, "entities", j),
+                problem(
+                    doc.error(
+                        f"feature set '{fs.name}' version {fs.version or '(none)'} is declared twice "
+                        f"(first at {seen[key]})",
+                        ("feature_sets", i, "name"),
                     )
+                )
+                continue
+            seen[key] = f"{doc.path}:{doc.line_of(('feature_sets', i))}"
+            missing = [j for j, entity in enumerate(fs.entities) if entity not in self.entities]
+            if missing:
+                known = ", ".join(sorted(self.entities)) or "none"
+                problem(
+                    doc.error(
+                        f"entity '{fs.entities[missing[0]]}' is not declared in store '{self.name}' "
+                        f"(declared: {known})",
+                        ("feature_sets", i, "entities", missing[0]),
+                    )
+                )
+                continue
             updates: dict[str, Any] = {
                 "join_keys": tuple(c for e in fs.entities for c in self.entities[e].columns)
             }
@@ -220,7 +258,12 @@ class _StoreBuilder:
             if fs.owner is None and self.attrs.get("owner"):
                 updates["owner"] = self.attrs["owner"]
             built.append((replace(fs, **updates), doc, i))
-        sets = [self._resolve_local_refs(fs, doc, i, seen) for fs, doc, i in built]
+        sets = []
+        for fs, doc, i in built:
+            try:
+                sets.append(self._resolve_local_refs(fs, doc, i, seen))
+            except InputError as err:
+                problem(err)
         return FeatureStore(
             kind=KIND,
             name=self.name,
