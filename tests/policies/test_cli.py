@@ -67,8 +67,8 @@ def test_text_report_lists_findings_and_waivers() -> None:
     result = run("check", FAILING, "--waivers", str(FIXTURES / "waivers.yaml"))
     assert result.exit_code == 1
     out = result.stdout
-    assert "risk.yaml:9:1: pii-tagged-by-name [critical] customer_email: " in out
-    assert "risk.yaml:9:1: feature-naming [waived] DebtRatio: " in out
+    assert "risk.yaml:20:1: pii-tagged-by-name [critical] customer_email: " in out
+    assert "risk.yaml:21:1: feature-naming [waived] DebtRatio: " in out
     assert "featmesh.waiver-too-long" in out
     assert "mesh score" in out
 
@@ -242,7 +242,7 @@ def test_one_broken_file_is_a_result_in_every_format_the_rest_checked(tmp_path: 
         assert any(c.get("name") == "pii-tagged-by-name" for c in root.iter("testcase"))
     else:
         assert "typo.yaml:3:1: featmesh.input-error [error] invalid YAML" in text
-        assert "good.yaml:9:1: pii-tagged-by-name [critical]" in text
+        assert "good.yaml:20:1: pii-tagged-by-name [critical]" in text
 
 
 @pytest.mark.parametrize("fmt", ["json", "sarif", "junit"])
@@ -268,3 +268,56 @@ def test_every_source_failing_still_writes_a_complete_document(tmp_path: Path, f
     else:
         root = ET.fromstring(text)
         assert root.get("failures") == "1"
+
+
+def test_sarif_results_point_at_the_key_to_fix(tmp_path: Path) -> None:
+    manifest = tmp_path / "risk.yaml"
+    manifest.write_text(
+        "apiVersion: featmesh/v1\n"
+        "store: {name: risk, domain: risk}\n"  # 2
+        "feature_sets:\n"
+        "  - name: scores\n"  # 4
+        "    description: Risk scores per customer, refreshed nightly.\n"
+        "    features:\n"
+        "      - name: ok_score\n"  # 7
+        "        dtype: int64\n"
+        "        description: A score.\n"
+        "      - name: bad_one\n"  # 10
+        "        dtype: map\n"  # 11
+        "        description: A map.\n"
+    )
+    out = tmp_path / "out.sarif"
+    run("check", str(manifest), "--format", "sarif", "-o", str(out))
+    doc = json.loads(out.read_text())
+    lines = {
+        r["ruleId"]: r["locations"][0]["physicalLocation"]["region"]["startLine"]
+        for r in doc["runs"][0]["results"]
+    }
+    assert lines["dtype-allowlist"] == 11  # the dtype key of the feature, not the set's '- name:'
+    assert lines["owner-present"] == 4  # missing: the set that should declare it
+    import jsonschema
+
+    from tests.policies.test_reports import sarif_schema
+
+    jsonschema.Draft4Validator(sarif_schema()).validate(doc)
+
+
+def test_an_inherited_key_points_at_the_block_it_comes_from(tmp_path: Path) -> None:
+    manifest = tmp_path / "risk.yaml"
+    manifest.write_text(
+        "apiVersion: featmesh/v1\n"
+        "store:\n"
+        "  name: risk\n"
+        "  owner: not-an-address\n"  # 4
+        "feature_sets:\n"
+        "  - name: scores\n"
+        "    features: [{name: s, dtype: int64}]\n"
+    )
+    result = run("check", str(manifest), "--json")
+    doc = json.loads(result.stdout)
+    assert doc["results"]
+    out = tmp_path / "out.sarif"
+    run("check", str(manifest), "--format", "sarif", "-o", str(out))
+    results = json.loads(out.read_text())["runs"][0]["results"]
+    owner = [r for r in results if r["ruleId"] == "owner-principal"]
+    assert owner and owner[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 4

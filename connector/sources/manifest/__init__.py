@@ -201,7 +201,12 @@ class _StoreBuilder:
                 for j, text in enumerate(raw.get("derived_from", ()))
             ),
             consumers=tuple(raw.get("consumers", ())),
-            origin=Origin(path=doc.path, line=doc.line_of(where), pointer=f"feature_sets[{i}]"),
+            origin=Origin(
+                path=doc.path,
+                line=doc.line_of(where),
+                pointer=f"feature_sets[{i}]",
+                keys=_key_lines(doc, where, raw),
+            ),
         )
 
     @staticmethod
@@ -257,6 +262,17 @@ class _StoreBuilder:
                 updates.update(domain=store_domain, domain_rule="declared")
             if fs.owner is None and self.attrs.get("owner"):
                 updates["owner"] = self.attrs["owner"]
+            inherited = [
+                (key, line)
+                for key in ("owner", "domain", "tags")
+                if fs.origin is not None
+                and key in self.attrs
+                and self.attr_origin[key] == doc.path
+                and key not in doc.data["feature_sets"][i]
+                and (line := doc.line_of(("store", key))) is not None
+            ]
+            if inherited and fs.origin is not None:
+                updates["origin"] = replace(fs.origin, keys=(*fs.origin.keys, *inherited))
             built.append((replace(fs, **updates), doc, i))
         sets = []
         for fs, doc, i in built:
@@ -299,6 +315,34 @@ class _StoreBuilder:
                     ("feature_sets", i, "derived_from", j),
                 )
         return replace(fs, derived_from=tuple(refs))
+
+
+_SET_KEYS = (
+    "name", "version", "domain", "owner", "description", "tags", "entities", "timestamp_field",
+    "ttl", "sources", "derived_from", "consumers",
+)  # fmt: skip
+_FEATURE_KEYS = ("name", "dtype", "description", "tags", "source_columns", "transformation")
+
+
+def _key_lines(doc: Document, where: tuple[Any, ...], raw: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
+    """The line of each key the set declares, and of each feature and its keys."""
+    found: list[tuple[str, int]] = []
+
+    def add(name: str, pointer: tuple[Any, ...]) -> None:
+        line = doc.line_of(pointer)
+        if line is not None:
+            found.append((name, line))
+
+    for key in _SET_KEYS:
+        if key in raw:
+            add(key, (*where, key))
+    for j, feature in enumerate(raw.get("features", ())):
+        prefix = f"features.{feature['name']}"
+        add(prefix, (*where, "features", j))
+        for key in _FEATURE_KEYS:
+            if key in feature:
+                add(f"{prefix}.{key}", (*where, "features", j, key))
+    return tuple(found)
 
 
 def _tags(raw: Mapping[str, Any] | None) -> dict[str, str]:
