@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -156,6 +156,11 @@ def is_known_dtype(dtype: str) -> bool:
 # --------------------------------------------------------------------------- objects
 
 
+@lru_cache(maxsize=4096)
+def _key_index(keys: tuple[tuple[str, int], ...]) -> dict[str, int]:
+    return dict(keys)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Origin:
     """Where a definition was read from, for messages and SARIF locations."""
@@ -163,6 +168,20 @@ class Origin:
     path: str
     line: int | None = None
     pointer: str = ""
+    keys: tuple[tuple[str, int], ...] = ()
+    """The line of each key of the definition a reader knows (``owner``, ``ttl``,
+    ``features.NAME``, ``features.NAME.dtype``...): where a finding about it is fixed.
+    A key the definition inherits (a store block's ``owner``) has the inherited line."""
+
+    def at(self, *names: str) -> Origin:
+        """The origin moved to the first of ``names`` whose line is known (else unchanged)."""
+        if not self.keys:
+            return self
+        lines = _key_index(self.keys)
+        for name in names:
+            if name in lines:
+                return Origin(path=self.path, line=lines[name], pointer=name, keys=self.keys)
+        return self
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
@@ -438,7 +457,17 @@ def parse_feature_set_qn(qn: str) -> FeatureSetRef | None:
 
 def to_dict(obj: Any) -> Any:
     """A JSON-ready dict of a model object (tuples become lists, mappings dicts)."""
-    return _plain(asdict(obj))
+    return _plain(asdict(obj, dict_factory=_without_key_lines))
+
+
+_ORIGIN_FIELDS = ["path", "line", "pointer", "keys"]
+
+
+def _without_key_lines(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An Origin's key lines are for messages of this run, never stored or hashed."""
+    if [name for name, _ in pairs] == _ORIGIN_FIELDS:
+        pairs = pairs[:-1]
+    return dict(pairs)
 
 
 def _plain(value: Any) -> Any:
@@ -470,6 +499,8 @@ def feature_set_from_dict(data: Mapping[str, Any]) -> FeatureSet:
     values["entities"] = tuple(data.get("entities", ()))
     values["consumers"] = tuple(data.get("consumers", ()))
     origin = data.get("origin")
+    if origin:
+        origin = {**origin, "keys": tuple((str(k), int(v)) for k, v in origin.get("keys", ()))}
     values["origin"] = Origin(**origin) if origin else None
     return FeatureSet(**values)
 

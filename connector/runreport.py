@@ -5,10 +5,13 @@ Every stage adds to it; the CLI prints it and the catalog stores it with the run
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+from featmesh.connector.errors import InputError
 
 MAX_MESSAGES = 50
 
@@ -55,6 +58,33 @@ class CappedList:
         return list(self.items)
 
 
+@dataclass(frozen=True)
+class InputProblem:
+    """A file featmesh could not use (it does not parse, or breaks its format): the
+    rest of its source is still read, and every report format shows it as a result."""
+
+    path: str
+    line: int | None
+    message: str
+    source: str = ""
+
+    @classmethod
+    def of(cls, err: InputError, source: str = "") -> InputProblem:
+        match = re.match(r"\d+", err.where or "")
+        return cls(
+            path=err.path or source.partition(":")[2] or source,
+            line=int(match.group()) if match else None,
+            message=err.message,
+            source=source,
+        )
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "message": self.message, "source": self.source}
+
+
 @dataclass
 class SourceReport:
     """What reading one source produced."""
@@ -66,6 +96,8 @@ class SourceReport:
     error: str | None = None
     counters: dict[str, int] = field(default_factory=dict)
     warnings: CappedList = field(default_factory=CappedList)
+    problems: list[InputProblem] = field(default_factory=list)
+    """Files of this source that could not be used; the rest of the source was read."""
 
     def warn(self, message: str) -> None:
         self.warnings.add(message)
@@ -77,6 +109,11 @@ class SourceReport:
         self.status = "failed"
         self.error = message
 
+    def problem(self, err: InputError) -> None:
+        """Record a file that could not be used; reading goes on with the others."""
+        self.problems.append(InputProblem.of(err, self.uri))
+        self.count("files_failed")
+
     def to_json(self) -> dict[str, Any]:
         return {
             "uri": self.uri,
@@ -86,6 +123,7 @@ class SourceReport:
             "error": self.error,
             "counters": dict(self.counters),
             "warnings": self.warnings.to_json(),
+            **({"problems": [p.to_json() for p in self.problems]} if self.problems else {}),
         }
 
 
@@ -119,7 +157,7 @@ class RunReport:
         failed = sum(1 for s in self.sources if s.status == "failed")
         if self.sources and failed == len(self.sources):
             return "failed"
-        if failed or len(self.failures):
+        if failed or len(self.failures) or any(s.problems for s in self.sources):
             return "partial"
         return "ok"
 
@@ -140,4 +178,4 @@ class RunReport:
         }
 
 
-__all__ = ["CappedList", "RunReport", "SourceReport", "utcnow"]
+__all__ = ["CappedList", "InputProblem", "RunReport", "SourceReport", "utcnow"]

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 from featmesh.connector.model import Consumer, DatasetProfile, FeatureDrift, FeatureSet, Origin
 from featmesh.policies.context import CheckContext, Mesh
+from featmesh.policies.locations import place
 from featmesh.policies.packs import PolicySet, Rule
 from featmesh.policies.types import PASS, Outcome, Severity, SkipReason, State, Target
 from featmesh.policies.waivers import EXPIRED, MALFORMED, TOO_LONG, UNUSED, Waiver, WaiverSet, meta_severity
@@ -182,7 +183,7 @@ class _Builder:
                 message = f"{message} (waiver at {lapsed.origin} expired on {lapsed.expires})"
         return Result(
             rule.id, target, state, rule.severity, message, reason, t.qn, feature, waiver,
-            t.fs.origin,
+            place(t.fs.origin, rule.check.id, feature),
         )  # fmt: skip
 
     def _waiver(self, rule: str, target: str, set_qn: str) -> tuple[Waiver | None, Waiver | None]:
@@ -206,7 +207,7 @@ class _Builder:
             message=message,
             reason=reason,
             feature_set=t.qn,
-            origin=t.fs.origin,
+            origin=place(t.fs.origin, rule.check.id, None),
         )
 
 

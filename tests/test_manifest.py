@@ -93,8 +93,31 @@ def test_same_store_in_two_files_merges_and_conflicts(tmp_path: Path):
     (tmp_path / "c.yaml").write_text(
         "apiVersion: featmesh/v1\nstore: {name: s, owner: other@x.com}\nfeature_sets: []\n"
     )
-    with pytest.raises(InputError, match=r"c.yaml:2: store.owner: store 's' has owner 'other@x.com' here"):
-        read(str(tmp_path), SourceReport(uri="x", kind="manifest"), {})
+    report = SourceReport(uri="x", kind="manifest")
+    (store,) = read(str(tmp_path), report, {})  # the conflicting file is left out, the rest is read
+    assert [fs.name for fs in store.feature_sets] == ["one", "two"]
+    (problem,) = report.problems
+    assert (problem.path, problem.line) == (str(tmp_path / "c.yaml"), 2)
+    assert problem.message.startswith("store.owner: store 's' has owner 'other@x.com' here")
+
+
+def test_one_broken_file_never_blocks_the_rest_of_a_folder(tmp_path: Path):
+    (tmp_path / "a.yaml").write_text(
+        "apiVersion: featmesh/v1\nstore: {name: s, owner: a@x.com}\nfeature_sets:\n"
+        "  - {name: one, features: [{name: f, dtype: int64}]}\n"
+    )
+    (tmp_path / "b.yaml").write_text("apiVersion: featmesh/v1\nstore: {name: s\nfeature_sets: []\n")
+    (tmp_path / "c.yaml").write_text(
+        "apiVersion: featmesh/v1\nstore: {name: s}\nfeature_sets:\n"
+        "  - {name: two, entities: [nobody], features: [{name: f, dtype: int64}]}\n"
+        "  - {name: three, features: [{name: f, dtype: int64}]}\n"
+    )
+    report = SourceReport(uri="x", kind="manifest")
+    (store,) = read(str(tmp_path), report, {})
+    assert [fs.name for fs in store.feature_sets] == ["one", "three"]
+    assert [(Path(p.path).name, p.line) for p in report.problems] == [("b.yaml", 3), ("c.yaml", 4)]
+    assert "invalid YAML" in report.problems[0].message
+    assert report.counters["files"] == 2 and report.counters["files_failed"] == 2
 
 
 def test_folder_skips_yaml_that_is_not_a_manifest(tmp_path: Path):

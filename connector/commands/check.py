@@ -7,10 +7,17 @@ mesh-wide rules see the other domains.
 Exit codes, first that applies:
 
 * 2: bad input (a pack, a waivers file, an argument; or every source failed with an
-  input error): a one-line message naming the file and place;
-* 3: the run finished but is incomplete: a source or the catalog could not be read,
-  or a check raised. The report is still written; findings are in it, and they are
-  not allowed to hide the incompleteness behind exit 1;
+  input error): a one-line message naming the file and place. When the sources are
+  what failed, the report is still written, with each failure in it;
+* 3: the run finished but is incomplete: a source, a file of a source (a manifest that
+  does not parse: the folder's other files are still checked) or the catalog could not
+  be read, or a check raised. The report is still written; findings are in it, and
+  they are not allowed to hide the incompleteness behind exit 1;
+
+Every file that could not be used is a result in every format (SARIF: a
+``featmesh.input-error`` result and a tool execution notification at its line; JUnit: a
+failed case in the suite ``inputs``; JSON: an entry of ``problems``). Every non-zero
+exit ends with one line on stderr saying why.
 * 1: an unwaived failure at or above ``--fail-on``;
 * 0: otherwise.
 """
@@ -30,7 +37,15 @@ from featmesh.connector import redact
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.options import catalog_option, profile_options
 from featmesh.connector.config import load_config
-from featmesh.connector.errors import EXIT_PARTIAL, CatalogError, FeatmeshError, InputError, UsageError
+from featmesh.connector.errors import (
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    EXIT_PARTIAL,
+    CatalogError,
+    FeatmeshError,
+    InputError,
+    UsageError,
+)
 from featmesh.connector.mapping.entities import MODEL
 from featmesh.connector.mapping.reverse import consumers_from_entities
 from featmesh.connector.model import Consumer, FeatureSet
@@ -38,13 +53,12 @@ from featmesh.connector.reports.check_json import check_document, render_json
 from featmesh.connector.reports.check_text import render_text
 from featmesh.connector.reports.junit import render_junit
 from featmesh.connector.reports.sarif import render_sarif
-from featmesh.connector.runreport import RunReport
+from featmesh.connector.runreport import InputProblem, RunReport
 from featmesh.connector.scan.evaluate import FAIL_ON, findings_exit_code, with_parent_hashes
 from featmesh.connector.scan.increment import last_scan
 from featmesh.connector.scan.profile import profile_sets
 from featmesh.connector.scan.read import (
     KnownSets,
-    all_failed,
     check_references,
     domain_mapping,
     read_counts,
@@ -53,6 +67,7 @@ from featmesh.connector.scan.read import (
 )
 from featmesh.connector.sources import parse_source
 from featmesh.policies import Evaluation, evaluate, load_policy, load_waivers, summarize
+from featmesh.policies.types import Severity
 
 log = logging.getLogger(__name__)
 
@@ -177,13 +192,14 @@ def check(
     report = RunReport(command="check")
     result = read_sources(specs, report)
     failed = [s for s in report.sources if s.status == "failed"]
-    if failed and len(failed) == len(report.sources) and len(result.input_errors) == len(failed):
-        raise all_failed(result, report)
+    nothing_read = (
+        bool(failed) and len(failed) == len(report.sources) and len(result.input_errors) == len(failed)
+    )
 
     published: list[FeatureSet] = []
     published_consumers: list[tuple[tuple[str, str], Consumer]] = []
     elsewhere: KnownSets | None = None
-    opened = _open_catalog(catalog, report) if catalog else None
+    opened = _open_catalog(catalog, report) if catalog and not nothing_read else None
     earlier: Mapping[tuple[str, str], str] = {}
     last: Mapping[str, Any] | None = None
     try:
@@ -213,9 +229,9 @@ def check(
     finally:
         if opened is not None:
             opened.close()
-    if not stores and result.input_errors:
-        raise all_failed(result, report)
     failed = [s for s in report.sources if s.status == "failed"]
+    # every source failed on its input: still a complete report, then exit 2
+    input_failed = not stores and bool(result.input_errors) and len(result.input_errors) >= len(failed)
     sets = [fs for store in stores for fs in store.feature_sets]
     scanned = {(s.kind, s.name) for s in stores}
     previous = [fs for fs in published if (fs.store_kind, fs.store) in scanned]
@@ -248,8 +264,13 @@ def check(
     report.finish()
     partial = report.status != "ok"
 
-    document = check_document(evaluation, summary, report, counts) if (as_json or fmt == "json") else None
-    rendered = _render(fmt, evaluation, summary, report, counts, document)
+    problems, failures = _problems(report, result.input_errors)
+    document = (
+        check_document(evaluation, summary, report, counts, problems=problems, failures=failures)
+        if (as_json or fmt == "json")
+        else None
+    )
+    rendered = _render(fmt, evaluation, summary, report, counts, document, problems, failures)
     if output:
         try:
             redact.write_text(Path(output), rendered)
@@ -261,11 +282,53 @@ def check(
         click.echo(render_json(document), nl=False)
     elif not output:
         click.echo(rendered, nl=False)
-    for source in failed:
-        click.echo(f"featmesh: source {source.uri} failed: {source.error}", err=True)
-    for message in report.failures.to_json():
-        click.echo(f"featmesh: {message}", err=True)
-    sys.exit(exit_code(evaluation, fail_on, partial))
+    if fmt != "text" or output or as_json:  # the text report on stdout already lists them
+        for problem in problems:
+            click.echo(f"featmesh: {problem}", err=True)
+        for message in failures:
+            click.echo(f"featmesh: {message}", err=True)
+    code = EXIT_INPUT if input_failed else exit_code(evaluation, fail_on, partial)
+    if code:
+        click.echo(f"featmesh: exit {code}: {_why(code, evaluation, fail_on, problems, failures)}", err=True)
+    sys.exit(code)
+
+
+def _problems(report: RunReport, input_errors: list[InputError]) -> tuple[list[InputProblem], list[str]]:
+    """The files that could not be used (each source's broken files, and the input error
+    of each source that failed on its input), and the other failures of the run (a source
+    or catalog that could not be read, a check that raised)."""
+    by_message = {str(err): err for err in input_errors}
+    problems: list[InputProblem] = []
+    failures: list[str] = []
+    for source in report.sources:
+        problems.extend(source.problems)
+        if source.status != "failed":
+            continue
+        err = by_message.get(source.error or "")
+        if err is not None:
+            problems.append(InputProblem.of(err, source.uri))
+        else:
+            failures.append(f"source {source.uri} failed: {source.error}")
+    failures.extend(report.failures.to_json())
+    return problems, failures
+
+
+def _why(
+    code: int, evaluation: Evaluation, fail_on: str, problems: list[InputProblem], failures: list[str]
+) -> str:
+    if code == EXIT_FINDINGS:
+        found = [r for r in evaluation.findings() if r.severity.rank >= Severity(fail_on).rank]
+        return f"{len(found)} unwaived findings at or above {fail_on} (--fail-on {fail_on})"
+    if code == EXIT_INPUT:
+        return f"no source could be read: {len(problems)} input errors" + (
+            f" (first: {problems[0]})" if problems else ""
+        )
+    parts = []
+    if problems:
+        parts.append(f"{len(problems)} files could not be used")
+    if failures:
+        parts.append(f"{len(failures)} failures ({failures[0]})")
+    return "the run is incomplete: " + "; ".join(parts or ["a check raised"])
 
 
 def _render(
@@ -275,12 +338,14 @@ def _render(
     report: RunReport,
     counts: dict[str, int],
     document: dict[str, Any] | None,
+    problems: list[InputProblem],
+    failures: list[str],
 ) -> str:
     if fmt == "json":
         assert document is not None
         return render_json(document)
     if fmt == "sarif":
-        return render_sarif(evaluation)
+        return render_sarif(evaluation, problems=problems, failures=failures)
     if fmt == "junit":
-        return render_junit(evaluation, summary)
-    return render_text(evaluation, summary, report, counts)
+        return render_junit(evaluation, summary, problems=problems, failures=failures)
+    return render_text(evaluation, summary, report, counts, problems=problems, failures=failures)

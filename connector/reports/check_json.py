@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from featmesh.connector.runreport import RunReport
+from featmesh.connector.runreport import InputProblem, RunReport
 from featmesh.policies.engine import Evaluation
 from featmesh.policies.scoring import MeshScore, findings_block, score_block
 
@@ -18,9 +18,13 @@ def check_document(
     counts: Mapping[str, int],
     *,
     status: str | None = None,
+    problems: Sequence[InputProblem] = (),
+    failures: Sequence[str] = (),
 ) -> dict[str, Any]:
     """``run_id``, ``status``, ``sources``, ``counts``, ``findings``, ``score``, ``results``
-    (every rule on every target, passed ones included), plus ``policy`` and ``sets``."""
+    (every rule on every target, passed ones included), plus ``policy`` and ``sets``;
+    ``problems`` lists each file that could not be used (path, line, message, source)
+    and ``failures`` what else made the run incomplete."""
     return {
         "run_id": report.run_id,
         "status": status or report.status,
@@ -47,6 +51,8 @@ def check_document(
             for qn, s in summary.sets.items()
         },
         "results": [r.to_json() for r in evaluation.results(include_passed=True)],
+        "problems": [p.to_json() for p in problems],
+        "failures": list(failures),
     }
 
 

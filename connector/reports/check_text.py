@@ -1,64 +1,104 @@
-"""Human-readable ``featmesh check`` output."""
+"""Human-readable ``featmesh check`` output, read like ruff's: one line per finding,
+``path:line:col: RULE-ID [severity] target: message``, grouped per file, then each set's
+score and a summary. A file that could not be used is a ``featmesh.input-error`` line at
+its own place; a finding whose definition has no file is grouped under its store."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 
-from featmesh.connector.runreport import RunReport
+from featmesh.connector.runreport import InputProblem, RunReport
 from featmesh.policies.engine import Evaluation, Result
 from featmesh.policies.scoring import MeshScore, findings_block
 from featmesh.policies.types import SkipReason, State
 
-_MARK = {"critical": "CRIT", "error": "ERR ", "warning": "WARN", "info": "INFO"}
+INPUT_ERROR = "featmesh.input-error"
 
 
-def _line(r: Result) -> str:
+def shown_path(path: str) -> str:
+    """A path as the user would type it: relative to the working folder below it, normalised."""
+    try:
+        relative = os.path.relpath(os.path.abspath(path))
+    except ValueError:  # another drive on Windows
+        return os.path.normpath(path)
+    return relative if not relative.startswith("..") else os.path.normpath(path)
+
+
+def _where(r: Result) -> tuple[str, int]:
+    if r.origin is not None:
+        return shown_path(r.origin.path), r.origin.line or 0
+    return r.feature_set.rsplit("/", 1)[0] if r.feature_set else "waivers", 0
+
+
+def _line(r: Result, line: int) -> str:
     if r.state is State.ERROR:
-        mark = "FAIL"  # the check itself failed
-        text = f"check error: {r.message}"
+        mark, text = "check-error", r.message
     elif r.reason is SkipReason.WAIVED:
-        mark, text = "WAIV", r.message
+        mark, text = "waived", r.message
     else:
-        mark, text = _MARK[r.severity.value], r.message
-    where = f" #{r.feature}" if r.feature else ""
-    return f"  {mark} {r.rule}{where}: {text}"
+        mark, text = r.severity.value, r.message
+    name = r.feature or (r.feature_set or r.target).rsplit("/", 1)[-1]
+    return f"{line or 1}:1: {r.rule} [{mark}] {name}: {text}"
 
 
 def render_text(
-    evaluation: Evaluation, summary: MeshScore, report: RunReport, counts: Mapping[str, int]
+    evaluation: Evaluation,
+    summary: MeshScore,
+    report: RunReport,
+    counts: Mapping[str, int],
+    *,
+    problems: Sequence[InputProblem] = (),
+    failures: Sequence[str] = (),
 ) -> str:
     lines: list[str] = []
     for source in report.sources:
         state = "ok" if source.status == "ok" else f"FAILED: {source.error}"
-        lines.append(f"source {source.uri}: {source.feature_sets} feature sets, {state}")
+        broken = f", {len(source.problems)} files not used" if source.problems else ""
+        lines.append(f"source {source.uri}: {source.feature_sets} feature sets{broken}, {state}")
     lines.append("")
     shown = {State.FAILED, State.ERROR}
+    by_file: dict[str, list[tuple[int, int, str]]] = {}
+    for problem in problems:
+        by_file.setdefault(shown_path(problem.path), []).append(
+            (problem.line or 0, -99, f"{problem.line or 1}:1: {INPUT_ERROR} [error] {problem.message}")
+        )
+    every = [
+        r for fs in evaluation.feature_sets for run in evaluation.runs[fs.qualified_name] for r in run.results
+    ]
+    for r in [*every, *evaluation.extra]:
+        if r.state in shown or r.reason is SkipReason.WAIVED:
+            path, line = _where(r)
+            by_file.setdefault(path, []).append((line, -r.severity.rank, _line(r, line)))
+    for path in sorted(by_file):
+        for _line_no, _rank, text in sorted(by_file[path]):
+            lines.append(f"{path}:{text}")
+    if by_file:
+        lines.append("")
     for fs in evaluation.feature_sets:
         qn = fs.qualified_name
         score = summary.sets[qn]
-        verdict = "compliant" if score.compliant else "NON-COMPLIANT"
+        if score.compliant:
+            verdict = "compliant"
+        else:
+            why = ", ".join(
+                f"{score.counts[k]} unwaived {k}" for k in ("critical", "error") if score.counts.get(k)
+            )
+            verdict = f"NON-COMPLIANT ({why})"
         lines.append(f"{qn}  score {score.score:g} ({score.grade}), {verdict}")
-        problems = [
-            r
-            for run in evaluation.runs[qn]
-            for r in run.results
-            if r.state in shown or r.reason is SkipReason.WAIVED
-        ]
-        problems.sort(key=lambda r: (-r.severity.rank, r.rule, r.feature or ""))
-        lines.extend(_line(r) for r in problems)
-    if evaluation.extra:
-        lines.append("waivers")
-        lines.extend(_line(r) for r in evaluation.extra)
-    lines.append("")
     for name, domain in summary.domains.items():
         dims = ", ".join(f"{d} {v:g}" for d, v in domain.dimensions.items())
         lines.append(f"domain {name}: {domain.score:g} ({domain.grade})  [{dims}]")
     found = findings_block(evaluation)
+    for message in failures:
+        lines.append(f"incomplete: {message}")
     lines.append(
         f"mesh score {summary.mesh:g} ({summary.grade}); "
         f"{counts.get('feature_sets', 0)} feature sets; findings: {found['critical']} critical, "
         f"{found['error']} error, {found['warning']} warning, "
         f"{found['info']} info, {found['waived']} waived"
         + (f"; {found['check_errors']} check errors" if found["check_errors"] else "")
+        + (f"; {len(problems)} files not used" if problems else "")
+        + f"; in {len(by_file)} files"
     )
     return "\n".join(lines) + "\n"

@@ -11,7 +11,9 @@ is ``<skipped>`` with the reason.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 
+from featmesh.connector.runreport import InputProblem
 from featmesh.policies.engine import Evaluation, Result, RuleRun
 from featmesh.policies.scoring import MeshScore
 from featmesh.policies.types import SkipReason, State
@@ -58,9 +60,42 @@ def _close(suite: ET.Element, outcomes: list[str]) -> None:
     suite.set("time", "0")
 
 
-def render_junit(evaluation: Evaluation, summary: MeshScore) -> str:
+def _inputs(root: ET.Element, problems: Sequence[InputProblem], failures: Sequence[str]) -> list[str]:
+    """The suite ``inputs``: a failed case per file that could not be used (classname the
+    file, name ``featmesh.input-error``), an errored case per source or catalog failure."""
+    suite = _suite(root, "inputs")
+    outcomes = []
+    for problem in problems:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=problem.path,
+            name=f"featmesh.input-error {problem.path}" + (f":{problem.line}" if problem.line else ""),
+            time="0",
+        )
+        element = ET.SubElement(case, "failure", message=problem.message[:500], type="input-error")
+        element.text = str(problem)
+        outcomes.append("failure")
+    for number, message in enumerate(failures, start=1):
+        case = ET.SubElement(suite, "testcase", classname="inputs", name=f"run failure {number}", time="0")
+        element = ET.SubElement(case, "error", message=message[:500], type="run-incomplete")
+        element.text = message
+        outcomes.append("error")
+    _close(suite, outcomes)
+    return outcomes
+
+
+def render_junit(
+    evaluation: Evaluation,
+    summary: MeshScore,
+    *,
+    problems: Sequence[InputProblem] = (),
+    failures: Sequence[str] = (),
+) -> str:
+    """The JUnit report; ``problems`` and ``failures`` (what made the run incomplete)
+    are the suite ``inputs``, first, so a report is written whatever could be read."""
     root = ET.Element("testsuites", name="featmesh check")
-    totals: list[str] = []
+    totals: list[str] = _inputs(root, problems, failures) if (problems or failures) else []
     for fs in evaluation.feature_sets:
         qn = fs.qualified_name
         suite = _suite(root, qn)

@@ -14,11 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
 from featmesh.connector import __version__
+from featmesh.connector.runreport import InputProblem
 from featmesh.policies.engine import Evaluation, Result
 from featmesh.policies.packs import Rule
 from featmesh.policies.types import Severity, SkipReason, State
@@ -26,6 +27,10 @@ from featmesh.policies.waivers import META_RULES
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT_KEY = "featmeshTarget/v1"
+INPUT_ERROR = "featmesh.input-error"
+INPUT_ERROR_TEXT = (
+    "A file featmesh could not use: it does not parse or breaks its format (the rest was checked)."
+)
 
 LEVEL = {
     Severity.CRITICAL: "error",
@@ -128,14 +133,53 @@ def _result(r: Result, index: Mapping[str, int], root: Path) -> dict[str, Any]:
     return out
 
 
-def sarif_document(evaluation: Evaluation, *, root: Path | None = None) -> dict[str, Any]:
+def _problem_location(problem: InputProblem, root: Path) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(problem.path, root)}}
+    if problem.line:
+        physical["region"] = {"startLine": problem.line}
+    return {"physicalLocation": physical}
+
+
+def _problem_result(problem: InputProblem, index: Mapping[str, int], root: Path) -> dict[str, Any]:
+    return {
+        "ruleId": INPUT_ERROR,
+        "ruleIndex": index[INPUT_ERROR],
+        "level": "error",
+        "message": {"text": problem.message},
+        "locations": [_problem_location(problem, root)],
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(INPUT_ERROR, problem.path)},
+        "properties": {"severity": "error", "source": problem.source},
+    }
+
+
+def sarif_document(
+    evaluation: Evaluation,
+    *,
+    root: Path | None = None,
+    problems: Sequence[InputProblem] = (),
+    failures: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The SARIF log. Each of ``problems`` (a file that could not be used) is both a
+    result, so code scanning shows it at its line, and a tool execution notification;
+    each of ``failures`` (a source or catalog that could not be read) a notification."""
     root = root or Path.cwd()
     descriptors = [_descriptor(rule) for rule in evaluation.policy.rules]
     for rule_id in sorted({r.rule for r in evaluation.extra}):
         severity = next(r.severity for r in evaluation.extra if r.rule == rule_id)
         descriptors.append(_meta_descriptor(rule_id, severity))
+    if problems:
+        descriptors.append(
+            {
+                "id": INPUT_ERROR,
+                "name": "InputError",
+                "shortDescription": {"text": INPUT_ERROR_TEXT},
+                "defaultConfiguration": {"level": "error"},
+                "properties": {"severity": "error", "tags": ["featmesh", "input"]},
+            }
+        )
     index = {d["id"]: i for i, d in enumerate(descriptors)}
-    results, notifications = [], []
+    results: list[dict[str, Any]] = []
+    notifications: list[dict[str, Any]] = []
     for r in evaluation.results(include_passed=False):
         if r.state is State.FAILED or r.reason is SkipReason.WAIVED:
             results.append(_result(r, index, root))
@@ -147,6 +191,18 @@ def sarif_document(evaluation: Evaluation, *, root: Path | None = None) -> dict[
                     "associatedRule": {"id": r.rule, "index": index[r.rule]},
                 }
             )
+    for problem in problems:
+        results.append(_problem_result(problem, index, root))
+        notifications.append(
+            {
+                "level": "error",
+                "message": {"text": f"{problem}"},
+                "locations": [_problem_location(problem, root)],
+                "associatedRule": {"id": INPUT_ERROR, "index": index[INPUT_ERROR]},
+            }
+        )
+    for message in failures:
+        notifications.append({"level": "error", "message": {"text": message}})
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -177,5 +233,12 @@ def sarif_document(evaluation: Evaluation, *, root: Path | None = None) -> dict[
     }
 
 
-def render_sarif(evaluation: Evaluation, *, root: Path | None = None) -> str:
-    return json.dumps(sarif_document(evaluation, root=root), indent=2) + "\n"
+def render_sarif(
+    evaluation: Evaluation,
+    *,
+    root: Path | None = None,
+    problems: Sequence[InputProblem] = (),
+    failures: Sequence[str] = (),
+) -> str:
+    document = sarif_document(evaluation, root=root, problems=problems, failures=failures)
+    return json.dumps(document, indent=2) + "\n"

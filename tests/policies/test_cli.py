@@ -67,8 +67,8 @@ def test_text_report_lists_findings_and_waivers() -> None:
     result = run("check", FAILING, "--waivers", str(FIXTURES / "waivers.yaml"))
     assert result.exit_code == 1
     out = result.stdout
-    assert "CRIT pii-tagged-by-name #customer_email" in out
-    assert "WAIV feature-naming #DebtRatio" in out
+    assert "risk.yaml:20:1: pii-tagged-by-name [critical] customer_email: " in out
+    assert "risk.yaml:21:1: feature-naming [waived] DebtRatio: " in out
     assert "featmesh.waiver-too-long" in out
     assert "mesh score" in out
 
@@ -198,3 +198,129 @@ def test_policies_commands(tmp_path: Path) -> None:
     bad = run("policies", "validate", str(pack))
     assert bad.exit_code == 2 and f"{pack}:8:" in bad.stderr and "bad regex" in bad.stderr
     assert run("policies", "explain", "no-such-rule").exit_code == 2
+
+
+def _broken_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "features"
+    folder.mkdir()
+    (folder / "good.yaml").write_text((FIXTURES / "failing" / "risk.yaml").read_text())
+    (folder / "typo.yaml").write_text("apiVersion: featmesh/v1\nstore: {name: risk\nfeature_sets: []\n")
+    return folder
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "junit", "text"])
+def test_one_broken_file_is_a_result_in_every_format_the_rest_checked(tmp_path: Path, fmt: str) -> None:
+    folder = _broken_folder(tmp_path)
+    out = tmp_path / f"report.{fmt}"
+    result = run("check", str(folder), "--format", fmt, "-o", str(out))
+    assert result.exit_code == 3, result.output  # incomplete: a file could not be used
+    assert "featmesh: exit 3: the run is incomplete: 1 files could not be used" in result.stderr
+    text = out.read_text()
+    typo = str(folder / "typo.yaml")
+    if fmt == "json":
+        doc = json.loads(text)
+        (problem,) = doc["problems"]
+        assert (problem["path"], problem["line"], problem["source"]) == (typo, 3, f"manifest:{folder}")
+        assert "invalid YAML" in doc["problems"][0]["message"]
+        assert doc["counts"]["feature_sets"] == 2 and doc["findings"]["critical"] == 1
+    elif fmt == "sarif":
+        import jsonschema
+
+        from tests.policies.test_reports import sarif_schema
+
+        doc = json.loads(text)
+        jsonschema.Draft4Validator(sarif_schema()).validate(doc)
+        run_ = doc["runs"][0]
+        (broken,) = [r for r in run_["results"] if r["ruleId"] == "featmesh.input-error"]
+        assert broken["locations"][0]["physicalLocation"]["region"] == {"startLine": 3}
+        assert broken["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("typo.yaml")
+        (note,) = run_["invocations"][0]["toolExecutionNotifications"]
+        assert note["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
+        assert run_["invocations"][0]["executionSuccessful"] is False
+        assert any(r["ruleId"] == "pii-tagged-by-name" for r in run_["results"])
+    elif fmt == "junit":
+        root = ET.fromstring(text)
+        (case,) = [c for c in root.iter("testcase") if c.get("classname") == typo]
+        assert case.find("failure") is not None and "invalid YAML" in case.find("failure").get("message")
+        assert any(c.get("name") == "pii-tagged-by-name" for c in root.iter("testcase"))
+    else:
+        assert "typo.yaml:3:1: featmesh.input-error [error] invalid YAML" in text
+        assert "good.yaml:20:1: pii-tagged-by-name [critical]" in text
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "junit"])
+def test_every_source_failing_still_writes_a_complete_document(tmp_path: Path, fmt: str) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: featmesh/v1\nstore: {name: x}\nfeature_sets: [{name: a}]\n")
+    out = tmp_path / f"report.{fmt}"
+    result = run("check", f"manifest:{bad}", "--format", fmt, "-o", str(out))
+    assert result.exit_code == 2, result.output
+    assert "featmesh: exit 2: no source could be read" in result.stderr
+    text = out.read_text()
+    if fmt == "json":
+        doc = json.loads(text)
+        assert doc["status"] == "failed" and doc["problems"][0]["path"] == str(bad)
+    elif fmt == "sarif":
+        import jsonschema
+
+        from tests.policies.test_reports import sarif_schema
+
+        doc = json.loads(text)
+        jsonschema.Draft4Validator(sarif_schema()).validate(doc)
+        assert [r["ruleId"] for r in doc["runs"][0]["results"]] == ["featmesh.input-error"]
+    else:
+        root = ET.fromstring(text)
+        assert root.get("failures") == "1"
+
+
+def test_sarif_results_point_at_the_key_to_fix(tmp_path: Path) -> None:
+    manifest = tmp_path / "risk.yaml"
+    manifest.write_text(
+        "apiVersion: featmesh/v1\n"
+        "store: {name: risk, domain: risk}\n"  # 2
+        "feature_sets:\n"
+        "  - name: scores\n"  # 4
+        "    description: Risk scores per customer, refreshed nightly.\n"
+        "    features:\n"
+        "      - name: ok_score\n"  # 7
+        "        dtype: int64\n"
+        "        description: A score.\n"
+        "      - name: bad_one\n"  # 10
+        "        dtype: map\n"  # 11
+        "        description: A map.\n"
+    )
+    out = tmp_path / "out.sarif"
+    run("check", str(manifest), "--format", "sarif", "-o", str(out))
+    doc = json.loads(out.read_text())
+    lines = {
+        r["ruleId"]: r["locations"][0]["physicalLocation"]["region"]["startLine"]
+        for r in doc["runs"][0]["results"]
+    }
+    assert lines["dtype-allowlist"] == 11  # the dtype key of the feature, not the set's '- name:'
+    assert lines["owner-present"] == 4  # missing: the set that should declare it
+    import jsonschema
+
+    from tests.policies.test_reports import sarif_schema
+
+    jsonschema.Draft4Validator(sarif_schema()).validate(doc)
+
+
+def test_an_inherited_key_points_at_the_block_it_comes_from(tmp_path: Path) -> None:
+    manifest = tmp_path / "risk.yaml"
+    manifest.write_text(
+        "apiVersion: featmesh/v1\n"
+        "store:\n"
+        "  name: risk\n"
+        "  owner: not-an-address\n"  # 4
+        "feature_sets:\n"
+        "  - name: scores\n"
+        "    features: [{name: s, dtype: int64}]\n"
+    )
+    result = run("check", str(manifest), "--json")
+    doc = json.loads(result.stdout)
+    assert doc["results"]
+    out = tmp_path / "out.sarif"
+    run("check", str(manifest), "--format", "sarif", "-o", str(out))
+    results = json.loads(out.read_text())["runs"][0]["results"]
+    owner = [r for r in results if r["ruleId"] == "owner-principal"]
+    assert owner and owner[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 4

@@ -57,20 +57,32 @@ def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> lis
     if not files:
         raise InputError("folder holds no manifest (*.yaml, *.yml)", path=location)
     builders: dict[str, _StoreBuilder] = {}
+    first_error: InputError | None = None
     for path in files:
-        doc = load_yaml(path)
-        if root.is_dir() and not _declares_manifest(doc):
-            report.warn(f"{path}: not a featmesh manifest (no 'apiVersion: {API_VERSION}'); skipped")
-            report.count("files_skipped")
+        try:
+            doc = load_yaml(path)
+            if root.is_dir() and not _declares_manifest(doc):
+                report.warn(f"{path}: not a featmesh manifest (no 'apiVersion: {API_VERSION}'); skipped")
+                report.count("files_skipped")
+                continue
+            validate(doc, schema())
+            store = doc.data["store"]
+            builder = builders.get(store["name"])
+            if builder is None:
+                builder = _StoreBuilder(name=store["name"], uri=location)
+            builder.add(doc)
+            builders[store["name"]] = builder
+        except InputError as err:
+            # one broken file never blocks the rest: it is recorded, the others are read
+            if root.is_file():
+                raise
+            report.problem(err)
+            first_error = first_error or err
             continue
-        validate(doc, schema())
-        store = doc.data["store"]
-        builder = builders.get(store["name"])
-        if builder is None:
-            builder = builders[store["name"]] = _StoreBuilder(name=store["name"], uri=location)
-        builder.add(doc)
         report.count("files")
-    return [builder.build() for builder in builders.values()]
+    if not builders and first_error is not None:
+        raise first_error
+    return [builder.build(report, strict=root.is_file()) for builder in builders.values()]
 
 
 READER = Reader(
@@ -115,6 +127,17 @@ class _StoreBuilder:
     consumers: list[tuple[Consumer, Document, int]] = field(default_factory=list)
 
     def add(self, doc: Document) -> None:
+        """Add one file's declarations; a file with an error adds nothing."""
+        before = (dict(self.attrs), dict(self.attr_origin), dict(self.entities), dict(self.entity_origin))
+        count = len(self.sets)
+        try:
+            self._add(doc)
+        except InputError:
+            self.attrs, self.attr_origin, self.entities, self.entity_origin = before
+            del self.sets[count:]
+            raise
+
+    def _add(self, doc: Document) -> None:
         data = doc.data
         for key in ("platform", "description", "domain", "owner", "tags"):
             if key not in data["store"]:
@@ -208,7 +231,12 @@ class _StoreBuilder:
                 for j, text in enumerate(raw.get("derived_from", ()))
             ),
             consumers=tuple(raw.get("consumers", ())),
-            origin=Origin(path=doc.path, line=doc.line_of(where), pointer=f"feature_sets[{i}]"),
+            origin=Origin(
+                path=doc.path,
+                line=doc.line_of(where),
+                pointer=f"feature_sets[{i}]",
+                keys=_key_lines(doc, where, raw),
+            ),
         )
 
     @staticmethod
@@ -222,26 +250,41 @@ class _StoreBuilder:
                 )
             seen[name] = j
 
-    def build(self) -> FeatureStore:
+    def build(self, report: SourceReport, *, strict: bool = False) -> FeatureStore:
+        """The store; a set with an error is recorded on ``report`` and left out, the
+        store's other sets are kept (``strict``: the error fails the whole source)."""
+
+        def problem(err: InputError) -> None:
+            if strict:
+                raise err
+            report.problem(err)
+
         seen: dict[tuple[str, str | None], str] = {}
         built: list[tuple[FeatureSet, Document, int]] = []
         store_domain = self.attrs.get("domain")
         for fs, doc, i in self.sets:
             key = (fs.name, fs.version)
             if key in seen:
-                raise doc.error(
-                    f"feature set '{fs.name}' version {fs.version or '(none)'} is declared twice "
-                    f"(first at {seen[key]})",
-                    ("feature_sets", i, "name"),
-                )
-            seen[key] = f"{doc.path}:{doc.line_of(('feature_sets', i))}"
-            for j, entity in enumerate(fs.entities):
-                if entity not in self.entities:
-                    known = ", ".join(sorted(self.entities)) or "none"
-                    raise doc.error(
-                        f"entity '{entity}' is not declared in store '{self.name}' (declared: {known})",
-                        ("feature_sets", i, "entities", j),
+                problem(
+                    doc.error(
+                        f"feature set '{fs.name}' version {fs.version or '(none)'} is declared twice "
+                        f"(first at {seen[key]})",
+                        ("feature_sets", i, "name"),
                     )
+                )
+                continue
+            seen[key] = f"{doc.path}:{doc.line_of(('feature_sets', i))}"
+            missing = [j for j, entity in enumerate(fs.entities) if entity not in self.entities]
+            if missing:
+                known = ", ".join(sorted(self.entities)) or "none"
+                problem(
+                    doc.error(
+                        f"entity '{fs.entities[missing[0]]}' is not declared in store '{self.name}' "
+                        f"(declared: {known})",
+                        ("feature_sets", i, "entities", missing[0]),
+                    )
+                )
+                continue
             updates: dict[str, Any] = {
                 "join_keys": tuple(c for e in fs.entities for c in self.entities[e].columns)
             }
@@ -249,11 +292,27 @@ class _StoreBuilder:
                 updates.update(domain=store_domain, domain_rule="declared")
             if fs.owner is None and self.attrs.get("owner"):
                 updates["owner"] = self.attrs["owner"]
+            inherited = [
+                (key, line)
+                for key in ("owner", "domain", "tags")
+                if fs.origin is not None
+                and key in self.attrs
+                and self.attr_origin[key] == doc.path
+                and key not in doc.data["feature_sets"][i]
+                and (line := doc.line_of(("store", key))) is not None
+            ]
+            if inherited and fs.origin is not None:
+                updates["origin"] = replace(fs.origin, keys=(*fs.origin.keys, *inherited))
             built.append((replace(fs, **updates), doc, i))
         versions: dict[str, list[str | None]] = {}
         for name, version in seen:
             versions.setdefault(name, []).append(version)
-        sets = [self._resolve_local_refs(fs, doc, i, seen, versions) for fs, doc, i in built]
+        sets = []
+        for fs, doc, i in built:
+            try:
+                sets.append(self._resolve_local_refs(fs, doc, i, seen, versions))
+            except InputError as err:
+                problem(err)
         consumers = self._build_consumers(seen, versions)
         return FeatureStore(
             kind=KIND,
@@ -348,6 +407,34 @@ class _StoreBuilder:
                     ("feature_sets", i, "derived_from", j),
                 )
         return replace(fs, derived_from=tuple(refs))
+
+
+_SET_KEYS = (
+    "name", "version", "domain", "owner", "description", "tags", "entities", "timestamp_field",
+    "ttl", "sources", "derived_from", "consumers",
+)  # fmt: skip
+_FEATURE_KEYS = ("name", "dtype", "description", "tags", "source_columns", "transformation")
+
+
+def _key_lines(doc: Document, where: tuple[Any, ...], raw: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
+    """The line of each key the set declares, and of each feature and its keys."""
+    found: list[tuple[str, int]] = []
+
+    def add(name: str, pointer: tuple[Any, ...]) -> None:
+        line = doc.line_of(pointer)
+        if line is not None:
+            found.append((name, line))
+
+    for key in _SET_KEYS:
+        if key in raw:
+            add(key, (*where, key))
+    for j, feature in enumerate(raw.get("features", ())):
+        prefix = f"features.{feature['name']}"
+        add(prefix, (*where, "features", j))
+        for key in _FEATURE_KEYS:
+            if key in feature:
+                add(f"{prefix}.{key}", (*where, "features", j, key))
+    return tuple(found)
 
 
 def _tags(raw: Mapping[str, Any] | None) -> dict[str, str]:
