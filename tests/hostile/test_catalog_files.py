@@ -98,6 +98,7 @@ def test_concurrent_scans_of_one_catalog_all_succeed(tmp_path: Path) -> None:
 def test_a_second_writer_waits_with_a_message(tmp_path: Path) -> None:
     db = tmp_path / "catalog.db"
     held = local.LocalCatalog(db)
+    lines: list[str] = []
     try:
         child = subprocess.Popen(
             [sys.executable, "-m", "featmesh.connector", "scan", MANIFESTS, "--catalog", f"local:{db}"],
@@ -106,10 +107,19 @@ def test_a_second_writer_waits_with_a_message(tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(3)
+        assert child.stderr is not None
+        deadline = time.monotonic() + TIME_BOUND
+        # the lock is held until the second writer says it waits (start-up time varies with load)
+        while time.monotonic() < deadline:
+            line = child.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "waiting for another featmesh run" in line:
+                break
         assert child.poll() is None  # still waiting
     finally:
         held.close()
     _, err = child.communicate(timeout=TIME_BOUND)
-    assert child.returncode == 0, err
-    assert "waiting for another featmesh run" in err
+    assert child.returncode == 0, "".join(lines) + err
+    assert any("waiting for another featmesh run" in line for line in lines)
