@@ -783,4 +783,5 @@ def _typedef_shape(typedef: Mapping[str, Any]) -> Any:
         sorted(typedef.get("entityTypes") or []),
         typedef.get("relationshipCategory"),
         ends,
+        sorted((typedef.get("options") or {}).items()),  # Purview's schemaElementsAttribute
     )
