@@ -24,6 +24,7 @@ Facts about Purview and Atlas these tests rely on, and where they come from:
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from types import SimpleNamespace
@@ -36,6 +37,7 @@ from featmesh.connector.catalog import open_catalog
 from featmesh.connector.catalog.atlas import purview_endpoint
 from featmesh.connector.catalog.auth import purview_scope
 from featmesh.connector.errors import UsageError
+from featmesh.typedefs import load_typedefs, validate_document
 from tests.conftest import SAMPLES, run, run_json
 from tests.fakeatlas import FakeAtlas
 
@@ -411,3 +413,66 @@ def test_a_lagging_search_index_never_changes_what_a_rescan_decides(token):
         assert again.exit_code == 0, summary
         assert summary["plan"]["create"] == 0 and summary["plan"]["delete"] == 0
         assert len(purview.entities()) == 104
+
+
+# --------------------------------------------------------------------------- schema option
+
+SCHEMA_NOTE = (
+    "Purview's Schema tab lists the entities of the relationship attribute the type names in "
+    "options.schemaElementsAttribute (azure_sql_table: columns, a SET end), showing for each "
+    "the attributes its own type lists in options.schemaAttributes (azure_sql_column: "
+    '"["data_type"]"): Microsoft Purview docs, "Tutorial: What are type definitions and how to '
+    "create custom ones\" (https://learn.microsoft.com/purview/tutorial-custom-types). Apache Atlas's "
+    "own UI reads the same option (apache/atlas dashboardv2, the entity detail view)."
+)
+
+
+def _feature_set_def(options):
+    doc = load_typedefs()
+    body = copy.deepcopy(doc)
+    for typedef in body["entityDefs"]:
+        if typedef["name"] == SET:
+            if options is None:
+                typedef.pop("options", None)
+            else:
+                typedef["options"] = options
+    return body
+
+
+def test_the_feature_set_type_names_its_features_as_its_schema():
+    doc = load_typedefs()
+    feature_set = next(t for t in doc["entityDefs"] if t["name"] == SET)
+    assert feature_set["options"] == {"schemaElementsAttribute": "features"}
+    feature = next(t for t in doc["entityDefs"] if t["name"] == "featmesh_feature")
+    assert json.loads(feature["options"]["schemaAttributes"]) == ["dataType"]
+    assert validate_document(doc) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"schemaElementsAttribute": "columns"}, "'columns' is not a relationship attribute"),
+        ({"schemaElementsAttribute": "store"}, "is a single reference"),
+        ({"schemaElementsAttribute": 3}, "options must map names to strings"),
+        ({"schemaElementsAttribute": ""}, "must name a relationship attribute"),
+        ({"schemaElementsAttribute": "features", "schemaAttributes": '["nope"]'}, "'nope', not an attribute"),
+        ({"schemaElementsAttribute": "features", "schemaAttributes": "[oops"}, "not a JSON list"),
+    ],
+)
+def test_a_bad_schema_option_is_refused(options, message):
+    problems = [str(p) for p in validate_document(_feature_set_def(options))]
+    assert any(message in p for p in problems), problems
+
+
+def test_typedefs_push_adds_the_schema_option_to_an_older_catalog(token):
+    with FakeAtlas.purview("contoso", typedefs=None) as purview:
+        purview_doc = _feature_set_def(None)
+        requests.post(
+            f"{purview.base}/types/typedefs", json=purview_doc, headers={"Authorization": "Bearer t0k3n"}
+        )
+        before = purview.typedef(SET)
+        assert before is not None and "options" not in before
+        result = run("typedefs", "push", "--catalog", PURVIEW)
+        assert result.exit_code == 0, result.stderr
+        after = purview.typedef(SET)
+        assert after is not None and after["options"] == {"schemaElementsAttribute": "features"}

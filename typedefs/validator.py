@@ -11,6 +11,7 @@ rules on categories, container ends and cardinalities.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -176,6 +177,58 @@ class _Validator:
         self.check_attributes(d)
         if self.is_own(d):
             self.check_inherited_attributes(d)
+        self.check_schema_option(d)
+
+    def check_schema_attributes(self, d: _Def, value: str | None) -> None:
+        """``options.schemaAttributes``: the attributes a schema element shows in its
+        parent's schema tab, a JSON list of names (``"[\"data_type\"]"``) or one name."""
+        if value is None:
+            return
+        try:
+            names = json.loads(value) if value.lstrip().startswith("[") else [value]
+        except ValueError:
+            self.report(d, "options.schemaAttributes is not a JSON list of attribute names")
+            return
+        if not _is_list_of_str(names) or not names:
+            self.report(d, "options.schemaAttributes must list attribute names")
+            return
+        own = {a.get("name") for a in d.body.get("attributeDefs") or [] if isinstance(a, Mapping)}
+        for name in names:
+            if name not in own and name not in ("name", "description", "qualifiedName"):
+                self.report(d, f"options.schemaAttributes names '{name}', not an attribute of {d.name}")
+
+    def check_schema_option(self, d: _Def) -> None:
+        """Purview's ``options.schemaElementsAttribute`` (its schema tab and column-level
+        lineage): a string naming a relationship end of this type holding many entities
+        (an array, as ``columns`` on ``azure_sql_table``)."""
+        options = d.body.get("options")
+        if options is None:
+            return
+        if not isinstance(options, Mapping) or not all(isinstance(v, str) for v in options.values()):
+            self.report(d, "options must map names to strings")
+            return
+        self.check_schema_attributes(d, options.get("schemaAttributes"))
+        name = options.get("schemaElementsAttribute")
+        if name is None:
+            return
+        if not name:
+            self.report(d, "options.schemaElementsAttribute must name a relationship attribute")
+            return
+        for other in self.types.values():
+            if other.section != "relationshipDefs":
+                continue
+            for end in (other.body.get("endDef1"), other.body.get("endDef2")):
+                if isinstance(end, Mapping) and end.get("type") == d.name and end.get("name") == name:
+                    if end.get("cardinality") not in ("SET", "LIST"):
+                        self.report(
+                            d,
+                            f"options.schemaElementsAttribute '{name}' is a single reference "
+                            f"({other.name}); the schema is a list of elements",
+                        )
+                    return
+        self.report(
+            d, f"options.schemaElementsAttribute '{name}' is not a relationship attribute of {d.name}"
+        )
 
     def check_classificationDefs(self, d: _Def) -> None:
         self.check_super_types(d)

@@ -784,4 +784,5 @@ def _typedef_shape(typedef: Mapping[str, Any]) -> Any:
         sorted(typedef.get("entityTypes") or []),
         typedef.get("relationshipCategory"),
         ends,
+        sorted((typedef.get("options") or {}).items()),  # Purview's schemaElementsAttribute
     )
