@@ -103,6 +103,7 @@ def scan(
         sample_rows=sample_rows or (config.sample_rows if config else None),
         full=full,
         profile_remote=profile_remote or (config.profile_remote if config else False),
+        contracts=config.contracts if config else (),
     )
     outcome = run_scan(options)
     if config is not None and config.report_output is not None and not dry_run:

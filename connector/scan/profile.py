@@ -22,7 +22,6 @@ Previous = Callable[[Iterable[str]], Mapping[tuple[str, str], str]]
 """Given feature set qualifiedNames, the newest stored profile JSON per (set, source)."""
 
 
-
 @dataclass
 class Profiles:
     by_set: dict[str, DatasetProfile] = field(default_factory=dict)

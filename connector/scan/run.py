@@ -67,6 +67,8 @@ class ScanOptions:
     full: bool = False
     """Evaluate every feature set and profile every source, even when nothing changed."""
     profile_remote: bool = False
+    contracts: tuple[Path, ...] = ()
+    """Data contract files or folders the feature sets are checked against."""
 
     def catalog_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {}
@@ -87,7 +89,9 @@ def run_scan(options: ScanOptions) -> ScanOutcome:
     """Run a scan. Raises InputError (exit 2, nothing written) when no source could
     be used because of bad input; otherwise records what failed and goes on."""
     report = RunReport(command="scan")
-    rules = load_rules(options.packs, options.waivers)  # a bad pack stops the run before any read
+    rules = load_rules(
+        options.packs, options.waivers, options.contracts
+    )  # a bad pack stops the run before any read
     if options.resume:
         catalog = open_catalog(options.catalog, **options.catalog_options())
         try:
@@ -138,7 +142,7 @@ def _scan(
     fingerprints = (
         {fs.qualified_name: profiles.fingerprint(fs.qualified_name) for fs in sets} if profiles else {}
     )
-    signature = rules_signature(rules.policy, options.waivers)
+    signature = rules_signature(rules.policy, options.waivers, contracts=rules.contracts)
     history = _history(catalog, report) if down is None else []
     last = last_scan(history)
     sets = with_parent_hashes(sets, published, last)
