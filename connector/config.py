@@ -50,6 +50,8 @@ class Config:
     profile_remote: bool = False
     report_format: str | None = None
     report_output: Path | None = None
+    contracts: tuple[Path, ...] = ()
+    """Data contract files or folders (ODCS v3)."""
 
 
 def load_config(path: Path | str) -> Config:
@@ -88,6 +90,7 @@ def load_config(path: Path | str) -> Config:
         profile_remote=bool(profiling.get("remote", False)),
         report_format=report.get("format"),
         report_output=base / report["output"] if "output" in report else None,
+        contracts=tuple(base / c for c in data.get("contracts", ())),
     )
 
 

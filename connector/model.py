@@ -520,6 +520,24 @@ def newest_version(versions: list[str | None]) -> str | None:
     return max(versions, key=order)
 
 
+# --------------------------------------------------------------------------- contracts
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContractTerms:
+    """What a data product's contract promises about one table it publishes."""
+
+    table: str
+    """The table or path feature sets name as their source (the contract's physicalName)."""
+    contract: str
+    version: str
+    status: str
+    columns: Mapping[str, str] = field(default_factory=dict)
+    """Column name -> featmesh dtype (``unknown`` where the contract's types say nothing)."""
+    freshness_seconds: int | None = None
+    path: str = ""
+
+
 # --------------------------------------------------------------------------- profiles
 
 

@@ -6,7 +6,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from featmesh.connector.model import ColumnProfile, Consumer, DatasetProfile, FeatureDrift, FeatureSet
+from featmesh.connector.model import (
+    ColumnProfile,
+    Consumer,
+    ContractTerms,
+    DatasetProfile,
+    FeatureDrift,
+    FeatureSet,
+)
 
 PARENT_HASHES = "parent_hashes"
 """``FeatureSet.extra`` key a source fills when it can tell which definition of each
@@ -76,6 +83,8 @@ class CheckContext:
     mesh: Mesh
     profiles: Mapping[str, DatasetProfile] = field(default_factory=dict)
     drift: Mapping[str, Sequence[FeatureDrift]] = field(default_factory=dict)
+    contracts: Mapping[str, ContractTerms] = field(default_factory=dict)
+    """What data contracts promise, by the table or path feature sets read."""
     _columns: dict[str, dict[str, ColumnProfile]] = field(default_factory=dict, repr=False)
 
     def profile(self, fs: FeatureSet) -> DatasetProfile | None:

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from featmesh.connector.model import Consumer, DatasetProfile, FeatureDrift, FeatureSet, Origin
+from featmesh.connector.model import Consumer, ContractTerms, DatasetProfile, FeatureDrift, FeatureSet, Origin
 from featmesh.policies.context import CheckContext, Mesh
 from featmesh.policies.locations import place
 from featmesh.policies.packs import PolicySet, Rule
@@ -293,6 +293,7 @@ def evaluate(
     order: Mapping[str, int] | None = None,
     previous: Sequence[FeatureSet] = (),
     consumers: Sequence[Consumer] = (),
+    contracts: Mapping[str, ContractTerms] | None = None,
 ) -> Evaluation:
     """Evaluate ``policy`` on ``feature_sets``.
 
@@ -302,11 +303,21 @@ def evaluate(
     evaluation time (waiver expiry, ``evaluatedAt``). ``order``: qualifiedName -> position
     of the sets in the mesh the mesh-wide checks see (``Mesh.of``). ``previous``: the
     published copies of the sets evaluated, and ``consumers``: who reads the mesh's sets,
-    for the breaking-change rules.
+    for the breaking-change rules; ``contracts``: what data contracts promise, by table.
     """
     with cyclic_gc_paused():
         return _evaluate(
-            policy, feature_sets, published, profiles, drift, waivers, now, order, previous, consumers
+            policy,
+            feature_sets,
+            published,
+            profiles,
+            drift,
+            waivers,
+            now,
+            order,
+            previous,
+            consumers,
+            contracts,
         )
 
 
@@ -340,11 +351,12 @@ def _evaluate(
     order: Mapping[str, int] | None = None,
     previous: Sequence[FeatureSet] = (),
     consumers: Sequence[Consumer] = (),
+    contracts: Mapping[str, ContractTerms] | None = None,
 ) -> Evaluation:
     now = now or dt.datetime.now(dt.timezone.utc)
     local = list({t.qn: t for t in map(_Set.of, feature_sets)}.values())
     mesh = Mesh.of([t.fs for t in local], published, order, previous, consumers)
-    ctx = CheckContext(mesh=mesh, profiles=profiles or {}, drift=drift or {})
+    ctx = CheckContext(mesh=mesh, profiles=profiles or {}, drift=drift or {}, contracts=contracts or {})
     builder = _Builder(waivers, now.date())
     mesh_runs = {rule.id: _run_mesh(builder, rule, mesh, local) for rule in policy.rules if rule.check.mesh}
     runs: dict[str, list[RuleRun]] = {}

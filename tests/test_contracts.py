@@ -8,7 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from featmesh.connector.contracts import diff, load_contract, schema
+from featmesh.connector.config import load_config
+from featmesh.connector.contracts import diff, load_contract, load_contracts, schema
 from featmesh.connector.errors import InputError
 from tests.conftest import SAMPLES, run
 
@@ -111,3 +112,28 @@ def test_contract_diff_without_breaks_exits_0_and_markdown(catalog: str):
 def test_contract_diff_of_a_missing_file_is_exit_2(catalog: str, tmp_path: Path):
     result = run("contract", "diff", str(tmp_path / "nope.yaml"), str(V2), "--catalog", catalog)
     assert result.exit_code == 2 and "Traceback" not in result.stderr
+
+
+def test_check_against_a_contract_and_the_sample_config_names_them(tmp_path: Path):
+    result = run(
+        "check", f"manifest:{SAMPLES / 'manifests'}", "--contract", str(V1), "--json", "--fail-on", "never"
+    )
+    assert result.exit_code == 0, result.stderr
+    found = {
+        r["target"]: r["message"]
+        for r in json.loads(result.stdout)["results"]
+        if r["rule"] == "contract-conformance" and r["state"] == "failed"
+    }
+    message = (
+        "main.payments.card_transactions: reads channel, billing_email, "
+        "which contract urn:contoso:payments:card-transactions 1.4.0 does not promise"
+    )
+    assert found == {"featmesh://manifest/payments/card_usage_patterns@1": message}
+    assert load_config(SAMPLES / "featmesh.yaml").contracts == (
+        SAMPLES / "contracts" / "card-transactions.odcs.yaml",
+    )
+
+
+def test_a_folder_keeps_the_contract_in_force_over_a_proposal():
+    (terms,) = load_contracts([SAMPLES / "contracts"]).values()
+    assert (terms.version, terms.status) == ("1.4.0", "active")

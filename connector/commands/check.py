@@ -37,6 +37,7 @@ from featmesh.connector import redact
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.options import catalog_option, profile_options
 from featmesh.connector.config import load_config
+from featmesh.connector.contracts import load_contracts
 from featmesh.connector.errors import (
     EXIT_FINDINGS,
     EXIT_INPUT,
@@ -148,6 +149,13 @@ def _published(catalog: Any, uri: str, report: RunReport) -> list[FeatureSet]:
     help="Exit 1 when an unwaived failure is at or above this severity.",
 )
 @catalog_option("Read the published mesh from this catalog (read-only).", name="catalog")
+@click.option(
+    "--contract",
+    "contract_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A data contract (ODCS v3) file or folder the sources are checked against; repeatable.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON summary to stdout.")
 @profile_options
 @click.option(
@@ -169,6 +177,7 @@ def check(
     sample_rows: int | None,
     profile_remote: bool,
     config_path: Path | None,
+    contract_paths: tuple[Path, ...] = (),
 ) -> None:
     """Check feature sets in SOURCES against policy packs; writes nothing to any catalog.
 
@@ -183,7 +192,9 @@ def check(
         profile = profile or config.profile
         sample_rows = sample_rows or config.sample_rows
         profile_remote = profile_remote or config.profile_remote
+        contract_paths = contract_paths or config.contracts
     policy = load_policy(list(packs) or None)
+    contracts = load_contracts(contract_paths)
     waiver_set = load_waivers(waivers, policy) if waivers else None
     specs = [parse_source(arg) for arg in sources] or (list(config.sources) if config else [])
     if not specs:
@@ -253,6 +264,7 @@ def check(
         published=published,
         previous=previous,
         consumers=consumers,
+        contracts=contracts,
         waivers=waiver_set,
         profiles=profiles.by_set if profiles else None,
         drift=profiles.drift if profiles else None,

@@ -104,6 +104,7 @@ def scan(
         full=full,
         profile_remote=profile_remote or (config.profile_remote if config else False),
         catalog_settings=config.catalog_settings if config else {},
+        contracts=config.contracts if config else (),
     )
     outcome = run_scan(options)
     if config is not None and config.report_output is not None and not dry_run:

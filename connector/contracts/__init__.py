@@ -16,13 +16,15 @@ retired status, a tighter freshness promise withdrawn.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from featmesh.connector.documents import Document, load_schema, load_yaml, validate
-from featmesh.connector.model import normalize_dtype
+from featmesh.connector.errors import InputError
+from featmesh.connector.model import ContractTerms, normalize_dtype
 
 SCHEMA_FILE = "odcs-json-schema-v3.0.2.json"
 RETIRING = ("deprecated", "retired")
@@ -192,3 +194,49 @@ def diff(old: Contract, new: Contract) -> list[Break]:
                 )
             )
     return out
+
+
+def terms(contract: Contract) -> list[ContractTerms]:
+    """The contract's promises, one per schema object."""
+    return [
+        ContractTerms(
+            table=obj.table,
+            contract=contract.id,
+            version=contract.version,
+            status=contract.status,
+            columns={c.name: c.dtype for c in obj.columns.values()},
+            freshness_seconds=contract.freshness_seconds,
+            path=contract.path,
+        )
+        for obj in contract.objects.values()
+    ]
+
+
+def load_contracts(paths: Iterable[Path]) -> dict[str, ContractTerms]:
+    """Every contract in ``paths`` (files, or folders of ``*.yaml`` / ``*.yml``) by table."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for pattern in ("*.yaml", "*.yml") for p in path.rglob(pattern))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InputError("no such contract file or folder", path=str(path))
+    by_table: dict[str, ContractTerms] = {}
+    for file in files:
+        for promise in terms(load_contract(file)):
+            known = by_table.get(promise.table)
+            if known is not None and known.contract != promise.contract:
+                raise InputError(
+                    f"table {promise.table} is also promised by contract {known.contract} ({known.path})",
+                    path=str(file),
+                )
+            if known is None or _rank(promise) > _rank(known):
+                by_table[promise.table] = promise
+    return by_table
+
+
+def _rank(promise: ContractTerms) -> tuple[bool, tuple[int, ...]]:
+    """In force (not a proposal or a draft) first, then the highest version."""
+    version = tuple(int(p) if p.isdigit() else -1 for p in promise.version.split("."))
+    return promise.status not in ("proposed", "draft"), version

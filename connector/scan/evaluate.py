@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from featmesh.connector.contracts import load_contracts
 from featmesh.connector.errors import EXIT_FINDINGS, EXIT_OK
-from featmesh.connector.model import PREVIOUS_HASH, FeatureSet
+from featmesh.connector.model import PREVIOUS_HASH, ContractTerms, FeatureSet
 from featmesh.connector.scan.increment import Increment, count_findings, merge_scores
 from featmesh.connector.scan.profile import Profiles
 from featmesh.policies import (
@@ -41,11 +42,19 @@ log = logging.getLogger(__name__)
 class Rules:
     policy: PolicySet
     waivers: WaiverSet | None = None
+    contracts: Mapping[str, ContractTerms] = field(default_factory=dict)
+    """What data contracts promise, by table."""
 
 
-def load_rules(packs: Sequence[str] = (), waivers: Path | str | None = None) -> Rules:
+def load_rules(
+    packs: Sequence[str] = (), waivers: Path | str | None = None, contracts: Sequence[Path] = ()
+) -> Rules:
     policy = load_policy(list(packs) or None)
-    return Rules(policy=policy, waivers=load_waivers(str(waivers), policy) if waivers else None)
+    return Rules(
+        policy=policy,
+        waivers=load_waivers(str(waivers), policy) if waivers else None,
+        contracts=load_contracts(contracts),
+    )
 
 
 @dataclass
@@ -74,6 +83,7 @@ def evaluate_sets(
         drift=profiles.drift if profiles else None,
         waivers=rules.waivers,
         order=order,
+        contracts=rules.contracts,
     )
     summary = summarize(evaluation)
     classifications: dict[str, list[dict[str, Any]]] = {}

@@ -44,11 +44,17 @@ class Increment:
         }
 
 
-def rules_signature(policy: Any, waivers: Path | None, today: dt.date | None = None) -> str:
-    """What, besides the definitions and the data, decides an evaluation's outcome."""
+def rules_signature(
+    policy: Any, waivers: Path | None, today: dt.date | None = None, contracts: Any = None
+) -> str:
+    """What, besides the definitions and the data, decides an evaluation's outcome
+    (the data contracts' promises included, when there are any)."""
     text = waivers.read_bytes().hex() if waivers and waivers.exists() else ""
     where = str(waivers.resolve()) if waivers else ""  # findings about waivers carry their path
-    return stable_hash([repr(policy), text, where, (today or dt.date.today()).isoformat()])
+    parts: list[Any] = [repr(policy), text, where, (today or dt.date.today()).isoformat()]
+    if contracts:
+        parts.append(sorted(repr(t) for t in contracts.values()))
+    return stable_hash(parts)
 
 
 def last_scan(runs: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:

@@ -95,5 +95,3 @@ def keep_classifications(
             entity["classifications"] = held
         else:
             entity.pop("classifications", None)
-
-

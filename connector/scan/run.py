@@ -76,6 +76,8 @@ class ScanOptions:
     profile_remote: bool = False
     catalog_settings: Mapping[str, Any] = field(default_factory=dict)
     """Remote catalog options from the config (Purview collections, operations per second)."""
+    contracts: tuple[Path, ...] = ()
+    """Data contract files or folders the feature sets are checked against."""
 
     def catalog_options(self) -> dict[str, Any]:
         options: dict[str, Any] = dict(self.catalog_settings)
@@ -96,7 +98,9 @@ def run_scan(options: ScanOptions) -> ScanOutcome:
     """Run a scan. Raises InputError (exit 2, nothing written) when no source could
     be used because of bad input; otherwise records what failed and goes on."""
     report = RunReport(command="scan")
-    rules = load_rules(options.packs, options.waivers)  # a bad pack stops the run before any read
+    rules = load_rules(
+        options.packs, options.waivers, options.contracts
+    )  # a bad pack stops the run before any read
     if options.resume:
         catalog = open_catalog(options.catalog, **options.catalog_options())
         try:
@@ -147,7 +151,7 @@ def _scan(
     fingerprints = (
         {fs.qualified_name: profiles.fingerprint(fs.qualified_name) for fs in sets} if profiles else {}
     )
-    signature = rules_signature(rules.policy, options.waivers)
+    signature = rules_signature(rules.policy, options.waivers, contracts=rules.contracts)
     history = _history(catalog, report) if down is None else []
     last = last_scan(history)
     sets = with_parent_hashes(sets, published, last)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from featmesh.connector.model import FeatureDrift
+from featmesh.connector.model import ContractTerms, FeatureDrift
 from featmesh.policies import all_checks, evaluate
 from tests.policies.helpers import from_case, profile
 
@@ -30,7 +30,8 @@ def test_case(check: str, case: dict[str, Any], one_rule) -> None:
     fs = from_case(case.get("set", {}))
     profiles = {fs.qualified_name: profile(fs, **case["profile"])} if "profile" in case else None
     drift = {fs.qualified_name: [FeatureDrift(**d) for d in case["drift"]]} if "drift" in case else None
-    evaluation = evaluate(policy, [fs], profiles=profiles, drift=drift)
+    contracts = {t: ContractTerms(table=t, **c) for t, c in case.get("contracts", {}).items()}
+    evaluation = evaluate(policy, [fs], profiles=profiles, drift=drift, contracts=contracts)
     results = list(evaluation.results())
     assert all(r.state.value != "error" for r in results), [r.message for r in results]
     expect = case["expect"]

@@ -348,8 +348,7 @@ class _StoreBuilder:
                 if pinned is None:
                     named = f"{read.feature_set.name}@{read.feature_set.version or 'latest'}"
                     raise doc.error(
-                        f"reads feature set '{named}', "
-                        f"which store '{self.name}' does not declare",
+                        f"reads feature set '{named}', which store '{self.name}' does not declare",
                         ("consumers", i, "reads", j, "feature_set"),
                     )
                 reads.append(replace(read, feature_set=pinned))
