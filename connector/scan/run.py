@@ -17,7 +17,7 @@ from featmesh.connector import progress
 from featmesh.connector.catalog import Catalog, open_catalog
 from featmesh.connector.catalog.plan import Plan
 from featmesh.connector.errors import EXIT_OK, EXIT_PARTIAL, CatalogError, InputError, UsageError
-from featmesh.connector.mapping.entities import MeshMapping, map_mesh
+from featmesh.connector.mapping.entities import MeshMapping, map_mesh, mesh_keys
 from featmesh.connector.mapping.rules import DEFAULT_RULES, MappingRule
 from featmesh.connector.model import FeatureSet, FeatureStore
 from featmesh.connector.runreport import RunReport
@@ -127,7 +127,7 @@ def _scan(
     if down is None:
         try:  # what the catalog holds, read once: for the increment and for the plan
             progress.step(f"reading what {catalog.uri} holds for {len(sets)} feature sets")
-            keys = map_mesh(stores, rules=options.rules, exists=catalog.exists).keys()
+            keys = mesh_keys(stores, rules=options.rules, exists=catalog.exists)
             current = catalog.current(keys, scopes)
         except CatalogError as err:
             down = err
@@ -230,7 +230,7 @@ def _published(catalog: Catalog, stores: list[FeatureStore], report: RunReport) 
     Sets of the stores read in this run come from the run, not the catalog."""
     scanned = {(s.kind, s.name) for s in stores}
     try:
-        published = catalog.published_feature_sets()
+        published = catalog.published_feature_sets(exclude_stores=scanned)
     except CatalogError as err:
         report.warn(f"the published mesh could not be read; mesh-wide rules see this run only: {err}")
         return []
