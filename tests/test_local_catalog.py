@@ -130,3 +130,20 @@ def test_a_file_that_is_not_a_catalog_is_an_input_error(tmp_path):
     sqlite3.connect(other).execute("CREATE TABLE t (a)").connection.commit()
     with pytest.raises(InputError, match="not a featmesh catalog: no such table: meta"):
         LocalCatalog(other, read_only=True)
+
+
+def test_published_sets_leave_out_the_excluded_stores_undecoded(tmp_path):
+    from featmesh.connector.model import to_dict
+    from tests.conftest import SAMPLES, run
+
+    db = tmp_path / "c.db"
+    assert run("scan", str(SAMPLES / "manifests"), "--catalog", f"local:{db}").exit_code == 0
+    catalog = LocalCatalog(db, read_only=True)
+    try:
+        every = catalog.published_feature_sets()
+        rest = catalog.published_feature_sets(exclude_stores=[("manifest", "payments"), ("manifest", "nope")])
+    finally:
+        catalog.close()
+    assert {fs.store for fs in every} == {"payments", "customer-360", "marketing", "risk-shared"}
+    kept = [to_dict(fs) for fs in every if fs.store != "payments"]
+    assert [to_dict(fs) for fs in rest] == kept and len(rest) == len(every) - 3

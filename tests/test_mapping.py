@@ -13,6 +13,7 @@ from featmesh.connector.mapping.entities import (
     PIPELINE,
     STORE,
     map_mesh,
+    mesh_keys,
 )
 from featmesh.connector.mapping.rules import DEFAULT_RULES, MappingRule, resolve
 from featmesh.connector.model import Feature, FeatureSet, FeatureSetRef, FeatureStore, SourceRef
@@ -170,3 +171,25 @@ def test_classifications_and_extra_feature_attributes_are_attached():
     assert entities[fs.qualified_name]["classifications"] == [outcome]
     assert entities[fs.feature_qn("f")]["attributes"]["profile"] == "{}"
     assert entities[DP + "data/a.parquet"]["attributes"]["name"] == "a.parquet"
+
+
+def test_mesh_keys_are_the_mappings_keys_without_building_it(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(SAMPLES.parent / "bench"))
+    import meshgen
+
+    meshgen.generate(tmp_path, 120, features=8)
+    _, generated = _read_all(str(tmp_path / "manifests"))
+    assert len(generated.stores) == 20 and any(
+        fs.derived_from for s in generated.stores for fs in s.feature_sets
+    )
+    existing = {
+        (
+            "azure_datalake_gen2_path",
+            "https://contosopayments.dfs.core.windows.net/curated/settlements/merchant_daily",
+        )
+    }
+    for stores in (_samples(), generated.stores):
+        for exists in (None, lambda t, q: (t, q) in existing):
+            assert mesh_keys(stores, exists=exists) == map_mesh(stores, exists=exists).keys()

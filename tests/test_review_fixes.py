@@ -15,7 +15,7 @@ def test_check_with_an_unreachable_catalog_still_reports(monkeypatch, tmp_path: 
     class Down:
         uri = "atlas+https://down.example"
 
-        def published_feature_sets(self):
+        def published_feature_sets(self, **_):
             raise CatalogError("GET /search/basic: ConnectionError: no answer from the catalog")
 
         def feature_set_versions(self, *args):

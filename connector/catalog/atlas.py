@@ -380,12 +380,17 @@ class AtlasCatalog:
             if not token:
                 return
 
-    def published_feature_sets(self) -> list[FeatureSet]:
+    def published_feature_sets(self, *, exclude_stores: Iterable[tuple[str, str]] = ()) -> list[FeatureSet]:
         entities = self.export()
-        return feature_sets_from_entities(
-            [e for e in entities if e["typeName"] == FEATURE_SET],
-            [e for e in entities if e["typeName"] == FEATURE],
-        )
+        skip = set(exclude_stores)
+        return [
+            fs
+            for fs in feature_sets_from_entities(
+                [e for e in entities if e["typeName"] == FEATURE_SET],
+                [e for e in entities if e["typeName"] == FEATURE],
+            )
+            if (fs.store_kind, fs.store) not in skip
+        ]
 
     # ------------------------------------------------------------------ writing
 

@@ -26,7 +26,7 @@ from featmesh.connector.catalog.plan import EntityJson, Key, Plan, owned
 from featmesh.connector.errors import CatalogError, InputError
 from featmesh.connector.mapping.entities import FEATMESH_TYPES, FEATURE, FEATURE_SET
 from featmesh.connector.mapping.reverse import feature_sets_from_entities
-from featmesh.connector.model import FeatureSet, parse_feature_set_qn
+from featmesh.connector.model import FeatureSet, parse_feature_set_qn, store_qn
 from featmesh.connector.runreport import retired_classification, utcnow
 from featmesh.typedefs import TypeSystem, load_base_typedefs, load_typedefs
 
@@ -279,12 +279,21 @@ class LocalCatalog:
         rows = self.db.execute("SELECT * FROM entities ORDER BY type_name, qualified_name").fetchall()
         return [self._entity_json(row, inverse=True) for row in rows]
 
-    def published_feature_sets(self) -> list[FeatureSet]:
-        return feature_sets_from_entities(self._entities_of(FEATURE_SET), self._entities_of(FEATURE))
+    def published_feature_sets(self, *, exclude_stores: Iterable[tuple[str, str]] = ()) -> list[FeatureSet]:
+        """The published sets, but those of ``exclude_stores`` ((kind, name) pairs: the
+        stores a scan reads itself), which are neither decoded nor returned."""
+        skip = {store_qn(kind, name) + "/" for kind, name in exclude_stores}
+        return feature_sets_from_entities(
+            self._entities_of(FEATURE_SET, skip), self._entities_of(FEATURE, skip)
+        )
 
-    def _entities_of(self, type_name: str) -> list[EntityJson]:
+    def _entities_of(self, type_name: str, skip: set[str] | frozenset[str] = frozenset()) -> list[EntityJson]:
         rows = self.db.execute("SELECT * FROM entities WHERE type_name = ?", (type_name,)).fetchall()
-        return [self._entity_json(row, inverse=False) for row in rows]
+        return [
+            self._entity_json(row, inverse=False)
+            for row in rows
+            if not skip or _store_prefix(row["qualified_name"]) not in skip
+        ]
 
     def feature_set_versions(self, store_kind: str, store: str, name: str) -> list[str | None]:
         prefix = f"featmesh://{store_kind}/{store}/{name}@"
@@ -606,6 +615,13 @@ def _shipped_typedefs() -> dict[str, Any]:
         for category in CATEGORIES:
             merged[category].extend(source.get(category, []))
     return merged
+
+
+def _store_prefix(qualified_name: str) -> str:
+    """``featmesh://kind/store/`` of a feature set's or a feature's qualifiedName (the
+    names' own ``/`` are percent-encoded, so the last one ends the store)."""
+    base = qualified_name.split("#", 1)[0]
+    return base[: base.rfind("/") + 1]
 
 
 def _like_prefix(prefix: str) -> str:

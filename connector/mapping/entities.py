@@ -129,6 +129,37 @@ def map_mesh(
     return out
 
 
+def mesh_keys(
+    stores: Sequence[FeatureStore],
+    *,
+    rules: Iterable[MappingRule] = DEFAULT_RULES,
+    exists: Exists | None = None,
+) -> list[tuple[str, str]]:
+    """``map_mesh(...).keys()`` without building the entities: the (typeName,
+    qualifiedName) of everything the mapping would produce, in the same order, for
+    reading what the catalog holds before the evaluation decides the classifications."""
+    rules = tuple(rules)
+    products: dict[str, _Product] = {}
+    sets: list[FeatureSet] = [fs for store in stores for fs in store.feature_sets]
+    keys = [(STORE, store.qualified_name) for store in stores]
+    keys += [(ENTITY, entity_qn(store.kind, store.name, e.name)) for store in stores for e in store.entities]
+    for fs in sets:
+        for source in fs.sources:
+            _product(products, source, fs, rules, exists)
+    keys += [(DATA_PRODUCT, p.qualified_name) for p in products.values() if not p.existing]
+    features: list[tuple[str, str]] = []
+    processes: list[tuple[str, str]] = []
+    for fs in sets:
+        qn = fs.qualified_name
+        keys.append((FEATURE_SET, qn))
+        features.extend((FEATURE, fs.feature_qn(f.name)) for f in fs.features)
+        if fs.sources:
+            processes.append((PIPELINE, f"{qn}/pipeline/source"))
+        if fs.derived_from:
+            processes.append((PIPELINE, f"{qn}/pipeline/derivation"))
+    return keys + features + processes
+
+
 # --------------------------------------------------------------------------- entities
 
 

@@ -24,7 +24,7 @@ from featmesh.connector.errors import (
     InputError,
     UsageError,
 )
-from featmesh.connector.mapping.entities import MeshMapping, map_mesh
+from featmesh.connector.mapping.entities import MeshMapping, map_mesh, mesh_keys
 from featmesh.connector.mapping.rules import DEFAULT_RULES, MappingRule
 from featmesh.connector.model import FeatureSet, FeatureStore
 from featmesh.connector.runreport import RunReport
@@ -140,7 +140,7 @@ def _scan(
     if down is None:
         try:  # what the catalog holds, read once: for the increment and for the plan
             progress.step(f"reading what {catalog.uri} holds for {len(sets)} feature sets")
-            keys = map_mesh(stores, rules=options.rules, exists=catalog.exists).keys()
+            keys = mesh_keys(stores, rules=options.rules, exists=catalog.exists)
             current = catalog.current(keys, scopes)
         except CatalogError as err:
             down = err
@@ -243,7 +243,7 @@ def _published(catalog: Catalog, stores: list[FeatureStore], report: RunReport) 
     Sets of the stores read in this run come from the run, not the catalog."""
     scanned = {(s.kind, s.name) for s in stores}
     try:
-        published = catalog.published_feature_sets()
+        published = catalog.published_feature_sets(exclude_stores=scanned)
     except CatalogError as err:
         report.warn(f"the published mesh could not be read; mesh-wide rules see this run only: {err}")
         return []

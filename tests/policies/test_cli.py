@@ -129,7 +129,7 @@ class FakeCatalog:
         self.sets = sets
         self.closed = False
 
-    def published_feature_sets(self):
+    def published_feature_sets(self, **_):
         return self.sets
 
     def feature_set_versions(self, store_kind, store, name):
