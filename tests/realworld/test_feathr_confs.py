@@ -106,3 +106,10 @@ def test_scan_store_name_option(tmp_path: Path) -> None:
     assert "featmesh://feathr/swa_team/swaAnchor@latest" in summary["revisions"]
     two = run("scan", str(FEATHR / "swa-extractor"), str(FEATHR / "key-extractor"), "--store-name", "x")
     assert two.exit_code == 2 and "exactly one" in two.stderr
+
+
+def test_a_java_class_in_an_expression_is_not_an_input() -> None:
+    spec = parse_source(f"feathr:{FEATHR / 'default-conf'}")
+    report = SourceReport(uri=spec.uri, kind=spec.kind)
+    read_source(spec, report)
+    assert not any("'Math'" in w for w in report.warnings.items)
