@@ -56,6 +56,12 @@ from featmesh.connector.sources import parse_source
     is_flag=True,
     help="Evaluate and profile everything, even feature sets and data that did not change.",
 )
+@click.option(
+    "--store-name",
+    metavar="NAME",
+    default=None,
+    help="Name the store of the one SOURCE given (instead of its folder or project name).",
+)
 def scan(
     sources: tuple[str, ...],
     packs: tuple[str, ...],
@@ -72,6 +78,7 @@ def scan(
     batch_size: int | None,
     keep_deleted: bool,
     resume: bool,
+    store_name: str | None,
 ) -> None:
     """Scan feature stores and publish them to a catalog.
 
@@ -81,7 +88,9 @@ def scan(
     config = load_config(config_path) if config_path else None
     if resume and sources:
         raise UsageError("--resume finishes the last push from its stored results: give no SOURCE with it")
-    specs = tuple(parse_source(s) for s in sources)
+    if store_name is not None and len(sources) != 1:
+        raise UsageError("--store-name names the store of one SOURCE: give exactly one")
+    specs = tuple(parse_source(s, {"store": store_name} if store_name else None) for s in sources)
     if config is not None and not specs and not resume:
         specs = config.sources
     if not specs and not resume:

@@ -150,6 +150,42 @@ def _with_previous_hashes(
     return out
 
 
+MAX_REVISIONS = 20
+"""Earlier revisions kept per set in each run record (the newest first)."""
+
+
+def with_revisions(record: dict[str, Any], last: Mapping[str, Any] | None, run_id: str, now: str) -> None:
+    """Give each set of the run record its revision: the definition it has now, named by
+    its content hash, with the run and time it was first seen and the time it was last
+    seen, and the revisions before it. Stores without versions (Feast, Feathr) edit a
+    set in place; the revision is what a model can name to say exactly which definition
+    it was trained on. Carried from the last scan while the definition stays the same."""
+    before: Mapping[str, Mapping[str, Any]] = ((last or {}).get("evaluation") or {}).get("sets", {})
+    for qn, entry in record.get("sets", {}).items():
+        digest = entry.get("content_hash")
+        if not digest:
+            continue
+        earlier = (before.get(qn) or {}).get("revision") or {}
+        if earlier.get("content_hash") == digest:
+            revision = {**earlier, "last_seen": now, "last_run": run_id}
+        else:
+            history = list(earlier.get("history") or [])
+            if earlier:
+                history.insert(
+                    0, {k: earlier[k] for k in ("id", "content_hash", "first_seen", "first_run", "last_seen")}
+                )
+            revision = {
+                "id": digest[:12],
+                "content_hash": digest,
+                "first_seen": now,
+                "first_run": run_id,
+                "last_seen": now,
+                "last_run": run_id,
+                "history": history[:MAX_REVISIONS],
+            }
+        entry["revision"] = revision
+
+
 FAIL_ON = ("critical", "error", "warning", "info", "never")
 
 

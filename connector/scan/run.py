@@ -27,7 +27,7 @@ from featmesh.connector.errors import (
 from featmesh.connector.mapping.entities import MeshMapping, map_mesh, mesh_keys
 from featmesh.connector.mapping.rules import DEFAULT_RULES, MappingRule
 from featmesh.connector.model import FeatureSet, FeatureStore
-from featmesh.connector.runreport import RunReport
+from featmesh.connector.runreport import RunReport, utcnow
 from featmesh.connector.scan.evaluate import (
     Rules,
     evaluate_sets,
@@ -35,6 +35,7 @@ from featmesh.connector.scan.evaluate import (
     merged_record,
     record_exit_code,
     with_parent_hashes,
+    with_revisions,
 )
 from featmesh.connector.scan.increment import last_scan, plan_increment, previous_record, rules_signature
 from featmesh.connector.scan.profile import Profiles, profile_sets
@@ -174,6 +175,7 @@ def _scan(
     for error in outcome.evaluation.errors():
         report.fail(f"check {error.rule} raised on {error.target}: {error.message}")
     evaluation = merged_record(outcome, increment, rules, signature, fingerprints)
+    with_revisions(evaluation, last, report.run_id, utcnow())
     extra = profiles.feature_attributes if profiles else None
     if down is not None:
         # what was read and evaluated is still summarised and recorded
@@ -364,6 +366,11 @@ def summarize(
         "findings": blocks.get("findings", {"critical": 0, "error": 0, "warning": 0, "info": 0, "waived": 0}),
         "score": blocks.get("score", {"mesh": None, "grade": None, "domains": {}}),
         "evaluated": _evaluated(evaluation),
+        "revisions": {
+            qn: {k: v for k, v in entry["revision"].items() if k != "history"}
+            for qn, entry in (evaluation or {}).get("sets", {}).items()
+            if "revision" in entry
+        },
         "warnings": report.warnings.to_json() + [w for s in report.sources for w in s.warnings.to_json()],
         "failures": report.failures.to_json(),
     }

@@ -78,3 +78,21 @@ def test_glob_sources_are_shown_by_their_folder() -> None:
     store, _ = scan(STORE)
     shown = [_display_name(fs.sources[0]) for fs in store.feature_sets]
     assert shown == ["accounts-precalculated/*.parquet", "transactions-source/*.parquet"]
+
+
+def test_a_definition_changed_under_the_same_version_is_flagged(tmp_path: Path) -> None:
+    from tests.conftest import run, run_json
+
+    root, db = tmp_path / "featurestore", tmp_path / "c.db"
+    shutil.copytree(STORE, root)
+    result, _ = run_json("scan", f"azureml:{root}", "--catalog", f"local:{db}", "--json")
+    assert result.exit_code in (0, 1), result.stderr
+    spec = root / "featuresets" / "accounts" / "spec" / "FeatureSetSpec.yaml"
+    added = "features:\n- name: accountTier\n  type: string\n"
+    spec.write_text(spec.read_text().replace("features:\n", added, 1))
+    checked = run("check", f"azureml:{root}", "--catalog", f"local:{db}", "--format", "json")
+    assert "version-unchanged" in checked.stdout and "accounts' version 1 changed" in checked.stdout
+    assert checked.exit_code == 1
+    result, _ = run_json("scan", f"azureml:{root}", "--catalog", f"local:{db}", "--json")
+    again = run("check", f"azureml:{root}", "--catalog", f"local:{db}", "--format", "json")
+    assert "accounts' version 1 changed" in again.stdout  # stays flagged until the version is bumped

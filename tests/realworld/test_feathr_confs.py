@@ -87,3 +87,29 @@ def test_featmesh_yaml_names_the_store_of_each_source(tmp_path: Path) -> None:
     result = read_sources(load_config(config).sources, report)
     assert [s.status for s in report.sources] == ["ok", "ok"]
     assert [s.name for s in result.stores] == ["payments_feathr", "risk_feathr"]
+
+
+def test_scan_store_name_option(tmp_path: Path) -> None:
+    from tests.conftest import run, run_json
+
+    result, summary = run_json(
+        "scan",
+        f"feathr:{FEATHR / 'swa-extractor'}",
+        "--store-name",
+        "swa_team",
+        "--dry-run",
+        "--json",
+        "--catalog",
+        f"local:{tmp_path / 'c.db'}",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "featmesh://feathr/swa_team/swaAnchor@latest" in summary["revisions"]
+    two = run("scan", str(FEATHR / "swa-extractor"), str(FEATHR / "key-extractor"), "--store-name", "x")
+    assert two.exit_code == 2 and "exactly one" in two.stderr
+
+
+def test_a_java_class_in_an_expression_is_not_an_input() -> None:
+    spec = parse_source(f"feathr:{FEATHR / 'default-conf'}")
+    report = SourceReport(uri=spec.uri, kind=spec.kind)
+    read_source(spec, report)
+    assert not any("'Math'" in w for w in report.warnings.items)

@@ -46,7 +46,9 @@ _SECRET_PARAM = re.compile(
 )
 _USERINFO = re.compile(r"(://[^/:@\s]+:)[^/@\s]+@")
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
-_IDENT = re.compile(r"(?<![\w.$])([A-Za-z_]\w*)(?!\s*\()(?![\w])")
+_IDENT = re.compile(r"(?<![\w.$])(?![A-Z]\w*\s*\.)([A-Za-z_]\w*)(?!\s*\()(?![\w])")
+"""Names an expression reads; a capitalised name before a dot is a Java class whose
+member is called (``Math.log(x)``), not an input."""
 _WORDS = {
     "true",
     "false",
