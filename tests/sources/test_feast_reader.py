@@ -160,7 +160,9 @@ def test_older_registry_keeps_owner_and_drops_dummy_entity() -> None:
     assert [e.name for e in store.entities] == ["taxi_id"]
     raw = sets_of(store)["raw_data_fv"]
     assert raw.owner == "Malcolm Keyes"
-    assert raw.sources[0].uri == "trips_stats.parquet"  # relative path kept as written
+    # a relative path resolves against the repo, as Feast resolves it; the text as written stays
+    assert raw.sources[0].uri == str(DQM.resolve() / "trips_stats.parquet")
+    assert raw.sources[0].extra["path_as_written"] == "trips_stats.parquet"
     assert raw.sources[0].kind == "file"
     assert raw.ttl_seconds is None
 
