@@ -190,3 +190,17 @@ def test_repository_documents_read_the_same_on_both_paths():
         for pointer, line in _composed_lines(text).items():
             assert doc.line_of(pointer) == line, (path, pointer)
     assert fast >= 5
+
+
+def test_validation_is_compiled_once_and_leaves_the_data_alone():
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "n": {"type": "integer", "default": 3}},
+    }
+    doc = parse_yaml("name: a\n", "f.yaml")
+    validate(doc, schema)
+    assert doc.data == {"name": "a"}  # no default written in
+    assert documents._fast_check(schema) is documents._fast_check(schema)
+    bad = parse_yaml("name: a\nn: x\n", "f.yaml")
+    with pytest.raises(InputError, match=r"^f.yaml:2: n: wrong type: 'x' is not of type 'integer'"):
+        validate(bad, schema)
