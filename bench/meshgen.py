@@ -116,7 +116,9 @@ def build(sets: int, features: int = 40, domains: int = 20, seed: int = 7) -> di
                 "source_columns": [rng.choice(columns)],
             }
             if rng.random() < 0.2:
-                feat["transformation"] = f"{fname.split('_')[-2]}({feat['source_columns'][0]})"
+                feat["transformation"] = (
+                    f"{(fname.split('_')[-2:-1] or ['first'])[0]}({feat['source_columns'][0]})"
+                )
             feats.append(feat)
         doc: dict = {
             "name": f"{dom}_set_{i:06d}",

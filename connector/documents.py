@@ -187,26 +187,25 @@ _COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #   1:20). Every string of the parsed document, keys included, is checked, on one joined
 #   text. A quoted "yes" is refused too: that only costs speed.
 # * text yaml-rs reads as a number that 1.1 reads otherwise: exponents (1e3 is a string in
-#   1.1), leading zeros (010 is octal in 1.1, 0o7 a string), signed leading dots (+.5).
-#   These are searched in the source text; a match in a comment or a name only costs speed.
+#   1.1), leading zeros (010 is octal in 1.1, 0o7 a string), leading dots and underscores
+#   (+.5, _1), prefixes and separators yaml-rs accepts loosely (0X1, 1_0, 1:20). Any token
+#   starting like one of these is searched in the source text; a match in a comment or a
+#   quoted string only costs speed.
 _RISKY_STRING = re.compile(
     r"\n(?:(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|=|<<)(?=\n)"
     r"|[0-9]{4}-[0-9]"
     r"|[-+]?\.?[0-9][0-9_:.]*[_:][0-9_:.]*(?=\n))"
 )
-_RISKY_NUMBER = (
-    re.compile(r"[0-9][eE][-+]?[0-9]"),
-    re.compile(r"[\s\[{,:][-+]?0[0-9oO]"),
-    re.compile(r"[-+]\.[0-9]"),
-    re.compile(r"[\s\[{,:]!"),  # tags: !!str, !custom
-)
+_RISKY_NUMBER = re.compile(
+    r"[\s\[{,:](?:!|[-+]?(?:[._][0-9_.]|0[0-9_]|[0-9][0-9_.]*[_xXoObBeE:]))"
+)  # tags (!!str, !custom) too
 
 
 def _fast_load(text: str) -> Any:
     """The document's data from the fast parser, or ``_UNKNOWN`` when PyYAML must read it."""
     if yaml_rs is None or "<<" in text or _several_documents(text):
         return _UNKNOWN
-    if any(pattern.search(text) for pattern in _RISKY_NUMBER):
+    if _RISKY_NUMBER.search(text):
         return _UNKNOWN
     try:
         data = yaml_rs.loads(
