@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from featmesh.connector.textsafe import xml_tree
 from featmesh.policies.engine import Evaluation, Result, RuleRun
 from featmesh.policies.scoring import MeshScore
 from featmesh.policies.types import SkipReason, State
@@ -84,5 +85,5 @@ def render_junit(evaluation: Evaluation, summary: MeshScore) -> str:
         _close(suite, outcomes)
         totals.extend(outcomes)
     _close(root, totals)
-    ET.indent(root)
+    ET.indent(xml_tree(root))
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
