@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -98,18 +99,24 @@ def test_concurrent_scans_of_one_catalog_all_succeed(tmp_path: Path) -> None:
 def test_a_second_writer_waits_with_a_message(tmp_path: Path) -> None:
     db = tmp_path / "catalog.db"
     held = local.LocalCatalog(db)
+    lines: list[str] = []
     try:
         child = subprocess.Popen(
             [sys.executable, "-m", "featmesh.connector", "scan", MANIFESTS, "--catalog", f"local:{db}"],
             cwd=tmp_path,
-            stdout=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(3)
-        assert child.poll() is None  # still waiting
+        assert child.stderr is not None
+        reader = threading.Thread(target=lambda: lines.extend(child.stderr or ()), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + TIME_BOUND
+        while not any("waiting for another featmesh run" in line for line in lines):
+            assert time.monotonic() < deadline, lines
+            assert child.poll() is None, lines  # it waits, it does not fail
+            time.sleep(0.1)
     finally:
         held.close()
-    _, err = child.communicate(timeout=TIME_BOUND)
-    assert child.returncode == 0, err
-    assert "waiting for another featmesh run" in err
+    assert child.wait(timeout=TIME_BOUND) == 0, lines
+    reader.join(5)
