@@ -95,3 +95,26 @@ def test_a_bad_catalog_uri_in_the_config_names_file_and_line(tmp_path: Path, uri
     assert "u:p" not in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / ".featmesh").exists()
+
+
+@pytest.mark.parametrize("ttl", ["99999999999999999999999d", "9223372036854775808", "P99999999999999999999W"])
+def test_a_ttl_beyond_an_atlas_long_is_an_input_error_with_its_line(tmp_path: Path, ttl: str) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(STORE + _set("a", "", ttl=ttl), encoding="utf-8")
+    result, catalog = _scan(tmp_path, f"manifest:{path}")
+    assert result.exit_code == 2, result.stderr
+    assert f"{path}:11" in result.stderr and "more than a catalog can hold" in result.stderr
+    assert not catalog.exists()
+
+
+def test_an_out_of_range_ttl_does_not_block_the_other_sources(tmp_path: Path) -> None:
+    bad, good = tmp_path / "bad", tmp_path / "good"
+    bad.mkdir()
+    good.mkdir()
+    (bad / "m.yaml").write_text(STORE + _set("a", "", ttl="99999999999999999999999d"), encoding="utf-8")
+    (good / "m.yaml").write_text(STORE.replace("name: s,", "name: t,") + _set("x", ""), encoding="utf-8")
+    result, catalog = _scan(tmp_path, f"manifest:{bad}", f"manifest:{good}")
+    assert result.exit_code == 3, result.stderr
+    with sqlite3.connect(catalog) as conn:
+        names = {row[0] for row in conn.execute("SELECT qualified_name FROM entities")}
+    assert "featmesh://manifest/t/x@1" in names
