@@ -15,6 +15,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from featmesh.connector import redact
+from featmesh.connector.catalog import check_uri
 from featmesh.connector.documents import Document, load_schema, load_yaml, validate
 from featmesh.connector.errors import InputError
 from featmesh.connector.mapping.rules import DEFAULT_RULES, MappingRule
@@ -68,6 +70,13 @@ def load_config(path: Path | str) -> Config:
         if raw.get("domain"):
             source_domains[spec.uri] = raw["domain"]
     catalog = data.get("catalog", {})
+    if catalog.get("uri"):
+        try:
+            check_uri(catalog["uri"])
+        except InputError as err:
+            raise doc.error(err.message, ("catalog", "uri")) from None
+    for holder in catalog.get("env", {}).values():
+        redact.register_variable(holder)
     policies = data.get("policies", {})
     profiling = data.get("profiling", {})
     report = data.get("report", {})

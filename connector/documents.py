@@ -339,6 +339,9 @@ class _Locator:
         return line
 
 
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+
+
 class _Builder:
     """Turns a composed node tree into plain data, recording each node's line."""
 
@@ -357,6 +360,14 @@ class _Builder:
         if len(pointer) > MAX_DEPTH:
             raise self.doc.error(f"nested more than {MAX_DEPTH} levels deep", pointer)
         self.doc.lines.setdefault(pointer, node.start_mark.line + 1)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+            # the safe constructor refuses such tags on scalars; collections are built here
+            raise InputError(
+                f"{format_pointer(pointer) or '(top level)'}: YAML tag {node.tag} is not allowed "
+                "(plain mappings, lists and scalars only)",
+                path=self.doc.path,
+                where=str(node.start_mark.line + 1),
+            )
         if isinstance(node, yaml.MappingNode):
             self.constructor.flatten_mapping(node)
             result: dict[str, Any] = {}

@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote, quote_plus
 
+from featmesh.connector.textsafe import terminal
+
 CREDENTIAL_VARIABLES = (
     "ATLAS_PASSWORD",
     "AZURE_CLIENT_SECRET",
@@ -134,7 +136,8 @@ def write_text(path: Path, text: str) -> None:
 
 
 class ScrubbedStream:
-    """A text stream that scrubs what is written to it and delegates the rest."""
+    """A text stream that scrubs what is written to it (and escapes control
+    characters: :func:`featmesh.connector.textsafe.terminal`) and delegates the rest."""
 
     def __init__(self, stream: TextIO):
         self._stream = stream
@@ -145,7 +148,7 @@ class ScrubbedStream:
 
     def write(self, text: Any) -> int:
         if isinstance(text, str):
-            text = scrub(text)
+            text = terminal(scrub(text))
         return self._stream.write(text)
 
     def writelines(self, lines: Iterable[str]) -> None:

@@ -25,6 +25,30 @@ SCHEMES: dict[str, str] = {
 }
 
 
+def check_uri(uri: str) -> None:
+    """UsageError when ``uri`` is not a catalog URI this version can open (checked
+    without opening it, so that a config names its line before anything runs)."""
+    from urllib.parse import urlsplit
+
+    scheme = uri.split(":", 1)[0]
+    if scheme not in SCHEMES:
+        known = ", ".join(f"{s}:" for s in sorted(SCHEMES))
+        raise UsageError(f"catalog '{uri}': unknown kind '{scheme}' (this version knows {known})")
+    if scheme.startswith("atlas+"):
+        parts = urlsplit(uri.partition("+")[2])
+        if not parts.hostname:
+            raise UsageError(f"catalog '{uri}': expected atlas+https://HOST[:PORT] or atlas+http://HOST[:PORT]")
+        if parts.username or parts.password:
+            raise UsageError(
+                "catalog URI must not hold credentials: set ATLAS_USERNAME and ATLAS_PASSWORD "
+                "in the environment"
+            )
+    if scheme == "purview":
+        account = uri.partition("://")[2].strip("/")
+        if not uri.startswith("purview://") or not account or "/" in account or "." in account:
+            raise UsageError(f"catalog '{uri}': expected purview://ACCOUNT (the Purview account name)")
+
+
 def open_catalog(uri: str | None, *, read_only: bool = False, **options: Any) -> Catalog:
     """Open the catalog a URI names. ``read_only`` opens without creating or writing;
     ``options`` (``batch_size``, ``history``) go to the catalog."""
@@ -40,4 +64,4 @@ def open_catalog(uri: str | None, *, read_only: bool = False, **options: Any) ->
     return catalog
 
 
-__all__ = ["DEFAULT_LOCAL_PATH", "Catalog", "open_catalog"]
+__all__ = ["DEFAULT_LOCAL_PATH", "Catalog", "check_uri", "open_catalog"]

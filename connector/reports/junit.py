@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from featmesh.connector.runreport import InputProblem
+from featmesh.connector.textsafe import xml_tree
 from featmesh.policies.engine import Evaluation, Result, RuleRun
 from featmesh.policies.scoring import MeshScore
 from featmesh.policies.types import SkipReason, State
@@ -119,5 +120,5 @@ def render_junit(
         _close(suite, outcomes)
         totals.extend(outcomes)
     _close(root, totals)
-    ET.indent(root)
+    ET.indent(xml_tree(root))
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -217,7 +217,46 @@ def resolve_references(stores: list[FeatureStore], elsewhere: KnownSets | None =
             refs = tuple(_pin(ref, fs, versions, elsewhere) for ref in fs.derived_from)
             sets.append(replace(fs, derived_from=refs) if refs != fs.derived_from else fs)
         out.append(replace(store, feature_sets=tuple(sets)))
+    _refuse_cycles(out)
     return out
+
+
+def _refuse_cycles(stores: list[FeatureStore]) -> None:
+    """Lineage between feature sets must not loop: a set derived from itself, or a
+    cycle of sets, is an input error at the first set's origin naming the cycle
+    (one depth-first pass, linear in sets and references)."""
+    sets = {fs.qualified_name: fs for store in stores for fs in store.feature_sets}
+    parents = {
+        qn: [r.qualified_name for r in fs.derived_from if r.qualified_name in sets] for qn, fs in sets.items()
+    }
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    for start in sets:
+        if state.get(start):
+            continue
+        path, stack = [start], [iter(parents[start])]
+        state[start] = 1
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                cycle = [*path[path.index(nxt) :], nxt]
+                fs = sets[nxt]
+                what = "is derived from itself" if len(cycle) == 2 else "makes a cycle"
+                message = f"derived_from {what}: {' -> '.join(cycle)}"
+                place = fs.origin
+                if place is None:
+                    raise InputError(message, path=fs.qualified_name)
+                raise InputError(
+                    f"{place.pointer}: {message}" if place.pointer else message,
+                    path=place.path,
+                    where=str(place.line) if place.line else None,
+                )
+            elif not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(parents[nxt]))
 
 
 def _pin(

@@ -51,8 +51,26 @@ _ISO = re.compile(
 )
 
 
+ATLAS_LONG_MAX = 2**63 - 1
+"""The largest value of an Atlas ``long`` attribute (a Java long), such as ``ttlSeconds``."""
+
+
 def parse_duration(value: int | str) -> int:
-    """Seconds from ``3600``, ``"15m"``, ``"7d"`` or ``"P1DT2H"``. ValueError otherwise."""
+    """Seconds from ``3600``, ``"15m"``, ``"7d"`` or ``"P1DT2H"``. ValueError otherwise,
+    and for a duration longer than a catalog's ``long`` holds."""
+    return _bounded(_seconds(value), value)
+
+
+def _bounded(seconds: int, value: object) -> int:
+    if seconds > ATLAS_LONG_MAX:
+        raise ValueError(
+            f"duration {value!r} is {seconds} seconds, more than a catalog can hold "
+            f"(at most {ATLAS_LONG_MAX} seconds, an Atlas long)"
+        )
+    return seconds
+
+
+def _seconds(value: int | str) -> int:
     if isinstance(value, bool):
         raise ValueError(f"not a duration: {value!r}")
     if isinstance(value, int):
@@ -75,4 +93,4 @@ def duration_from_parts(parts: dict[str, int] | None) -> int | None:
     if not parts:
         return None
     scale = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
-    return sum(int(parts.get(unit) or 0) * factor for unit, factor in scale.items())
+    return _bounded(sum(int(parts.get(unit) or 0) * factor for unit, factor in scale.items()), parts)
