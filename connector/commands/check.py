@@ -26,6 +26,7 @@ from typing import Any
 import click
 
 from featmesh.connector.cli import Handled
+from featmesh.connector.commands.engine import engine_choice
 from featmesh.connector.commands.options import catalog_option, profile_options
 from featmesh.connector.config import load_config
 from featmesh.connector.errors import EXIT_PARTIAL, CatalogError, FeatmeshError, InputError, UsageError
@@ -135,6 +136,7 @@ def check(
     profile: bool,
     sample_rows: int | None,
     profile_remote: bool,
+    profile_engine: str | None,
     config_path: Path | None,
 ) -> None:
     """Check feature sets in SOURCES against policy packs; writes nothing to any catalog.
@@ -200,7 +202,12 @@ def check(
     published = [fs for fs in published if (fs.store_kind, fs.store) not in scanned]
     profiles = (
         profile_sets(
-            sets, report, sample_rows=sample_rows, previous=lambda _qns: earlier, remote=profile_remote
+            sets,
+            report,
+            sample_rows=sample_rows,
+            previous=lambda _qns: earlier,
+            remote=profile_remote,
+            engine=engine_choice(profile_engine, config),
         )
         if profile
         else None

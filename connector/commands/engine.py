@@ -46,3 +46,16 @@ def open_engine(choice: EngineChoice) -> Any:
         token, _ = token_provider(hostname)
         return StatementEngine(hostname, warehouse, token)
     raise UsageError(f"unknown profiling engine {choice.engine!r}: one of {', '.join(ENGINES)}")
+
+
+def engine_choice(flag: str | None, config: Any = None) -> EngineChoice | None:
+    """The engine from ``--profile-engine`` or ``profiling.engine`` (None for local)."""
+    name = flag or (getattr(config, "profile_engine", None) if config is not None else None) or "local"
+    if name == "local":
+        return None
+    return EngineChoice(
+        engine=name,
+        spark_master=getattr(config, "spark_master", None),
+        databricks_host=getattr(config, "databricks_host", None),
+        warehouse_id=getattr(config, "warehouse_id", None),
+    )

@@ -67,6 +67,8 @@ class ScanOptions:
     full: bool = False
     """Evaluate every feature set and profile every source, even when nothing changed."""
     profile_remote: bool = False
+    profile_engine: Any = None
+    """An ``EngineChoice`` to push profiles down to Spark or Databricks SQL (None: local)."""
 
     def catalog_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {}
@@ -217,6 +219,7 @@ def _profiles(
         previous=previous,
         reuse=not options.full,
         remote=options.profile_remote,
+        engine=options.profile_engine,
     )
 
 
