@@ -8,6 +8,7 @@ stored profile, and gives the compact per-feature ``profile`` attribute the cata
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -134,8 +135,10 @@ def _pushed_down(
     bins are counted there against the stored profile's edges."""
     from featmesh.connector.errors import FeatmeshError
     from featmesh.connector.profiling import SourceProfile
+    from featmesh.connector.profiling.locate import local_path
     from featmesh.connector.profiling.pushdown import PushdownOptions, profile_relation
 
+    base_dir = os.path.dirname(os.path.abspath(fs.origin.path)) if fs.origin else None
     results = []
     for source in fs.sources:
         if source.kind not in ("file", "delta", "s3", "adls", "gcs", "table", "unity_catalog", "hive"):
@@ -152,7 +155,9 @@ def _pushed_down(
             timestamp_column=source.timestamp_field or fs.timestamp_field, previous=stored.get(source.uri)
         )
         try:
-            relation = runner.relation(source.uri, source.format.lower() if source.format else None)
+            path = local_path(source.uri, base_dir) if source.kind != "table" else None
+            target = str(path) if path is not None else source.uri
+            relation = runner.relation(target, source.format.lower() if source.format else None)
             columns = {n for n, _ in runner.schema(relation)}
             if options.timestamp_column not in columns:
                 options = PushdownOptions(previous=options.previous)
