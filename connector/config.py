@@ -50,6 +50,10 @@ class Config:
     profile: bool = False
     sample_rows: int | None = None
     profile_remote: bool = False
+    profile_engine: str = "local"
+    spark_master: str | None = None
+    warehouse_id: str | None = None
+    databricks_host: str | None = None
     report_format: str | None = None
     report_output: Path | None = None
     contracts: tuple[Path, ...] = ()
@@ -97,6 +101,10 @@ def load_config(path: Path | str) -> Config:
         profile=bool(profiling.get("enabled", False)),
         sample_rows=profiling.get("sample_rows"),
         profile_remote=bool(profiling.get("remote", False)),
+        profile_engine=profiling.get("engine", "local"),
+        spark_master=profiling.get("spark_master"),
+        warehouse_id=profiling.get("warehouse_id"),
+        databricks_host=profiling.get("databricks_host"),
         report_format=report.get("format"),
         report_output=base / report["output"] if "output" in report else None,
         contracts=tuple(base / c for c in data.get("contracts", ())),

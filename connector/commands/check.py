@@ -35,6 +35,7 @@ import click
 
 from featmesh.connector import redact
 from featmesh.connector.cli import Handled
+from featmesh.connector.commands.engine import engine_choice
 from featmesh.connector.commands.options import catalog_option, profile_options
 from featmesh.connector.config import load_config
 from featmesh.connector.contracts import load_contracts
@@ -176,6 +177,7 @@ def check(
     profile: bool,
     sample_rows: int | None,
     profile_remote: bool,
+    profile_engine: str | None,
     config_path: Path | None,
     contract_paths: tuple[Path, ...] = (),
 ) -> None:
@@ -252,7 +254,12 @@ def check(
     consumers += [c for key, c in published_consumers if key not in local_consumers]
     profiles = (
         profile_sets(
-            sets, report, sample_rows=sample_rows, previous=lambda _qns: earlier, remote=profile_remote
+            sets,
+            report,
+            sample_rows=sample_rows,
+            previous=lambda _qns: earlier,
+            remote=profile_remote,
+            engine=engine_choice(profile_engine, config),
         )
         if profile
         else None

@@ -31,6 +31,12 @@ def profile_options(command: F) -> F:
                 is_flag=True,
                 help="Also profile sources in object stores (abfss://, s3://).",
             ),
+            click.option(
+                "--profile-engine",
+                type=click.Choice(["local", "spark", "databricks-sql"]),
+                default=None,
+                help="Where profiles are computed (profiling.engine; default local).",
+            ),
         )
     ):
         command = option(command)

@@ -64,6 +64,16 @@ class StderrProgress:
     default=None,
     help="The data format when the name does not tell.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "spark", "databricks-sql"]),
+    default="local",
+    show_default=True,
+    help="Where to compute: here with pyarrow, or as SQL on Spark or a Databricks SQL warehouse.",
+)
+@click.option("--spark-master", default=None, help="local[N] or sc://host:port (FEATMESH_SPARK_MASTER).")
+@click.option("--databricks-host", default=None, help="The workspace (DATABRICKS_HOST).")
+@click.option("--warehouse-id", default=None, help="The SQL warehouse (DATABRICKS_WAREHOUSE_ID).")
 @click.option("--no-progress", is_flag=True, help="No progress on stderr.")
 def profile(
     path: str,
@@ -72,9 +82,14 @@ def profile(
     columns: str | None,
     timestamp_column: str | None,
     fmt: str | None,
+    engine: str,
+    spark_master: str | None,
+    databricks_host: str | None,
+    warehouse_id: str | None,
     no_progress: bool,
 ) -> None:
-    """Profile one dataset (a Parquet, CSV or JSON-lines file or folder, or a Delta table).
+    """Profile one dataset (a Parquet, CSV or JSON-lines file or folder, a Delta table, or
+    with --engine spark / databricks-sql a metastore table such as catalog.schema.table).
 
     Per column: rows, nulls, distinct values (exact up to 100,000, then estimated),
     min, max, mean, standard deviation, quantiles, top values of strings, PII
@@ -83,10 +98,20 @@ def profile(
     """
     if sample_rows is not None and sample_rows <= 0:
         raise UsageError(f"--sample-rows must be a positive number, not {sample_rows}")
+    wanted = tuple(c.strip() for c in columns.split(",") if c.strip()) if columns else ()
+    if engine != "local":
+        if sample_rows is not None:
+            raise UsageError("--sample-rows is for --engine local; a push-down profile reads every row")
+        result = _pushed_down(
+            path, engine, spark_master, databricks_host, warehouse_id, wanted, timestamp_column, fmt
+        )
+        text = json.dumps(profile_to_dict(result), indent=2, sort_keys=True) if as_json else render(result)
+        click.echo(text)
+        return
     progress = None if no_progress else StderrProgress()
     options = ProfileOptions(
         sample_rows=sample_rows,
-        columns=tuple(c.strip() for c in columns.split(",") if c.strip()) if columns else (),
+        columns=wanted,
         timestamp_column=timestamp_column,
         format=fmt,
         progress=progress,
@@ -102,8 +127,36 @@ def profile(
         click.echo(render(result))
 
 
+def _pushed_down(
+    path: str,
+    engine: str,
+    spark_master: str | None,
+    databricks_host: str | None,
+    warehouse_id: str | None,
+    columns: tuple[str, ...],
+    timestamp_column: str | None,
+    fmt: str | None,
+) -> DatasetProfile:
+    from featmesh.connector.commands.engine import EngineChoice, open_engine
+    from featmesh.connector.profiling.pushdown import PushdownOptions, profile_relation
+
+    runner = open_engine(
+        EngineChoice(
+            engine=engine,
+            spark_master=spark_master,
+            databricks_host=databricks_host,
+            warehouse_id=warehouse_id,
+        )
+    )
+    relation = runner.relation(path, fmt)
+    options = PushdownOptions(columns=columns, timestamp_column=timestamp_column)
+    return profile_relation(runner, relation, options, uri=path, engine_name=engine)
+
+
 def render(profile: DatasetProfile) -> str:
     lines = [f"{profile.uri}: {profile.row_count:,} rows, {len(profile.columns)} columns"]
+    if profile.engine and profile.engine != "local":
+        lines[0] += f" (computed on {profile.engine})"
     if profile.sampled_rows is not None:
         lines[0] += f" (sampled {profile.sampled_rows:,} rows)"
     if profile.timestamp_column:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from featmesh.connector.cli import Handled
+from featmesh.connector.commands.engine import engine_choice
 from featmesh.connector.commands.options import catalog_option, profile_options
 from featmesh.connector.config import load_config
 from featmesh.connector.errors import FeatmeshError, UsageError
@@ -71,6 +72,7 @@ def scan(
     sample_rows: int | None,
     full: bool,
     profile_remote: bool,
+    profile_engine: str | None,
     config_path: Path | None,
     catalog_uri: str | None,
     dry_run: bool,
@@ -114,6 +116,7 @@ def scan(
         profile_remote=profile_remote or (config.profile_remote if config else False),
         catalog_settings=config.catalog_settings if config else {},
         contracts=config.contracts if config else (),
+        profile_engine=engine_choice(profile_engine, config),
     )
     outcome = run_scan(options)
     if config is not None and config.report_output is not None and not dry_run:

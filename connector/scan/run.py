@@ -79,6 +79,8 @@ class ScanOptions:
     """Remote catalog options from the config (Purview collections, operations per second)."""
     contracts: tuple[Path, ...] = ()
     """Data contract files or folders the feature sets are checked against."""
+    profile_engine: Any = None
+    """An ``EngineChoice`` to push profiles down to Spark or Databricks SQL (None: local)."""
 
     def catalog_options(self) -> dict[str, Any]:
         options: dict[str, Any] = dict(self.catalog_settings)
@@ -237,6 +239,7 @@ def _profiles(
         previous=previous,
         reuse=not options.full,
         remote=options.profile_remote,
+        engine=options.profile_engine,
     )
 
 

@@ -177,3 +177,32 @@ def test_a_profile_from_string_values() -> None:
     assert ident.quantiles["p50"] == 2.0
     assert amount.null_count == 1 and amount.stddev == pytest.approx(1.3228756555322954)
     assert ts.max == "2024-06-01T10:00:00Z" and profile.newest_timestamp == "2024-06-01T10:00:00Z"
+
+
+@responses.activate
+def test_profile_command_on_a_warehouse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``featmesh profile main.f.t --engine databricks-sql``: a warehouse error is exit 2
+    with the service's message and no token in the output."""
+    from click.testing import CliRunner
+
+    from featmesh.connector.cli import cli
+
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-secret-value")
+    monkeypatch.setenv("DATABRICKS_HOST", "dbc-1234abcd-5678.cloud.databricks.com")
+    monkeypatch.setenv("DATABRICKS_WAREHOUSE_ID", "abc123def456")
+    responses.post(
+        "https://dbc-1234abcd-5678.cloud.databricks.com/api/2.0/sql/statements",
+        json={
+            "statement_id": SID,
+            "status": {
+                "state": "FAILED",
+                "error": {"error_code": "BAD_REQUEST", "message": "[TABLE_OR_VIEW_NOT_FOUND] main.f.t"},
+                "sql_state": "42P01",
+            },
+        },
+    )
+    result = CliRunner().invoke(cli, ["profile", "main.f.t", "--engine", "databricks-sql"])
+    assert result.exit_code == 2, result.output
+    assert "TABLE_OR_VIEW_NOT_FOUND" in result.output and "dapi-secret-value" not in result.output
+    sent = json.loads(responses.calls[0].request.body)
+    assert sent["statement"] == "SELECT * FROM `main`.`f`.`t` LIMIT 0"
