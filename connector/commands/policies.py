@@ -90,8 +90,12 @@ def explain(rule_id: str, packs: tuple[str, ...]) -> None:
     if rule is None:
         chk = all_checks().get(rule_id)
         if chk is None:
-            known = ", ".join(r.id for r in policy.rules)
-            raise UsageError(f"no rule or check '{rule_id}' in {policy.name} (rules: {known})")
+            import difflib
+
+            ids = [r.id for r in policy.rules]
+            close = difflib.get_close_matches(rule_id, [*ids, *all_checks()], n=1, cutoff=0.6)
+            hint = f": did you mean '{close[0]}'?" if close else f" (rules: {', '.join(ids)})"
+            raise UsageError(f"no rule or check '{rule_id}' in {policy.name}{hint}")
         click.echo(f"check {chk.id} ({chk.target.value}, {chk.dimension.value}, from {chk.provider})\n")
         click.echo(chk.doc)
         _params(dict(chk.defaults()), chk.params)

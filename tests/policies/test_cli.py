@@ -159,13 +159,13 @@ def test_catalog_lets_mesh_checks_see_other_domains(monkeypatch) -> None:
         return fake
 
     monkeypatch.setattr(featmesh.connector.catalog, "open_catalog", open_catalog, raising=False)
-    result = run("check", FAILING, "--catalog", "local:x.db", "--json")
+    result = run("check", FAILING, "--catalog", "atlas+https://atlas.example", "--json")
     doc = json.loads(result.stdout)
     conflicts = [
         r for r in doc["results"] if r["rule"] == "feature-meaning-conflict" and r["state"] == "failed"
     ]
     assert [r["target"] for r in conflicts] == ["featmesh://manifest/risk/customer_risk@1#bureau_score"]
-    assert opened == [("local:x.db", True)] and fake.closed
+    assert opened == [("atlas+https://atlas.example", True)] and fake.closed
 
 
 def test_unreachable_catalog_exits_3(monkeypatch) -> None:
@@ -321,3 +321,34 @@ def test_an_inherited_key_points_at_the_block_it_comes_from(tmp_path: Path) -> N
     results = json.loads(out.read_text())["runs"][0]["results"]
     owner = [r for r in results if r["ruleId"] == "owner-principal"]
     assert owner and owner[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 4
+
+
+def test_config_sources_are_the_default(tmp_path: Path) -> None:
+    config = tmp_path / "featmesh.yaml"
+    config.write_text(f"version: 1\nsources:\n  - uri: manifest:{CLEAN}\n")
+    result = run("check", "--config", str(config), "--json")
+    assert result.exit_code == 0, result.output
+    assert [s["uri"] for s in json.loads(result.stdout)["sources"]] == [f"manifest:{CLEAN}"]
+
+
+def test_a_missing_local_catalog_is_exit_2_naming_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.db"
+    result = run("check", CLEAN, "--catalog", f"local:{missing}")
+    assert result.exit_code == 2
+    assert f"no catalog file at {missing}" in result.stderr
+    assert not missing.exists()
+
+
+def test_exit_1_says_why(tmp_path: Path) -> None:
+    result = run("check", FAILING)
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "featmesh: exit 1: 5 unwaived findings at or above error (fail_on: the default --fail-on)"
+    )
+
+
+def test_did_you_mean_for_commands_and_rule_ids() -> None:
+    result = CliRunner().invoke(cli, ["chek"])
+    assert result.exit_code == 2 and "Did you mean 'check'?" in result.output
+    result = CliRunner().invoke(cli, ["policies", "explain", "owner-presnt"])
+    assert result.exit_code == 2 and "did you mean 'owner-present'?" in result.output
