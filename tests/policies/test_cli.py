@@ -352,3 +352,38 @@ def test_did_you_mean_for_commands_and_rule_ids() -> None:
     assert result.exit_code == 2 and "Did you mean 'check'?" in result.output
     result = CliRunner().invoke(cli, ["policies", "explain", "owner-presnt"])
     assert result.exit_code == 2 and "did you mean 'owner-present'?" in result.output
+
+
+TEAM_PACK = (
+    "apiVersion: featmesh/v1\nkind: PolicyPack\nname: team\nversion: 1\nextends: [mesh-baseline]\n"
+    "rules:\n  - {id: team-owner, check: owner_present, severity: error}\n"
+)
+
+
+def test_validate_reads_waivers_in_the_context_of_the_packs_named_and_reports_every_error(
+    tmp_path: Path,
+) -> None:
+    pack = tmp_path / "team.yaml"
+    pack.write_text(TEAM_PACK)
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "apiVersion: featmesh/v1\nkind: Waivers\nwaivers:\n"
+        '  - {rule: team-owner, target: "*", owner: a@x.com, reason: long reason here, expires: 2099-01-01}\n'
+        '  - {rule: team-owner, target: "*", reason: long reason here, expires: 2099-01-01}\n'
+        '  - {rule: nope-rule, target: "*", owner: a@x.com, reason: long reason here, expires: 2099-01-01}\n'
+        '  - {rule: team-owner, target: "*", owner: a@x.com, reason: long reason here, expires: soon}\n'
+    )
+    result = run("policies", "validate", str(pack), str(waivers))
+    assert result.exit_code == 2
+    assert f"{waivers}:6: waivers[2].rule: unknown rule 'nope-rule'" in result.stderr
+    assert f"{waivers}:7: waivers[3].expires: not a date" in result.stderr  # both, in one pass
+    assert "featmesh: exit 2: 2 errors in 1 files" in result.stderr
+    # what check will say about the entry without an owner, at its line
+    assert f"{waivers}:5 (waivers[1]): featmesh.waiver-malformed [warning]" in result.stdout
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("\n".join(waivers.read_text().splitlines()[:5]) + "\n")
+    result = run("policies", "validate", str(pack), str(ok))
+    assert result.exit_code == 0, result.output
+    assert f"{ok}: ok, 1 waivers for team" in result.stdout and "1 malformed" in result.stdout
+    # check with the same pack accepts the same file
+    assert run("check", CLEAN, "--policy", str(pack), "--waivers", str(ok)).exit_code in (0, 1)
