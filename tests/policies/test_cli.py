@@ -387,3 +387,15 @@ def test_validate_reads_waivers_in_the_context_of_the_packs_named_and_reports_ev
     assert f"{ok}: ok, 1 waivers for team" in result.stdout and "1 malformed" in result.stdout
     # check with the same pack accepts the same file
     assert run("check", CLEAN, "--policy", str(pack), "--waivers", str(ok)).exit_code in (0, 1)
+
+
+def test_runs_and_report_take_the_config_catalog(tmp_path: Path) -> None:
+    config = tmp_path / "conf" / "featmesh.yaml"
+    config.parent.mkdir()
+    config.write_text(
+        f"version: 1\nsources:\n  - uri: manifest:{CLEAN}\ncatalog: {{uri: 'local:../cat/c.db'}}\n"
+        "report: {format: markdown, output: out/r.md}\n"
+    )
+    result = run("runs", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert f"no runs recorded in local:{tmp_path / 'cat' / 'c.db'}" in result.stdout  # normalised
