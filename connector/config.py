@@ -9,6 +9,7 @@ the scheduler's environment (``DBX_PAYMENTS_TOKEN``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -146,7 +147,7 @@ def _catalog_settings(catalog: Mapping[str, Any]) -> dict[str, Any]:
 
 def _catalog_uri(uri: str | None, base: Path) -> str | None:
     if uri and uri.startswith("local:") and len(uri) > len("local:"):
-        return f"local:{base / uri[len('local:') :]}"
+        return f"local:{os.path.normpath(base / uri[len('local:') :])}"  # as printed: no 'samples/../'
     return uri
 
 

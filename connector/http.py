@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -170,9 +171,30 @@ def classify_http(result: Any, error: BaseException | None) -> Verdict:
     response = getattr(error, "response", None)
     if response is not None and getattr(response, "status_code", None) is not None:
         return classify_response(response)
+    if isinstance(error, requests.ConnectionError) and unreachable(error) is not None:
+        return DONE  # a refused connection or an unknown host: waiting does not help
     if isinstance(error, (requests.ConnectionError, requests.Timeout)):
         return Verdict(retry=True)
     return DONE
+
+
+def unreachable(error: BaseException) -> str | None:
+    """``connection refused`` or ``unknown host`` when that is what a connection error
+    comes down to (urllib3 wraps the socket error in its own errors: followed through
+    ``reason``, ``args``, ``__cause__`` and ``__context__``), else None."""
+    seen: set[int] = set()
+    todo: list[Any] = [error]
+    while todo:
+        err = todo.pop()
+        if not isinstance(err, BaseException) or id(err) in seen:
+            continue
+        seen.add(id(err))
+        if isinstance(err, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(err, socket.gaierror):
+            return "unknown host"
+        todo.extend([getattr(err, "reason", None), err.__cause__, err.__context__, *err.args])
+    return None
 
 
 def classify_response(response: Any) -> Verdict:

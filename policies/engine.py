@@ -376,7 +376,7 @@ def _evaluate(
             else:
                 fs_runs.append(_run_local(builder, rule, t, ctx))
         runs[t.qn] = fs_runs
-    extra = _waiver_findings(policy, waivers, builder, now.date())
+    extra = waiver_findings(policy, waivers, now.date(), builder.used)
     return Evaluation(
         policy=policy,
         feature_sets=[t.fs for t in local],
@@ -387,9 +387,11 @@ def _evaluate(
     )
 
 
-def _waiver_findings(
-    policy: PolicySet, waivers: WaiverSet | None, builder: _Builder, today: dt.date
+def waiver_findings(
+    policy: PolicySet, waivers: WaiverSet | None, today: dt.date, used: set[int] | None = None
 ) -> list[Result]:
+    """The findings about waivers: malformed, expired, too long and (given ``used``, the
+    ids of the waivers that waived a result) unused ones."""
     if waivers is None:
         return []
     found = [_meta_result(MALFORMED, origin, message, policy) for origin, message in waivers.malformed]
@@ -411,7 +413,7 @@ def _waiver_findings(
                     f"until {waiver.expires}, more than {policy.waiver_max_days} days ahead",
                 )
             )
-        if not waiver.expired(today) and id(waiver) not in builder.used:
+        if used is not None and not waiver.expired(today) and id(waiver) not in used:
             problems.append(
                 (
                     UNUSED,

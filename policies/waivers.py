@@ -24,6 +24,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from featmesh.connector.documents import load_schema, load_yaml, validate
+from featmesh.connector.errors import InputError
 from featmesh.connector.model import Origin
 from featmesh.connector.patterns import glob
 from featmesh.policies.packs import PolicySet
@@ -115,8 +116,12 @@ def make_waiver(
     )
 
 
-def load_waivers(path: str | Path, policy: PolicySet) -> WaiverSet:
-    """Read and check a waivers file against the rules of ``policy``."""
+def load_waivers(
+    path: str | Path, policy: PolicySet, *, collect: list[InputError] | None = None
+) -> WaiverSet:
+    """Read and check a waivers file against the rules of ``policy``. An entry that
+    cannot be used (an unknown rule, an expiry that is not a date) raises; with
+    ``collect``, each such error is appended there and the entry left out."""
     doc = load_yaml(path)
     schema = waiver_schema()
     entry = schema["properties"]["waivers"]["items"]
@@ -134,13 +139,21 @@ def load_waivers(path: str | Path, policy: PolicySet) -> WaiverSet:
         if not policy.knows(raw["rule"]):
             close = [r.id for r in policy.rules if raw["rule"].split("-")[0] in r.id][:5]
             hint = f" (did you mean: {', '.join(close)})" if close else ""
-            raise doc.error(
+            err = doc.error(
                 f"unknown rule '{raw['rule']}': the packs in use ({policy.name}) have no such rule{hint}",
                 (*where, "rule"),
             )
+            if collect is None:
+                raise err
+            collect.append(err)
+            continue
         expires = _as_date(raw["expires"])
         if expires is None:
-            raise doc.error(f"not a date (YYYY-MM-DD): {raw['expires']!r}", (*where, "expires"))
+            err = doc.error(f"not a date (YYYY-MM-DD): {raw['expires']!r}", (*where, "expires"))
+            if collect is None:
+                raise err
+            collect.append(err)
+            continue
         waivers.append(
             make_waiver(
                 rule=raw["rule"],

@@ -25,7 +25,7 @@ def test_sample_config_scans_the_sample_mesh(tmp_path: Path):
     assert (
         config.profile and config.waivers == SAMPLES / "waivers.yaml" and config.packs == ("mesh-baseline",)
     )
-    assert config.catalog == f"local:{SAMPLES / '../.featmesh/catalog.db'}"
+    assert config.catalog == f"local:{(SAMPLES.parent / '.featmesh' / 'catalog.db')}"  # normalised
     result, summary = run_json(
         "scan",
         "--config",

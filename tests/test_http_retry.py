@@ -193,3 +193,32 @@ def test_policy_rejects_nonsense():
         RetryPolicy(max_attempts=0)
     with pytest.raises(ValueError):
         RetryPolicy(jitter=2)
+
+
+def test_a_refused_connection_fails_at_once_naming_host_and_cause() -> None:
+    """A real refused connection (a local port nothing listens on): not retried."""
+    import socket as socket_module
+    import time as time_module
+
+    import requests
+
+    from featmesh.connector.http import RetryPolicy, call_with_retry, classify_http, unreachable
+
+    with socket_module.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again when the block ends: nothing listens
+    calls = []
+
+    def send():
+        calls.append(1)
+        return requests.get(f"http://127.0.0.1:{port}/api/atlas/v2/types/typedefs", timeout=5)
+
+    started = time_module.monotonic()
+    try:
+        call_with_retry(send, policy=RetryPolicy(), what="GET typedefs", sleep=lambda _s: None)
+    except requests.ConnectionError as err:
+        assert unreachable(err) == "connection refused"
+        assert classify_http(None, err).retry is False
+    else:
+        raise AssertionError("the call should fail")
+    assert calls == [1] and time_module.monotonic() - started < 5

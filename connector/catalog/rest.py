@@ -19,12 +19,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
 from featmesh.connector.errors import CatalogError
-from featmesh.connector.http import RetryPolicy, call_with_retry
+from featmesh.connector.http import RetryPolicy, call_with_retry, unreachable
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,11 @@ class AtlasRest:
         try:
             response = call_with_retry(send, policy=self.retry, what=what, sleep=self._sleep or _sleep)
         except requests.RequestException as err:
+            cause = unreachable(err)
+            if cause is not None:
+                parts = urlsplit(url)  # the host and port only: never userinfo
+                host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+                raise CatalogError(f"{what}: cannot reach the catalog at {host}: {cause}") from None
             raise CatalogError(f"{what}: {type(err).__name__}: no answer from the catalog") from None
         return self._parse(response, what, allow)
 

@@ -25,6 +25,7 @@ exit ends with one line on stderr saying why.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -118,7 +119,7 @@ def _published(catalog: Any, uri: str, report: RunReport) -> list[FeatureSet]:
 
 
 @click.command(cls=Handled)
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1)
 @click.option(
     "--policy",
     "-p",
@@ -145,9 +146,8 @@ def _published(catalog: Any, uri: str, report: RunReport) -> list[FeatureSet]:
 @click.option(
     "--fail-on",
     type=click.Choice(FAIL_ON),
-    default="error",
-    show_default=True,
-    help="Exit 1 when an unwaived failure is at or above this severity.",
+    default=None,
+    help="Exit 1 when an unwaived failure is at or above this severity [default: error].",
 )
 @catalog_option("Read the published mesh from this catalog (read-only).", name="catalog")
 @click.option(
@@ -171,7 +171,7 @@ def check(
     waivers: str | None,
     fmt: str,
     output: str | None,
-    fail_on: str,
+    fail_on: str | None,
     catalog: str | None,
     as_json: bool,
     profile: bool,
@@ -188,6 +188,11 @@ def check(
     if as_json and fmt in ("sarif", "junit") and output is None:
         raise UsageError("--json prints JSON to stdout: give --output for the --format report")
     config = load_config(config_path) if config_path else None
+    # the config's policies.fail_on is the scheduled scan's; check gates on --fail-on
+    fail_on_from = "--fail-on" if fail_on else "the default --fail-on"
+    fail_on = fail_on or "error"
+    if catalog and (catalog == "local" or catalog.startswith("local:")):
+        _local_catalog_exists(catalog)
     if config is not None:
         packs = packs or config.packs
         waivers = waivers or (str(config.waivers) if config.waivers else None)
@@ -308,7 +313,8 @@ def check(
             click.echo(f"featmesh: {message}", err=True)
     code = EXIT_INPUT if input_failed else exit_code(evaluation, fail_on, partial)
     if code:
-        click.echo(f"featmesh: exit {code}: {_why(code, evaluation, fail_on, problems, failures)}", err=True)
+        why = _why(code, evaluation, fail_on, fail_on_from, problems, failures)
+        click.echo(f"featmesh: exit {code}: {why}", err=True)
     sys.exit(code)
 
 
@@ -332,12 +338,30 @@ def _problems(report: RunReport, input_errors: list[InputError]) -> tuple[list[I
     return problems, failures
 
 
+def _local_catalog_exists(uri: str) -> None:
+    """check reads a published mesh: a local catalog that does not exist is a mistyped
+    path, not an empty mesh (scan's read-only dry run may start from nothing, check not)."""
+    from featmesh.connector.catalog.local import parse_local_uri
+
+    path = parse_local_uri(uri)
+    if not path.exists():
+        raise UsageError(
+            f"--catalog {uri}: no catalog file at {os.path.normpath(path)} (check reads the mesh "
+            "a scan published: fix the path, or leave --catalog out)"
+        )
+
+
 def _why(
-    code: int, evaluation: Evaluation, fail_on: str, problems: list[InputProblem], failures: list[str]
+    code: int,
+    evaluation: Evaluation,
+    fail_on: str,
+    fail_on_from: str,
+    problems: list[InputProblem],
+    failures: list[str],
 ) -> str:
     if code == EXIT_FINDINGS:
         found = [r for r in evaluation.findings() if r.severity.rank >= Severity(fail_on).rank]
-        return f"{len(found)} unwaived findings at or above {fail_on} (--fail-on {fail_on})"
+        return f"{len(found)} unwaived findings at or above {fail_on} (fail_on: {fail_on_from})"
     if code == EXIT_INPUT:
         return f"no source could be read: {len(problems)} input errors" + (
             f" (first: {problems[0]})" if problems else ""

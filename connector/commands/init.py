@@ -42,7 +42,8 @@ data_products: []          # rules resolving source URIs to existing catalog ent
 policies:
   packs: [mesh-baseline]   # built-in pack names or paths to pack files
   # waivers: waivers.yaml
-  fail_on: error           # critical | error | warning | never
+  # fail_on: error         # critical | error | warning | info | never: scan and check exit 1 on an
+                           # unwaived finding at or above it (unset: scan never, check error)
 
 profiling:
   enabled: false           # true: profile each feature set's source data with pyarrow

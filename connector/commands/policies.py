@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import click
 
 from featmesh.connector.cli import Handled
 from featmesh.connector.documents import load_yaml
-from featmesh.connector.errors import UsageError
+from featmesh.connector.errors import InputError, UsageError
+from featmesh.policies.engine import waiver_findings
 from featmesh.policies.packs import DEFAULT_PACK, describe, load_policy, pack_schema
 from featmesh.policies.registry import all_checks
 from featmesh.policies.waivers import META_RULES, load_waivers, waiver_schema
@@ -40,23 +42,65 @@ def schema(waivers: bool) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @PACK_OPTION
 def validate(files: tuple[str, ...], packs: tuple[str, ...]) -> None:
-    """Check policy pack or waivers FILES; exit 2 naming the file and line of the first error.
+    """Check policy pack and waivers FILES, every error in one pass; exit 2 if any.
 
-    A waivers file (kind: Waivers) is checked against the rules of --pack.
+    Waivers files (kind: Waivers) are checked against the packs named here, as
+    ``check --policy`` would use them: the pack FILES given and each --pack (default
+    mesh-baseline). What ``check`` will report about a waiver (malformed, expired, too
+    long) is printed at its line, with the rule id ``check`` gives it.
     """
+    errors: list[InputError] = []
+    pack_files: list[str] = []
+    waiver_files: list[str] = []
     for path in files:
-        doc = load_yaml(Path(path))
-        if isinstance(doc.data, dict) and doc.data.get("kind") == "Waivers":
-            policy = load_policy(list(packs) or None)
-            waivers = load_waivers(path, policy)
-            click.echo(f"{path}: ok, {len(waivers.waivers)} waivers for {policy.name}")
+        try:
+            doc = load_yaml(Path(path))
+        except InputError as err:
+            errors.append(err)
             continue
-        policy = load_policy([path])
+        if isinstance(doc.data, dict) and doc.data.get("kind") == "Waivers":
+            waiver_files.append(path)
+            continue
+        try:
+            policy = load_policy([path])
+        except InputError as err:
+            errors.append(err)
+            continue
+        pack_files.append(path)
         click.echo(
             f"{path}: ok, pack {policy.name} {policy.version}: {len(policy.rules)} rules"
             + (f", {len(policy.disabled)} disabled" if policy.disabled else "")
             + f" (reads {', '.join(policy.packs)})"
         )
+    if waiver_files:
+        try:
+            context = load_policy([*packs, *pack_files] or None)
+        except InputError as err:
+            errors.append(err)
+            waiver_files = []
+        for path in waiver_files:
+            found: list[InputError] = []
+            try:
+                waivers = load_waivers(path, context, collect=found)
+            except InputError as err:
+                errors.append(err)
+                continue
+            errors.extend(found)
+            findings = waiver_findings(context, waivers, dt.datetime.now(dt.timezone.utc).date())
+            for r in findings:
+                click.echo(f"{r.origin}: {r.rule} [{r.severity.value}] (check reports it): {r.message}")
+            malformed = len(waivers.malformed)
+            click.echo(
+                f"{path}: {'ok' if not found else f'{len(found)} errors'}, "
+                f"{len(waivers.waivers)} waivers for {context.name} ({', '.join(context.packs)})"
+                + (f", {malformed} malformed (they waive nothing)" if malformed else "")
+            )
+    if errors:
+        for error in errors:
+            click.echo(f"featmesh: error: {error}", err=True)
+        where = len({e.path for e in errors})
+        click.echo(f"featmesh: exit 2: {len(errors)} errors in {where} files", err=True)
+        raise SystemExit(2)
 
 
 @policies.command(name="list", cls=Handled)
@@ -90,8 +134,12 @@ def explain(rule_id: str, packs: tuple[str, ...]) -> None:
     if rule is None:
         chk = all_checks().get(rule_id)
         if chk is None:
-            known = ", ".join(r.id for r in policy.rules)
-            raise UsageError(f"no rule or check '{rule_id}' in {policy.name} (rules: {known})")
+            import difflib
+
+            ids = [r.id for r in policy.rules]
+            close = difflib.get_close_matches(rule_id, [*ids, *all_checks()], n=1, cutoff=0.6)
+            hint = f": did you mean '{close[0]}'?" if close else f" (rules: {', '.join(ids)})"
+            raise UsageError(f"no rule or check '{rule_id}' in {policy.name}{hint}")
         click.echo(f"check {chk.id} ({chk.target.value}, {chk.dimension.value}, from {chk.provider})\n")
         click.echo(chk.doc)
         _params(dict(chk.defaults()), chk.params)

@@ -12,8 +12,10 @@ from featmesh.connector import redact
 from featmesh.connector.catalog import open_catalog
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.options import catalog_option
+from featmesh.connector.config import load_config
 from featmesh.connector.errors import InputError
 from featmesh.connector.reports.governance import build_report
+from featmesh.connector.sources import environment
 
 RUN_WINDOW = 500
 """How many recent runs are read: ``--run`` can name any of them."""
@@ -30,9 +32,9 @@ DEFAULT_HTML = "featmesh-report.html"
     "--format",
     "fmt",
     type=click.Choice(["html", "markdown", "json"]),
-    default="html",
-    show_default=True,
-    help="html: one self-contained file; markdown: a summary; json: the data, for dashboards.",
+    default=None,
+    help="html: one self-contained file; markdown: a summary; json: the data, for dashboards "
+    "[default: the config's report.format, else html].",
 )
 @click.option(
     "-o",
@@ -40,13 +42,33 @@ DEFAULT_HTML = "featmesh-report.html"
     type=click.Path(dir_okay=False, path_type=Path),
     help=f"Write to FILE (html defaults to ./{DEFAULT_HTML}; markdown and json to stdout).",
 )
-def report(catalog_uri: str | None, run_id: str | None, fmt: str, output: Path | None) -> None:
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A featmesh.yaml: its catalog (credentials by reference) and report.format/output apply.",
+)
+def report(
+    catalog_uri: str | None,
+    run_id: str | None,
+    fmt: str | None,
+    output: Path | None,
+    config_path: Path | None,
+) -> None:
     """Compliance of the mesh, its domains and feature sets, with the score history."""
-    catalog = open_catalog(catalog_uri, read_only=True)
-    try:
-        records = catalog.runs(RUN_WINDOW)
-    finally:
-        catalog.close()
+    config = load_config(config_path) if config_path else None
+    if config is not None:
+        fmt = fmt or config.report_format
+        output = output or (
+            config.report_output if not fmt or fmt == (config.report_format or "html") else None
+        )
+    fmt = fmt or "html"
+    with environment(config.catalog_env if config else {}, what="catalog"):
+        catalog = open_catalog(catalog_uri or (config.catalog if config else None), read_only=True)
+        try:
+            records = catalog.runs(RUN_WINDOW)
+        finally:
+            catalog.close()
     text = render(build_report(records, run_id=run_id, catalog=catalog.uri), fmt)
     output = output or (Path(DEFAULT_HTML) if fmt == "html" else None)
     if output is None:

@@ -3,25 +3,36 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
 from featmesh.connector.catalog import open_catalog
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.options import catalog_option
+from featmesh.connector.config import load_config
+from featmesh.connector.sources import environment
 
 
 @click.command(cls=Handled)
 @catalog_option()
 @click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON list.")
-def runs(catalog_uri: str | None, limit: int, as_json: bool) -> None:
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A featmesh.yaml: its catalog (and credentials by reference) apply.",
+)
+def runs(catalog_uri: str | None, limit: int, as_json: bool, config_path: Path | None) -> None:
     """List recent runs with their status, counts and scores, newest first."""
-    catalog = open_catalog(catalog_uri, read_only=True)
-    try:
-        records = catalog.runs(limit)
-    finally:
-        catalog.close()
+    config = load_config(config_path) if config_path else None
+    with environment(config.catalog_env if config else {}, what="catalog"):
+        catalog = open_catalog(catalog_uri or (config.catalog if config else None), read_only=True)
+        try:
+            records = catalog.runs(limit)
+        finally:
+            catalog.close()
     rows = [_row(r) for r in records]
     if as_json:
         click.echo(json.dumps(rows, indent=2))

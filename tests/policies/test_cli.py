@@ -162,13 +162,13 @@ def test_catalog_lets_mesh_checks_see_other_domains(monkeypatch) -> None:
         return fake
 
     monkeypatch.setattr(featmesh.connector.catalog, "open_catalog", open_catalog, raising=False)
-    result = run("check", FAILING, "--catalog", "local:x.db", "--json")
+    result = run("check", FAILING, "--catalog", "atlas+https://atlas.example", "--json")
     doc = json.loads(result.stdout)
     conflicts = [
         r for r in doc["results"] if r["rule"] == "feature-meaning-conflict" and r["state"] == "failed"
     ]
     assert [r["target"] for r in conflicts] == ["featmesh://manifest/risk/customer_risk@1#bureau_score"]
-    assert opened == [("local:x.db", True)] and fake.closed
+    assert opened == [("atlas+https://atlas.example", True)] and fake.closed
 
 
 def test_unreachable_catalog_exits_3(monkeypatch) -> None:
@@ -324,3 +324,81 @@ def test_an_inherited_key_points_at_the_block_it_comes_from(tmp_path: Path) -> N
     results = json.loads(out.read_text())["runs"][0]["results"]
     owner = [r for r in results if r["ruleId"] == "owner-principal"]
     assert owner and owner[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 4
+
+
+def test_config_sources_are_the_default(tmp_path: Path) -> None:
+    config = tmp_path / "featmesh.yaml"
+    config.write_text(f"version: 1\nsources:\n  - uri: manifest:{CLEAN}\n")
+    result = run("check", "--config", str(config), "--json")
+    assert result.exit_code == 0, result.output
+    assert [s["uri"] for s in json.loads(result.stdout)["sources"]] == [f"manifest:{CLEAN}"]
+
+
+def test_a_missing_local_catalog_is_exit_2_naming_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.db"
+    result = run("check", CLEAN, "--catalog", f"local:{missing}")
+    assert result.exit_code == 2
+    assert f"no catalog file at {missing}" in result.stderr
+    assert not missing.exists()
+
+
+def test_exit_1_says_why(tmp_path: Path) -> None:
+    result = run("check", FAILING)
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "featmesh: exit 1: 5 unwaived findings at or above error (fail_on: the default --fail-on)"
+    )
+
+
+def test_did_you_mean_for_commands_and_rule_ids() -> None:
+    result = CliRunner().invoke(cli, ["chek"])
+    assert result.exit_code == 2 and "Did you mean 'check'?" in result.output
+    result = CliRunner().invoke(cli, ["policies", "explain", "owner-presnt"])
+    assert result.exit_code == 2 and "did you mean 'owner-present'?" in result.output
+
+
+TEAM_PACK = (
+    "apiVersion: featmesh/v1\nkind: PolicyPack\nname: team\nversion: 1\nextends: [mesh-baseline]\n"
+    "rules:\n  - {id: team-owner, check: owner_present, severity: error}\n"
+)
+
+
+def test_validate_reads_waivers_in_the_context_of_the_packs_named_and_reports_every_error(
+    tmp_path: Path,
+) -> None:
+    pack = tmp_path / "team.yaml"
+    pack.write_text(TEAM_PACK)
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "apiVersion: featmesh/v1\nkind: Waivers\nwaivers:\n"
+        '  - {rule: team-owner, target: "*", owner: a@x.com, reason: long reason here, expires: 2099-01-01}\n'
+        '  - {rule: team-owner, target: "*", reason: long reason here, expires: 2099-01-01}\n'
+        '  - {rule: nope-rule, target: "*", owner: a@x.com, reason: long reason here, expires: 2099-01-01}\n'
+        '  - {rule: team-owner, target: "*", owner: a@x.com, reason: long reason here, expires: soon}\n'
+    )
+    result = run("policies", "validate", str(pack), str(waivers))
+    assert result.exit_code == 2
+    assert f"{waivers}:6: waivers[2].rule: unknown rule 'nope-rule'" in result.stderr
+    assert f"{waivers}:7: waivers[3].expires: not a date" in result.stderr  # both, in one pass
+    assert "featmesh: exit 2: 2 errors in 1 files" in result.stderr
+    # what check will say about the entry without an owner, at its line
+    assert f"{waivers}:5 (waivers[1]): featmesh.waiver-malformed [warning]" in result.stdout
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("\n".join(waivers.read_text().splitlines()[:5]) + "\n")
+    result = run("policies", "validate", str(pack), str(ok))
+    assert result.exit_code == 0, result.output
+    assert f"{ok}: ok, 1 waivers for team" in result.stdout and "1 malformed" in result.stdout
+    # check with the same pack accepts the same file
+    assert run("check", CLEAN, "--policy", str(pack), "--waivers", str(ok)).exit_code in (0, 1)
+
+
+def test_runs_and_report_take_the_config_catalog(tmp_path: Path) -> None:
+    config = tmp_path / "conf" / "featmesh.yaml"
+    config.parent.mkdir()
+    config.write_text(
+        f"version: 1\nsources:\n  - uri: manifest:{CLEAN}\ncatalog: {{uri: 'local:../cat/c.db'}}\n"
+        "report: {format: markdown, output: out/r.md}\n"
+    )
+    result = run("runs", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert f"no runs recorded in local:{tmp_path / 'cat' / 'c.db'}" in result.stdout  # normalised

@@ -40,10 +40,7 @@ from featmesh.connector.errors import InputError
 from featmesh.connector.model import FeatureStore
 from featmesh.connector.runreport import SourceReport
 from featmesh.connector.sources import Reader
-from featmesh.connector.sources.databricks.auth import token_provider
-from featmesh.connector.sources.databricks.client import Client, NotFound
-from featmesh.connector.sources.databricks.legacy import read_legacy
-from featmesh.connector.sources.databricks.unity import UnityScope, read_unity
+from featmesh.connector.sources.databricks.unity import UnityScope
 
 KIND = "databricks"
 _APIS = ("all", "unity", "legacy")
@@ -101,6 +98,12 @@ def parse_location(location: str) -> Target:
 
 
 def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> list[FeatureStore]:
+    # the HTTP client and credentials are imported only when a workspace is read
+    from featmesh.connector.sources.databricks.auth import token_provider
+    from featmesh.connector.sources.databricks.client import Client, NotFound
+    from featmesh.connector.sources.databricks.legacy import read_legacy
+    from featmesh.connector.sources.databricks.unity import read_unity
+
     target = parse_location(location)
     token, hint = token_provider(target.hostname)
     client = Client(

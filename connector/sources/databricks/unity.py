@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from featmesh.connector.errors import SourceError
@@ -29,7 +29,9 @@ from featmesh.connector.model import (
 )
 from featmesh.connector.runreport import SourceReport
 from featmesh.connector.sources.common import infer_source_kind
-from featmesh.connector.sources.databricks.client import Client, NotFound
+
+if TYPE_CHECKING:  # the HTTP client (requests) is imported only when a workspace is read
+    from featmesh.connector.sources.databricks.client import Client
 
 KIND = "databricks"
 UC = "/api/2.1/unity-catalog"
@@ -187,6 +189,8 @@ def _feature(column: Mapping[str, Any]) -> Feature:
 
 def _upstream(client: Client, table: Mapping[str, Any], report: SourceReport) -> list[SourceRef]:
     """The tables and paths lineage tracking saw this table read from."""
+    from featmesh.connector.sources.databricks.client import NotFound
+
     full_name = str(table.get("full_name"))
     try:
         body = client.get(LINEAGE, {"table_name": full_name, "include_entity_lineage": "false"})

@@ -61,6 +61,10 @@ def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> lis
     for path in files:
         try:
             doc = load_yaml(path)
+            if root.is_dir() and _other_featmesh_kind(doc):
+                # a policy pack or waivers file beside the manifests (the recommended layout)
+                report.count("files_skipped")
+                continue
             if root.is_dir() and not _declares_manifest(doc):
                 report.warn(f"{path}: not a featmesh manifest (no 'apiVersion: {API_VERSION}'); skipped")
                 report.count("files_skipped")
@@ -109,6 +113,17 @@ def _looks_like_manifest(path: Path) -> bool:
     except OSError:
         return False
     return API_VERSION.encode() in head
+
+
+def _other_featmesh_kind(doc: Document) -> bool:
+    """A featmesh document that is not a manifest: a policy pack, a waivers file (their
+    ``kind``), or a featmesh.yaml config (``version`` and ``sources``, no ``apiVersion``)."""
+    data = doc.data
+    if not isinstance(data, dict):
+        return False
+    if data.get("apiVersion") == API_VERSION and data.get("kind") in ("PolicyPack", "Waivers"):
+        return True
+    return "apiVersion" not in data and "version" in data and "sources" in data
 
 
 def _declares_manifest(doc: Document) -> bool:
