@@ -127,9 +127,7 @@ class Mesh:
             classifications = catalog.db.execute("SELECT * FROM classifications ORDER BY 1, 2, 3").fetchall()
         finally:
             catalog.close()
-        sets = {
-            qn: {k: v for k, v in m.items() if k != "data_fingerprint"} for qn, m in record["sets"].items()
-        }
+        sets = {qn: _comparable(m) for qn, m in record["sets"].items()}
         return {
             "findings": sorted(json.dumps(f, sort_keys=True) for f in record["findings"]),
             "score": record["score"],
@@ -137,6 +135,18 @@ class Mesh:
             "sets": sets,
             "classifications": len(classifications),
         }
+
+
+RUN_STAMPS = ("first_seen", "first_run", "last_seen", "last_run")
+
+
+def _comparable(entry: dict[str, Any]) -> dict[str, Any]:
+    """A set's record without what differs between any two runs: the data fingerprint, and
+    when and in which run its revision was seen (a set added now is first seen by each run)."""
+    out = {k: v for k, v in entry.items() if k != "data_fingerprint"}
+    if isinstance(out.get("revision"), dict):
+        out["revision"] = {k: v for k, v in out["revision"].items() if k not in RUN_STAMPS}
+    return out
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
