@@ -22,11 +22,35 @@ class PatternError(ValueError):
     """A pattern RE2 cannot compile; ``str()`` says why."""
 
 
+class LinearPattern:
+    """An RE2 pattern that prints, compares and hashes as its source text, so that what
+    holds one (a policy's parameters) has a stable ``repr`` from run to run: incremental
+    scans sign the rules by it. Matching is RE2's (``match``, ``fullmatch``, ``search``)."""
+
+    __slots__ = ("_compiled", "pattern")
+
+    def __init__(self, pattern: str, compiled: Any) -> None:
+        self.pattern = pattern
+        self._compiled = compiled
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._compiled, name)
+
+    def __repr__(self) -> str:
+        return f"LinearPattern({self.pattern!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LinearPattern) and other.pattern == self.pattern
+
+    def __hash__(self) -> int:
+        return hash(self.pattern)
+
+
 def compile_linear(pattern: str) -> Any:
     """``pattern`` compiled by RE2 (``match``, ``fullmatch``, ``search``, ``groupdict``
     as in ``re``); PatternError when it does not compile or needs backtracking."""
     try:
-        return re2.compile(pattern, _OPTIONS)
+        return LinearPattern(pattern, re2.compile(pattern, _OPTIONS))
     except re2.error as err:
         first = err.args[0] if err.args else ""
         reason = first.decode("utf-8", "replace") if isinstance(first, bytes) else str(first)

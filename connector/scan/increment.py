@@ -18,8 +18,9 @@ stay as the catalog holds them, and the run record lists them with the reason.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from statistics import fmean
 from typing import Any
@@ -51,10 +52,31 @@ def rules_signature(
     (the data contracts' promises included, when there are any)."""
     text = waivers.read_bytes().hex() if waivers and waivers.exists() else ""
     where = str(waivers.resolve()) if waivers else ""  # findings about waivers carry their path
-    parts: list[Any] = [repr(policy), text, where, (today or dt.date.today()).isoformat()]
+    parts: list[Any] = [canonical(policy), text, where, (today or dt.date.today()).isoformat()]
     if contracts:
-        parts.append(sorted(repr(t) for t in contracts.values()))
+        parts.append(sorted(stable_hash(canonical(t)) for t in contracts.values()))
     return stable_hash(parts)
+
+
+def canonical(value: Any) -> Any:
+    """``value`` as plain JSON data that is the same in every process: dataclasses as
+    their fields, sets sorted, functions by their qualified name, anything else by its
+    ``repr`` (a ``repr`` of a set follows string hashing, which differs per process)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: canonical(getattr(value, f.name)) for f in fields(value)} | {
+            "@type": type(value).__qualname__
+        }
+    if isinstance(value, Mapping):
+        return {str(k): canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (set, frozenset)):
+        return sorted((canonical(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True, default=str))
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
+    return repr(value)
 
 
 def last_scan(runs: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
