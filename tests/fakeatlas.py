@@ -1330,7 +1330,7 @@ def _route(method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
         match = pattern.match(path)
         if route_method == method and match:
             params = dict(match.groupdict())
-            kind = template.split("/")[2]
+            kind = [*template.split("/"), "", "", ""][2]
             if kind.endswith("def") and kind != "typedef":
                 params["category"] = kind[: -len("def")].upper()
             return template, handler, params
