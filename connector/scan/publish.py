@@ -86,6 +86,8 @@ def push(
         return plan, None
     for failure in applied.failed:
         report.fail(failure)
+    for warning in applied.warnings:
+        report.warn(warning)
     return plan, applied.to_json()
 
 
