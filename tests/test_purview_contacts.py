@@ -11,6 +11,10 @@ Payload shapes, and where they come from:
   "Request_ResourceNotFound", "message": "Resource '...' does not exist or one of its
   queried reference-property objects are not present.", "innerError": {"date",
   "request-id", "client-request-id"}}}`` (https://learn.microsoft.com/graph/errors).
+- ``GET /users/{id | userPrincipalName}`` returns by default businessPhones, displayName,
+  givenName, id, jobTitle, mail, mobilePhone, officeLocation, preferredLanguage, surname,
+  userPrincipalName; application permission User.Read.All at least; a UPN starting with ``$``
+  is addressed as ``/users('$x@y.com')``, a B2B UPN's ``#`` as ``%23`` (same page, tips).
 - Graph's service root per cloud: ``graph.microsoft.com``, ``graph.microsoft.us`` (US
   Government L4), ``microsoftgraph.chinacloudapi.cn`` (21Vianet); ``.default`` scopes use
   the same host (https://learn.microsoft.com/graph/deployments,
@@ -26,7 +30,7 @@ from types import SimpleNamespace
 import pytest
 import responses
 
-from featmesh.connector.catalog.contacts import OwnerDirectory, addresses, graph_root
+from featmesh.connector.catalog.contacts import OwnerDirectory, addresses, graph_root, user_path
 from tests.conftest import SAMPLES, run_json
 from tests.fakeatlas import FakeAtlas
 
@@ -137,6 +141,9 @@ def test_graph_follows_the_cloud_and_owners_are_parsed():
     assert graph_root("10.1.2.3:8443") == "https://graph.microsoft.com"
     assert addresses("Ann <ann@x.com>; bob; ANN@x.com, c@y.org") == ["ann@x.com", "c@y.org"]
     assert addresses(None) == []
+    assert user_path("ann@x.com") == "users/ann@x.com"
+    assert user_path("ann_adatum.com#EXT#@contoso.com") == "users/ann_adatum.com%23EXT%23@contoso.com"
+    assert user_path("$adele@contoso.com") == "users('$adele@contoso.com')"
 
 
 @pytest.fixture

@@ -52,6 +52,15 @@ def graph_root(data_map_host: str) -> str:
     return GRAPH
 
 
+def user_path(upn: str) -> str:
+    """Graph's path to a user by UPN: ``users/{upn}``, ``#`` of a B2B UPN encoded; a UPN
+    starting with ``$`` as ``users('{upn}')``, since OData reserves a leading ``$`` for
+    system query options (https://learn.microsoft.com/graph/api/user-get, HTTP request tips)."""
+    if upn.startswith("$"):
+        return "users('" + quote(upn.replace("'", "''"), safe="@$'") + "')"
+    return f"users/{quote(upn, safe='@')}"
+
+
 def addresses(text: Any) -> list[str]:
     """The e-mail addresses / UPNs in a free-text owner ("a@x.com, b@x.com")."""
     if not isinstance(text, str):
@@ -95,7 +104,7 @@ class OwnerDirectory:
             self.unresolved[address] = "not in catalog.owners (Graph lookups are off)"
             return None
         self.lookups += 1
-        url = f"{self.graph}/v1.0/users/{quote(address, safe='@')}"
+        url = f"{self.graph}/v1.0/{user_path(address)}"
         try:
             headers = {"Authorization": f"Bearer {self._token(f'{self.graph}/.default')}"}
             response = self._session.get(
