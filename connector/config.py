@@ -142,6 +142,10 @@ def _catalog_settings(catalog: Mapping[str, Any]) -> dict[str, Any]:
         settings["default_collection"] = collections["default"]
     if catalog.get("operations_per_second") is not None:
         settings["operations_per_second"] = float(catalog["operations_per_second"])
+    if catalog.get("owners"):
+        settings["owners"] = {str(k): str(v) for k, v in catalog["owners"].items()}
+    if catalog.get("owner_lookup"):
+        settings["owner_lookup"] = catalog["owner_lookup"]
     return settings
 
 

@@ -107,6 +107,8 @@ class _Entity:
     propagate: dict[str, bool] = field(default_factory=dict)
     collection: str | None = None
     """Purview: the collection holding the entity."""
+    contacts: Json | None = None
+    """Purview: ``{"Owner": [{"id", "info"}], "Expert": [...]}`` (Entra object ids)."""
     written_at: int = 0
     """Purview: the number of the bulk write that created it (for the search index's lag)."""
     """classification name -> its ``propagate`` flag (absent or null: Atlas's default, true)."""
@@ -866,6 +868,8 @@ class FakeAtlas:
         }
         if entity.collection is not None:
             body["collectionId"] = entity.collection
+        if entity.contacts:
+            body["contacts"] = entity.contacts
         if relationships:
             body["relationshipAttributes"] = self._relationships_view(entity)
         shown = [self._classification_json(entity, n) for n in sorted(entity.classifications)]
@@ -1214,6 +1218,7 @@ class _BulkWrite:
             "links": links,
             "classifications": classifications,
             "propagate": propagate,
+            "contacts": _checked_contacts(item["contacts"]) if fake._purview and "contacts" in item else None,
         }
 
     def _apply(self, plans: list[Json]) -> Json:
@@ -1247,6 +1252,8 @@ class _BulkWrite:
             if plan["classifications"] is not None:
                 entity.classifications = plan["classifications"]
                 entity.propagate = plan["propagate"]
+            if plan.get("contacts") is not None:
+                entity.contacts = plan["contacts"]
         for plan in plans:
             if "before" in plan and _signature(fake, plan["entity"]) != plan["before"]:
                 fake._touch(plan["entity"])
@@ -1330,7 +1337,7 @@ def _route(method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
         match = pattern.match(path)
         if route_method == method and match:
             params = dict(match.groupdict())
-            kind = template.split("/")[2]
+            kind = [*template.split("/"), "", "", ""][2]
             if kind.endswith("def") and kind != "typedef":
                 params["category"] = kind[: -len("def")].upper()
             return template, handler, params
@@ -1465,6 +1472,26 @@ def _valid_guid(guid: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+CONTACT_ROLES = ("Owner", "Expert")
+"""Purview's contact roles on an entity: ``AtlasEntity.Contacts`` is a dictionary "Expert" or
+"Owner" -> lists of ``ContactInfo`` ``{id, info}``, ``id`` the contact's GUID
+(https://learn.microsoft.com/dotnet/api/azure.analytics.purview.datamap.atlasentity.contacts,
+https://learn.microsoft.com/javascript/api/@azure-rest/purview-datamap/contactsearchresultvalueoutput)."""
+OBJECT_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def _checked_contacts(contacts: Any) -> Json:
+    if not isinstance(contacts, Mapping):
+        raise AtlasError("BAD_REQUEST", "contacts must be an object of contact lists by role")
+    for role, listed in contacts.items():
+        if role not in CONTACT_ROLES:
+            raise AtlasError("BAD_REQUEST", f"unknown contact type {role}")
+        for contact in listed if isinstance(listed, list) else [listed]:
+            if not isinstance(contact, Mapping) or not OBJECT_ID.match(str(contact.get("id", ""))):
+                raise AtlasError("BAD_REQUEST", f"contact id {contact!r} is not an Entra object id")
+    return {role: [dict(c) for c in listed] for role, listed in contacts.items()}
 
 
 def _propagate_flag(classification: Any, default: bool) -> bool:

@@ -23,6 +23,7 @@ still fails after retries is recorded and the rest goes on; a re-run (or
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import json
 import logging
@@ -31,10 +32,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from featmesh.connector import progress
+from featmesh.connector import progress, redact
 from featmesh.connector.catalog.base import ApplyResult
+from featmesh.connector.catalog.contacts import OwnerDirectory, graph_root, lacks_contacts, merged_contacts
 from featmesh.connector.catalog.local import LocalCatalog
-from featmesh.connector.catalog.plan import EntityJson, Key, Plan, owned
+from featmesh.connector.catalog.plan import Change, EntityJson, Key, Plan, owned
 from featmesh.connector.catalog.rest import AtlasRest, basic_auth_headers, unique_path
 from featmesh.connector.errors import CatalogError, UsageError
 from featmesh.connector.mapping.entities import (
@@ -101,7 +103,12 @@ def open_purview(uri: str, *, read_only: bool = False, **options: Any) -> AtlasC
     credential = options.pop("credential", None) or azure_credential()
     auth = TokenAuthentication(credential, scope=purview_scope(host))
     rest_client = AtlasRest(endpoint, auth.get_authentication_headers)
-    return AtlasCatalog(uri, rest_client, flavour="purview", read_only=read_only, **options)
+    directory = owner_directory(
+        credential, host, options.pop("owners", None), options.pop("owner_lookup", "graph")
+    )
+    return AtlasCatalog(
+        uri, rest_client, flavour="purview", read_only=read_only, directory=directory, **options
+    )
 
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
@@ -159,7 +166,13 @@ class AtlasCatalog:
         collections: Mapping[str, str] | None = None,
         default_collection: str | None = None,
         operations_per_second: float | None = None,
+        directory: OwnerDirectory | None = None,
+        owners: Mapping[str, str] | None = None,
+        owner_lookup: str | None = None,
     ):
+        """``directory`` (Purview) resolves owners to the contacts written with each
+        entity; ``owners`` / ``owner_lookup`` are its settings, unused by Atlas, which
+        keeps only the readable ``owner`` attribute."""
         if batch_size < 1:
             raise UsageError("batch size must be at least 1")
         if flavour != "purview" and (collections or default_collection):
@@ -174,6 +187,7 @@ class AtlasCatalog:
             rest.pace(operations_per_second)
         elif flavour == "purview":
             rest.pace(PURVIEW_OPERATIONS_PER_SECOND)
+        self.directory = directory if flavour == "purview" else None
         self.uri = uri
         self.rest = rest
         self.flavour = flavour
@@ -403,6 +417,8 @@ class AtlasCatalog:
         carried = self._write_entities(plan, guids, failed, result)
         self._write_classifications(plan, guids, failed, carried, result)
         self._delete(plan, guids, result, run_id)
+        if self.directory is not None:
+            result.warnings.extend(self.directory.warnings())
         result.requests = self.rest.log.total
         return result
 
@@ -411,6 +427,7 @@ class AtlasCatalog:
     ) -> set[Key]:
         """Bulk create-or-update; returns the keys whose classifications rode along."""
         writes = [c for c in plan.changes if c.action in ("create", "update") and c.desired is not None]
+        writes += self._contacts_behind(plan)
         placeholder = itertools.count(1000)
         carried: set[Key] = set()
         target = self._collections_of(plan)
@@ -442,6 +459,11 @@ class AtlasCatalog:
                 entity["guid"] = local[change.key]
                 if change.action == "update":
                     _clear_removed(entity, change.fields, change.current or {})
+                if self.directory is not None:
+                    held = (change.current or {}).get("contacts")
+                    contacts = merged_contacts(self.directory.contacts(entity["attributes"]), held)
+                    if contacts:
+                        entity["contacts"] = contacts
                 if change.action == "create" and entity.get("classifications"):
                     entity["classifications"] = [c for c in entity["classifications"] if owned(c["typeName"])]
                 else:
@@ -474,6 +496,20 @@ class AtlasCatalog:
                     result.updated += 1
         progress.done()
         return carried
+
+    def _contacts_behind(self, plan: Plan) -> list[Change]:
+        """Unchanged entities whose resolved owners or experts Purview does not show yet
+        (an owner mapped or created in Entra ID since): rewritten as updates."""
+        if self.directory is None:
+            return []
+        behind = []
+        for change in plan.of("unchanged"):
+            if change.desired is None or change.current is None:
+                continue
+            wanted = self.directory.contacts(change.desired["attributes"])
+            if lacks_contacts(change.current.get("contacts"), wanted):
+                behind.append(dataclasses.replace(change, action="update", fields=()))
+        return behind
 
     def _collections_of(self, plan: Plan) -> dict[Key, str | None]:
         """The Purview collection each desired entity belongs in: its domain's (a feature
@@ -636,6 +672,24 @@ class AtlasCatalog:
 # --------------------------------------------------------------------------- helpers
 
 
+def owner_directory(
+    credential: Any, host: str, owners: Mapping[str, str] | None, lookup: str | None
+) -> OwnerDirectory:
+    """Purview's owner resolution: ``owners`` first, then Microsoft Graph in the Data
+    Map host's cloud with the same credential (``lookup`` ``config`` turns Graph off)."""
+    if lookup not in (None, "graph", "config"):
+        raise UsageError(f"catalog.owner_lookup: expected 'graph' or 'config', not {lookup!r}")
+
+    def token(scope: str) -> str:
+        value = str(credential.get_token(scope).token)
+        redact.register_value(value)
+        return value
+
+    if lookup == "config":
+        return OwnerDirectory(owners)
+    return OwnerDirectory(owners, graph=graph_root(host), token=token)
+
+
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -730,6 +784,8 @@ def _normalise(
         "attributes": attributes,
         "relationshipAttributes": relationships,
     }
+    if entity.get("contacts"):  # Purview: owners and experts (compared when writing)
+        out["contacts"] = entity["contacts"]
     if entity.get("collectionId"):  # Purview: the collection holding the entity (not diffed)
         out["collectionId"] = entity["collectionId"]
     classifications = [

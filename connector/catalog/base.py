@@ -21,6 +21,8 @@ class ApplyResult:
     classifications: int = 0
     requests: int = 0
     failed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What was written, but not all of it (owners not shown as Purview contacts)."""
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -24,7 +24,7 @@ from featmesh.connector import redact
 from featmesh.connector.catalog.base import ApplyResult
 from featmesh.connector.catalog.plan import EntityJson, Key, Plan, owned
 from featmesh.connector.errors import CatalogError, InputError
-from featmesh.connector.mapping.entities import FEATMESH_TYPES, FEATURE, FEATURE_SET
+from featmesh.connector.mapping.entities import DATA_PRODUCT, FEATMESH_TYPES, FEATURE, FEATURE_SET
 from featmesh.connector.mapping.reverse import feature_sets_from_entities
 from featmesh.connector.model import FeatureSet, parse_feature_set_qn, store_qn
 from featmesh.connector.runreport import retired_classification, utcnow
@@ -227,7 +227,37 @@ class LocalCatalog:
             )
             if key in wanted or in_scope:
                 found[key] = self._entity_json(row, inverse=False)
+                if key[0] == DATA_PRODUCT:
+                    found[key]["relationshipAttributes"].update(self._processes_of(key))
         return found
+
+    def _processes_of(self, key: Key) -> dict[str, list[dict[str, Any]]]:
+        """A data product's ``inputToProcesses`` / ``outputFromProcesses``, as Atlas
+        shows a DataSet's: the processes naming it in their inputs or outputs."""
+        needle = json.dumps(key[1])[1:-1]
+        ends: dict[str, list[dict[str, Any]]] = {"inputToProcesses": [], "outputFromProcesses": []}
+        rows = self.db.execute(
+            "SELECT type_name, qualified_name, attributes FROM entities WHERE attributes LIKE ? "
+            "ESCAPE '\\' ORDER BY qualified_name",
+            ("%" + _like_prefix(needle),),
+        )
+        for row in rows:
+            attributes = json.loads(row["attributes"])
+            for name, end in (("inputs", "inputToProcesses"), ("outputs", "outputFromProcesses")):
+                refs = attributes.get(name) or []
+                if any(
+                    r.get("typeName") == key[0]
+                    and (r.get("uniqueAttributes") or {}).get("qualifiedName") == key[1]
+                    for r in refs
+                    if isinstance(r, dict)
+                ):
+                    ends[end].append(
+                        {
+                            "typeName": row["type_name"],
+                            "uniqueAttributes": {"qualifiedName": row["qualified_name"]},
+                        }
+                    )
+        return {name: refs for name, refs in ends.items() if refs}
 
     def _entity_json(self, row: sqlite3.Row, *, inverse: bool) -> EntityJson:
         relationship_attributes = json.loads(row["relationship_attributes"])

@@ -104,6 +104,7 @@ def compute_plan(
     delete_scope: Iterable[str] = (),
     protected: Iterable[str] = (),
     keep_deleted: bool = False,
+    superseded: Iterable[Key] = (),
 ) -> Plan:
     """Diff ``desired`` against ``current``.
 
@@ -112,12 +113,16 @@ def compute_plan(
     Entities under the scope that are not desired are deleted, except types in
     ``protected`` (placeholders other stores may share). With ``keep_deleted`` the
     catalog retires them instead, and entities already retired are left alone.
+
+    ``superseded`` names placeholders whose real entity the desired lineage now reads:
+    each one the catalog holds is deleted once nothing references it any more, this
+    plan's changes counted (``retire_placeholders``); ``keep_deleted`` keeps them.
     """
     plan = Plan()
-    desired_keys: set[Key] = set()
+    desired_keys: dict[Key, EntityJson] = {}
     for entity in desired:
         key = key_of(entity)
-        desired_keys.add(key)
+        desired_keys[key] = entity
         existing = current.get(key)
         if existing is None:
             plan.changes.append(Change("create", key, desired=entity))
@@ -136,7 +141,72 @@ def compute_plan(
             continue
         if any(key[1] == s or key[1].startswith(s + "/") for s in scopes):
             plan.changes.append(Change("retire" if keep_deleted else "delete", key, current=existing))
+    if not keep_deleted:
+        retire_placeholders(plan, superseded, desired_keys, current)
     return plan
+
+
+REFERRING_ENDS = ("inputToProcesses", "outputFromProcesses")
+"""A DataSet's relationship attributes naming the processes that read or write it."""
+
+
+def retire_placeholders(
+    plan: Plan,
+    superseded: Iterable[Key],
+    desired: Mapping[Key, EntityJson],
+    current: Mapping[Key, EntityJson],
+) -> None:
+    """Delete each superseded placeholder no process references after
+    ``plan``: a referrer the plan deletes or rewrites without it no longer counts, one
+    outside the plan (another store's pipeline, anyone's) or unknown keeps it."""
+    going = {c.key for c in plan.changes if c.action in ("delete", "retire")}
+    planned = going | set(desired)
+    by_guid = {e["guid"]: k for k, e in current.items() if e.get("guid")}
+    for key in dict.fromkeys(superseded):
+        held = current.get(key)
+        if held is None or key in planned:
+            continue
+        referrers = [
+            _referrer_key(item, by_guid)
+            for end in REFERRING_ENDS
+            for item in _listed((held.get("relationshipAttributes") or {}).get(end))
+        ]
+        if any(_still_refers(r, key, going, desired) for r in referrers):
+            continue
+        plan.changes.append(Change("delete", key, current=held))
+
+
+def _listed(value: Any) -> list[Mapping[str, Any]]:
+    if value is None:
+        return []
+    return [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, Mapping)]
+
+
+def _referrer_key(item: Mapping[str, Any], by_guid: Mapping[str, Key]) -> Key | None:
+    qn = (item.get("uniqueAttributes") or {}).get("qualifiedName")
+    if qn and item.get("typeName"):
+        return str(item["typeName"]), str(qn)
+    guid = item.get("guid")
+    return by_guid.get(guid) if isinstance(guid, str) else None
+
+
+def _still_refers(
+    referrer: Key | None, key: Key, going: set[Key], desired: Mapping[Key, EntityJson]
+) -> bool:
+    if referrer is None:
+        return True  # a process featmesh cannot name: keep the placeholder
+    if referrer in going:
+        return False
+    wanted = desired.get(referrer)
+    if wanted is None:
+        return True
+    attributes = wanted.get("attributes", {})
+    return any(
+        key_of({"typeName": r.get("typeName"), "attributes": r.get("uniqueAttributes") or {}}) == key
+        for name in ("inputs", "outputs")
+        for r in _listed(attributes.get(name))
+        if (r.get("uniqueAttributes") or {}).get("qualifiedName")
+    )
 
 
 def diff_fields(desired: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[str, ...]:

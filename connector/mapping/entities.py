@@ -58,7 +58,11 @@ class MeshMapping:
     """(typeName, qualifiedName) of existing catalog entities used as sources."""
 
     def keys(self) -> list[tuple[str, str]]:
-        return [(e["typeName"], e["attributes"]["qualifiedName"]) for e in self.entities]
+        """The desired keys, and the placeholders they supersede (for the plan to find)."""
+        return [
+            *((e["typeName"], e["attributes"]["qualifiedName"]) for e in self.entities),
+            *superseded_placeholders(self.entities),
+        ]
 
     def count(self, type_name: str) -> int:
         return sum(1 for e in self.entities if e["typeName"] == type_name)
@@ -412,6 +416,22 @@ def placeholder_qn(name: str) -> str:
     """A placeholder's qualifiedName: the name the real entity will have, prefixed, since
     Atlas keeps qualifiedNames unique across types and the real one may come later."""
     return f"featmesh://data-product/{name}"
+
+
+def superseded_placeholders(desired: Iterable[EntityJson]) -> list[tuple[str, str]]:
+    """The placeholders that the desired lineage no longer needs: a pipeline reading a
+    catalog entity of another type (a source a mapping rule resolved) supersedes the
+    placeholder featmesh made for that entity before it existed."""
+    found: dict[tuple[str, str], None] = {}
+    for entity in desired:
+        if entity["typeName"] != PIPELINE:
+            continue
+        for item in entity["attributes"].get("inputs") or []:
+            type_name = item.get("typeName")
+            qn = (item.get("uniqueAttributes") or {}).get("qualifiedName")
+            if qn and type_name not in FEATMESH_TYPES:
+                found[(DATA_PRODUCT, placeholder_qn(qn))] = None
+    return list(found)
 
 
 def _display_name(source: SourceRef) -> str:

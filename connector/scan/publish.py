@@ -15,7 +15,7 @@ from featmesh.connector import progress
 from featmesh.connector.catalog import Catalog
 from featmesh.connector.catalog.plan import Plan, compute_plan, owned
 from featmesh.connector.errors import CatalogError
-from featmesh.connector.mapping.entities import DATA_PRODUCT, FEATURE_SET
+from featmesh.connector.mapping.entities import DATA_PRODUCT, FEATURE_SET, superseded_placeholders
 from featmesh.connector.runreport import RunReport
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,12 @@ def push(
     recorded in the report, never raised: what was read stays recorded. The feature sets
     in ``keep`` (skipped by an incremental scan) keep the classifications they have."""
     progress.step(f"planning {len(desired)} entities against {catalog.uri}")
+    superseded = superseded_placeholders(desired)
     try:
         if current is None:
             current = catalog.current(
-                [(e["typeName"], e["attributes"]["qualifiedName"]) for e in desired], scopes
+                [*((e["typeName"], e["attributes"]["qualifiedName"]) for e in desired), *superseded],
+                scopes,
             )
     except CatalogError as err:
         report.fail(f"catalog unreachable, nothing was written: {err}")
@@ -54,7 +56,12 @@ def push(
     if keep:
         keep_classifications(desired, current, keep)
     plan = compute_plan(
-        desired, current, delete_scope=scopes, protected=[DATA_PRODUCT], keep_deleted=keep_deleted
+        desired,
+        current,
+        delete_scope=scopes,
+        protected=[DATA_PRODUCT],
+        keep_deleted=keep_deleted,
+        superseded=superseded,
     )
     if dry_run:
         return plan, None
@@ -79,6 +86,8 @@ def push(
         return plan, None
     for failure in applied.failed:
         report.fail(failure)
+    for warning in applied.warnings:
+        report.warn(warning)
     return plan, applied.to_json()
 
 

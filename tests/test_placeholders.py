@@ -1,0 +1,219 @@
+"""Placeholders retire: once a source's real entity is registered, the next scan points the
+lineage at it and deletes featmesh's ``featmesh_data_product`` placeholder, unless another
+process still reads it.
+
+Atlas shows the processes reading or writing a DataSet in its ``inputToProcesses`` /
+``outputFromProcesses`` relationship attributes (apache/atlas
+``addons/models/0000-Area0/0010-base_model.json``: ``dataset_process_inputs``,
+``process_dataset_outputs``); the Purview custom-connector accelerator removes its own
+placeholders the same way once the real asset exists (issue text).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+
+from featmesh.connector.catalog.local import LocalCatalog
+from featmesh.connector.catalog.plan import Change, Plan, compute_plan, retire_placeholders
+from featmesh.connector.mapping.entities import placeholder_qn, superseded_placeholders
+from tests.conftest import SAMPLES, run_json
+from tests.fakeatlas import FakeAtlas
+
+MANIFESTS = SAMPLES / "manifests"
+PRODUCT = "featmesh_data_product"
+PIPELINE = "featmesh_feature_pipeline"
+ADLS = "azure_datalake_gen2_path"
+REAL_QN = "https://contosopayments.dfs.core.windows.net/curated/settlements/merchant_daily"
+PLACEHOLDER = (PRODUCT, placeholder_qn(REAL_QN))
+ADLS_TYPE = {"entityDefs": [{"name": ADLS, "superTypes": ["DataSet"], "attributeDefs": []}]}
+REAL = {"typeName": ADLS, "attributes": {"qualifiedName": REAL_QN, "name": "merchant_daily"}}
+ATLAS_URI = "atlas+https://atlas.example.com:21000"
+BASE = "https://atlas.example.com:21000/api/atlas/v2"
+
+
+@pytest.fixture(autouse=True)
+def setting(monkeypatch, tmp_path):
+    monkeypatch.setenv("ATLAS_USERNAME", "featmesh")
+    monkeypatch.setenv("ATLAS_PASSWORD", "pw")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("featmesh.connector.catalog.rest.time.sleep", lambda _s: None)
+
+
+def _folders(tmp_path: Path) -> tuple[Path, Path]:
+    """payments.yaml, and a mirror store reading the same settlements source."""
+    own, other = tmp_path / "own", tmp_path / "other"
+    own.mkdir()
+    other.mkdir()
+    text = (MANIFESTS / "payments.yaml").read_text()
+    (own / "payments.yaml").write_text(text)
+    (other / "mirror.yaml").write_text(text.replace("  name: payments\n", "  name: payments_mirror\n", 1))
+    return own, other
+
+
+def _scan(folder: Path, uri: str) -> dict:
+    result, summary = run_json("scan", str(folder), "--catalog", uri, "--json")
+    assert result.exit_code in (0, 1), summary
+    return summary
+
+
+def _deleted(summary: dict) -> list[tuple[str, str]]:
+    return [
+        (c["typeName"], c["qualifiedName"]) for c in summary["plan"]["changes"] if c["action"] == "delete"
+    ]
+
+
+def _source_inputs(entities: dict, store: str) -> list[tuple[str, str]]:
+    return sorted(
+        (i["typeName"], i["uniqueAttributes"]["qualifiedName"])
+        for (t, qn), e in entities.items()
+        if t == PIPELINE
+        and qn.startswith(f"featmesh://manifest/{store}/")
+        and qn.endswith("/pipeline/source")
+        for i in e["attributes"]["inputs"]
+    )
+
+
+def _register(fake: FakeAtlas, headers: dict[str, str]) -> None:
+    """The data product's own scan registers the real path entity."""
+    assert requests.post(f"{fake.base}/types/typedefs", json=ADLS_TYPE, headers=headers).ok
+    answer = requests.post(f"{fake.base}/entity", json={"entity": REAL}, headers=headers)
+    assert answer.ok, answer.text
+
+
+@pytest.mark.parametrize("flavour", ["atlas", "purview"])
+def test_the_placeholder_goes_once_the_real_entity_exists_and_nobody_reads_it(tmp_path, monkeypatch, flavour):
+    own, other = _folders(tmp_path)
+    if flavour == "purview":
+        token = type("T", (), {"token": "t0k3n", "expires_on": 4102444800})()
+        credential = type("C", (), {"get_token": lambda self, *s, **k: token})()
+        monkeypatch.setattr("featmesh.connector.catalog.auth.azure_credential", lambda env=None: credential)
+        fake, uri, headers = FakeAtlas.purview("contoso"), "purview://contoso", {"Authorization": "Bearer x"}
+    else:
+        fake = FakeAtlas(BASE, auth=("featmesh", "pw"))
+        uri, headers = ATLAS_URI, {"Authorization": "Basic ZmVhdG1lc2g6cHc="}
+    with fake:
+        _scan(own, uri)
+        _scan(other, uri)
+        assert PLACEHOLDER in fake.entities()
+        _register(fake, headers)
+
+        summary = _scan(own, uri)  # the mirror's pipeline still reads the placeholder
+        assert PLACEHOLDER not in _deleted(summary)
+        assert PLACEHOLDER in fake.entities()
+        assert (ADLS, REAL_QN) in _source_inputs(fake.entities(), "payments")
+        assert PLACEHOLDER in _source_inputs(fake.entities(), "payments_mirror")
+
+        summary = _scan(other, uri)  # its last reader moves to the real entity
+        assert _deleted(summary) == [PLACEHOLDER]
+        assert summary["applied"]["deleted"] == 1
+        assert PLACEHOLDER not in fake.entities()
+        assert (ADLS, REAL_QN) in _source_inputs(fake.entities(), "payments_mirror")
+        assert fake.entity(ADLS, REAL_QN) is not None  # the real one is never touched
+
+        again = _scan(other, uri)
+        assert _deleted(again) == [] and not again["plan"]["delete"]
+
+
+def test_local_catalog_retires_the_placeholder_too(tmp_path):
+    own, other = _folders(tmp_path)
+    uri = f"local:{tmp_path / 'c.db'}"
+    _scan(own, uri)
+    _scan(other, uri)
+    catalog = LocalCatalog(tmp_path / "c.db")
+    catalog.add_typedefs(ADLS_TYPE)
+    current = catalog.current([(ADLS, REAL_QN)], [])
+    catalog.apply(compute_plan([REAL], current), run_id="product-scan")
+    held = catalog.current([PLACEHOLDER], [])[PLACEHOLDER]
+    readers = {
+        r["uniqueAttributes"]["qualifiedName"] for r in held["relationshipAttributes"]["inputToProcesses"]
+    }
+    assert any(qn.startswith("featmesh://manifest/payments/") for qn in readers)
+    assert any(qn.startswith("featmesh://manifest/payments_mirror/") for qn in readers)
+    catalog.close()
+
+    assert PLACEHOLDER not in _deleted(_scan(own, uri))
+    summary = _scan(other, uri)
+    assert _deleted(summary) == [PLACEHOLDER]
+    catalog = LocalCatalog(tmp_path / "c.db", read_only=True)
+    assert not catalog.exists(*PLACEHOLDER)
+    assert catalog.exists(ADLS, REAL_QN)
+    catalog.close()
+
+
+def test_keep_deleted_keeps_the_placeholder(tmp_path):
+    own, _ = _folders(tmp_path)
+    uri = f"local:{tmp_path / 'c.db'}"
+    _scan(own, uri)
+    catalog = LocalCatalog(tmp_path / "c.db")
+    catalog.add_typedefs(ADLS_TYPE)
+    catalog.apply(compute_plan([REAL], catalog.current([(ADLS, REAL_QN)], [])), run_id="p")
+    catalog.close()
+    result, summary = run_json("scan", str(own), "--catalog", uri, "--json", "--keep-deleted")
+    assert result.exit_code in (0, 1), summary
+    retired = [
+        (c["typeName"], c["qualifiedName"]) for c in summary["plan"]["changes"] if c["action"] == "retire"
+    ]
+    assert PLACEHOLDER not in retired and summary["plan"]["delete"] == 0
+    catalog = LocalCatalog(tmp_path / "c.db", read_only=True)
+    assert catalog.exists(*PLACEHOLDER)
+    catalog.close()
+
+
+def _pipeline(qn: str, source: tuple[str, str]) -> dict:
+    return {
+        "typeName": PIPELINE,
+        "attributes": {
+            "qualifiedName": qn,
+            "inputs": [{"typeName": source[0], "uniqueAttributes": {"qualifiedName": source[1]}}],
+        },
+    }
+
+
+def test_the_rule_counts_referrers_after_the_plan():
+    placeholder = {
+        "typeName": PRODUCT,
+        "guid": "p1",
+        "attributes": {"qualifiedName": PLACEHOLDER[1]},
+        "relationshipAttributes": {
+            "inputToProcesses": [
+                {"typeName": PIPELINE, "uniqueAttributes": {"qualifiedName": "a/pipeline/source"}},
+                {"guid": "g-b", "typeName": PIPELINE},
+            ]
+        },
+    }
+    current = {
+        PLACEHOLDER: placeholder,
+        (PIPELINE, "b/pipeline/source"): {"typeName": PIPELINE, "guid": "g-b", "attributes": {}},
+    }
+    moved = {(PIPELINE, "a/pipeline/source"): _pipeline("a/pipeline/source", (ADLS, REAL_QN))}
+
+    plan = Plan()
+    retire_placeholders(plan, [PLACEHOLDER], moved, current)
+    assert plan.changes == []  # b (named by guid only) still reads it
+
+    going = Plan([Change("delete", (PIPELINE, "b/pipeline/source"))])
+    retire_placeholders(going, [PLACEHOLDER], moved, current)
+    assert [c.key for c in going.of("delete")][-1] == PLACEHOLDER
+
+    stays = {(PIPELINE, "a/pipeline/source"): _pipeline("a/pipeline/source", PLACEHOLDER)}
+    plan = Plan([Change("delete", (PIPELINE, "b/pipeline/source"))])
+    retire_placeholders(plan, [PLACEHOLDER], stays, current)
+    assert PLACEHOLDER not in [c.key for c in plan.changes]
+
+    unknown = dict(current)
+    unknown[PLACEHOLDER] = {**placeholder, "relationshipAttributes": {"inputToProcesses": [{"guid": "zz"}]}}
+    plan = Plan()
+    retire_placeholders(plan, [PLACEHOLDER], moved, unknown)
+    assert plan.changes == []  # a reader featmesh cannot name keeps it
+
+
+def test_superseded_placeholders_come_from_pipelines_reading_real_entities():
+    desired = [
+        _pipeline("a/pipeline/source", (ADLS, REAL_QN)),
+        _pipeline("b/pipeline/source", (ADLS, REAL_QN)),
+        _pipeline("c/pipeline/source", (PRODUCT, "featmesh://data-product/x")),
+    ]
+    assert superseded_placeholders(desired) == [PLACEHOLDER]
