@@ -42,6 +42,12 @@ def test_sample_config_scans_the_sample_mesh(tmp_path: Path):
         "featmesh://data-product/databricks://adb-1234567890123456.7.azuredatabricks.net/"
         "catalogs/main/schemas/payments/tables/card_transactions" in products
     )
+    # the report of the scheduled scan draws the risk domain's models in its mesh map
+    report = run("report", "--catalog", f"local:{tmp_path / 'c.db'}", "--format", "json")
+    doc = json.loads(report.stdout)
+    assert {"model/credit-limit-model@4", "model/fraud-model@7"} <= {c["key"] for c in doc["consumers"]}
+    risk = next(g for g in doc["mesh_map"]["domains"] if g["name"] == "risk")
+    assert sum(1 for n in risk["nodes"] if n["type"] == "model" and not n["external"]) == 3
 
 
 def test_source_domain_and_explicit_domains(tmp_path: Path):

@@ -39,9 +39,26 @@ Format (``format_version`` 1)::
     sets             [{qualified_name, name, version, store, domain, owner, description,
                        score, grade, compliant, dimensions, sources [uri],
                        derived_from [qn], derived_sets [qn], failed {severity: count},
+                       consumers [{key, kind, name, version, owner, domain, features}],
                        findings [{rule, target, feature, state, severity, message, reason,
                                   waiver}]}] by domain, name, version
     other_findings   findings whose target is no feature set of the run (mesh-level ones)
+    products         [{uri, sets [qn]}] the source data products the sets read, by URI
+    consumers        [{key (KIND/NAME[@VERSION]), kind, name, version, owner, domain,
+                       reads [qn], compliant (false when a set it reads is non-compliant,
+                       true when every one is compliant, else null)}] by domain, name
+    mesh_map         {layers [title], domains [{name, feature_sets, compliant,
+                       non_compliant, products, models, nodes [{id, type (product |
+                       feature_set | derived_set | model), ref (URI, qn or consumer key),
+                       label, layer, domain, compliant, external}], edges [{source,
+                       target}]}]}: the mesh map, a group per domain
+
+The mesh map's groups hold each domain's own sets and models, its sets' data products,
+and, marked ``external``, the nodes of other domains one edge away: the parents of its
+derived sets, the sets its models read, and the derived sets and models built on its
+sets. A node's ``layer`` is its column: 0 data products, 1 feature sets, 1 + n the sets
+derived n levels deep, and the models after the deepest set of the mesh. Growing the mesh
+grows each group by its own domain's share only.
 
 A feature's finding (target ``SET#feature``) belongs to its set, with ``feature`` set.
 The derived sets of a feature set are the sets whose ``derived_from`` names it.
@@ -115,6 +132,7 @@ def build_report(
         s["failed"] = _failed_counts(s["findings"])
 
     waivers = _waivers(ev, findings, now.date())
+    consumers = _consumers(sets)
     return {
         "format_version": FORMAT_VERSION,
         "generated_at": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -144,6 +162,9 @@ def build_report(
         "expiring_waivers": [w for w in waivers if w["status"] in ("expiring", "expired")],
         "sets": sets,
         "other_findings": sorted(other, key=_finding_order),
+        "products": _products(sets),
+        "consumers": consumers,
+        "mesh_map": _mesh_map(sets, consumers),
     }
 
 
@@ -256,6 +277,7 @@ def _sets(ev: Record) -> list[dict[str, Any]]:
                 "sources": [str(u) for u in s.get("sources") or []],
                 "derived_from": [str(p) for p in s.get("derived_from") or []],
                 "derived_sets": sorted(derived.get(str(qn), [])),
+                "consumers": [_set_consumer(c) for c in s.get("consumers") or [] if isinstance(c, Mapping)],
             }
         )
     sets.sort(
@@ -408,6 +430,197 @@ def _domains(
             }
         )
     return rows
+
+
+# --------------------------------------------------------------------------- the mesh map
+
+LAYER_TITLES = ("Data products", "Feature sets", "Derived sets")
+
+
+def _set_consumer(raw: Record) -> dict[str, Any]:
+    kind, name = str(raw.get("kind") or "model"), str(raw.get("name") or "?")
+    version = None if raw.get("version") is None else str(raw.get("version"))
+    return {
+        "key": f"{kind}/{name}" + (f"@{version}" if version else ""),
+        "kind": kind,
+        "name": name,
+        "version": version,
+        "owner": raw.get("owner"),
+        "domain": raw.get("domain"),
+        "features": [str(f) for f in raw.get("features") or []],
+    }
+
+
+def _products(sets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    readers: dict[str, list[str]] = {}
+    for s in sets:
+        for uri in s["sources"]:
+            readers.setdefault(uri, []).append(s["qualified_name"])
+    return [{"uri": uri, "sets": qns} for uri, qns in sorted(readers.items())]
+
+
+def _consumers(sets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Every consumer the sets name, once, with the sets it reads."""
+    by_key: dict[str, dict[str, Any]] = {}
+    for s in sets:
+        for c in s["consumers"]:
+            row = by_key.setdefault(
+                c["key"],
+                {k: c[k] for k in ("key", "kind", "name", "version", "owner", "domain")} | {"reads": {}},
+            )
+            row["domain"] = row["domain"] or c["domain"] or s["domain"]
+            row["reads"][s["qualified_name"]] = None
+    compliant = {s["qualified_name"]: s["compliant"] for s in sets}
+    for row in by_key.values():
+        row["reads"] = list(row["reads"])
+        states = [compliant.get(qn) for qn in row["reads"]]
+        row["compliant"] = False if False in states else (True if states and all(states) else None)
+    return sorted(by_key.values(), key=lambda c: (str(c["domain"] or ""), c["name"], c["key"]))
+
+
+def _depths(sets: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """How many derivation levels deep each set is (0: built on data products only);
+    a parent outside the run counts as level 0, a cycle is cut where it closes."""
+    parents = {s["qualified_name"]: s["derived_from"] for s in sets}
+    depth: dict[str, int] = {}
+    for start in parents:
+        if start in depth:
+            continue
+        stack = [start]
+        on_path = {start}
+        while stack:
+            qn = stack[-1]
+            pending = [p for p in parents[qn] if p in parents and p not in depth and p not in on_path]
+            if pending:
+                stack.append(pending[0])
+                on_path.add(pending[0])
+                continue
+            known = [depth.get(p, 0) for p in parents[qn] if p in parents and p not in on_path]
+            depth[qn] = (1 + max(known, default=0)) if parents[qn] else 0
+            stack.pop()
+            on_path.discard(qn)
+    return depth
+
+
+class _Group:
+    """One domain's nodes and edges, each once."""
+
+    def __init__(self, domain: Any, by_qn: Mapping[str, Mapping[str, Any]], depth: Mapping[str, int]):
+        self.domain = domain
+        self.by_qn = by_qn
+        self.depth = depth
+        self.model_layer = 2 + max(depth.values(), default=0)
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self.edges: dict[tuple[str, str], None] = {}
+
+    def edge(self, source: str, target: str) -> None:
+        self.edges[(source, target)] = None
+
+    def product(self, uri: str) -> str:
+        node_id = f"product:{uri}"
+        self.nodes.setdefault(
+            node_id,
+            {
+                "id": node_id,
+                "type": "product",
+                "ref": uri,
+                "label": uri.rstrip("/").rsplit("/", 1)[-1] or uri,
+                "layer": 0,
+                "domain": None,
+                "compliant": None,
+                "external": False,
+            },
+        )
+        return node_id
+
+    def feature_set(self, qn: str) -> str:
+        node_id = f"set:{qn}"
+        if node_id not in self.nodes:
+            s = self.by_qn.get(qn)
+            layer = 1 + self.depth.get(qn, 0)
+            self.nodes[node_id] = {
+                "id": node_id,
+                "type": "derived_set" if layer > 1 else "feature_set",
+                "ref": qn,
+                "label": f"{s['name']}@{s['version'] or 'latest'}" if s else qn.rsplit("/", 1)[-1],
+                "layer": layer,
+                "domain": s["domain"] if s else None,
+                "compliant": s["compliant"] if s else None,
+                "external": s is None or s["domain"] != self.domain,
+            }
+        return node_id
+
+    def model(self, c: Mapping[str, Any]) -> str:
+        node_id = f"model:{c['key']}"
+        self.nodes.setdefault(
+            node_id,
+            {
+                "id": node_id,
+                "type": "model",
+                "ref": c["key"],
+                "label": c["name"] + (f"@{c['version']}" if c["version"] else ""),
+                "layer": self.model_layer,
+                "domain": c["domain"],
+                "compliant": c["compliant"],
+                "external": c["domain"] != self.domain,
+            },
+        )
+        return node_id
+
+
+def _mesh_map(sets: Sequence[Mapping[str, Any]], consumers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    by_qn = {s["qualified_name"]: s for s in sets}
+    depth = _depths(sets)
+    readers: dict[str, list[Mapping[str, Any]]] = {}
+    for c in consumers:
+        for qn in c["reads"]:
+            readers.setdefault(qn, []).append(c)
+    domains = sorted(
+        {s["domain"] for s in sets} | {c["domain"] for c in consumers},
+        key=lambda d: (d is None, str(d or "")),
+    )
+    own_sets: dict[Any, list[Mapping[str, Any]]] = {d: [] for d in domains}
+    for s in sets:
+        own_sets[s["domain"]].append(s)
+    own_models: dict[Any, list[Mapping[str, Any]]] = {d: [] for d in domains}
+    for c in consumers:
+        own_models[c["domain"]].append(c)
+
+    groups = []
+    for domain in domains:
+        g = _Group(domain, by_qn, depth)
+        for s in own_sets[domain]:
+            me = g.feature_set(s["qualified_name"])
+            for uri in s["sources"]:
+                g.edge(g.product(uri), me)
+            for parent in s["derived_from"]:
+                g.edge(g.feature_set(parent), me)
+            for child in s["derived_sets"]:
+                g.edge(me, g.feature_set(child))
+            for c in readers.get(s["qualified_name"], ()):
+                g.edge(me, g.model(c))
+        for c in own_models[domain]:
+            me = g.model(c)
+            for qn in c["reads"]:
+                g.edge(g.feature_set(qn), me)
+        members = own_sets[domain]
+        groups.append(
+            {
+                "name": domain,
+                "feature_sets": len(members),
+                "compliant": sum(1 for s in members if s["compliant"] is True),
+                "non_compliant": sum(1 for s in members if s["compliant"] is False),
+                "products": sum(1 for n in g.nodes.values() if n["type"] == "product"),
+                "models": len(own_models[domain]),
+                "nodes": sorted(
+                    g.nodes.values(), key=lambda n: (n["layer"], n["external"], n["label"], n["id"])
+                ),
+                "edges": [{"source": a, "target": b} for a, b in g.edges],
+            }
+        )
+    levels = range(1, max(depth.values(), default=0) + 1)
+    derived = [LAYER_TITLES[2] if n == 1 else f"{LAYER_TITLES[2]} (level {n})" for n in levels]
+    return {"layers": [*LAYER_TITLES[:2], *derived, "Models and consumers"], "domains": groups}
 
 
 # --------------------------------------------------------------------------- waivers

@@ -1,7 +1,7 @@
 """The governance report as one self-contained HTML file.
 
-Everything is inline: the stylesheet, a small script that sorts and filters tables, and
-the score chart, drawn here as SVG so that it shows without the script. Nothing is
+Everything is inline: the stylesheet, a small script that sorts and filters tables, the
+score chart and the mesh map, both drawn here as SVG so that they show without the script. Nothing is
 fetched when the file is viewed; its Content-Security-Policy forbids every fetch and lets
 only the report's own script (by its SHA-256) run, a second wall behind escaping.
 
@@ -132,6 +132,142 @@ def score_chart(history: Sequence[Mapping[str, Any]]) -> Chart | None:
     )
 
 
+MAP_COLUMN = 236
+MAP_NODE_WIDTH = 196
+MAP_NODE_HEIGHT = 22
+MAP_ROW = 28
+MAP_TOP = 30
+MAP_LABEL_CHARS = 26
+MAP_OPEN_SETS = 60
+"""The mesh map's domain groups start open when the mesh has at most this many sets."""
+
+
+@dataclass(frozen=True)
+class MapNode:
+    x: float
+    y: float
+    label: str
+    title: str
+    href: str | None
+    css: str
+
+
+@dataclass(frozen=True)
+class MapGroup:
+    name: str
+    width: int
+    height: int
+    columns: list[tuple[float, str]]  # x, title
+    nodes: list[MapNode]
+    edges: list[tuple[str, str]]  # SVG path, css class
+    summary: Mapping[str, Any]
+    open: bool
+
+
+def _shorten(text: str, limit: int = MAP_LABEL_CHARS, *, keep_end: bool = False) -> str:
+    """At most ``limit`` characters; a data product keeps its end (the table's name)."""
+    if len(text) <= limit:
+        return text
+    return "…" + text[-(limit - 1) :] if keep_end else text[: limit - 1] + "…"
+
+
+def _node_css(node: Mapping[str, Any]) -> str:
+    state = {True: "ok", False: "bad"}.get(node["compliant"], "unknown")
+    kind = "product" if node["type"] == "product" else f"{node['type'].replace('_', '-')} state-{state}"
+    return f"map-node {kind}" + (" external" if node["external"] else "")
+
+
+def _place(
+    members: Sequence[Mapping[str, Any]], neighbours: Mapping[str, list[str]], rows: dict[str, int]
+) -> None:
+    """Rows for one column: by the mean row of each node's placed neighbours, nodes
+    without one last, in their given order."""
+
+    def centre(n: Mapping[str, Any]) -> float:
+        placed = [rows[m] for m in neighbours.get(n["id"], ()) if m in rows]
+        return sum(placed) / len(placed) if placed else float("inf")
+
+    ordered = sorted(enumerate(members), key=lambda p: (centre(p[1]), p[0]))
+    for row, (_, n) in enumerate(ordered):
+        rows[n["id"]] = row
+
+
+def mesh_map_layout(
+    mesh_map: Mapping[str, Any], hrefs: Mapping[str, str], *, total_sets: int
+) -> list[MapGroup]:
+    """SVG geometry of each domain group of the mesh map: a column per layer the group
+    uses, nodes ordered so that edges cross little (each column by the mean row of the
+    nodes it is linked to in the column before; data products by the sets they feed)."""
+    titles = list(mesh_map.get("layers") or [])
+    groups = []
+    for group in mesh_map.get("domains") or []:
+        nodes = list(group["nodes"])
+        edges = [(e["source"], e["target"]) for e in group["edges"]]
+        preds: dict[str, list[str]] = {}
+        succs: dict[str, list[str]] = {}
+        for a, b in edges:
+            preds.setdefault(b, []).append(a)
+            succs.setdefault(a, []).append(b)
+        layers = sorted({n["layer"] for n in nodes})
+        column = {layer: i for i, layer in enumerate(layers)}
+        rows: dict[str, int] = {}
+        by_layer = {layer: [n for n in nodes if n["layer"] == layer] for layer in layers}
+
+        for layer in layers:
+            if layer == 0:
+                continue
+            _place(by_layer[layer], preds, rows)
+        if 0 in by_layer:
+            _place(by_layer[0], succs, rows)
+        height = MAP_TOP + max((len(m) for m in by_layer.values()), default=0) * MAP_ROW + 6
+        placed = []
+        position: dict[str, tuple[float, float]] = {}
+        for n in nodes:
+            x, y = 8 + column[n["layer"]] * MAP_COLUMN, MAP_TOP + rows[n["id"]] * MAP_ROW
+            position[n["id"]] = (x, y)
+            where = n["domain"] or "no domain"
+            state = {True: "compliant", False: "non-compliant"}.get(n["compliant"], "compliance unknown")
+            kind = n["type"].replace("_", " ")
+            title = f"{kind} {n['ref']}" + ("" if n["type"] == "product" else f" · {where} · {state}")
+            placed.append(
+                MapNode(
+                    x=x,
+                    y=y,
+                    label=_shorten(
+                        ("↗ " if n["external"] else "") + n["label"], keep_end=n["type"] == "product"
+                    ),
+                    title=title,
+                    href=hrefs.get(n["id"]),
+                    css=_node_css(n),
+                )
+            )
+        paths = []
+        half = MAP_NODE_HEIGHT / 2
+        for a, b in edges:
+            (x1, y1), (x2, y2) = position[a], position[b]
+            x1, y1, y2 = x1 + MAP_NODE_WIDTH, y1 + half, y2 + half
+            mid = (x1 + x2) / 2
+            paths.append(
+                (f"M{x1:.0f},{y1:.0f} C{mid:.0f},{y1:.0f} {mid:.0f},{y2:.0f} {x2:.0f},{y2:.0f}", "map-edge")
+            )
+        groups.append(
+            MapGroup(
+                name=group["name"] or "no domain",
+                width=16 + len(layers) * MAP_COLUMN - (MAP_COLUMN - MAP_NODE_WIDTH),
+                height=int(height),
+                columns=[
+                    (8 + column[layer] * MAP_COLUMN, titles[layer] if layer < len(titles) else "")
+                    for layer in layers
+                ],
+                nodes=placed,
+                edges=paths,
+                summary={k: v for k, v in group.items() if k not in ("nodes", "edges")},
+                open=total_sets <= MAP_OPEN_SETS,
+            )
+        )
+    return groups
+
+
 def grade_class(grade: Any) -> str:
     letter = str(grade or "").strip().upper()[:1]
     return f"grade-{letter.lower()}" if letter in "ABCDEF" and letter else "grade-none"
@@ -182,6 +318,12 @@ def render_html(report: Mapping[str, Any]) -> str:
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     anchors = {s["qualified_name"]: f"set-{i}" for i, s in enumerate(report["sets"])}
     names = {s["qualified_name"]: f"{s['name']}@{s['version'] or 'latest'}" for s in report["sets"]}
+    consumer_anchors = {c["key"]: f"consumer-{i}" for i, c in enumerate(report.get("consumers") or [])}
+    product_anchors = {p["uri"]: f"product-{i}" for i, p in enumerate(report.get("products") or [])}
+    hrefs = {f"set:{qn}": f"#{a}" for qn, a in anchors.items()}
+    hrefs |= {f"model:{key}": f"#{a}" for key, a in consumer_anchors.items()}
+    hrefs |= {f"product:{uri}": f"#{a}" for uri, a in product_anchors.items()}
+    mesh_map = report.get("mesh_map") or {}
     return (
         _environment()
         .get_template("report.html.j2")
@@ -190,6 +332,10 @@ def render_html(report: Mapping[str, Any]) -> str:
             chart=score_chart(report["history"]),
             anchors=anchors,
             names=names,
+            consumer_anchors=consumer_anchors,
+            product_anchors=product_anchors,
+            mesh_map=mesh_map_layout(mesh_map, hrefs, total_sets=len(report["sets"])),
+            map_node=(MAP_NODE_WIDTH, MAP_NODE_HEIGHT),
             severities=("critical", "error", "warning", "info"),
             # our own package files, not metadata: they go in verbatim
             style=Markup(_asset("report.css")),
@@ -200,4 +346,4 @@ def render_html(report: Mapping[str, Any]) -> str:
     )
 
 
-__all__ = ["Chart", "grade_class", "render_html", "score_chart"]
+__all__ = ["Chart", "MapGroup", "grade_class", "mesh_map_layout", "render_html", "score_chart"]

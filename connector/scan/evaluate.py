@@ -16,7 +16,7 @@ from typing import Any
 
 from featmesh.connector.contracts import load_contracts
 from featmesh.connector.errors import EXIT_FINDINGS, EXIT_OK
-from featmesh.connector.model import PREVIOUS_HASH, ContractTerms, FeatureSet
+from featmesh.connector.model import PREVIOUS_HASH, ContractTerms, FeatureSet, FeatureStore
 from featmesh.connector.scan.increment import Increment, count_findings, merge_scores
 from featmesh.connector.scan.profile import Profiles
 from featmesh.policies import (
@@ -244,17 +244,44 @@ def run_record(
     }
 
 
+def set_consumers(stores: Sequence[FeatureStore]) -> dict[str, list[dict[str, Any]]]:
+    """Who reads each feature set, by set qualifiedName: a compact entry per consumer
+    (``kind``, ``name``, ``version``, ``owner``, ``domain``, ``features`` it reads, empty
+    for all), from every store's consumers, whichever store holds the set."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for store in stores:
+        for consumer in store.consumers:
+            for read in consumer.reads:
+                out.setdefault(read.feature_set.qualified_name, []).append(
+                    {
+                        "kind": consumer.kind,
+                        "name": consumer.name,
+                        "version": consumer.version,
+                        "owner": consumer.owner or store.owner,
+                        "domain": consumer.domain or store.domain,
+                        "features": list(read.features),
+                    }
+                )
+    return out
+
+
 def merged_record(
     outcome: Outcome,
     increment: Increment,
     rules: Rules,
     signature: str,
     fingerprints: Mapping[str, str | None],
+    consumers: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """The run's evaluation record: the sets evaluated now, and the sets an incremental
-    scan skipped with their scores and findings from the run they were evaluated in."""
+    scan skipped with their scores and findings from the run they were evaluated in.
+    Every set's ``consumers`` (:func:`set_consumers`) are this run's, kept sets' too:
+    consumers are not part of a set's hash, so a model added since is still shown."""
     record = run_record(outcome, increment.evaluate, signature=signature, fingerprints=fingerprints)
     record["sets"].update(increment.kept_sets)
+    if consumers is not None:
+        for qn, entry in record["sets"].items():
+            record["sets"][qn] = {**entry, "consumers": list(consumers.get(qn, []))}
     record["findings"].extend(increment.kept_findings)
     record["findings"] = _without_waivers_used_by_kept(
         record["findings"], increment.kept_findings, rules.waivers

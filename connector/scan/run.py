@@ -34,6 +34,7 @@ from featmesh.connector.scan.evaluate import (
     load_rules,
     merged_record,
     record_exit_code,
+    set_consumers,
     with_parent_hashes,
     with_revisions,
 )
@@ -176,7 +177,9 @@ def _scan(
     )
     for error in outcome.evaluation.errors():
         report.fail(f"check {error.rule} raised on {error.target}: {error.message}")
-    evaluation = merged_record(outcome, increment, rules, signature, fingerprints)
+    evaluation = merged_record(
+        outcome, increment, rules, signature, fingerprints, consumers=set_consumers(stores)
+    )
     with_revisions(evaluation, last, report.run_id, utcnow())
     extra = profiles.feature_attributes if profiles else None
     if down is not None:

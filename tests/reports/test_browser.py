@@ -2,7 +2,8 @@
 and filters, and hostile metadata from a real scan never runs.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them) and
-selenium (dev extra). The screenshot goes to ``test-output/report.png``.
+selenium (dev extra). The screenshots go to ``test-output/report.png`` (the sample mesh,
+its models in the mesh map) and ``test-output/mesh-map-500.png`` (the map of 500 sets).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tests.conftest import REPO, SAMPLES, run
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOT = REPO / "test-output" / "report.png"
+MAP_SCREENSHOT = REPO / "test-output" / "mesh-map-500.png"
 
 HOSTILE_MANIFEST = """\
 apiVersion: featmesh/v1
@@ -84,6 +86,7 @@ def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("report")
     mesh = base / "mesh"
     shutil.copytree(SAMPLES / "manifests", mesh)
+    shutil.copy(SAMPLES / "models" / "risk-models.yaml", mesh / "risk-models.yaml")
     (mesh / "ops.yaml").write_text(HOSTILE_MANIFEST)
     today = dt.datetime.now(dt.timezone.utc).date()
     waivers = base / "waivers.yaml"
@@ -137,7 +140,8 @@ def test_loads_without_console_errors_and_runs_its_script(browser: Any) -> None:
 def test_hostile_metadata_is_shown_not_run(browser: Any) -> None:
     assert browser.execute_script("return typeof window.__xss") == "undefined"
     assert browser.execute_script("return document.querySelectorAll('img').length") == 0
-    assert browser.execute_script("return document.querySelectorAll('svg').length") == 1
+    svgs = "return document.querySelectorAll('svg:not(#score-chart):not(.mesh-map)').length"
+    assert browser.execute_script(svgs) == 0
     assert browser.execute_script("return document.querySelectorAll('script').length") == 2
     cards = browser.execute_script(
         "return Array.from(document.querySelectorAll('.set-card')).map(c => c.textContent)"
@@ -203,3 +207,80 @@ def test_screenshot(browser: Any, report_file: Path) -> None:
     browser.set_window_size(1280, min(height, 6000))
     assert browser.save_screenshot(str(SCREENSHOT))
     assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_mesh_map_draws_each_domain_with_models_and_links_to_sections(browser: Any) -> None:
+    browser.get(browser.current_url.split("#")[0])
+    groups = browser.execute_script(
+        "return Array.from(document.querySelectorAll('details.mesh-domain')).map(d => [d.dataset.domain,"
+        " d.open, d.querySelectorAll('g.map-node').length])"
+    )
+    assert {g[0] for g in groups} == {"customer", "marketing", "operations", "payments", "risk"}
+    assert all(open_ and nodes > 0 for _, open_, nodes in groups)
+    models = browser.execute_script(
+        "return Array.from(document.querySelectorAll('details[data-domain=\"risk\"] g.map-node.model'))"
+        ".map(g => { const b = g.getBBox(); return [g.textContent, b.width, b.height]; })"
+    )
+    names = " ".join(m[0] for m in models)
+    assert "credit-limit-model" in names and "fraud-scoring-service" in names
+    assert all(w > 100 and h > 10 for _, w, h in models)
+    overflow = browser.execute_script(
+        "return Array.from(document.querySelectorAll('svg.mesh-map g.map-node'))"
+        ".filter(g => g.querySelector('text').getComputedTextLength()"
+        " > g.querySelector('rect').width.baseVal.value - 8)"
+        ".map(g => g.textContent)"
+    )
+    assert overflow == []  # every label fits its box
+    bad = browser.execute_script("return document.querySelectorAll('svg.mesh-map g.state-bad').length")
+    assert bad > 0  # the sample mesh has non-compliant sets
+    link = browser.find_element("css selector", "svg.mesh-map a.map-link[href^='#set-']")
+    target = browser.execute_script("return arguments[0].getAttribute('href')", link)[1:]
+    browser.execute_script(f"document.getElementById('{target}').open = false")
+    link.click()
+    assert browser.execute_script("return location.hash") == f"#{target}"
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 5).until(  # hashchange is a task after the click: the card opens
+        lambda b: b.execute_script(f"return document.getElementById('{target}').open")
+    )
+    model = browser.find_element("css selector", "svg.mesh-map a.map-link[href^='#consumer-']")
+    model.click()
+    row = browser.execute_script("return document.querySelector(location.hash).textContent")
+    assert "risk" in row
+
+
+def test_mesh_map_of_500_sets_is_collapsed_per_domain_and_legible(tmp_path: Path) -> None:
+    from featmesh.connector.reports.governance import build_report
+    from featmesh.connector.reports.html import render_html
+    from tests.reports.records import NOW
+    from tests.reports.test_mesh_map import big_mesh
+
+    page = tmp_path / "big.html"
+    page.write_text(render_html(build_report(big_mesh(), now=NOW)), encoding="utf-8")
+    driver = _driver()
+    try:
+        driver.get(page.as_uri())
+        assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+        summary = driver.execute_script(
+            "const ds = Array.from(document.querySelectorAll('details.mesh-domain'));"
+            "return [ds.length, ds.filter(d => d.open).length,"
+            " document.getElementById('mesh').getBoundingClientRect().height]"
+        )
+        assert summary[0] == 10 and summary[1] == 0
+        assert summary[2] < 900  # ten summary lines, not 500 boxes
+        driver.find_element("css selector", "details[data-domain='d3'] summary").click()
+        boxes = driver.execute_script(
+            "return Array.from(document.querySelectorAll('details[data-domain=\"d3\"] g.map-node'))"
+            ".map(g => { const r = g.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })"
+        )
+        assert len(boxes) == 61  # 5 products, 50 sets, 5 models and the mesh-wide model
+        assert all(w > 100 and h >= 18 for _, _, w, h in boxes)
+        spots = {(round(x), round(y)) for x, y, _, _ in boxes}
+        assert len(spots) == len(boxes)  # no two nodes on top of each other
+        MAP_SCREENSHOT.parent.mkdir(exist_ok=True)
+        section = driver.find_element("css selector", "#mesh")
+        driver.execute_script("arguments[0].scrollIntoView()", section)
+        assert section.screenshot(str(MAP_SCREENSHOT))
+        assert MAP_SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    finally:
+        driver.quit()

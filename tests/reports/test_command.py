@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
+from featmesh.connector.catalog.local import LocalCatalog
 from tests.conftest import SAMPLES, run
 
 
@@ -66,3 +68,35 @@ def test_an_unwritable_output_is_exit_2(scanned: str, tmp_path: Path) -> None:
     result = run("report", "--catalog", scanned, "--output", str(target))
     assert result.exit_code == 2
     assert str(target) in result.stderr and "cannot write the report" in result.stderr
+
+
+def test_the_run_record_keeps_each_sets_consumers_and_a_later_scan_refreshes_them(tmp_path: Path) -> None:
+    mesh = tmp_path / "mesh"
+    shutil.copytree(SAMPLES / "manifests", mesh)
+    uri = f"local:{tmp_path / 'catalog.db'}"
+    assert run("scan", str(mesh), "--catalog", uri).exit_code == 0
+    first = json.loads(run("report", "--catalog", uri, "--format", "json").stdout)
+    assert first["consumers"] == [] or all(c["kind"] != "model" for c in first["consumers"])
+    # the models arrive; no feature set changed, so the second scan keeps every set's record
+    shutil.copy(SAMPLES / "models" / "risk-models.yaml", mesh / "risk-models.yaml")
+    assert run("scan", str(mesh), "--catalog", uri).exit_code == 0
+    catalog = LocalCatalog(tmp_path / "catalog.db", read_only=True)
+    try:
+        increment = catalog.runs(1)[0]["evaluation"]["increment"]
+    finally:
+        catalog.close()
+    assert increment["evaluated"] == 0 and len(increment["skipped"]) == 9
+    doc = json.loads(run("report", "--catalog", uri, "--format", "json").stdout)
+    models = {c["key"]: c for c in doc["consumers"]}
+    assert {"model/credit-limit-model@4", "model/fraud-model@7"} <= set(models)
+    fraud = models["model/fraud-model@7"]
+    assert fraud["owner"] == "fraud-ml@contoso.com" and fraud["domain"] == "risk"
+    assert [qn.rsplit("/", 2)[-2:] for qn in fraud["reads"]] == [
+        ["payments", "merchant_risk_signals@1"],
+        ["risk-shared", "customer_risk_360@1"],
+    ]
+    readers = next(s for s in doc["sets"] if s["name"] == "customer_risk_360")["consumers"]
+    fraud_read = next(c for c in readers if c["key"] == "model/fraud-model@7")
+    assert fraud_read["features"] == ["max_payment_30d_eur", "txn_count_30d"]
+    risk = next(g for g in doc["mesh_map"]["domains"] if g["name"] == "risk")
+    assert {n["ref"] for n in risk["nodes"] if n["type"] == "model"} >= set(models)

@@ -64,6 +64,15 @@
     input.addEventListener("input", function () { applyFilter(input); });
   });
 
+  // a link to a set card (the mesh map's nodes, the tables' set names) opens the card
+  function openTarget() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var target = id && document.getElementById(id);
+    if (target && target.tagName === "DETAILS") target.open = true;
+  }
+  window.addEventListener("hashchange", openTarget);
+  openTarget();
+
   var button = document.getElementById("download-json");
   var data = document.getElementById("featmesh-report-data");
   if (button && data) {
