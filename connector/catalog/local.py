@@ -15,7 +15,7 @@ import logging
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,12 @@ from featmesh.connector.catalog.base import ApplyResult
 from featmesh.connector.catalog.plan import EntityJson, Key, Plan, owned
 from featmesh.connector.errors import CatalogError, InputError
 from featmesh.connector.mapping.entities import DATA_PRODUCT, FEATMESH_TYPES, FEATURE, FEATURE_SET
-from featmesh.connector.mapping.reverse import feature_sets_from_entities
+from featmesh.connector.mapping.reverse import (
+    FEATURE_ATTRIBUTES,
+    SET_ATTRIBUTES,
+    feature_set_from_attributes,
+    feature_sets_from_entities,
+)
 from featmesh.connector.model import FeatureSet, parse_feature_set_qn, store_qn
 from featmesh.connector.runreport import retired_classification, utcnow
 from featmesh.typedefs import TypeSystem, load_base_typedefs, load_typedefs
@@ -67,7 +72,20 @@ CREATE TABLE IF NOT EXISTS profiles (
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, command TEXT, started_at TEXT, finished_at TEXT,
     status TEXT, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS published_sets (
+    qualified_name TEXT PRIMARY KEY,
+    store_kind TEXT NOT NULL,
+    store TEXT NOT NULL,
+    domain TEXT,
+    content_hash TEXT,
+    body TEXT NOT NULL);
 """
+
+INDEXED = "published_sets"
+"""``meta`` key present once the ``published_sets`` index has been built: one row per
+published feature set, holding what the mesh-wide rules read of it (the set's and its
+features' attributes) as one compact JSON document, so that reading the rest of the mesh
+decodes one row per set instead of every feature entity."""
 
 
 def parse_local_uri(uri: str) -> Path:
@@ -93,6 +111,7 @@ class LocalCatalog:
         self.uri = f"local:{path}"
         self.read_only = read_only
         self._lock: Any = None
+        writable = not read_only or not path.exists()
         try:
             if read_only and not path.exists():
                 self.db = sqlite3.connect(":memory:")
@@ -107,6 +126,9 @@ class LocalCatalog:
                 self._init()
             self.db.row_factory = sqlite3.Row
             self._check_schema()
+            if writable:
+                self._migrate()
+            self._indexed = self._index_built()
         except sqlite3.DatabaseError as err:
             self._unlock()
             raise _open_error(path, err) from None
@@ -127,6 +149,22 @@ class LocalCatalog:
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                 (SCHEMA_VERSION,),
             )
+
+    def _migrate(self) -> None:
+        """Build the ``published_sets`` index of a catalog written before it existed
+        (once: later applies keep it up to date in their own transaction)."""
+        if self._index_built():
+            return
+        with self.db:
+            _index_sets(self.db, None)
+            self.db.execute("INSERT INTO meta (key, value) VALUES (?, '1')", (INDEXED,))
+
+    def _index_built(self) -> bool:
+        try:
+            row = self.db.execute("SELECT 1 FROM meta WHERE key = ?", (INDEXED,)).fetchone()
+        except sqlite3.OperationalError:  # no meta table: _check_schema says what is wrong
+            return False
+        return row is not None
 
     def _check_schema(self) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -312,6 +350,20 @@ class LocalCatalog:
     def published_feature_sets(self, *, exclude_stores: Iterable[tuple[str, str]] = ()) -> list[FeatureSet]:
         """The published sets, but those of ``exclude_stores`` ((kind, name) pairs: the
         stores a scan reads itself), which are neither decoded nor returned."""
+        if self._indexed:
+            stores = set(exclude_stores)
+            out = []
+            for row in self.db.execute(
+                "SELECT store_kind, store, body FROM published_sets ORDER BY qualified_name"
+            ):
+                if (row[0], row[1]) in stores:
+                    continue
+                body = json.loads(row[2])
+                fs = feature_set_from_attributes(body["set"], body["features"])
+                if fs is not None:
+                    out.append(fs)
+            return out
+        # a read-only catalog written before the index existed: decode the entities
         skip = {store_qn(kind, name) + "/" for kind, name in exclude_stores}
         return feature_sets_from_entities(
             self._entities_of(FEATURE_SET, skip), self._entities_of(FEATURE, skip)
@@ -362,6 +414,7 @@ class LocalCatalog:
             self._link(db, plan, guids, types)
             self._delete(db, plan, result, run_id)
             self._classify(db, plan, guids, types, result)
+            _index_sets(db, _touched_sets(plan))
         result.requests = 1
         return result
 
@@ -645,6 +698,79 @@ def _shipped_typedefs() -> dict[str, Any]:
         for category in CATEGORIES:
             merged[category].extend(source.get(category, []))
     return merged
+
+
+def _touched_sets(plan: Plan) -> set[str]:
+    """qualifiedNames of the feature sets whose entity or features a plan writes."""
+    touched = set()
+    for change in plan.changes:
+        if change.action not in ("create", "update", "delete"):
+            continue
+        if change.key[0] == FEATURE_SET:
+            touched.add(change.key[1])
+        elif change.key[0] == FEATURE:
+            touched.add(change.key[1].split("#", 1)[0])
+    return touched
+
+
+def _index_sets(db: sqlite3.Connection, qualified_names: Iterable[str] | None) -> None:
+    """Rewrite the ``published_sets`` rows of these feature sets (of every set when
+    None) from their entities, inside the caller's transaction."""
+    if qualified_names is None:
+        db.execute("DELETE FROM published_sets")
+        features: dict[str, list[dict[str, Any]]] = {}
+        for (attributes,) in db.execute("SELECT attributes FROM entities WHERE type_name = ?", (FEATURE,)):
+            attrs = json.loads(attributes)
+            features.setdefault(attrs["qualifiedName"].split("#", 1)[0], []).append(attrs)
+        rows = db.execute(
+            "SELECT qualified_name, attributes FROM entities WHERE type_name = ?", (FEATURE_SET,)
+        ).fetchall()
+        for qn, attributes in rows:
+            _index_row(db, qn, json.loads(attributes), features.get(qn, []))
+        return
+    for qn in sorted(qualified_names):
+        found = db.execute(
+            "SELECT attributes FROM entities WHERE type_name = ? AND qualified_name = ?", (FEATURE_SET, qn)
+        ).fetchone()
+        if found is None:
+            db.execute("DELETE FROM published_sets WHERE qualified_name = ?", (qn,))
+            continue
+        members = [
+            json.loads(r[0])
+            for r in db.execute(
+                "SELECT attributes FROM entities WHERE type_name = ? AND qualified_name >= ? "
+                "AND qualified_name < ?",
+                (FEATURE, qn + "#", qn + "$"),  # "$" follows "#": the range of qn#...
+            )
+        ]
+        own = [m for m in members if m["qualifiedName"].split("#", 1)[0] == qn]
+        _index_row(db, qn, json.loads(found[0]), own)
+
+
+def _index_row(
+    db: sqlite3.Connection, qn: str, attrs: Mapping[str, Any], features: Sequence[Mapping[str, Any]]
+) -> None:
+    ref = parse_feature_set_qn(qn)
+    if ref is None:  # not a feature set's name: never read back as one
+        db.execute("DELETE FROM published_sets WHERE qualified_name = ?", (qn,))
+        return
+    body = {
+        "set": {k: attrs[k] for k in SET_ATTRIBUTES if k in attrs} | {"qualifiedName": qn},
+        "features": [
+            {k: f[k] for k in FEATURE_ATTRIBUTES if k in f} for f in sorted(features, key=lambda f: f["name"])
+        ],
+    }
+    db.execute(
+        "INSERT OR REPLACE INTO published_sets VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            qn,
+            ref.store_kind,
+            ref.store,
+            attrs.get("domain"),
+            attrs.get("contentHash"),
+            json.dumps(body, separators=(",", ":"), sort_keys=True),
+        ),
+    )
 
 
 def _store_prefix(qualified_name: str) -> str:

@@ -21,6 +21,25 @@ from featmesh.connector.model import (
 )
 from featmesh.connector.sources.common import infer_source_kind
 
+SET_ATTRIBUTES = (
+    "qualifiedName",
+    "domain",
+    "domainRule",
+    "owner",
+    "description",
+    "tags",
+    "joinKeys",
+    "timestampField",
+    "ttlSeconds",
+    "sourceUris",
+    "derivedFrom",
+    "consumers",
+    "contentHash",
+)
+"""The attributes of a feature set entity that :func:`feature_set_from_attributes` reads."""
+FEATURE_ATTRIBUTES = ("name", "dataType", "rawType", "description", "tags", "sourceColumns", "transformation")
+"""The attributes of a feature entity that :func:`feature_set_from_attributes` reads."""
+
 
 def feature_sets_from_entities(
     sets: Iterable[Mapping[str, Any]], features: Iterable[Mapping[str, Any]]
@@ -28,40 +47,46 @@ def feature_sets_from_entities(
     by_set: dict[str, list[Mapping[str, Any]]] = {}
     for feature in features:
         qn = feature["attributes"]["qualifiedName"]
-        by_set.setdefault(qn.split("#", 1)[0], []).append(feature)
+        by_set.setdefault(qn.split("#", 1)[0], []).append(feature["attributes"])
     out = []
     for entity in sets:
         attrs = entity["attributes"]
-        ref = parse_feature_set_qn(attrs["qualifiedName"])
-        if ref is None:
-            continue
-        members = sorted(by_set.get(attrs["qualifiedName"], []), key=lambda f: f["attributes"]["name"])
-        out.append(
-            FeatureSet(
-                store_kind=ref.store_kind,
-                store=ref.store,
-                name=ref.name,
-                version=ref.version,
-                domain=attrs.get("domain"),
-                domain_rule=attrs.get("domainRule"),
-                owner=attrs.get("owner"),
-                description=attrs.get("description") or "",
-                tags=dict(attrs.get("tags") or {}),
-                join_keys=tuple(_key(k) for k in attrs.get("joinKeys") or ()),
-                timestamp_field=attrs.get("timestampField"),
-                ttl_seconds=attrs.get("ttlSeconds"),
-                features=tuple(_feature(f["attributes"]) for f in members),
-                sources=tuple(
-                    SourceRef(kind=infer_source_kind(uri), uri=uri) for uri in attrs.get("sourceUris") or ()
-                ),
-                derived_from=tuple(
-                    r for r in (parse_feature_set_qn(q) for q in attrs.get("derivedFrom") or ()) if r
-                ),
-                consumers=tuple(attrs.get("consumers") or ()),
-                extra={"published_content_hash": attrs.get("contentHash")},
-            )
-        )
+        fs = feature_set_from_attributes(attrs, by_set.get(attrs["qualifiedName"], []))
+        if fs is not None:
+            out.append(fs)
     return out
+
+
+def feature_set_from_attributes(
+    attrs: Mapping[str, Any], features: Iterable[Mapping[str, Any]]
+) -> FeatureSet | None:
+    """One published set from its entity's attributes and its features' (None when the
+    qualifiedName is not a feature set's)."""
+    ref = parse_feature_set_qn(attrs["qualifiedName"])
+    if ref is None:
+        return None
+    members = sorted(features, key=lambda f: f["name"])
+    return FeatureSet(
+        store_kind=ref.store_kind,
+        store=ref.store,
+        name=ref.name,
+        version=ref.version,
+        domain=attrs.get("domain"),
+        domain_rule=attrs.get("domainRule"),
+        owner=attrs.get("owner"),
+        description=attrs.get("description") or "",
+        tags=dict(attrs.get("tags") or {}),
+        join_keys=tuple(_key(k) for k in attrs.get("joinKeys") or ()),
+        timestamp_field=attrs.get("timestampField"),
+        ttl_seconds=attrs.get("ttlSeconds"),
+        features=tuple(_feature(f) for f in members),
+        sources=tuple(
+            SourceRef(kind=infer_source_kind(uri), uri=uri) for uri in attrs.get("sourceUris") or ()
+        ),
+        derived_from=tuple(r for r in (parse_feature_set_qn(q) for q in attrs.get("derivedFrom") or ()) if r),
+        consumers=tuple(attrs.get("consumers") or ()),
+        extra={"published_content_hash": attrs.get("contentHash")},
+    )
 
 
 def _key(text: str) -> KeyColumn:
