@@ -161,7 +161,13 @@ def mesh_keys(
             processes.append((PIPELINE, f"{qn}/pipeline/source"))
         if fs.derived_from:
             processes.append((PIPELINE, f"{qn}/pipeline/derivation"))
-    return keys + features + processes
+    superseded: dict[tuple[str, str], None] = {}  # as superseded_placeholders finds them
+    for fs in sets:
+        for source in fs.sources:
+            product = products[_product_key(source)]
+            if product.existing and product.type_name not in FEATMESH_TYPES:
+                superseded[(DATA_PRODUCT, placeholder_qn(product.qualified_name))] = None
+    return keys + features + processes + list(superseded)
 
 
 # --------------------------------------------------------------------------- entities
