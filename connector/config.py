@@ -48,6 +48,8 @@ class Config:
     packs: tuple[str, ...] = ()
     waivers: Path | None = None
     fail_on: str | None = None
+    fail_on_line: int | None = None
+    """The line of ``policies.fail_on`` in the file, for the exit line that cites it."""
     profile: bool = False
     sample_rows: int | None = None
     profile_remote: bool = False
@@ -99,6 +101,7 @@ def load_config(path: Path | str) -> Config:
         packs=tuple(_pack(p, base) for p in policies.get("packs", [])),
         waivers=base / policies["waivers"] if "waivers" in policies else None,
         fail_on=policies.get("fail_on"),
+        fail_on_line=doc.line_of(("policies", "fail_on")) if "fail_on" in policies else None,
         profile=bool(profiling.get("enabled", False)),
         sample_rows=profiling.get("sample_rows"),
         profile_remote=bool(profiling.get("remote", False)),

@@ -166,3 +166,20 @@ def test_the_scheduled_scan_profiles_files_only_and_writes_its_report(tmp_path: 
     assert not any("profiling" in w for w in summary["warnings"]), summary["warnings"]
     report = (tmp_path / "out" / "report.md").read_text()
     assert "fraud" in report and summary["run_id"] in report
+
+
+def test_a_scan_failing_on_findings_ends_with_why_citing_the_config_line(tmp_path: Path):
+    config = tmp_path / "featmesh.yaml"
+    config.write_text(
+        f"version: 1\nsources:\n  - uri: manifest:{SAMPLES / 'manifests'}\n"
+        f"catalog:\n  uri: local:{tmp_path / 'c.db'}\npolicies:\n  fail_on: error\n"
+    )
+    result = run("scan", "--config", str(config))
+    assert result.exit_code == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("featmesh: exit 1: ")
+    assert "unwaived findings at or above error" in last
+    assert f"(fail_on: policies.fail_on, {config}:7)" in last
+    flagged = run("scan", "--config", str(config), "--fail-on", "critical")
+    assert flagged.exit_code == 1
+    assert flagged.stderr.strip().splitlines()[-1].endswith("(fail_on: --fail-on)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -11,12 +12,15 @@ import click
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.engine import engine_choice
 from featmesh.connector.commands.options import catalog_option, profile_options
-from featmesh.connector.config import load_config
-from featmesh.connector.errors import FeatmeshError, UsageError
+from featmesh.connector.config import Config, load_config
+from featmesh.connector.errors import EXIT_FINDINGS, FeatmeshError, UsageError
 from featmesh.connector.mapping.rules import DEFAULT_RULES
 from featmesh.connector.scan.evaluate import FAIL_ON
 from featmesh.connector.scan.run import ScanOptions, ScanOutcome, run_scan
 from featmesh.connector.sources import parse_source
+from featmesh.policies import Severity
+
+SEVERITIES = ("critical", "error", "warning", "info")
 
 
 @click.command(cls=Handled)
@@ -125,7 +129,37 @@ def scan(
         click.echo(json.dumps(outcome.summary, indent=2, sort_keys=False))
     else:
         click.echo(render_text(outcome))
+    if outcome.exit_code:
+        why = exit_reason(outcome, options.fail_on, config, fail_on)
+        click.echo(f"featmesh: exit {outcome.exit_code}: {why}", err=True)
     sys.exit(outcome.exit_code)
+
+
+def exit_reason(outcome: ScanOutcome, fail_on: str, config: Config | None, from_option: str | None) -> str:
+    """One line saying why a scan exits non-zero, citing where ``fail_on`` was set."""
+    summary = outcome.summary
+    if outcome.exit_code == EXIT_FINDINGS:
+        threshold = Severity(fail_on).rank
+        found = sum(
+            n
+            for name, n in (summary.get("findings") or {}).items()
+            if name in SEVERITIES and Severity(name).rank >= threshold
+        )
+        if from_option:
+            where = "--fail-on"
+        elif config is not None and config.fail_on_line:
+            where = f"policies.fail_on, {display_path(config.path)}:{config.fail_on_line}"
+        else:
+            where = "policies.fail_on"
+        return f"{found} unwaived findings at or above {fail_on} (fail_on: {where})"
+    failures = summary.get("failures") or []
+    first = f" (first: {failures[0]})" if failures else ""
+    return f"the run is incomplete: {len(failures)} failures{first}"
+
+
+def display_path(path: Path | str) -> str:
+    """A path as printed: normalised (``.featmesh/x``, not ``samples/../.featmesh/x``)."""
+    return os.path.normpath(str(path))
 
 
 def _write_report(catalog_uri: str | None, output: Path, fmt: str) -> None:
@@ -143,7 +177,7 @@ def _write_report(catalog_uri: str | None, output: Path, fmt: str) -> None:
             catalog.close()
         output.parent.mkdir(parents=True, exist_ok=True)
         write(output, render(build_report(records, catalog=catalog.uri), fmt))
-        click.echo(f"featmesh: report written to {output}", err=True)
+        click.echo(f"featmesh: report written to {display_path(output)}", err=True)
     except (FeatmeshError, OSError) as err:
         click.echo(f"featmesh: warning: report not written: {err}", err=True)
 
