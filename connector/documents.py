@@ -24,9 +24,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
 try:
@@ -43,6 +42,9 @@ except ImportError:
     fastjsonschema = None  # type: ignore[assignment]
 
 from featmesh.connector.errors import InputError
+
+if TYPE_CHECKING:
+    import jsonschema
 
 MAX_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64
@@ -440,6 +442,8 @@ def _validator(schema: Mapping[str, Any]) -> Any:
     cached = _VALIDATORS.get(id(schema))
     if cached is not None and cached[0] is schema:
         return cached[1]
+    import jsonschema  # only where a document is refused, or a schema has no fast check
+
     validator_cls = jsonschema.validators.validator_for(schema)
     validator = validator_cls(schema, format_checker=validator_cls.FORMAT_CHECKER)
     if len(_VALIDATORS) >= 64:  # schemas built per call must not pile up
@@ -494,6 +498,8 @@ def _describe(doc: Document, error: jsonschema.ValidationError) -> str:
 
 
 def _message(error: jsonschema.ValidationError) -> str:
+    import jsonschema
+
     best = jsonschema.exceptions.best_match([error])
     validator = best.validator
     if validator == "additionalProperties":

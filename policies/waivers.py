@@ -21,8 +21,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from featmesh.connector.documents import load_schema, load_yaml, validate
 from featmesh.connector.errors import InputError
 from featmesh.connector.model import Origin
@@ -169,6 +167,8 @@ def load_waivers(
 
 def _entry_problem(raw: Any, schema: Mapping[str, Any]) -> str | None:
     """What makes one waiver entry malformed, or None."""
+    from jsonschema import Draft202012Validator
+
     errors = sorted(Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.path))
     if not errors:
         return None

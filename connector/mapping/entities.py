@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from pyapacheatlas.core import AtlasEntity, AtlasProcess
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from featmesh.connector.mapping.rules import DEFAULT_RULES, MappingRule, resolve
+
+if TYPE_CHECKING:
+    from pyapacheatlas.core import AtlasEntity
+
 from featmesh.connector.model import (
     Consumer,
     Feature,
@@ -173,6 +176,15 @@ def mesh_keys(
 # --------------------------------------------------------------------------- entities
 
 
+@cache
+def _pyapacheatlas() -> tuple[Any, Any]:
+    """pyapacheatlas's ``AtlasEntity`` and ``AtlasProcess``, imported on first use: commands
+    that only read constants from here (``check``) never pay for it (requests, azure-identity)."""
+    from pyapacheatlas.core import AtlasEntity, AtlasProcess
+
+    return AtlasEntity, AtlasProcess
+
+
 def _json(entity: AtlasEntity) -> EntityJson:
     """pyapacheatlas's JSON, without the guid and with empty attributes dropped."""
     data = entity.to_json()
@@ -190,7 +202,7 @@ def _atlas(
     attributes: dict[str, Any],
     relationships: dict[str, Any] | None = None,
 ) -> EntityJson:
-    entity = AtlasEntity(
+    entity = _pyapacheatlas()[0](
         name,
         type_name,
         qn,
@@ -346,7 +358,7 @@ def _consumer(
         for set_qn, features in seen.items()
         if features
     ]
-    process = AtlasProcess(
+    process = _pyapacheatlas()[1](
         f"{consumer.name} (consumption)",
         PIPELINE,
         f"{qn}/pipeline/consumption",
@@ -519,7 +531,7 @@ def _process(
     transformation: Any,
 ) -> EntityJson:
     qn = f"{fs.qualified_name}/pipeline/{kind}"
-    process = AtlasProcess(
+    process = _pyapacheatlas()[1](
         f"{fs.name} ({kind})",
         PIPELINE,
         qn,

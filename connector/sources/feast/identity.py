@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import ParseError
+from typing import TYPE_CHECKING
 
 from featmesh.connector.model import FeatureSet, FeatureStore, SourceRef
 from featmesh.connector.runreport import SourceReport
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 DIALECTS = {
     "bigquery": "bigquery",
@@ -83,6 +83,10 @@ def _qualified(
 
 def _tables(kind: str, name: str, query: str, report: SourceReport) -> tuple[str, ...]:
     """The tables a query reads, or () where it does not parse or reads none (warned)."""
+    import sqlglot  # only for stores with query sources: not on every start-up
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
     try:
         trees = sqlglot.parse(query, read=DIALECTS.get(kind))
     except (ParseError, ValueError) as err:
@@ -99,6 +103,8 @@ def _tables(kind: str, name: str, query: str, report: SourceReport) -> tuple[str
 
 def _read_tables(tree: exp.Expression) -> list[exp.Table]:
     """Tables the query reads: every table reference that is not a CTE of the query."""
+    from sqlglot import exp
+
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     return [t for t in tree.find_all(exp.Table) if t.name and not (not t.db and t.name in ctes)]
 
