@@ -14,9 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 from urllib.parse import unquote
 
@@ -156,11 +156,6 @@ def is_known_dtype(dtype: str) -> bool:
 # --------------------------------------------------------------------------- objects
 
 
-@lru_cache(maxsize=4096)
-def _key_index(keys: tuple[tuple[str, int], ...]) -> dict[str, int]:
-    return dict(keys)
-
-
 @dataclass(frozen=True, kw_only=True)
 class Origin:
     """Where a definition was read from, for messages and SARIF locations."""
@@ -168,7 +163,7 @@ class Origin:
     path: str
     line: int | None = None
     pointer: str = ""
-    keys: tuple[tuple[str, int], ...] = ()
+    keys: Iterable[tuple[str, int]] = ()
     """The line of each key of the definition a reader knows (``owner``, ``ttl``,
     ``features.NAME``, ``features.NAME.dtype``...): where a finding about it is fixed.
     A key the definition inherits (a store block's ``owner``) has the inherited line."""
@@ -177,7 +172,7 @@ class Origin:
         """The origin moved to the first of ``names`` whose line is known (else unchanged)."""
         if not self.keys:
             return self
-        lines = _key_index(self.keys)
+        lines = dict(self.keys)
         for name in names:
             if name in lines:
                 return Origin(path=self.path, line=lines[name], pointer=name, keys=self.keys)

@@ -9,7 +9,7 @@ may describe the same store; their feature sets are merged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -250,7 +250,7 @@ class _StoreBuilder:
                 path=doc.path,
                 line=doc.line_of(where),
                 pointer=f"feature_sets[{i}]",
-                keys=_key_lines(doc, where, raw),
+                keys=_KeyLines(doc, where, raw),
             ),
         )
 
@@ -317,7 +317,9 @@ class _StoreBuilder:
                 and (line := doc.line_of(("store", key))) is not None
             ]
             if inherited and fs.origin is not None:
-                updates["origin"] = replace(fs.origin, keys=(*fs.origin.keys, *inherited))
+                keys = fs.origin.keys
+                more = keys.plus(inherited) if isinstance(keys, _KeyLines) else (*keys, *inherited)
+                updates["origin"] = replace(fs.origin, keys=more)
             built.append((replace(fs, **updates), doc, i))
         versions: dict[str, list[str | None]] = {}
         for name, version in seen:
@@ -428,6 +430,38 @@ _SET_KEYS = (
     "ttl", "sources", "derived_from", "consumers",
 )  # fmt: skip
 _FEATURE_KEYS = ("name", "dtype", "description", "tags", "source_columns", "transformation")
+
+
+class _KeyLines:
+    """A set's key lines (``Origin.keys``), looked up on first use: only where a finding or a
+    message needs a line does reading a manifest pay for positions (a set of 40 features has
+    some 200 keys). Compared and hashed by identity; never copied (``asdict`` deep-copies)."""
+
+    __slots__ = ("_doc", "_extra", "_pairs", "_raw", "_where")
+
+    def __init__(
+        self,
+        doc: Document,
+        where: tuple[Any, ...],
+        raw: Mapping[str, Any],
+        extra: tuple[tuple[str, int], ...] = (),
+    ) -> None:
+        self._doc, self._where, self._raw, self._extra = doc, where, raw, extra
+        self._pairs: tuple[tuple[str, int], ...] | None = None
+
+    def plus(self, extra: Iterable[tuple[str, int]]) -> _KeyLines:
+        return _KeyLines(self._doc, self._where, self._raw, (*self._extra, *extra))
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        if self._pairs is None:
+            self._pairs = (*_key_lines(self._doc, self._where, self._raw), *self._extra)
+        return iter(self._pairs)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _KeyLines:
+        return self
 
 
 def _key_lines(doc: Document, where: tuple[Any, ...], raw: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
