@@ -212,6 +212,7 @@ class FakeAtlas:
         """entity guid -> guids of the relationships it is an end of."""
         """qualifiedName -> guids ever created with it (lookups check the live state)."""
         self._relationships: dict[str, _Relationship] = {}
+        self._refusals: dict[Key, tuple[str, tuple[Any, ...]]] = {}
         self._install_types(typedefs if typedefs is not None else load_base_typedefs())
 
     @classmethod
@@ -274,6 +275,17 @@ class FakeAtlas:
         self._scheduled.append(_Scheduled(method.upper(), template, nth, kind))
 
     # ------------------------------------------------------------------ inspection
+
+    def refuse(
+        self, type_name: str, qualified_name: str, key: str = "INVALID_PARAMETERS", *args: Any
+    ) -> None:
+        """Answer every bulk write holding this entity as Atlas answers a payload it refuses:
+        the ``AtlasErrorCode`` ``key`` (``tests/fakeatlas_errors.py``) with ``args`` for its
+        message, the whole call rolled back. ``allow`` lifts it."""
+        self._refusals[(type_name, qualified_name)] = (key, args)
+
+    def allow(self, type_name: str, qualified_name: str) -> None:
+        self._refusals.pop((type_name, qualified_name), None)
 
     def entities(self, *, status: str | None = "ACTIVE") -> dict[Key, Json]:
         """(typeName, qualifiedName) -> entity as GET /entity/guid answers it (with classifications)."""
@@ -1118,6 +1130,9 @@ class _BulkWrite:
             problems += _date_problems(entity_type.attributes, attributes, str(type_name))
             _raise_value_problems(problems, str(type_name))
             qn = attributes["qualifiedName"]
+            if (str(type_name), qn) in fake._refusals:
+                key, args = fake._refusals[(str(type_name), qn)]
+                raise AtlasError(key, *args)
             if guid.startswith("-"):
                 stored = fake._find(str(type_name), qn)
                 if stored is None and (str(type_name), qn) in keyed:

@@ -15,8 +15,10 @@ Writes follow the plan: creates and updates in bulk batches (``batch_size``, def
 and everything else by ``uniqueAttributes``; classifications of new entities travel
 in the bulk payload, those of existing entities go through the classification
 endpoints (a bulk write ignores them, and ``replaceClassifications`` would drop
-classifications featmesh does not own); deletes last, children first. A batch that
-still fails after retries is recorded and the rest goes on; a re-run (or
+classifications featmesh does not own); deletes last, children first. A batch the
+catalog refuses for its content is halved until the refused entities stand alone, so
+one refused entity never blocks the others; a batch that still fails after retries is
+recorded and the rest goes on; a re-run (or
 ``featmesh scan --resume``) finishes the job, since every write is idempotent.
 """
 
@@ -71,6 +73,8 @@ PURVIEW_MAX_BATCH = 200
 """Entities per bulk call Purview accepts (Data Map limits: about 200 entities a bulk call,
 2 MB an entity; https://learn.microsoft.com/purview/how-to-manage-quotas)."""
 MAX_ENTITY_BYTES = 2 * 1024 * 1024
+REFUSED_404_CODES = ("ATLAS-404-00-007", "ATLAS-404-00-00A")
+"""404 answers Atlas gives for a payload it refuses (see :func:`_refused`)."""
 
 
 def open_atlas(uri: str, *, read_only: bool = False, **options: Any) -> AtlasCatalog:
@@ -435,12 +439,6 @@ class AtlasCatalog:
         batches = list(self._batches(writes, target))
         for number, (collection, batch) in enumerate(batches, start=1):
             progress.step(f"writing batch {number}/{len(batches)} to {self.uri} ({len(batch)} entities)")
-            local: dict[Key, str] = {}
-            for change in batch:
-                local[change.key] = (
-                    guids[change.key] if change.action == "update" else f"-{next(placeholder)}"
-                )
-            payload = []
             oversize = [
                 c for c in batch if c.desired is not None and _json_size(c.desired) > MAX_ENTITY_BYTES
             ]
@@ -450,52 +448,106 @@ class AtlasCatalog:
                     f"{change.key[1]}: {_json_size(change.desired or {}):,} bytes, over the catalog's "
                     f"{MAX_ENTITY_BYTES:,} bytes an entity; not sent"
                 )
-            batch = [c for c in batch if c.key not in failed]
-            if not batch:
-                continue
-            for change in batch:
-                assert change.desired is not None
-                entity = _with_guid_refs(change.desired, local)
-                entity["guid"] = local[change.key]
-                if change.action == "update":
-                    _clear_removed(entity, change.fields, change.current or {})
-                if self.directory is not None:
-                    held = (change.current or {}).get("contacts")
-                    contacts = merged_contacts(self.directory.contacts(entity["attributes"]), held)
-                    if contacts:
-                        entity["contacts"] = contacts
-                if change.action == "create" and entity.get("classifications"):
-                    entity["classifications"] = [c for c in entity["classifications"] if owned(c["typeName"])]
-                else:
-                    entity.pop("classifications", None)
-                payload.append(entity)
-            params = {"collectionId": collection} if collection else None
-            try:
-                response = (
-                    self.rest.request("POST", "/entity/bulk", params=params, body={"entities": payload}) or {}
-                )
-            except CatalogError as err:
-                keys = [c.key for c in batch]
-                failed.update(keys)
-                where = f", collection '{collection}'" if collection else ""
-                result.failed.append(
-                    f"entity batch {number} ({len(batch)} entities from {keys[0][1]}{where}): {err}"
-                    + _forbidden_hint(err, collection)
-                )
-                continue
-            assigned = response.get("guidAssignments") or {}
-            for change in batch:
-                if change.action == "create":
-                    real = assigned.get(local[change.key])
-                    if real:
-                        guids[change.key] = real
-                    result.created += 1
-                    if change.desired and change.desired.get("classifications"):
-                        carried.add(change.key)
-                else:
-                    result.updated += 1
+            batch = self._without_orphans([c for c in batch if c.key not in failed], guids, failed, result)
+            if batch:
+                self._send(batch, collection, number, guids, failed, carried, result, placeholder)
         progress.done()
         return carried
+
+    def _send(
+        self,
+        batch: Sequence[Change],
+        collection: str | None,
+        number: int,
+        guids: dict[Key, str],
+        failed: set[Key],
+        carried: set[Key],
+        result: ApplyResult,
+        placeholder: Iterator[int],
+    ) -> None:
+        """One bulk write. A batch the catalog refuses for its content (:func:`_refused`) is
+        halved and each half sent on its own until the refused entities stand alone: they
+        are reported one by one, the rest is written, and entities referring to a refused
+        one are reported as such instead of sent (:meth:`_without_orphans`). Each refused
+        entity costs at most two requests per halving, so about 2 log2(batch size)."""
+        local: dict[Key, str] = {}
+        for change in batch:
+            local[change.key] = guids[change.key] if change.action == "update" else f"-{next(placeholder)}"
+        payload = [self._payload_entity(change, local) for change in batch]
+        params = {"collectionId": collection} if collection else None
+        try:
+            body = {"entities": payload}
+            response = self.rest.request("POST", "/entity/bulk", params=params, body=body) or {}
+        except CatalogError as err:
+            if _refused(err) and len(batch) > 1:
+                middle = len(batch) // 2
+                self._send(batch[:middle], collection, number, guids, failed, carried, result, placeholder)
+                rest = self._without_orphans(batch[middle:], guids, failed, result)
+                if rest:
+                    self._send(rest, collection, number, guids, failed, carried, result, placeholder)
+                return
+            keys = [c.key for c in batch]
+            failed.update(keys)
+            if _refused(err):
+                reason = str(err).removeprefix("POST /entity/bulk: ")
+                result.failed.append(f"{keys[0][0]} {keys[0][1]}: the catalog refused it: {reason}")
+                return
+            where = f", collection '{collection}'" if collection else ""
+            result.failed.append(
+                f"entity batch {number} ({len(batch)} entities from {keys[0][1]}{where}): {err}"
+                + _forbidden_hint(err, collection)
+            )
+            return
+        assigned = response.get("guidAssignments") or {}
+        for change in batch:
+            if change.action == "create":
+                real = assigned.get(local[change.key])
+                if real:
+                    guids[change.key] = real
+                result.created += 1
+                if change.desired and change.desired.get("classifications"):
+                    carried.add(change.key)
+            else:
+                result.updated += 1
+
+    def _payload_entity(self, change: Change, local: Mapping[Key, str]) -> dict[str, Any]:
+        assert change.desired is not None
+        entity = _with_guid_refs(change.desired, local)
+        entity["guid"] = local[change.key]
+        if change.action == "update":
+            _clear_removed(entity, change.fields, change.current or {})
+        if self.directory is not None:
+            held = (change.current or {}).get("contacts")
+            contacts = merged_contacts(self.directory.contacts(entity["attributes"]), held)
+            if contacts:
+                entity["contacts"] = contacts
+        if change.action == "create" and entity.get("classifications"):
+            entity["classifications"] = [c for c in entity["classifications"] if owned(c["typeName"])]
+        else:
+            entity.pop("classifications", None)
+        return entity
+
+    @staticmethod
+    def _without_orphans(
+        batch: Sequence[Change], guids: Mapping[Key, str], failed: set[Key], result: ApplyResult
+    ) -> list[Change]:
+        """``batch`` less the entities referring to one that is not in the catalog because its
+        own write failed (a feature of a refused feature set, its pipeline): each is reported,
+        naming the entity it waits for, rather than sent to be answered with a 404."""
+        kept = []
+        for change in batch:
+            missing = next(
+                (ref for ref in _references(change.desired or {}) if ref in failed and ref not in guids), None
+            )
+            if missing is None:
+                kept.append(change)
+                continue
+            failed.add(change.key)
+            result.failed.append(
+                f"{change.key[0]} {change.key[1]}: not written: it refers to {missing[0]} {missing[1]}, "
+                "which was not written"
+            )
+        return kept
 
     def _contacts_behind(self, plan: Plan) -> list[Change]:
         """Unchanged entities whose resolved owners or experts Purview does not show yet
@@ -799,6 +851,31 @@ def _normalise(
     if classifications:
         out["classifications"] = sorted(classifications, key=lambda c: c["typeName"])
     return out
+
+
+def _refused(err: CatalogError) -> bool:
+    """Whether the catalog refused a write for what it holds (a value out of range, an
+    unknown attribute, a reference it cannot resolve), rather than for who sent it (401,
+    403), when (429) or its own state (5xx). Atlas answers its payload checks with 400
+    ``ATLAS-400-00-*`` codes, except value checks (``INSTANCE_CRUD_INVALID_PARAMS``,
+    ``ATLAS-404-00-007``) and unresolved references (``REFERENCED_ENTITY_NOT_FOUND``,
+    ``ATLAS-404-00-00A``), which answer 404 (``AtlasErrorCode`` in apache/atlas,
+    intg/src/main/java/org/apache/atlas/AtlasErrorCode.java)."""
+    code = err.code or ""
+    if err.status == 400:
+        return code.startswith("ATLAS-400-")
+    return err.status == 404 and code in REFUSED_404_CODES
+
+
+def _references(entity: Mapping[str, Any]) -> Iterator[Key]:
+    """The (typeName, qualifiedName) of every entity ``entity`` refers to by unique attributes."""
+    values: list[Any] = list((entity.get("relationshipAttributes") or {}).values())
+    attributes = entity.get("attributes") or {}
+    values += [attributes.get(name) for name in ("inputs", "outputs")]
+    for value in values:
+        for ref in value if isinstance(value, list) else [value]:
+            if isinstance(ref, Mapping) and isinstance(ref.get("uniqueAttributes"), Mapping):
+                yield (str(ref.get("typeName")), str(ref["uniqueAttributes"].get("qualifiedName")))
 
 
 def _with_guid_refs(entity: Mapping[str, Any], local: Mapping[Key, str]) -> dict[str, Any]:
