@@ -258,6 +258,7 @@ class LocalCatalog:
     def current(self, keys: Iterable[Key], scopes: Iterable[str]) -> dict[Key, EntityJson]:
         wanted = set(keys)
         found: dict[Key, EntityJson] = {}
+        products: list[Key] = []
         for row in self.db.execute("SELECT * FROM entities"):
             key = (row["type_name"], row["qualified_name"])
             in_scope = row["type_name"] in FEATMESH_TYPES and any(
@@ -266,36 +267,39 @@ class LocalCatalog:
             if key in wanted or in_scope:
                 found[key] = self._entity_json(row, inverse=False)
                 if key[0] == DATA_PRODUCT:
-                    found[key]["relationshipAttributes"].update(self._processes_of(key))
+                    products.append(key)
+        if products:
+            ends = self._process_ends(set(products))
+            for key in products:
+                found[key]["relationshipAttributes"].update(ends.get(key, {}))
         return found
 
-    def _processes_of(self, key: Key) -> dict[str, list[dict[str, Any]]]:
-        """A data product's ``inputToProcesses`` / ``outputFromProcesses``, as Atlas
-        shows a DataSet's: the processes naming it in their inputs or outputs."""
-        needle = json.dumps(key[1])[1:-1]
-        ends: dict[str, list[dict[str, Any]]] = {"inputToProcesses": [], "outputFromProcesses": []}
+    def _process_ends(self, products: set[Key]) -> dict[Key, dict[str, list[dict[str, Any]]]]:
+        """Each data product's ``inputToProcesses`` / ``outputFromProcesses``, as Atlas shows
+        a DataSet's: the processes naming it in their inputs or outputs. One pass over the
+        processes for all products, in qualifiedName order."""
+        out: dict[Key, dict[str, list[dict[str, Any]]]] = {}
         rows = self.db.execute(
-            "SELECT type_name, qualified_name, attributes FROM entities WHERE attributes LIKE ? "
-            "ESCAPE '\\' ORDER BY qualified_name",
-            ("%" + _like_prefix(needle),),
+            "SELECT type_name, qualified_name, attributes FROM entities "
+            "WHERE attributes LIKE '%\"inputs\"%' OR attributes LIKE '%\"outputs\"%' "
+            "ORDER BY qualified_name"
         )
         for row in rows:
             attributes = json.loads(row["attributes"])
+            process = {
+                "typeName": row["type_name"],
+                "uniqueAttributes": {"qualifiedName": row["qualified_name"]},
+            }
             for name, end in (("inputs", "inputToProcesses"), ("outputs", "outputFromProcesses")):
-                refs = attributes.get(name) or []
-                if any(
-                    r.get("typeName") == key[0]
-                    and (r.get("uniqueAttributes") or {}).get("qualifiedName") == key[1]
-                    for r in refs
-                    if isinstance(r, dict)
-                ):
-                    ends[end].append(
-                        {
-                            "typeName": row["type_name"],
-                            "uniqueAttributes": {"qualifiedName": row["qualified_name"]},
-                        }
-                    )
-        return {name: refs for name, refs in ends.items() if refs}
+                named: set[Key] = set()
+                for ref in attributes.get(name) or []:
+                    if not isinstance(ref, dict):
+                        continue
+                    key = (ref.get("typeName"), (ref.get("uniqueAttributes") or {}).get("qualifiedName"))
+                    if key in products and key not in named:
+                        named.add(key)
+                        out.setdefault(key, {}).setdefault(end, []).append(dict(process))
+        return out
 
     def _entity_json(self, row: sqlite3.Row, *, inverse: bool) -> EntityJson:
         relationship_attributes = json.loads(row["relationship_attributes"])
