@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from functools import cached_property
 from typing import Any
 from urllib.parse import unquote
@@ -451,21 +451,34 @@ def parse_feature_set_qn(qn: str) -> FeatureSetRef | None:
 
 
 def to_dict(obj: Any) -> Any:
-    """A JSON-ready dict of a model object (tuples become lists, mappings dicts)."""
-    return _plain(asdict(obj, dict_factory=_without_key_lines))
+    """A JSON-ready dict of a model object (tuples become lists, mappings dicts, an
+    Origin without its key lines). What ``dataclasses.asdict`` and a pass turning tuples
+    into lists gave, in one pass and without deep copies: the content hash of every set
+    of every scan is computed from it."""
+    return _plain(obj)
 
 
-_ORIGIN_FIELDS = ["path", "line", "pointer", "keys"]
+_ORIGIN_FIELDS = ("path", "line", "pointer", "keys")
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
 
 
-def _without_key_lines(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An Origin's key lines are for messages of this run, never stored or hashed."""
-    if [name for name, _ in pairs] == _ORIGIN_FIELDS:
-        pairs = pairs[:-1]
-    return dict(pairs)
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """The fields to serialise of a dataclass type (None: not a dataclass); an Origin's key
+    lines are for messages of this run, never stored or hashed."""
+    try:
+        return _FIELD_NAMES[cls]
+    except KeyError:
+        names = tuple(f.name for f in fields(cls)) if is_dataclass(cls) else None
+        if names == _ORIGIN_FIELDS:
+            names = names[:-1]
+        _FIELD_NAMES[cls] = names
+        return names
 
 
 def _plain(value: Any) -> Any:
+    names = _field_names(type(value))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
