@@ -143,6 +143,8 @@ def _catalog_settings(catalog: Mapping[str, Any]) -> dict[str, Any]:
         settings["collections"] = dict(collections["domains"])
     if collections.get("default"):
         settings["default_collection"] = collections["default"]
+    if catalog.get("timeout") is not None:
+        settings["timeout"] = float(catalog["timeout"])
     if catalog.get("operations_per_second") is not None:
         settings["operations_per_second"] = float(catalog["operations_per_second"])
     if catalog.get("owners"):

@@ -95,6 +95,8 @@ def call_with_retry(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     rand: Callable[[], float] = random.random,
+    deadline: float | None = None,
+    give_up: Callable[[str], BaseException] | None = None,
 ) -> T:
     """Call ``call`` until the classifier is satisfied or the policy's budget is spent.
 
@@ -102,8 +104,15 @@ def call_with_retry(
     decides what a 503 means) or re-raises the last exception. ``what`` names the call
     in log lines; it must not hold secrets. ``KeyboardInterrupt`` and ``SystemExit``
     are never retried.
+
+    ``deadline`` (seconds, default the policy's) bounds the time from the first call to
+    the last retry. When a retryable outcome is left because the next wait would pass
+    it, ``give_up`` (if given) is called with a sentence saying what was waited for and
+    how long, and the exception it returns is raised. Every wait is logged before it
+    starts, as a warning (shown on stderr without ``-v``): never a silent wait.
     """
     judge = classify or classify_http
+    limit = policy.deadline if deadline is None else deadline
     started = clock()
     attempt = 0
     while True:
@@ -117,47 +126,69 @@ def call_with_retry(
         except BaseException as err:
             error = err
         verdict = judge(result, error)
-        wait = _next_wait(verdict, attempt, started, policy, clock, rand)
+        wait = _next_wait(verdict, attempt, policy, rand)
+        last = _describe(result, error, verdict)
+        if wait is not None and clock() - started + wait > limit:
+            if give_up is not None:
+                waited = clock() - started
+                beyond = (
+                    f"; the server asks for {_seconds(wait)} s more, beyond the {_seconds(limit)} s deadline"
+                    if verdict.retry_after is not None
+                    else ""
+                )
+                raise give_up(
+                    f"{what}: gave up after {_seconds(waited)} s of retries (last: {last}){beyond}"
+                ) from None
+            wait = None
         if wait is None:
             if error is not None:
                 raise error
             return result
         log.warning(
-            "%s: %s; retry %d of %d in %.1fs",
-            what,
-            _describe(result, error),
+            "waiting %s s before retry %d of %s: %s",
+            _seconds(wait),
             attempt,
-            policy.max_attempts - 1,
-            wait,
+            what,
+            last,
         )
         sleep(wait)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
 
 
 def _next_wait(
     verdict: Verdict,
     attempt: int,
-    started: float,
     policy: RetryPolicy,
-    clock: Callable[[], float],
     rand: Callable[[], float],
 ) -> float | None:
-    """Seconds to wait before the next attempt, or None to stop now."""
+    """Seconds to wait before the next attempt, or None to stop now (the deadline is
+    the caller's to check)."""
     if not verdict.retry or attempt >= policy.max_attempts:
         return None
     if verdict.retry_after is not None:
         wait = max(0.0, verdict.retry_after)
     else:
         wait = policy.backoff(attempt - 1, rand())
-    if clock() - started + wait > policy.deadline:
-        return None
     return wait
 
 
-def _describe(result: Any, error: BaseException | None) -> str:
+def _describe(result: Any, error: BaseException | None, verdict: Verdict | None = None) -> str:
+    after = (
+        f", Retry-After {_seconds(verdict.retry_after)}"
+        if verdict is not None and verdict.retry_after is not None
+        else ""
+    )
     if error is not None:
+        response = getattr(error, "response", None)
+        status = getattr(response, "status_code", None)
+        if status is not None:
+            return f"HTTP {status}{after}"
         return type(error).__name__
     status = getattr(result, "status_code", None)
-    return f"HTTP {status}" if status is not None else "retryable result"
+    return f"HTTP {status}{after}" if status is not None else "retryable result"
 
 
 # --------------------------------------------------------------------------- classifiers

@@ -92,7 +92,8 @@ def open_atlas(uri: str, *, read_only: bool = False, **options: Any) -> AtlasCat
     host = parts.netloc
     endpoint = f"{parts.scheme}://{host}{parts.path.rstrip('/')}/api/atlas/v2"
     user, password = atlas_credentials(host)
-    rest_client = AtlasRest(endpoint, basic_auth_headers(user, password))
+    headers = basic_auth_headers(user, password)
+    rest_client = AtlasRest(endpoint, headers, deadline=options.pop("timeout", None))
     return AtlasCatalog(uri, rest_client, flavour="atlas", read_only=read_only, **options)
 
 
@@ -106,7 +107,7 @@ def open_purview(uri: str, *, read_only: bool = False, **options: Any) -> AtlasC
     host = urlsplit(endpoint).netloc
     credential = options.pop("credential", None) or azure_credential()
     auth = TokenAuthentication(credential, scope=purview_scope(host))
-    rest_client = AtlasRest(endpoint, auth.get_authentication_headers)
+    rest_client = AtlasRest(endpoint, auth.get_authentication_headers, deadline=options.pop("timeout", None))
     directory = owner_directory(
         credential, host, options.pop("owners", None), options.pop("owner_lookup", "graph")
     )

@@ -23,7 +23,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from featmesh.connector.errors import CatalogError
+from featmesh.connector.errors import CatalogError, UsageError
 from featmesh.connector.http import RetryPolicy, call_with_retry, unreachable
 
 log = logging.getLogger(__name__)
@@ -62,15 +62,30 @@ class AtlasRest:
         retry: RetryPolicy | None = None,
         timeout: float = 60.0,
         sleep: Callable[[float], None] | None = None,
+        deadline: float | None = None,
+        clock: Callable[[], float] | None = None,
     ):
+        """``deadline`` (seconds; default the retry policy's) bounds the time this client
+        spends waiting to retry, over all its calls: a run never waits longer."""
         self.endpoint = endpoint.rstrip("/")
         self._headers = headers
         self.retry = retry or DEFAULT_RETRY
+        if deadline is not None and deadline <= 0:
+            raise UsageError(f"catalog timeout must be a positive number of seconds, not {deadline:g}")
+        self._deadline = deadline
+        self.retry_waited = 0.0
+        """Seconds spent waiting to retry so far."""
+        self._clock = clock
         self.timeout = timeout
         self.session = requests.Session()
         self.log = RequestLog()
         self._sleep = sleep
         self.pacer: TokenBucket | None = None
+
+    @property
+    def deadline(self) -> float:
+        """Seconds this client may spend waiting to retry, over all its calls."""
+        return self.retry.deadline if self._deadline is None else self._deadline
 
     def pace(self, operations_per_second: float, *, clock: Callable[[], float] | None = None) -> None:
         """Send no more than ``operations_per_second`` catalog operations a second
@@ -110,8 +125,20 @@ class AtlasRest:
                 timeout=self.timeout,
             )
 
+        def wait(seconds: float) -> None:
+            self.retry_waited += seconds
+            (self._sleep or _sleep)(seconds)
+
         try:
-            response = call_with_retry(send, policy=self.retry, what=what, sleep=self._sleep or _sleep)
+            response = call_with_retry(
+                send,
+                policy=self.retry,
+                what=what,
+                sleep=wait,
+                clock=self._clock or _monotonic,
+                deadline=max(0.0, self.deadline - self.retry_waited),
+                give_up=lambda message: CatalogError(message),
+            )
         except requests.RequestException as err:
             cause = unreachable(err)
             if cause is not None:
@@ -153,6 +180,10 @@ def _monotonic() -> float:
     return time.monotonic()
 
 
+ANNOUNCE_PACE = 2.0
+"""A pacing wait longer than this many seconds is announced on stderr."""
+
+
 class TokenBucket:
     """A token bucket: ``rate`` tokens a second, holding at most ``burst`` (one second's
     worth by default). :meth:`take` waits until the tokens are there; a call costing more
@@ -187,6 +218,10 @@ class TokenBucket:
         if self._tokens < need:
             wait = (need - self._tokens) / self.rate
             self.waited += wait
+            if wait > ANNOUNCE_PACE:
+                log.warning(
+                    "waiting %.0f s to keep the catalog's pace of %g operations a second", wait, self.rate
+                )
             self._sleep(wait)
             now = self._clock()
             self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)

@@ -37,7 +37,7 @@ import click
 from featmesh.connector import redact
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.engine import engine_choice
-from featmesh.connector.commands.options import catalog_option, profile_options
+from featmesh.connector.commands.options import catalog_option, profile_options, timeout_option
 from featmesh.connector.config import load_config
 from featmesh.connector.contracts import load_contracts
 from featmesh.connector.errors import (
@@ -79,14 +79,14 @@ def exit_code(evaluation: Evaluation, fail_on: str, partial: bool) -> int:
     return EXIT_PARTIAL if partial else findings_exit_code(evaluation, fail_on)
 
 
-def _open_catalog(uri: str, report: RunReport) -> Any:
+def _open_catalog(uri: str, report: RunReport, timeout: float | None = None) -> Any:
     """The catalog, opened read-only; a failure to reach it is recorded, not fatal."""
     try:
         from featmesh.connector.catalog import open_catalog
     except ImportError:
         raise UsageError("--catalog: this featmesh has no catalog support installed") from None
     try:
-        return open_catalog(uri, read_only=True)
+        return open_catalog(uri, read_only=True, **({"timeout": timeout} if timeout is not None else {}))
     except FeatmeshError as err:
         if err.exit_code != EXIT_PARTIAL:
             raise
@@ -150,6 +150,7 @@ def _published(catalog: Any, uri: str, report: RunReport) -> list[FeatureSet]:
     help="Exit 1 when an unwaived failure is at or above this severity [default: error].",
 )
 @catalog_option("Read the published mesh from this catalog (read-only).", name="catalog")
+@timeout_option
 @click.option(
     "--contract",
     "contract_paths",
@@ -180,6 +181,7 @@ def check(
     profile_engine: str | None,
     config_path: Path | None,
     contract_paths: tuple[Path, ...] = (),
+    timeout: float | None = None,
 ) -> None:
     """Check feature sets in SOURCES against policy packs; writes nothing to any catalog.
 
@@ -200,6 +202,8 @@ def check(
         sample_rows = sample_rows or config.sample_rows
         profile_remote = profile_remote or config.profile_remote
         contract_paths = contract_paths or config.contracts
+        if timeout is None and config.catalog_settings.get("timeout") is not None:
+            timeout = float(config.catalog_settings["timeout"])
     policy = load_policy(list(packs) or None)
     contracts = load_contracts(contract_paths)
     waiver_set = load_waivers(waivers, policy) if waivers else None
@@ -217,7 +221,7 @@ def check(
     published: list[FeatureSet] = []
     published_consumers: list[tuple[tuple[str, str], Consumer]] = []
     elsewhere: KnownSets | None = None
-    opened = _open_catalog(catalog, report) if catalog and not nothing_read else None
+    opened = _open_catalog(catalog, report, timeout) if catalog and not nothing_read else None
     earlier: Mapping[tuple[str, str], str] = {}
     last: Mapping[str, Any] | None = None
     try:

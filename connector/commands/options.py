@@ -16,6 +16,24 @@ def catalog_option(help: str = CATALOG_HELP, name: str = "catalog_uri") -> Calla
     return click.option("--catalog", name, metavar="URI", help=help)
 
 
+TIMEOUT_HELP = (
+    "Seconds the run may spend waiting to retry catalog calls (timeouts, HTTP 429 and 5xx) "
+    "in all (catalog.timeout; default 300). Past it the call fails, saying what it waited for."
+)
+
+
+def timeout_option(command: F) -> F:
+    """``--timeout SECONDS``: the total deadline of a run's catalog retries."""
+    return click.option(
+        "--timeout",
+        "timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        metavar="SECONDS",
+        help=TIMEOUT_HELP,
+    )(command)
+
+
 def profile_options(command: F) -> F:
     """``--profile``, ``--sample-rows`` and ``--profile-remote``."""
     for option in reversed(

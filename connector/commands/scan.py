@@ -11,7 +11,7 @@ import click
 
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.engine import engine_choice
-from featmesh.connector.commands.options import catalog_option, profile_options
+from featmesh.connector.commands.options import catalog_option, profile_options, timeout_option
 from featmesh.connector.config import Config, load_config
 from featmesh.connector.errors import EXIT_FINDINGS, FeatmeshError, UsageError
 from featmesh.connector.mapping.rules import DEFAULT_RULES
@@ -26,6 +26,7 @@ SEVERITIES = ("critical", "error", "warning", "info")
 @click.command(cls=Handled)
 @click.argument("sources", nargs=-1, metavar="SOURCE...")
 @catalog_option()
+@timeout_option
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
 @click.option(
@@ -85,6 +86,7 @@ def scan(
     keep_deleted: bool,
     resume: bool,
     store_name: str | None,
+    timeout: float | None,
 ) -> None:
     """Scan feature stores and publish them to a catalog.
 
@@ -118,7 +120,10 @@ def scan(
         sample_rows=sample_rows or (config.sample_rows if config else None),
         full=full,
         profile_remote=profile_remote or (config.profile_remote if config else False),
-        catalog_settings=config.catalog_settings if config else {},
+        catalog_settings={
+            **(config.catalog_settings if config else {}),
+            **({"timeout": timeout} if timeout is not None else {}),
+        },
         contracts=config.contracts if config else (),
         profile_engine=engine_choice(profile_engine, config),
     )
