@@ -134,3 +134,13 @@ def test_a_run_without_history_or_evaluation_still_renders() -> None:
     assert "No scan run with a score is recorded yet." in html
     assert "holds no per-feature-set evaluation" in html
     assert "<svg" not in html
+
+
+def test_domain_table_names_each_dimension_in_full() -> None:
+    report = build_report(mesh_records(), catalog="local")
+    page = render_html(report)
+    dimensions = {d for domain in report["domains"] for d in domain.get("dimensions") or {}}
+    assert dimensions
+    for name in dimensions:
+        assert f'class="sort">{name.capitalize()}</button>' in page
+    assert not re.search(r'class="sort">[A-Z][a-z]{3}\.</button>', page)
