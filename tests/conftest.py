@@ -38,3 +38,17 @@ def run_json(*args: str) -> tuple[Result, dict[str, Any]]:
 @pytest.fixture
 def catalog_uri(tmp_path: Path) -> str:
     return f"local:{tmp_path / 'catalog.db'}"
+
+
+def sample_mesh_with_models(tmp_path_factory: pytest.TempPathFactory, name: str) -> str:
+    """A local catalog holding the sample mesh and its models, scanned once per module."""
+    db = tmp_path_factory.mktemp(name) / "c.db"
+    result = run(
+        "scan",
+        f"manifest:{SAMPLES / 'manifests'}",
+        f"manifest:{SAMPLES / 'models'}",
+        "--catalog",
+        f"local:{db}",
+    )
+    assert result.exit_code == 0, result.stderr
+    return f"local:{db}"

@@ -11,7 +11,7 @@ import pytest
 from featmesh.connector.config import load_config
 from featmesh.connector.contracts import diff, load_contract, load_contracts, schema
 from featmesh.connector.errors import InputError
-from tests.conftest import SAMPLES, run
+from tests.conftest import SAMPLES, run, sample_mesh_with_models
 
 V1 = SAMPLES / "contracts" / "card-transactions.odcs.yaml"
 V2 = SAMPLES / "contracts" / "card-transactions-2.0.odcs.yaml"
@@ -64,16 +64,7 @@ def test_a_deprecated_contract_breaks_every_object(tmp_path: Path):
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> str:
-    db = tmp_path_factory.mktemp("contracts") / "c.db"
-    result = run(
-        "scan",
-        f"manifest:{SAMPLES / 'manifests'}",
-        f"manifest:{SAMPLES / 'models'}",
-        "--catalog",
-        f"local:{db}",
-    )
-    assert result.exit_code == 0, result.stderr
-    return f"local:{db}"
+    return sample_mesh_with_models(tmp_path_factory, "contracts")
 
 
 def test_contract_diff_names_the_feature_sets_models_and_owners_it_breaks(catalog: str):

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from featmesh.connector.mapping.graph import MeshGraph
-from tests.conftest import SAMPLES, run
+from tests.conftest import run, sample_mesh_with_models
 
 CARD_TXN = "featmesh://data-product/main.payments.card_transactions"  # no data_products rule here
 FRAUD = "featmesh://manifest/risk-models/consumer/model/fraud-model@7"
@@ -18,16 +18,7 @@ ENDPOINT = "featmesh://manifest/risk-models/consumer/serving-endpoint/fraud-scor
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> str:
-    db = tmp_path_factory.mktemp("impact") / "c.db"
-    result = run(
-        "scan",
-        f"manifest:{SAMPLES / 'manifests'}",
-        f"manifest:{SAMPLES / 'models'}",
-        "--catalog",
-        f"local:{db}",
-    )
-    assert result.exit_code == 0, result.stderr
-    return f"local:{db}"
+    return sample_mesh_with_models(tmp_path_factory, "impact")
 
 
 def _impact(catalog: str, target: str) -> dict:
