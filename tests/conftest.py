@@ -52,3 +52,18 @@ def sample_mesh_with_models(tmp_path_factory: pytest.TempPathFactory, name: str)
     )
     assert result.exit_code == 0, result.stderr
     return f"local:{db}"
+
+
+class FakeTime:
+    """A clock that moves only when slept on."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now

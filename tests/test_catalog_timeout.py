@@ -20,26 +20,11 @@ import responses
 from featmesh.connector.catalog import open_catalog
 from featmesh.connector.config import load_config
 from featmesh.connector.errors import CatalogError, InputError, UsageError
-from tests.conftest import run
+from tests.conftest import FakeTime, run
 
 ATLAS = "https://atlas.example.com:21000/api/atlas/v2"
 URI = "atlas+https://atlas.example.com:21000"
 BUSY = {"errorCode": "ATLAS-503-00-001", "errorMessage": "busy"}
-
-
-class FakeTime:
-    """A clock that moves only when slept on."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -15,22 +15,7 @@ from featmesh.connector.http import (
     classify_http,
     parse_retry_after,
 )
-
-
-class FakeTime:
-    """A clock that only moves when slept on."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
-
+from tests.conftest import FakeTime
 
 DEFAULT = RetryPolicy()
 
