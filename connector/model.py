@@ -26,6 +26,8 @@ DERIVED_EXTRA = frozenset({"parent_hashes", "published_content_hash", PREVIOUS_H
 """``extra`` keys featmesh itself fills in (from run history or a catalog): not part of
 the definition, so not part of its hash."""
 UNVERSIONED = "latest"
+MACHINE_LOCAL = "machine_local"
+"""Field metadata of a value that holds only on the machine that read it: never serialised."""
 
 # --------------------------------------------------------------------------- set kinds
 
@@ -225,6 +227,11 @@ class SourceRef:
     columns: tuple[str, ...] = ()
     timestamp_field: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    location: str | None = field(default=None, compare=False, metadata={MACHINE_LOCAL: True})
+    """Where the data is on the machine that read the store (an absolute path), for a file
+    of the store's own folder, which ``uri`` names by the store and its path inside it
+    (``file:feast/PROJECT/data/x.parquet``): what profiling opens. Not part of the
+    definition: never hashed, recorded or published, so two checkouts read alike."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -301,6 +308,17 @@ class FeatureSet:
         Two reads of the same definition give the same hash whatever the order of
         tags or the file it came from; any change to what the set computes changes it.
         """
+        return stable_hash(self._definition())
+
+    @cached_property
+    def revision_hash(self) -> str:
+        """The hash that names the set's revision: its :attr:`content_hash` with the names
+        of those who read it (``consumers``) left out, so that a new model or feature
+        service reading the set leaves the revision others were trained on as it was.
+        Equal to the content hash of a set nobody names as a reader."""
+        return stable_hash({**self._definition(), "consumers": []})
+
+    def _definition(self) -> dict[str, Any]:
         body = to_dict(self)
         for transient in ("origin", "domain", "domain_rule"):
             body.pop(transient, None)
@@ -314,7 +332,7 @@ class FeatureSet:
                 key.pop("expression", None)
             if not key.get("description"):
                 key.pop("description", None)
-        return stable_hash(body)
+        return body
 
 
 CONSUMER_KINDS = (
@@ -464,11 +482,16 @@ _FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
 
 def _field_names(cls: type) -> tuple[str, ...] | None:
     """The fields to serialise of a dataclass type (None: not a dataclass); an Origin's key
-    lines are for messages of this run, never stored or hashed."""
+    lines are for messages of this run, and a source's ``location`` holds on this machine
+    only: neither is stored or hashed."""
     try:
         return _FIELD_NAMES[cls]
     except KeyError:
-        names = tuple(f.name for f in fields(cls)) if is_dataclass(cls) else None
+        names = (
+            tuple(f.name for f in fields(cls) if not f.metadata.get(MACHINE_LOCAL))
+            if is_dataclass(cls)
+            else None
+        )
         if names == _ORIGIN_FIELDS:
             names = names[:-1]
         _FIELD_NAMES[cls] = names
