@@ -26,6 +26,8 @@ DERIVED_EXTRA = frozenset({"parent_hashes", "published_content_hash", PREVIOUS_H
 """``extra`` keys featmesh itself fills in (from run history or a catalog): not part of
 the definition, so not part of its hash."""
 UNVERSIONED = "latest"
+REVISION_DIGITS = 12
+"""Hex digits of a revision hash that name the revision (``3f9c2a1b7d4e``)."""
 MACHINE_LOCAL = "machine_local"
 """Field metadata of a value that holds only on the machine that read it: never serialised."""
 
@@ -318,6 +320,17 @@ class FeatureSet:
         Equal to the content hash of a set nobody names as a reader."""
         return stable_hash({**self._definition(), "consumers": []})
 
+    @property
+    def revision(self) -> str:
+        """The revision's name: the first :data:`REVISION_DIGITS` hex digits of
+        :attr:`revision_hash`."""
+        return self.revision_hash[:REVISION_DIGITS]
+
+    def is_revision(self, named: str) -> bool:
+        """Whether ``named`` (a revision, or a longer prefix of the hash) names the
+        definition the set has now."""
+        return len(named) >= REVISION_DIGITS and self.revision_hash.startswith(named.lower())
+
     def _definition(self) -> dict[str, Any]:
         body = to_dict(self)
         for transient in ("origin", "domain", "domain_rule"):
@@ -354,6 +367,9 @@ class ConsumerRead:
 
     feature_set: FeatureSetRef
     features: tuple[str, ...] = ()
+    revision: str | None = None
+    """The set's revision the consumer was trained on (:attr:`FeatureSet.revision`, or a
+    longer prefix of its :attr:`~FeatureSet.revision_hash`), where it names one."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -209,6 +209,7 @@ class _StoreBuilder:
                         doc, (*where, "reads", j, "feature_set"), r["feature_set"], self.name
                     ),
                     features=tuple(r.get("features", ())),
+                    revision=r.get("revision"),
                 )
                 for j, r in enumerate(raw["reads"])
             ),
