@@ -303,7 +303,15 @@ def check(
 
     problems, failures = _problems(report, result.input_errors)
     document = (
-        check_document(evaluation, summary, report, counts, problems=problems, failures=failures)
+        check_document(
+            evaluation,
+            summary,
+            report,
+            counts,
+            problems=problems,
+            failures=failures,
+            revisions={fs.qualified_name: fs.revision for fs in sets},
+        )
         if (as_json or fmt == "json")
         else None
     )
