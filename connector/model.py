@@ -310,7 +310,7 @@ class FeatureSet:
         Two reads of the same definition give the same hash whatever the order of
         tags or the file it came from; any change to what the set computes changes it.
         """
-        return stable_hash(self._definition())
+        return stable_hash(self._definition)
 
     @cached_property
     def revision_hash(self) -> str:
@@ -318,7 +318,7 @@ class FeatureSet:
         of those who read it (``consumers``) left out, so that a new model or feature
         service reading the set leaves the revision others were trained on as it was.
         Equal to the content hash of a set nobody names as a reader."""
-        return stable_hash({**self._definition(), "consumers": []})
+        return stable_hash({**self._definition, "consumers": []})
 
     @property
     def revision(self) -> str:
@@ -331,7 +331,9 @@ class FeatureSet:
         definition the set has now."""
         return len(named) >= REVISION_DIGITS and self.revision_hash.startswith(named.lower())
 
+    @cached_property
     def _definition(self) -> dict[str, Any]:
+        """The definition both hashes are of, built once per set."""
         body = to_dict(self)
         for transient in ("origin", "domain", "domain_rule"):
             body.pop(transient, None)
