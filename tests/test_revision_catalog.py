@@ -73,6 +73,21 @@ def test_the_local_catalog_holds_each_sets_revision_and_a_rescan_writes_nothing(
     assert changed["previousRevisions"] == [revision["id"]]
 
 
+def test_a_scan_of_other_stores_in_between_keeps_the_revision(tmp_path: Path) -> None:
+    """The last scan's record holds only the stores it read; the catalog holds the rest."""
+    db = tmp_path / "c.db"
+    for name in ("ws", "other"):
+        shutil.copytree(FEATHR, tmp_path / name)
+    first = _scan(tmp_path / "ws", f"local:{db}")["revisions"][SWA]
+    _scan(tmp_path / "other", f"local:{db}")
+    again = _scan(tmp_path / "ws", f"local:{db}")
+    assert again["revisions"][SWA]["first_run"] == first["first_run"]
+    assert again["plan"]["update"] == 0
+    _edit(tmp_path / "ws")
+    changed = _scan(tmp_path / "ws", f"local:{db}")
+    assert _held(db, SWA)["previousRevisions"] == [first["id"]] != [changed["revisions"][SWA]["id"]]
+
+
 @pytest.fixture
 def atlas_env(monkeypatch, tmp_path):
     monkeypatch.setenv("ATLAS_USERNAME", "featmesh")

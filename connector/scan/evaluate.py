@@ -171,6 +171,7 @@ def with_revisions(
     run_id: str,
     now: str,
     hashes: Mapping[str, str],
+    published: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
     """Give each set of the run record its revision: the definition it has now, named by
     its revision hash (``hashes``: :attr:`FeatureSet.revision_hash` by qualifiedName;
@@ -178,13 +179,15 @@ def with_revisions(
     it was last seen, and the revisions before it. Stores without versions (Feast, Feathr)
     edit a set in place; the revision is what a model can name to say exactly which
     definition it was trained on. Carried from the last scan while the definition stays
-    the same; a new reader of the set leaves it as it was."""
+    the same; a new reader of the set leaves it as it was. A set the last scan did not
+    read (a scan of other stores came between) takes its revision from what the catalog
+    holds (``published``: the feature set entities' attributes by qualifiedName)."""
     before: Mapping[str, Mapping[str, Any]] = ((last or {}).get("evaluation") or {}).get("sets", {})
     for qn, entry in record.get("sets", {}).items():
         digest = hashes.get(qn)
         if not digest:
             continue
-        earlier = (before.get(qn) or {}).get("revision") or {}
+        earlier = (before.get(qn) or {}).get("revision") or _published_revision((published or {}).get(qn))
         if earlier.get("content_hash") == digest:
             revision = {**earlier, "last_seen": now, "last_run": run_id}
         else:
@@ -203,6 +206,20 @@ def with_revisions(
                 "history": history[:MAX_REVISIONS],
             }
         entry["revision"] = revision
+
+
+def _published_revision(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A set's revision as a catalog holds it (its entity's attributes); {} when it holds none."""
+    if not attributes or not attributes.get("revisionHash"):
+        return {}
+    return {
+        "id": attributes.get("revision"),
+        "content_hash": attributes["revisionHash"],
+        "first_seen": attributes.get("revisionFirstSeen"),
+        "first_run": attributes.get("revisionFirstRun"),
+        "last_seen": None,
+        "history": [{"id": i} for i in attributes.get("previousRevisions") or ()],
+    }
 
 
 FAIL_ON = ("critical", "error", "warning", "info", "never")

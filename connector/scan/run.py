@@ -24,7 +24,7 @@ from featmesh.connector.errors import (
     InputError,
     UsageError,
 )
-from featmesh.connector.mapping.entities import MeshMapping, map_mesh, mesh_keys
+from featmesh.connector.mapping.entities import FEATURE_SET, MeshMapping, map_mesh, mesh_keys
 from featmesh.connector.mapping.rules import DEFAULT_RULES, MappingRule
 from featmesh.connector.model import FeatureSet, FeatureStore
 from featmesh.connector.runreport import RunReport, utcnow
@@ -185,7 +185,8 @@ def _scan(
         outcome, increment, rules, signature, fingerprints, consumers=readers
     )
     hashes = {fs.qualified_name: fs.revision_hash for fs in sets}
-    with_revisions(evaluation, last, report.run_id, utcnow(), hashes)
+    held = {qn: e.get("attributes") or {} for (kind, qn), e in current.items() if kind == FEATURE_SET}
+    with_revisions(evaluation, last, report.run_id, utcnow(), hashes, published=held)
     revisions = {qn: e["revision"] for qn, e in evaluation["sets"].items() if "revision" in e}
     extra = profiles.feature_attributes if profiles else None
     if down is not None:
