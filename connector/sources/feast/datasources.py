@@ -11,7 +11,7 @@
 | KafkaSource | ``kafka`` | ``kafka://SERVERS/TOPIC`` |
 | KinesisSource | ``kinesis`` | ``kinesis://REGION/STREAM`` |
 | PushSource / RequestSource | ``push`` / ``request`` | ``push:NAME`` / ``request:NAME`` |
-| any other (custom) | ``custom`` | the configured table or path, else ``custom:NAME`` |
+| any other (custom) | ``custom`` | a configured URL, else ``custom:TABLE-OR-PATH``, else ``custom:NAME`` |
 
 A source defined by a query instead of a table gets ``KIND:query/NAME`` and keeps
 the query text in ``extra["query"]``.
@@ -129,7 +129,9 @@ def _custom(ds: Any) -> tuple[str, str, str | None, dict[str, Any]]:
             extra["configuration"] = config
             target = config.get("table") or config.get("path") or config.get("table_ref")
             if isinstance(target, str) and target:
-                uri = target
+                # a URL names its data anywhere; a bare table or path only within the
+                # plugin's own store, so it stays ``custom:`` (qualified by the project)
+                uri = target if "://" in target else f"custom:{target}"
     return "custom", uri, None, extra
 
 

@@ -4,7 +4,8 @@
   ``feature_store.yaml``; for a bare registry file, the folder holding it), as Feast
   itself resolves it; the path as written stays in ``extra["path_as_written"]``.
 * Push, request and custom (plugin) sources exist only inside their project: their
-  URI is qualified by it (``push:feast/PROJECT/NAME``).
+  URI is qualified by it (``push:feast/PROJECT/NAME``; a plugin source configured with a
+  bare table or path, ``custom:feast/PROJECT/TABLE``; one configured with a URL keeps it).
 * A source defined by a query leads to the tables the query reads, parsed with sqlglot
   in the source's dialect; each table is one source, the query kept on each
   (``extra["query"]``). A query that does not parse stays one source named by its
@@ -64,7 +65,7 @@ def _qualified(
         resolved = Path(root.resolve(), ref.uri).resolve()
         return (replace(ref, uri=str(resolved), extra={**ref.extra, "path_as_written": ref.uri}),)
     prefix = f"{ref.kind}:"
-    if ref.kind in SCOPED and ref.uri.startswith(prefix) and "/" not in ref.uri[len(prefix) :]:
+    if ref.kind in SCOPED and ref.uri.startswith(prefix) and not ref.uri[len(prefix) :].startswith("feast/"):
         return (replace(ref, uri=f"{prefix}feast/{project}/{ref.uri[len(prefix) :]}"),)
     query = ref.extra.get("query")
     if isinstance(query, str) and ref.uri.startswith(f"{ref.kind}:query/"):
