@@ -102,10 +102,21 @@ def test_set_metadata(repo: Repo) -> None:
         assert list(fs.entities) == [e for e in view["entities"] if e != DUMMY_ENTITY], view["name"]
         want_keys = [(c["name"], FEAST_TYPES[c["dtype"]]) for c in view["entity_columns"]]
         assert [(k.name, k.dtype) for k in fs.join_keys] == want_keys, view["name"]
-        names = {s.name for s in fs.sources}
+        by_source = {s.name: s for s in fs.sources}
         for source in (view["batch_source"], view["stream_source"]):
             if source is not None:
-                assert source["name"] in names, (view["name"], source["name"])
+                ref = by_source[source["name"]]
+                stamps = source
+                if source["class"] == "PushSource" and not source["timestamp_field"]:
+                    # Feast's PushSource.to_proto stores its batch source's timestamps,
+                    # which PushSource.from_proto does not give back to the SDK object
+                    stamps = view["batch_source"]
+                assert (ref.timestamp_field or "") == stamps["timestamp_field"], source["name"]
+                assert ref.extra.get("created_timestamp_column", "") == stamps["created_timestamp_column"]
+                assert ref.extra.get("owner", "") == source["owner"], source["name"]
+                assert ref.extra.get("tags", {}) == source["tags"], source["name"]
+                if "path" in source:  # as written, whether featmesh resolved it or not
+                    assert ref.extra.get("path_as_written", ref.uri) == source["path"], source["name"]
 
 
 def test_entities_and_join_keys(repo: Repo) -> None:
