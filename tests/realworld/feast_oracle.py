@@ -121,9 +121,115 @@ def listing(registry_path: Path, project: str) -> dict[str, Any]:
     }
 
 
+LEGACY_TYPES = {
+    "BOOL": "Bool",
+    "FLOAT": "Float32",
+    "DOUBLE": "Float64",
+    "INT32": "Int32",
+    "INT64": "Int64",
+    "STRING": "String",
+    "UNIX_TIMESTAMP": "UnixTimestamp",
+}
+"""A ValueType name -> the name later Feast gives that type (feast.types)."""
+
+
+def _legacy_source(source: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": getattr(source, "name", "") or "",
+        "class": type(source).__name__,
+        "timestamp_field": source.event_timestamp_column or "",
+        "created_timestamp_column": source.created_timestamp_column or "",
+        "owner": "",
+        "tags": {},
+    }
+    for attribute in ("path", "table", "query"):
+        value = getattr(source, attribute, None)
+        if isinstance(value, str) and value:
+            out[attribute] = value
+    return out
+
+
+def legacy_listing(registry_path: Path, project: str) -> dict[str, Any]:
+    """The same listing from a Feast release before ``feast.types`` (0.12: features are
+    ``Feature(name, dtype=ValueType)``, views have no entity columns, sources no name)."""
+    from datetime import timedelta
+
+    import feast
+    from feast.registry import Registry
+
+    path = registry_path.resolve()
+    registry = Registry(str(path), path.parent, timedelta(seconds=0))
+    entities = {e.name: e for e in registry.list_entities(project)}
+    views = []
+    for view in registry.list_feature_views(project):
+        fields = [
+            {
+                "name": f.name,
+                "dtype": LEGACY_TYPES[f.dtype.name],
+                "value_type": f.dtype.name,
+                "description": "",
+                "tags": dict(f.labels or {}),
+            }
+            for f in view.features
+        ]
+        keys = [
+            {
+                "name": entities[e].join_key,
+                "dtype": LEGACY_TYPES[entities[e].value_type.name],
+                "value_type": entities[e].value_type.name,
+                "description": "",
+                "tags": {},
+            }
+            for e in view.entities
+        ]
+        views.append(
+            {
+                "name": view.name,
+                "kind": "batch",
+                "description": "",
+                "owner": "",
+                "tags": dict(view.tags or {}),
+                "features": fields,
+                "ttl_seconds": int(view.ttl.total_seconds()) if view.ttl else 0,
+                "entities": list(view.entities),
+                "entity_columns": keys,
+                "online": bool(view.online),
+                "batch_source": _legacy_source(view.batch_source),
+                "stream_source": None,
+            }
+        )
+    return {
+        "feast_version": feast.__version__,
+        "project": project,
+        "feature_views": sorted(views, key=lambda v: v["name"]),
+        "entities": sorted(
+            (
+                {
+                    "name": e.name,
+                    "join_key": e.join_key,
+                    "value_type": e.value_type.name,
+                    "description": e.description or "",
+                    "owner": "",
+                    "tags": dict(e.labels or {}),
+                }
+                for e in entities.values()
+            ),
+            key=lambda e: e["name"],
+        ),
+        "feature_services": [],
+        "data_sources": [],
+    }
+
+
 def main() -> None:
     registry_path, project = Path(sys.argv[1]), sys.argv[2]
-    json.dump(listing(registry_path, project), sys.stdout, indent=1, sort_keys=True)
+    try:
+        import feast.types  # noqa: F401  (Feast 0.17 and later)
+    except ImportError:
+        out = legacy_listing(registry_path, project)
+    else:
+        out = listing(registry_path, project)
+    json.dump(out, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
 
 

@@ -156,3 +156,40 @@ def test_a_registry_written_by_an_older_feast_is_checked_whole() -> None:
     assert code == 1 and not doc["problems"]
     assert list(doc["sets"]) == ["featmesh://feast/test_plugin/driver_hourly_stats@latest"]
     assert results(doc, "source-resolves")["driver_hourly_stats"][0] == "passed"
+
+
+def test_the_2021_tutorial_on_feast_0_12_reads_whole() -> None:
+    """aws-samples' copy of Feast's credit-scoring tutorial, built with the Feast it pins
+    (0.12.1): unnamed Redshift sources defined by queries, which lead to the tables they
+    read; ``dob_ssn`` described as date of birth and SSN digits is flagged untagged."""
+    store = scan("feast-aws-samples-credit-scoring")
+    history = named(store, "credit_history")
+    (source,) = history.sources
+    assert (source.kind, source.uri, source.name) == ("redshift", "spectrum.credit_history", None)
+    assert source.extra["query"] == "SELECT * FROM spectrum.credit_history"
+    assert "query_source" not in source.extra
+    (entity,) = [e for e in store.entities if e.name == "dob_ssn"]
+    assert "social security number" in entity.description
+    _, doc = check("feast-aws-samples-credit-scoring")
+    pii = results(doc, "pii-keys-tagged")
+    assert pii["credit_history"][0] == "failed" and "dob_ssn" in pii["credit_history"][1]
+
+
+def test_unnamed_query_sources_that_do_not_parse_stay_apart() -> None:
+    """Older Feast (0.12) let a query source go unnamed: two of them must not become one
+    data product when their queries cannot be parsed into tables."""
+    from featmesh.connector.sources.feast.datasources import _table_source
+
+    class Options:
+        table = ""
+        database = schema = data_source = ""
+
+        def __init__(self, query: str) -> None:
+            self.query = query
+
+    class Source:
+        name = ""
+
+    first = _table_source(Source(), Options("SELEC broken one"), "redshift")[1]
+    second = _table_source(Source(), Options("SELEC broken two"), "redshift")[1]
+    assert first.startswith("redshift:query/sha256-") and first != second

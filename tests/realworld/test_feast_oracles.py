@@ -102,7 +102,7 @@ def test_set_metadata(repo: Repo) -> None:
         assert list(fs.entities) == [e for e in view["entities"] if e != DUMMY_ENTITY], view["name"]
         want_keys = [(c["name"], FEAST_TYPES[c["dtype"]]) for c in view["entity_columns"]]
         assert [(k.name, k.dtype) for k in fs.join_keys] == want_keys, view["name"]
-        by_source = {s.name: s for s in fs.sources}
+        by_source = {s.name or "": s for s in fs.sources}
         for source in (view["batch_source"], view["stream_source"]):
             if source is not None:
                 ref = by_source[source["name"]]

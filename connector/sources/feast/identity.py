@@ -75,9 +75,9 @@ def _qualified(
             tables[key] = _tables(ref.kind, name, query, report)
         if not tables[key]:
             return (replace(ref, uri=f"{ref.kind}:query/feast/{project}/{name}"),)
+        named = {"query_source": ref.name} if ref.name else {}
         return tuple(
-            replace(ref, uri=table, extra={**ref.extra, "query": query, "query_source": name})
-            for table in tables[key]
+            replace(ref, uri=table, extra={**ref.extra, "query": query, **named}) for table in tables[key]
         )
     return (ref,)
 
