@@ -193,3 +193,30 @@ def test_unnamed_query_sources_that_do_not_parse_stay_apart() -> None:
     first = _table_source(Source(), Options("SELEC broken one"), "redshift")[1]
     second = _table_source(Source(), Options("SELEC broken two"), "redshift")[1]
     assert first.startswith("redshift:query/sha256-") and first != second
+
+
+def test_two_copies_of_one_tutorial_need_two_store_names(tmp_path: Path) -> None:
+    """Both Amazon repos keep the tutorial's project name ``credit_scoring_aws``: scanned
+    together, the second is refused with the reason on the exit line; named apart in
+    featmesh.yaml, both are read."""
+    from tests.conftest import run
+
+    first = HERE / "feast-aws-credit-scoring" / "registry.db"
+    second = HERE / "feast-aws-samples-credit-scoring" / "registry.db"
+    db = tmp_path / "c.db"
+    result = run("scan", f"feast:{first}", f"feast:{second}", "--catalog", f"local:{db}")
+    assert result.exit_code == 3
+    assert (
+        "exit 3: the run is incomplete: 1 source could not be read "
+        f"(first: feast:{second}: store feast/credit_scoring_aws is also read from source"
+    ) in result.stderr
+    config = tmp_path / "featmesh.yaml"
+    config.write_text(
+        "version: 1\nsources:\n"
+        f"  - {{uri: 'feast:{first}', store: credit_scoring_2024}}\n"
+        f"  - {{uri: 'feast:{second}', store: credit_scoring_2021}}\n"
+        f"catalog: {{uri: 'local:{tmp_path / 'd.db'}'}}\n"
+    )
+    result, doc = run_json("scan", "--config", str(config), "--json")
+    assert [s["status"] for s in doc["sources"]] == ["ok", "ok"], result.stderr
+    assert (doc["counts"]["stores"], doc["counts"]["feature_sets"]) == (2, 4)
