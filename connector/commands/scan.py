@@ -157,9 +157,20 @@ def exit_reason(outcome: ScanOutcome, fail_on: str, config: Config | None, from_
         else:
             where = "policies.fail_on"
         return f"{found} unwaived findings at or above {fail_on} (fail_on: {where})"
+    failed = [s for s in summary.get("sources") or [] if s.get("status") == "failed"]
     failures = summary.get("failures") or []
-    first = f" (first: {failures[0]})" if failures else ""
-    return f"the run is incomplete: {len(failures)} failures{first}"
+    parts = [_count(len(failed), "source") + " could not be read"] if failed else []
+    if failures or not parts:
+        parts.append(_count(len(failures), "failure"))
+    if failed:
+        first = f" (first: {failed[0].get('uri')}: {failed[0].get('error')})"
+    else:
+        first = f" (first: {failures[0]})" if failures else ""
+    return f"the run is incomplete: {', '.join(parts)}{first}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def display_path(path: Path | str) -> str:

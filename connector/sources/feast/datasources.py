@@ -11,14 +11,15 @@
 | KafkaSource | ``kafka`` | ``kafka://SERVERS/TOPIC`` |
 | KinesisSource | ``kinesis`` | ``kinesis://REGION/STREAM`` |
 | PushSource / RequestSource | ``push`` / ``request`` | ``push:NAME`` / ``request:NAME`` |
-| any other (custom) | ``custom`` | the configured table or path, else ``custom:NAME`` |
+| any other (custom) | ``custom`` | a configured URL, else ``custom:TABLE-OR-PATH``, else ``custom:NAME`` |
 
-A source defined by a query instead of a table gets ``KIND:query/NAME`` and keeps
-the query text in ``extra["query"]``.
+A source defined by a query instead of a table gets ``KIND:query/NAME`` (an unnamed one,
+``KIND:query/sha256-HASH`` of its query) and keeps the query text in ``extra["query"]``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -92,7 +93,7 @@ def _table_source(ds: Any, options: Any, kind: str) -> tuple[str, str, str | Non
         table = options.table
         qualified = ".".join([p for p in parts if p] + [table]) if "." not in table else table
         return kind, qualified, None, {}
-    return kind, f"{kind}:query/{ds.name}", None, {"query": options.query}
+    return kind, f"{kind}:query/{_query_label(ds.name, options.query)}", None, {"query": options.query}
 
 
 def _spark(ds: Any) -> tuple[str, str, str | None, dict[str, Any]]:
@@ -107,7 +108,14 @@ def _spark(ds: Any) -> tuple[str, str, str | None, dict[str, Any]]:
     if options.table:
         kind = "delta" if table_format == "delta_format" else "table"
         return kind, options.table, fmt, extra
-    return "spark", f"spark:query/{ds.name}", fmt, {**extra, "query": options.query}
+    label = _query_label(ds.name, options.query)
+    return "spark", f"spark:query/{label}", fmt, {**extra, "query": options.query}
+
+
+def _query_label(name: str, query: str) -> str:
+    """What names a query source: its name, or for an unnamed one (older Feast, 0.12 for
+    one, did not require names) the start of its query's SHA-256, so two never share one."""
+    return name or "sha256-" + hashlib.sha256(query.encode("utf-8")).hexdigest()[:16]
 
 
 def _path_kind(path: str, fmt: str | None) -> str:
@@ -129,7 +137,9 @@ def _custom(ds: Any) -> tuple[str, str, str | None, dict[str, Any]]:
             extra["configuration"] = config
             target = config.get("table") or config.get("path") or config.get("table_ref")
             if isinstance(target, str) and target:
-                uri = target
+                # a URL names its data anywhere; a bare table or path only within the
+                # plugin's own store, so it stays ``custom:`` (qualified by the project)
+                uri = target if "://" in target else f"custom:{target}"
     return "custom", uri, None, extra
 
 

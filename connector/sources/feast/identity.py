@@ -6,7 +6,8 @@
   (``file:feast/PROJECT/data/x.parquet``), the same in every clone (:mod:`..localfiles`);
   the path as written stays in ``extra["path_as_written"]``.
 * Push, request and custom (plugin) sources exist only inside their project: their
-  URI is qualified by it (``push:feast/PROJECT/NAME``).
+  URI is qualified by it (``push:feast/PROJECT/NAME``; a plugin source configured with a
+  bare table or path, ``custom:feast/PROJECT/TABLE``; one configured with a URL keeps it).
 * A source defined by a query leads to the tables the query reads, parsed with sqlglot
   in the source's dialect; each table is one source, the query kept on each
   (``extra["query"]``). A query that does not parse stays one source named by its
@@ -63,7 +64,7 @@ def _qualified(
     tables: dict[tuple[str, str], tuple[str, ...]],
 ) -> tuple[SourceRef, ...]:
     prefix = f"{ref.kind}:"
-    if ref.kind in SCOPED and ref.uri.startswith(prefix) and "/" not in ref.uri[len(prefix) :]:
+    if ref.kind in SCOPED and ref.uri.startswith(prefix) and not ref.uri[len(prefix) :].startswith("feast/"):
         return (replace(ref, uri=f"{prefix}feast/{project}/{ref.uri[len(prefix) :]}"),)
     query = ref.extra.get("query")
     if isinstance(query, str) and ref.uri.startswith(f"{ref.kind}:query/"):
@@ -73,9 +74,9 @@ def _qualified(
             tables[key] = _tables(ref.kind, name, query, report)
         if not tables[key]:
             return (replace(ref, uri=f"{ref.kind}:query/feast/{project}/{name}"),)
+        named = {"query_source": ref.name} if ref.name else {}
         return tuple(
-            replace(ref, uri=table, extra={**ref.extra, "query": query, "query_source": name})
-            for table in tables[key]
+            replace(ref, uri=table, extra={**ref.extra, "query": query, **named}) for table in tables[key]
         )
     return (ref,)
 

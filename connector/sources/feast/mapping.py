@@ -129,6 +129,7 @@ def _store(project: _Project, *, uri: str, origin: str) -> FeatureStore:
             fs = _with_consumers(fs, consumers[spec.name])
         sets.append(fs)
     entities = _typed_from_views(entities, sets)
+    sets = [_keys_typed_by_entities(fs, entities) for fs in sets]
     spec = project.spec
     tags = _tags(spec.tags) if spec is not None else {}
     extra: dict[str, Any] = {}
@@ -174,6 +175,21 @@ def _typed_from_views(entities: dict[str, Entity], sets: list[FeatureSet]) -> di
                 extra={**entity.extra, "key_type_from": "feature views"},
             )
     return out
+
+
+def _keys_typed_by_entities(fs: FeatureSet, entities: dict[str, Entity]) -> FeatureSet:
+    """A set whose join keys came from untyped entities (an on-demand view, which records
+    no entity columns) takes the type those entities got from the views keyed by them."""
+    if all(is_known_dtype(k.dtype) for k in fs.join_keys):
+        return fs
+    typed = {c.name: c for n in fs.entities if n in entities for c in entities[n].columns}
+    keys = tuple(
+        k
+        if is_known_dtype(k.dtype) or k.name not in typed or not is_known_dtype(typed[k.name].dtype)
+        else replace(k, dtype=typed[k.name].dtype, raw_type=typed[k.name].raw_type)
+        for k in fs.join_keys
+    )
+    return fs if keys == fs.join_keys else replace(fs, join_keys=keys)
 
 
 def _entity(spec: Any) -> Entity:
