@@ -61,8 +61,9 @@ def breaking_change(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
 
     Compared with the published copy of the same set and version: a removed feature, a
     changed dtype or changed join keys; compared with the set's published versions: a
-    version lower than the newest published one. Each break names every model, endpoint
-    or derived set that uses what changed, with its owner.
+    version lower than the newest published one. Each break is its own finding (a
+    removed or retyped feature targets that feature) naming every model, endpoint or
+    derived set that uses what changed, with its owner.
     Fails:  ``txn_aggregates@2`` drops ``txn_count_7d``, which model ``credit-limit@4``
     (risk-modelling@contoso.com) reads
     Passes: the same change when nothing reads ``txn_count_7d``; adding a feature
@@ -80,7 +81,7 @@ def breaking_change(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
         if not copies:
             yield fs, None, not_applicable("never published (or checked without --catalog)")
             continue
-        breaks = []
+        breaks: list[tuple[str | None, str]] = []
         same = next((c for c in copies if c.version == fs.version), None)
         if same is not None:
             breaks += _definition_breaks(fs, same, readers.get(same.qualified_name, []))
@@ -90,34 +91,46 @@ def breaking_change(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
             users = readers.get(top.qualified_name, [])
             if users:
                 breaks.append(
-                    f"version {fs.version or 'latest'} is lower than the published {newest}, "
-                    f"which {_named(users)} use"
+                    (
+                        None,
+                        f"version {fs.version or 'latest'} is lower than the published {newest}, "
+                        f"which {_named(users)} use",
+                    )
                 )
-        yield fs, None, fail("; ".join(breaks)) if breaks else PASS
+        if not breaks:
+            yield fs, None, PASS
+        for subject, message in breaks:
+            yield fs, subject, fail(message)
 
 
-def _definition_breaks(fs: FeatureSet, before: FeatureSet, readers: list[Reader]) -> list[str]:
-    out = []
+def _definition_breaks(
+    fs: FeatureSet, before: FeatureSet, readers: list[Reader]
+) -> list[tuple[str | None, str]]:
+    """(the feature that broke, or None for the whole set; what broke and for whom)."""
+    out: list[tuple[str | None, str]] = []
     now = {f.name: f for f in fs.features}
     for feature in before.features:
         current = now.get(feature.name)
         if current is None:
             users = _using(readers, [feature.name])
             if users:
-                out.append(f"removes feature {feature.name}, read by {_named(users)}")
+                out.append((feature.name, f"removes feature {feature.name}, read by {_named(users)}"))
         elif current.dtype != feature.dtype and "unknown" not in (current.dtype, feature.dtype):
             users = _using(readers, [feature.name])
             if users:
                 out.append(
-                    f"changes the dtype of {feature.name} from {feature.dtype} to {current.dtype}, "
-                    f"read by {_named(users)}"
+                    (
+                        feature.name,
+                        f"changes the dtype of {feature.name} from {feature.dtype} to {current.dtype}, "
+                        f"read by {_named(users)}",
+                    )
                 )
     old_keys = [(k.name, k.dtype) for k in before.join_keys]
     new_keys = [(k.name, k.dtype) for k in fs.join_keys]
     if before.join_keys and old_keys != new_keys and readers:
         shown = ", ".join(f"{n}:{d}" for n, d in new_keys) or "none"
         was = ", ".join(f"{n}:{d}" for n, d in old_keys)
-        out.append(f"changes the join keys from {was} to {shown}, which {_named(readers)} join on")
+        out.append((None, f"changes the join keys from {was} to {shown}, which {_named(readers)} join on"))
     return out
 
 
