@@ -372,11 +372,17 @@ def _evaluate(
     mesh = Mesh.of([t.fs for t in local], published, order, previous, consumers)
     ctx = CheckContext(mesh=mesh, profiles=profiles or {}, drift=drift or {}, contracts=contracts or {})
     builder = _Builder(waivers, now.date())
-    mesh_runs = {rule.id: _run_mesh(builder, rule, mesh, local) for rule in policy.rules if rule.check.mesh}
+    mesh_runs = {
+        rule.id: _run_mesh(builder, rule, mesh, local)
+        for rule in policy.rules
+        if rule.check.mesh and rule.check.target is not Target.CONSUMER
+    }
     runs: dict[str, list[RuleRun]] = {}
     for t in local:
         fs_runs = []
         for rule in policy.rules:
+            if rule.check.target is Target.CONSUMER:
+                continue  # judged after the sets, by consumers.evaluate_consumers
             if not rule.scope.matches(t.fs):
                 result = builder.whole(
                     rule, t, State.SKIPPED, SkipReason.OUT_OF_SCOPE, "outside the rule's scope"

@@ -51,7 +51,7 @@ from featmesh.connector.errors import (
 )
 from featmesh.connector.mapping.entities import MODEL
 from featmesh.connector.mapping.reverse import consumers_from_entities
-from featmesh.connector.model import Consumer, FeatureSet
+from featmesh.connector.model import Consumer, FeatureSet, consumer_qn
 from featmesh.connector.reports.check_json import check_document, render_json
 from featmesh.connector.reports.check_text import render_text
 from featmesh.connector.reports.junit import render_junit
@@ -70,7 +70,9 @@ from featmesh.connector.scan.read import (
 )
 from featmesh.connector.sources import parse_source
 from featmesh.policies import Evaluation, evaluate, load_policy, load_waivers, summarize
+from featmesh.policies.consumers import Standing, evaluate_consumers, unused_waiver_targets
 from featmesh.policies.types import Severity
+from featmesh.policies.waivers import UNUSED
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,30 @@ def _consumers(catalog: Any, uri: str, report: RunReport) -> list[tuple[tuple[st
         parts = str(entity["attributes"]["qualifiedName"]).removeprefix("featmesh://").split("/")
         out.append(((unquote(parts[0]), unquote(parts[1]) if len(parts) > 1 else ""), consumer))
     return out
+
+
+def _judge_consumers(
+    evaluation: Evaluation, summary: Any, named: list[tuple[str, Consumer]], waivers: Any
+) -> None:
+    """The consumer rules on every consumer, on the compliance of the sets checked now
+    (a published set of another store is not judged here; the scheduled scan does)."""
+    standing = {
+        fs.qualified_name: Standing(
+            name=f"{fs.store}/{fs.name}@{fs.version or 'latest'}",
+            compliant=summary.sets[fs.qualified_name].compliant,
+            grade=summary.sets[fs.qualified_name].grade,
+            score=summary.sets[fs.qualified_name].score,
+        )
+        for fs in evaluation.feature_sets
+        if fs.qualified_name in summary.sets
+    }
+    judged = evaluate_consumers(
+        evaluation.policy, named, standing, waivers=waivers, today=evaluation.evaluated_at.date()
+    )
+    drop = unused_waiver_targets(waivers, judged.used)
+    evaluation.extra[:] = [
+        r for r in evaluation.extra if not (r.rule == UNUSED and r.target in drop)
+    ] + judged.results
 
 
 def _published(catalog: Any, uri: str, report: RunReport) -> list[FeatureSet]:
@@ -258,9 +284,14 @@ def check(
     scanned = {(s.kind, s.name) for s in stores}
     previous = [fs for fs in published if (fs.store_kind, fs.store) in scanned]
     published = [fs for fs in published if (fs.store_kind, fs.store) not in scanned]
-    consumers = [c for store in stores for c in store.consumers]
+    named = [(store.consumer_qn(c), c) for store in stores for c in store.consumers]
     local_consumers = {(s.kind, s.name) for s in stores if s.consumers}
-    consumers += [c for key, c in published_consumers if key not in local_consumers]
+    named += [
+        (consumer_qn(*key, c.kind, c.name, c.version), c)
+        for key, c in published_consumers
+        if key not in local_consumers
+    ]
+    consumers = [c for _, c in named]
     profiles = (
         profile_sets(
             sets,
@@ -286,6 +317,7 @@ def check(
         drift=profiles.drift if profiles else None,
     )
     summary = summarize(evaluation)
+    _judge_consumers(evaluation, summary, named, waiver_set)
     counts = read_counts(stores)
     for error in evaluation.errors():
         report.fail(f"{error.rule} on {error.target}: {error.message}")

@@ -40,8 +40,8 @@ Format (``format_version`` 1)::
                        score, grade, compliant, dimensions, sources [uri],
                        derived_from [qn], derived_sets [qn], failed {severity: count},
                        consumers [{key, kind, name, version, owner, domain, features}],
-                       findings [{rule, target, feature, state, severity, message, reason,
-                                  waiver}]}] by domain, name, version
+                       findings [{rule, target, feature_set, feature, state, severity,
+                                  message, reason, waiver}]}] by domain, name, version
     other_findings   findings whose target is no feature set of the run (mesh-level ones)
     products         [{uri, sets [qn]}] the source data products the sets read, by URI
     consumers        [{key (KIND/NAME[@VERSION]), kind, name, version, owner, domain,
@@ -60,7 +60,8 @@ sets. A node's ``layer`` is its column: 0 data products, 1 feature sets, 1 + n t
 derived n levels deep, and the models after the deepest set of the mesh. Growing the mesh
 grows each group by its own domain's share only.
 
-A feature's finding (target ``SET#feature``) belongs to its set, with ``feature`` set.
+A feature's finding (target ``SET#feature``) belongs to its set, with ``feature`` set; a
+consumer rule's finding (target a model or endpoint) to the set it names as ``feature_set``.
 The derived sets of a feature set are the sets whose ``derived_from`` names it.
 """
 
@@ -125,7 +126,7 @@ def build_report(
     by_set: dict[str, list[dict[str, Any]]] = {qn: [] for qn in qns}
     other: list[dict[str, Any]] = []
     for finding in findings:
-        owner_set = finding["target"].split("#", 1)[0]
+        owner_set = finding["feature_set"]
         (by_set[owner_set] if owner_set in qns else other).append(finding)
     for s in sets:
         s["findings"] = sorted(by_set[s["qualified_name"]], key=_finding_order)
@@ -297,6 +298,7 @@ def _finding(raw: Record) -> dict[str, Any]:
     return {
         "rule": str(raw.get("rule") or "?"),
         "target": target,
+        "feature_set": str(raw.get("feature_set") or target.split("#", 1)[0]),
         "feature": target.split("#", 1)[1] if "#" in target else None,
         "state": raw.get("state"),
         "severity": raw.get("severity"),
@@ -372,7 +374,7 @@ def _failed_rules(
             row["failed"] += 1
             if severity_rank(f["severity"]) > severity_rank(row["severity"]):
                 row["severity"] = f["severity"]
-            target = f["target"].split("#", 1)[0]
+            target = f["feature_set"]
             if target in domain_of:
                 sets.setdefault(f["rule"], set()).add(target)
                 if domain_of[target]:

@@ -178,7 +178,14 @@ def _scan(
     for error in outcome.evaluation.errors():
         report.fail(f"check {error.rule} raised on {error.target}: {error.message}")
     evaluation = merged_record(
-        outcome, increment, rules, signature, fingerprints, consumers=set_consumers(stores)
+        outcome,
+        increment,
+        rules,
+        signature,
+        fingerprints,
+        consumers=set_consumers(stores),
+        stores=stores,
+        last=last,
     )
     with_revisions(evaluation, last, report.run_id, utcnow())
     extra = profiles.feature_attributes if profiles else None

@@ -9,14 +9,15 @@ applicable. Indexes are built once per run: readers by set, children by parent.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from featmesh.connector.model import Consumer, FeatureSet, newest_version
 from featmesh.policies.checks.mesh import MeshResults
+from featmesh.policies.consumers import Standing
 from featmesh.policies.context import Mesh
 from featmesh.policies.registry import check
-from featmesh.policies.types import PASS, fail, not_applicable
+from featmesh.policies.types import PASS, Outcome, fail, not_applicable
 
 Reader = tuple[str, str | None, frozenset[str] | None]
 """(who, their owner, the features they read; None: every feature)."""
@@ -165,3 +166,33 @@ def consumer_on_old_version(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
             yield fs, None, fail(f"{_named(users)} read this old version; version {newest} is current")
         else:
             yield fs, None, PASS
+
+
+@check("consumer_on_noncompliant_set", target="consumer", dimension="lineage")
+def consumer_on_noncompliant_set(
+    consumer: Consumer, standing: Mapping[str, Standing], p: Mapping[str, Any]
+) -> Iterator[tuple[str, Outcome]]:
+    """No model, endpoint or service reads a non-compliant or retired feature set.
+
+    Judged after every set is evaluated, one finding per set read, listed with that set
+    and naming the consumer and its owner. A set of a store not scanned in the run has
+    no standing and is not judged.
+    Fails:  model ``fraud-model@7`` (fraud-ml@contoso.com) reads
+    ``risk-shared/customer_risk_360@1``, which is non-compliant (grade D, score 58.0);
+    or reads a set removed from its store
+    Passes: every set it reads is compliant
+    """
+    who = f"{_who(consumer)} ({consumer.owner or 'no owner'})"
+    for read in consumer.reads:
+        qn = read.feature_set.qualified_name
+        known = standing.get(qn)
+        if known is None:
+            continue
+        if known.retired:
+            yield qn, fail(f"{who} reads {known.name}, which is retired ({known.retired})")
+        elif known.compliant is False:
+            score = f", score {known.score:g}" if known.score is not None else ""
+            yield (
+                qn,
+                fail(f"{who} reads {known.name}, which is non-compliant (grade {known.grade or '?'}{score})"),
+            )

@@ -1,0 +1,146 @@
+"""The consumer rule ``consumer-on-noncompliant-set``: a model, endpoint or service reading
+a non-compliant or retired feature set, judged after the sets, in full and incremental
+scans alike (an unchanged model gets the finding when its parent stops being compliant)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from featmesh.connector.model import Consumer, ConsumerRead, FeatureSetRef
+from featmesh.policies import load_policy
+from featmesh.policies.consumers import Standing, evaluate_consumers
+from tests.conftest import SAMPLES, run
+
+RULE = "consumer-on-noncompliant-set"
+REF = FeatureSetRef(store_kind="manifest", store="risk-shared", name="customer_risk_360", version="1")
+
+
+def _model(*refs: FeatureSetRef) -> Consumer:
+    return Consumer(
+        kind="model",
+        name="fraud-model",
+        version="7",
+        owner="fraud-ml@contoso.com",
+        reads=tuple(ConsumerRead(feature_set=r) for r in refs),
+    )
+
+
+def _judge(standing: dict[str, Standing]) -> list[tuple[str, str, str]]:
+    judged = evaluate_consumers(load_policy(None), [("featmesh://m/c", _model(REF))], standing)
+    return [(r.rule, r.feature_set, r.message) for r in judged.results]
+
+
+def test_a_model_reading_a_non_compliant_set_is_named_with_its_owner() -> None:
+    found = _judge(
+        {
+            REF.qualified_name: Standing(
+                name="risk-shared/customer_risk_360@1", compliant=False, grade="D", score=58
+            )
+        }
+    )
+    assert found == [
+        (
+            RULE,
+            REF.qualified_name,
+            "model fraud-model@7 (fraud-ml@contoso.com) reads risk-shared/customer_risk_360@1, "
+            "which is non-compliant (grade D, score 58)",
+        )
+    ]
+
+
+def test_compliant_and_unknown_sets_pass_and_a_retired_one_fails() -> None:
+    assert _judge({REF.qualified_name: Standing(name="x", compliant=True, grade="A")}) == []
+    assert _judge({}) == []  # a set of a store not scanned: no standing, not judged
+    (found,) = _judge({REF.qualified_name: Standing(name="x", retired="no longer defined")})
+    assert found[2].endswith("reads x, which is retired (no longer defined)")
+
+
+def _copy(tmp_path: Path) -> tuple[Path, Path]:
+    manifests, models = tmp_path / "manifests", tmp_path / "models"
+    shutil.copytree(SAMPLES / "manifests", manifests)
+    shutil.copytree(SAMPLES / "models", models)
+    return manifests, models
+
+
+def _scan(manifests: Path, models: Path, db: Path, *extra: str) -> dict[str, Any]:
+    result = run("scan", f"manifest:{manifests}", f"manifest:{models}", "--catalog", f"local:{db}", *extra)
+    assert result.exit_code == 0, result.stderr
+    with sqlite3.connect(db) as conn:
+        (row,) = conn.execute("SELECT record FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1")
+    return dict(json.loads(row[0])["evaluation"])
+
+
+def _consumer_findings(record: dict[str, Any]) -> list[tuple[str, str]]:
+    return sorted(
+        (f["target"].split("/consumer/", 1)[1], f["message"]) for f in record["findings"] if f["rule"] == RULE
+    )
+
+
+def test_an_unchanged_model_gets_the_finding_when_its_parent_becomes_non_compliant(tmp_path: Path) -> None:
+    manifests, models = _copy(tmp_path)
+    db = tmp_path / "c.db"
+    assert _consumer_findings(_scan(manifests, models, db)) == []
+    shared = manifests / "risk-shared.yaml"
+    text = shared.read_text(encoding="utf-8")
+    shared.write_text(
+        text.replace("  - name: customer_risk_360\n", "  - name: customer_risk_360\n    owner: nobody\n")
+    )
+    record = _scan(manifests, models, db)
+    # the models manifest did not change, and the set it reads was re-evaluated
+    assert "featmesh://manifest/risk-shared/customer_risk_360@1" not in {
+        s["feature_set"] for s in record["increment"]["skipped"]
+    }
+    found = _consumer_findings(record)
+    assert [who for who, _ in found] == [
+        "model/credit-limit-model@4",
+        "model/fraud-model@7",
+        "serving-endpoint/fraud-scoring-service@latest",
+    ]
+    assert "reads risk-shared/customer_risk_360@1, which is non-compliant (grade" in found[0][1]
+    # a scan that keeps the set (nothing changed) still judges the model
+    again = _scan(manifests, models, db)
+    assert "featmesh://manifest/risk-shared/customer_risk_360@1" in {
+        s["feature_set"] for s in again["increment"]["skipped"]
+    }
+    assert _consumer_findings(again) == found
+    full = tmp_path / "full.db"
+    shutil.copy(db, full)
+    assert _consumer_findings(_scan(manifests, models, full, "--full")) == found
+
+
+def test_a_model_reading_a_set_removed_from_its_store_is_flagged_until_it_stops(tmp_path: Path) -> None:
+    manifests, models = _copy(tmp_path)
+    db = tmp_path / "c.db"
+    _scan(manifests, models, db)
+    payments = manifests / "payments.yaml"
+    doc = payments.read_text(encoding="utf-8")
+    start = doc.index("  - name: merchant_risk_signals")
+    end = doc.find("\n  - name:", start + 1)
+    payments.write_text(doc[:start] + (doc[end + 1 :] if end != -1 else ""), encoding="utf-8")
+    record = _scan(manifests, models, db)
+    assert "featmesh://manifest/payments/merchant_risk_signals@1" in record["retired"]
+    found = _consumer_findings(record)
+    assert [who for who, _ in found] == [
+        "model/fraud-model@7",
+        "serving-endpoint/fraud-scoring-service@latest",
+    ]
+    assert (
+        "reads payments/merchant_risk_signals@1, which is retired (no longer defined in manifest/payments"
+        in (found[0][1])
+    )
+    assert _consumer_findings(_scan(manifests, models, db)) == found  # still read, still retired
+    reads = models / "risk-models.yaml"
+    reads.write_text(
+        "\n".join(
+            line
+            for line in reads.read_text(encoding="utf-8").splitlines()
+            if "merchant_risk_signals" not in line
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    assert _consumer_findings(_scan(manifests, models, db)) == []
