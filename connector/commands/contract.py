@@ -26,53 +26,14 @@ import click
 from featmesh.connector.catalog import open_catalog
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.options import catalog_option
-from featmesh.connector.contracts import Break, diff, load_contract
-from featmesh.connector.mapping.graph import SET, MeshGraph
+from featmesh.connector.contracts import diff, load_contract
+from featmesh.connector.contracts.impact import break_impact
+from featmesh.connector.mapping.graph import MeshGraph
 
 
 @click.group()
 def contract() -> None:
     """Data contracts (ODCS v3) of source data products."""
-
-
-def _impact(graph: MeshGraph, item: Break) -> dict[str, Any]:
-    sets = [qn for qn in graph.by_uri.get(item.table, ()) if graph.nodes[qn].kind == SET]
-    starts = []
-    for set_qn in sets:
-        if item.column is None:
-            starts.append(set_qn)
-            continue
-        for feature_qn in graph.features_of.get(set_qn, ()):
-            if item.column in (graph.nodes[feature_qn].attributes.get("sourceColumns") or ()):
-                starts.append(feature_qn)
-    found: dict[str, dict[str, dict[str, Any]]] = {"feature_sets": {}, "models": {}, "serving_endpoints": {}}
-    features: list[str] = []
-    owners: set[str] = set()
-    for start in starts:
-        node = graph.nodes[start]
-        closure = graph.downstream(start)
-        home = graph.nodes.get(start.split("#", 1)[0])
-        if home is not None:
-            found["feature_sets"].setdefault(home.qualified_name, home.summary())
-        if node.kind != SET:
-            features.append(start)
-        features.extend(closure.features)
-        body = closure.to_json()
-        for key in found:
-            for row in body[key]:
-                found[key].setdefault(row["qualifiedName"], row)
-        owners.update(body["owners"])
-    for rows in found.values():
-        owners.update(r["owner"] for r in rows.values() if r.get("owner"))
-    return {
-        "table": item.table,
-        "column": item.column,
-        "change": item.change,
-        "message": item.message,
-        **{k: list(v.values()) for k, v in found.items()},
-        "features": list(dict.fromkeys(features)),
-        "owners": sorted(owners),
-    }
 
 
 def _text(document: dict[str, Any]) -> str:
@@ -121,7 +82,7 @@ def diff_command(old: str, new: str, catalog_uri: str | None, fmt: str, as_json:
         graph = MeshGraph.from_entities(store.export())
     finally:
         store.close()
-    breaks = [_impact(graph, item) for item in diff(before, after)]
+    breaks = [break_impact(graph, item) for item in diff(before, after)]
     document = {
         "contract": after.id,
         "old": before.version,

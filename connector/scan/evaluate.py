@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from featmesh.connector.contracts import load_contracts
+from featmesh.connector.contracts import Proposal, load_contracts, proposals
 from featmesh.connector.errors import EXIT_FINDINGS, EXIT_OK
 from featmesh.connector.model import PREVIOUS_HASH, Consumer, ContractTerms, FeatureSet, FeatureStore
 from featmesh.connector.scan.increment import Increment, count_findings, merge_scores
@@ -45,6 +45,8 @@ class Rules:
     waivers: WaiverSet | None = None
     contracts: Mapping[str, ContractTerms] = field(default_factory=dict)
     """What data contracts promise, by table."""
+    proposals: Sequence[Proposal] = ()
+    """Proposed or draft contract versions newer than the ones in force, with their breaks."""
 
 
 def load_rules(
@@ -55,6 +57,7 @@ def load_rules(
         policy=policy,
         waivers=load_waivers(str(waivers), policy) if waivers else None,
         contracts=load_contracts(contracts),
+        proposals=proposals(contracts),
     )
 
 
@@ -248,7 +251,8 @@ def run_record(
 def set_consumers(stores: Sequence[FeatureStore]) -> dict[str, list[dict[str, Any]]]:
     """Who reads each feature set, by set qualifiedName: a compact entry per consumer
     (``kind``, ``name``, ``version``, ``owner``, ``domain``, ``features`` it reads, empty
-    for all), from every store's consumers, whichever store holds the set."""
+    for all, and the consumers it ``serves``), from every store's consumers, whichever
+    store holds the set."""
     out: dict[str, list[dict[str, Any]]] = {}
     for store in stores:
         for consumer in store.consumers:
@@ -261,6 +265,7 @@ def set_consumers(stores: Sequence[FeatureStore]) -> dict[str, list[dict[str, An
                         "owner": consumer.owner or store.owner,
                         "domain": consumer.domain or store.domain,
                         "features": list(read.features),
+                        "serves": list(consumer.serves),
                     }
                 )
     return out

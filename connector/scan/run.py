@@ -16,6 +16,7 @@ from typing import Any
 from featmesh.connector import progress
 from featmesh.connector.catalog import Catalog, open_catalog
 from featmesh.connector.catalog.plan import Plan
+from featmesh.connector.contracts.impact import proposal_impacts
 from featmesh.connector.errors import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -194,6 +195,7 @@ def _scan(
         report.fail(f"catalog unreachable, nothing was written: {down}")
         log.error("%s", down)
         offline = map_mesh(stores, rules=options.rules, classifications=outcome.classifications)
+        evaluation["contract_changes"] = proposal_impacts(rules.proposals, offline.entities)
         summary = summarize(report, stores, offline, Plan(), None, options, evaluation)
         return _finish(options, report, catalog, summary, Plan(), pending=([], []), evaluation=evaluation)
     mapping = map_mesh(
@@ -203,6 +205,7 @@ def _scan(
         classifications=outcome.classifications,
         feature_attributes=extra,
     )
+    evaluation["contract_changes"] = proposal_impacts(rules.proposals, mapping.entities)
     plan, applied = push(
         dry_run=options.dry_run,
         keep_deleted=options.keep_deleted,
