@@ -15,6 +15,12 @@ Payloads are shaped as the Databricks REST reference documents them:
   ``entity_version``, ``name``; an entity may be a UC model or a function of type
   FEATURE_SPEC, whose ``entity_version`` is empty):
   https://docs.databricks.com/api/workspace/servingendpoints/list.
+
+The response keys are also those of the SDK classes generated from Databricks's OpenAPI
+specification (databricks/databricks-sdk-java, ``service/catalog/ListRegisteredModelsResponse``:
+``registered_models``, ``next_page_token``; ``ListModelVersionsResponse``: ``model_versions``,
+``next_page_token``; ``service/serving/ServedEntitySpec``: ``entity_name``, ``entity_version``,
+``external_model``, ``foundation_model``, ``name``).
 """
 
 from __future__ import annotations

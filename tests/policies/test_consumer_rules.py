@@ -144,3 +144,40 @@ def test_a_model_reading_a_set_removed_from_its_store_is_flagged_until_it_stops(
         encoding="utf-8",
     )
     assert _consumer_findings(_scan(manifests, models, db)) == []
+
+
+def test_check_judges_the_models_on_the_sets_it_checks(tmp_path: Path) -> None:
+    manifests, models = _copy(tmp_path)
+    shared = manifests / "risk-shared.yaml"
+    text = shared.read_text(encoding="utf-8")
+    pii = (
+        '      - {name: customer_email, dtype: string, description: "Contact address.", '
+        "source_columns: [email]}\n"
+    )
+    anchor = "      - {name: has_mortgage,"
+    shared.write_text(text.replace(anchor, pii + anchor, 1), encoding="utf-8")  # untagged PII: critical
+    junit = tmp_path / "check.xml"
+    result = run(
+        "check",
+        f"manifest:{manifests}",
+        f"manifest:{models}",
+        "--json",
+        "--format",
+        "junit",
+        "-o",
+        str(junit),
+    )
+    found = sorted(
+        r["target"].split("/consumer/")[1] for r in json.loads(result.stdout)["results"] if r["rule"] == RULE
+    )
+    assert found == [
+        "model/credit-limit-model@4",
+        "model/fraud-model@7",
+        "serving-endpoint/fraud-scoring-service@latest",
+    ]
+    suite = (
+        junit.read_text(encoding="utf-8")
+        .split('<testsuite name="consumers"', 1)[1]
+        .split("</testsuite>", 1)[0]
+    )
+    assert suite.count("<failure") == 3 and "customer_risk_360@1" in suite
