@@ -181,3 +181,29 @@ def test_check_judges_the_models_on_the_sets_it_checks(tmp_path: Path) -> None:
         .split("</testsuite>", 1)[0]
     )
     assert suite.count("<failure") == 3 and "customer_risk_360@1" in suite
+
+
+def test_a_model_teams_check_judges_its_models_on_the_published_sets(tmp_path: Path) -> None:
+    """``check models/ --catalog``: the sets are not checked now, so their standing is the
+    classification the scheduled scan gave them."""
+    manifests, models = _copy(tmp_path)
+    shared = manifests / "risk-shared.yaml"
+    text = shared.read_text(encoding="utf-8")
+    pii = (
+        '      - {name: customer_email, dtype: string, description: "Contact address.", '
+        "source_columns: [email]}\n"
+    )
+    anchor = "      - {name: has_mortgage,"
+    shared.write_text(text.replace(anchor, pii + anchor, 1), encoding="utf-8")
+    db = tmp_path / "c.db"
+    _scan(manifests, models, db)
+    result = run("check", f"manifest:{models}", "--catalog", f"local:{db}", "--json")
+    messages = sorted(r["message"] for r in json.loads(result.stdout)["results"] if r["rule"] == RULE)
+    assert messages == [
+        "model credit-limit-model@4 (risk-modelling@contoso.com) reads risk-shared/customer_risk_360@1, "
+        "which is non-compliant (grade F, score 40)",
+        "model fraud-model@7 (fraud-ml@contoso.com) reads risk-shared/customer_risk_360@1, "
+        "which is non-compliant (grade F, score 40)",
+        "serving-endpoint fraud-scoring-service (fraud-ml@contoso.com) reads "
+        "risk-shared/customer_risk_360@1, which is non-compliant (grade F, score 40)",
+    ]
