@@ -3,7 +3,8 @@
 A model, endpoint or feature service is not a feature set: it has no score of its own.
 What a rule can say about one is whether the sets it reads can be trusted, which is known
 only once every set has been evaluated. :func:`evaluate_consumers` runs the rules whose
-check targets ``consumer`` over ``(consumer qualifiedName, consumer)`` pairs, given each
+check targets ``consumer`` over each :class:`ConsumerAt` (the consumer, its qualifiedName
+and store) its scope matches, given each
 set's :class:`Standing`: the compliance an evaluation gave it (in this run, or in the run
 an incremental scan kept it from), or that it was retired.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from featmesh.connector.model import Consumer
 from featmesh.policies.engine import Result
@@ -40,6 +42,15 @@ class Standing:
     """Why the set is retired (removed from its store, classified retired), or None."""
 
 
+class ConsumerAt(NamedTuple):
+    """A consumer with its qualifiedName and the store that records it."""
+
+    qualified_name: str
+    store_kind: str
+    store: str
+    consumer: Consumer
+
+
 @dataclass(frozen=True)
 class ConsumerResults:
     results: list[Result]
@@ -49,21 +60,24 @@ class ConsumerResults:
 
 def evaluate_consumers(
     policy: PolicySet,
-    consumers: Iterable[tuple[str, Consumer]],
+    consumers: Iterable[ConsumerAt],
     standing: Mapping[str, Standing],
     *,
     waivers: WaiverSet | None = None,
     today: dt.date | None = None,
 ) -> ConsumerResults:
-    """Every consumer rule of ``policy`` on every consumer (failures and errors only)."""
+    """Every consumer rule of ``policy`` on every consumer its scope matches (the
+    consumer's domain and tags, the store that records it): failures and errors only."""
     rules = [r for r in policy.rules if r.check.target is Target.CONSUMER]
     by_rule = waivers.by_rule() if waivers else {}
     today = today or dt.date.today()
     results: list[Result] = []
     used: set[int] = set()
-    pairs = list(consumers)
+    placed = list(consumers)
     for rule in rules:
-        for qn, consumer in pairs:
+        for qn, store_kind, store, consumer in placed:
+            if not rule.scope.matches_consumer(store_kind, store, consumer):
+                continue
             try:
                 found = list(rule.check.fn(consumer, standing, rule.params))
             except Exception as err:  # the run goes on and reports it

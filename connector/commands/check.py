@@ -28,6 +28,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -79,7 +80,7 @@ from featmesh.policies import (
     load_waivers,
     summarize,
 )
-from featmesh.policies.consumers import Standing, evaluate_consumers, unused_waiver_targets
+from featmesh.policies.consumers import ConsumerAt, Standing, evaluate_consumers, unused_waiver_targets
 from featmesh.policies.types import Severity
 from featmesh.policies.waivers import UNUSED
 
@@ -160,7 +161,7 @@ def _standing(entity: Mapping[str, Any]) -> tuple[str, Standing] | None:
 def _judge_consumers(
     evaluation: Evaluation,
     summary: Any,
-    named: list[tuple[str, Consumer]],
+    named: list[ConsumerAt],
     waivers: Any,
     published: Mapping[str, Standing],
 ) -> None:
@@ -340,14 +341,18 @@ def check(
     scanned = {(s.kind, s.name) for s in stores}
     previous = [fs for fs in published if (fs.store_kind, fs.store) in scanned]
     published = [fs for fs in published if (fs.store_kind, fs.store) not in scanned]
-    named = [(store.consumer_qn(c), c) for store in stores for c in store.consumers]
+    named = [
+        ConsumerAt(store.consumer_qn(c), store.kind, store.name, replace(c, domain=c.domain or store.domain))
+        for store in stores
+        for c in store.consumers
+    ]
     local_consumers = {(s.kind, s.name) for s in stores if s.consumers}
     named += [
-        (consumer_qn(*key, c.kind, c.name, c.version), c)
+        ConsumerAt(consumer_qn(*key, c.kind, c.name, c.version), *key, c)
         for key, c in published_consumers
         if key not in local_consumers
     ]
-    consumers = [c for _, c in named]
+    consumers = [placed.consumer for placed in named]
     profiles = (
         profile_sets(
             sets,

@@ -16,7 +16,7 @@ from typing import Any
 
 from featmesh.connector.contracts import Proposal, load_contracts, proposals
 from featmesh.connector.errors import EXIT_FINDINGS, EXIT_OK
-from featmesh.connector.model import PREVIOUS_HASH, Consumer, ContractTerms, FeatureSet, FeatureStore
+from featmesh.connector.model import PREVIOUS_HASH, ContractTerms, FeatureSet, FeatureStore
 from featmesh.connector.scan.increment import Increment, count_findings, merge_scores
 from featmesh.connector.scan.profile import Profiles
 from featmesh.policies import (
@@ -33,7 +33,7 @@ from featmesh.policies import (
     load_waivers,
     summarize,
 )
-from featmesh.policies.consumers import Standing, evaluate_consumers, unused_waiver_targets
+from featmesh.policies.consumers import ConsumerAt, Standing, evaluate_consumers, unused_waiver_targets
 from featmesh.policies.waivers import UNUSED
 
 log = logging.getLogger(__name__)
@@ -326,9 +326,13 @@ def merged_record(
     return record
 
 
-def store_consumers(stores: Sequence[FeatureStore]) -> list[tuple[str, Consumer]]:
-    """Every consumer of ``stores`` with its qualifiedName."""
-    return [(store.consumer_qn(c), c) for store in stores for c in store.consumers]
+def store_consumers(stores: Sequence[FeatureStore]) -> list[ConsumerAt]:
+    """Every consumer of ``stores`` with its qualifiedName and store."""
+    return [
+        ConsumerAt(store.consumer_qn(c), store.kind, store.name, replace(c, domain=c.domain or store.domain))
+        for store in stores
+        for c in store.consumers
+    ]
 
 
 def standing(

@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from featmesh.connector.model import Consumer, ConsumerRead, FeatureSetRef
 from featmesh.policies import load_policy
-from featmesh.policies.consumers import Standing, evaluate_consumers
+from featmesh.policies.consumers import ConsumerAt, Standing, evaluate_consumers
 from tests.conftest import SAMPLES, run
 
 RULE = "consumer-on-noncompliant-set"
@@ -30,7 +31,10 @@ def _model(*refs: FeatureSetRef) -> Consumer:
 
 
 def _judge(standing: dict[str, Standing]) -> list[tuple[str, str, str]]:
-    judged = evaluate_consumers(load_policy(None), [("featmesh://m/c", _model(REF))], standing)
+    placed = ConsumerAt(
+        "featmesh://manifest/risk-models/consumer/model/fraud-model@7", "manifest", "risk-models", _model(REF)
+    )
+    judged = evaluate_consumers(load_policy(None), [placed], standing)
     return [(r.rule, r.feature_set, r.message) for r in judged.results]
 
 
@@ -57,6 +61,24 @@ def test_compliant_and_unknown_sets_pass_and_a_retired_one_fails() -> None:
     assert _judge({}) == []  # a set of a store not scanned: no standing, not judged
     (found,) = _judge({REF.qualified_name: Standing(name="x", retired="no longer defined")})
     assert found[2].endswith("reads x, which is retired (no longer defined)")
+
+
+def test_a_scoped_consumer_rule_judges_only_the_consumers_its_scope_matches(tmp_path: Path) -> None:
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(
+        "apiVersion: featmesh/v1\nkind: PolicyPack\nname: risk-only\nversion: 1\n"
+        f"extends: [mesh-baseline]\noverrides:\n  {RULE}: {{scope: {{domains: [risk]}}}}\n",
+        encoding="utf-8",
+    )
+    standing = {REF.qualified_name: Standing(name="x", compliant=False, grade="F", score=40)}
+    risk = replace(_model(REF), domain="risk")
+    marketing = replace(_model(REF), name="churn", domain="marketing")
+    placed = [
+        ConsumerAt("featmesh://m/a", "manifest", "risk-models", risk),
+        ConsumerAt("featmesh://m/b", "manifest", "marketing-models", marketing),
+    ]
+    judged = evaluate_consumers(load_policy([str(pack)]), placed, standing)
+    assert [r.target for r in judged.results] == ["featmesh://m/a"]
 
 
 def _copy(tmp_path: Path) -> tuple[Path, Path]:
