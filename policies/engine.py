@@ -229,6 +229,21 @@ def _set_run(builder: _Builder, rule: Rule, t: _Set, outcome: Any) -> RuleRun:
     return RuleRun(rule, t.fs, [result], passed=int(result.state is State.PASSED))
 
 
+def _mesh_set_run(
+    builder: _Builder, rule: Rule, t: _Set, found: Sequence[tuple[str | None, Outcome]]
+) -> RuleRun:
+    """A mesh feature-set rule on one set: one result, or one per failure when the check
+    yields several (each break of a breaking change is its own finding). A failure about
+    one feature (``(fs, name, outcome)``) targets ``SET#name``, even a feature the set no
+    longer has; the others target the set."""
+    failures = [(f, o) for f, o in found if isinstance(o, Outcome) and o.state is State.FAILED]
+    if len(failures) < 2 and not any(f is not None for f, _ in failures):
+        outcome = next((o for f, o in found if f is None), None)
+        return _set_run(builder, rule, t, outcome or PASS)
+    results = [builder.result(rule, t, f, o) for f, o in dict.fromkeys(failures)]
+    return RuleRun(rule, t.fs, results)
+
+
 def _feature_run(builder: _Builder, rule: Rule, t: _Set, outcomes: Iterable[tuple[str, Outcome]]) -> RuleRun:
     results: list[Result] = []
     names = t.names
@@ -274,8 +289,7 @@ def _run_mesh(builder: _Builder, rule: Rule, mesh: Mesh, local: Sequence[_Set]) 
     for t in in_scope:
         found = by_set.get(id(t.fs), [])
         if rule.check.target is Target.FEATURE_SET:
-            outcome = next((o for f, o in found if f is None), None)
-            runs[t.qn] = _set_run(builder, rule, t, outcome or PASS)
+            runs[t.qn] = _mesh_set_run(builder, rule, t, found)
         else:
             runs[t.qn] = _feature_run(builder, rule, t, [(f, o) for f, o in found if f is not None])
     return runs
@@ -358,11 +372,17 @@ def _evaluate(
     mesh = Mesh.of([t.fs for t in local], published, order, previous, consumers)
     ctx = CheckContext(mesh=mesh, profiles=profiles or {}, drift=drift or {}, contracts=contracts or {})
     builder = _Builder(waivers, now.date())
-    mesh_runs = {rule.id: _run_mesh(builder, rule, mesh, local) for rule in policy.rules if rule.check.mesh}
+    mesh_runs = {
+        rule.id: _run_mesh(builder, rule, mesh, local)
+        for rule in policy.rules
+        if rule.check.mesh and rule.check.target is not Target.CONSUMER
+    }
     runs: dict[str, list[RuleRun]] = {}
     for t in local:
         fs_runs = []
         for rule in policy.rules:
+            if rule.check.target is Target.CONSUMER:
+                continue  # judged after the sets, by consumers.evaluate_consumers
             if not rule.scope.matches(t.fs):
                 result = builder.whole(
                     rule, t, State.SKIPPED, SkipReason.OUT_OF_SCOPE, "outside the rule's scope"

@@ -25,7 +25,7 @@ import jsonschema
 
 from featmesh.connector.documents import Document, load_schema, load_yaml, parse_yaml, validate
 from featmesh.connector.errors import UsageError
-from featmesh.connector.model import FeatureSet, Origin
+from featmesh.connector.model import Consumer, FeatureSet, Origin
 from featmesh.connector.patterns import PatternError, compile_linear
 from featmesh.policies.registry import Check, all_checks
 from featmesh.policies.types import Dimension, Severity
@@ -98,6 +98,22 @@ class Scope:
         if self.tags:
             return any(
                 key in fs.tags and (value is None or fs.tags[key] == value) for key, value in self.tags
+            )
+        return True
+
+    def matches_consumer(self, store_kind: str, store: str, consumer: Consumer) -> bool:
+        """The same tests on a consumer rule's target: the consumer's domain and tags, and
+        the store that records it."""
+        if self.domains is not None and consumer.domain not in self.domains:
+            return False
+        if self.store_kinds is not None and store_kind not in self.store_kinds:
+            return False
+        if self.stores is not None and store not in self.stores:
+            return False
+        if self.tags:
+            return any(
+                key in consumer.tags and (value is None or consumer.tags[key] == value)
+                for key, value in self.tags
             )
         return True
 

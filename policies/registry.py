@@ -10,7 +10,7 @@ are, lazily, on first use:
   names a :class:`Check`, a list of them, or a module whose top-level :class:`Check`
   objects are taken.
 
-Three kinds of check function, by ``target`` and ``mesh``:
+Four kinds of check function, by ``target`` and ``mesh``:
 
 * feature-set check: ``fn(fs, params, ctx) -> Outcome``;
 * feature check: ``fn(fs, params, ctx) -> Outcome | Iterable[(feature_name, Outcome)]``:
@@ -19,7 +19,10 @@ Three kinds of check function, by ``target`` and ``mesh``:
   there is no profile, ``PASS`` when nothing could fail);
 * mesh check (``mesh=True``): ``fn(mesh, params) -> Iterable[(fs, feature_name | None, Outcome)]``:
   sees every feature set of the mesh at once and yields only the targets that do not
-  pass. It must group (by name, by source column...) rather than compare pairs.
+  pass. It must group (by name, by source column...) rather than compare pairs;
+* consumer check (``target="consumer"``): ``fn(consumer, standing, params) ->
+  Iterable[(set_qualified_name, Outcome)]``: one model, endpoint or service, judged after
+  the sets on each set's :class:`policies.consumers.Standing` (see that module).
 
 ``params`` is a read-only mapping with the pack's values over the check's defaults;
 parameters declared with ``"format": "regex"`` arrive compiled (``re.Pattern``).

@@ -56,6 +56,9 @@ class Target(str, Enum):
 
     FEATURE_SET = "feature_set"
     FEATURE = "feature"
+    CONSUMER = "consumer"
+    """A model, endpoint or service reading feature sets: judged after the sets, on what
+    the run knows of each set it reads (:func:`policies.consumers.evaluate_consumers`)."""
 
 
 class Outcome(NamedTuple):

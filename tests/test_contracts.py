@@ -120,9 +120,7 @@ def test_check_against_a_contract_and_the_sample_config_names_them(tmp_path: Pat
         "which contract urn:contoso:payments:card-transactions 1.4.0 does not promise"
     )
     assert found == {"featmesh://manifest/payments/card_usage_patterns@1": message}
-    assert load_config(SAMPLES / "featmesh.yaml").contracts == (
-        SAMPLES / "contracts" / "card-transactions.odcs.yaml",
-    )
+    assert load_config(SAMPLES / "featmesh.yaml").contracts == (SAMPLES / "contracts",)
 
 
 def test_a_folder_keeps_the_contract_in_force_over_a_proposal():

@@ -92,8 +92,12 @@ MERCHANT = uc_table(
 RAW = uc_table("raw_events", [column("event_id", "STRING", "string")])
 
 
-def mock_unity(lineage=True):
+def mock_unity(lineage=True, models=True):
     page = {"catalog_name": "ml", "schema_name": "fraud", "max_results": "100"}
+    if models:  # a schema without registered models, and no serving endpoint
+        responses.get(
+            f"{UC}/models", json={"registered_models": []}, match=[matchers.query_param_matcher(page)]
+        )
     responses.get(
         f"{UC}/tables",
         json={"tables": [CUSTOMER, RAW], "next_page_token": "p2"},
@@ -228,7 +232,7 @@ def test_table_listed_without_constraints_is_fetched_in_full():
     responses.get(f"{UC}/tables", json={"tables": [listed]})
     responses.get(f"{UC}/tables/ml.fraud.merchant_features", json=MERCHANT)
     report = SourceReport(uri="x", kind="databricks")
-    [store] = read(f"{BASE}?catalog=ml&schema=fraud&api=unity&lineage=false", report, FAST)
+    [store] = read(f"{BASE}?catalog=ml&schema=fraud&api=unity&lineage=false&models=false", report, FAST)
     assert store.feature_sets[0].join_keys[0].name == "merchant_id"
 
 
@@ -346,7 +350,7 @@ def test_429_and_503_are_retried_with_backoff(caplog):
     responses.get(f"{UC}/tables", json={"tables": [MERCHANT]})
     options = {"retry_policy": RetryPolicy(base_delay=0.5, jitter=0), "sleep": sleeps.append}
     report = SourceReport(uri="x", kind="databricks")
-    [store] = read(f"{BASE}?catalog=ml&schema=fraud&api=unity&lineage=false", report, options)
+    [store] = read(f"{BASE}?catalog=ml&schema=fraud&api=unity&lineage=false&models=false", report, options)
     assert len(store.feature_sets) == 1
     assert sleeps == [2.0, 1.0]
     assert "HTTP 429" in caplog.text and CANARY not in caplog.text
@@ -414,5 +418,5 @@ def test_a_named_schema_without_feature_tables_is_an_empty_store():
     page = {"catalog_name": "ml", "schema_name": "fraud", "max_results": "100"}
     responses.get(f"{UC}/tables", json={"tables": [RAW]}, match=[matchers.query_param_matcher(page)])
     report = SourceReport(uri="x", kind="databricks")
-    [store] = read(f"{BASE}?catalog=ml&schema=fraud&api=unity&lineage=false", report, FAST)
+    [store] = read(f"{BASE}?catalog=ml&schema=fraud&api=unity&lineage=false&models=false", report, FAST)
     assert store.name == "ml.fraud" and store.feature_sets == ()

@@ -3,7 +3,9 @@ gives from the same catalog and history (findings, scores, per-set records).
 
 Each step applies one random edit to a copy of the sample mesh (add, change or remove a
 feature set, add or remove a waiver, switch the policy packs), copies the catalog, and
-scans it twice: incrementally, and with ``--full`` on the copy.
+scans it twice: incrementally, and with ``--full`` on the copy. The sample models are
+scanned too, unchanged, so the consumer rule's findings (a model reading a set that an
+edit made non-compliant, or removed) must also agree.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class Mesh:
         self.root = root
         self.manifests = root / "m"
         shutil.copytree(SAMPLES / "manifests", self.manifests)
+        self.models = root / "models"  # never edited: its models are judged on the sets they read
+        shutil.copytree(SAMPLES / "models", self.models)
         self.waivers = root / "waivers.yaml"
         shutil.copy(SAMPLES / "waivers.yaml", self.waivers)
         self.pack = root / "team.yaml"
@@ -117,7 +121,7 @@ class Mesh:
     def scan(self, db: Path, *extra: str) -> dict[str, Any]:
         packs = [a for p in self.packs for a in ("--policy", p)]
         result, summary = run_json(
-            "scan", str(self.manifests), "--catalog", f"local:{db}", "--json",
+            "scan", str(self.manifests), f"manifest:{self.models}", "--catalog", f"local:{db}", "--json",
             "--waivers", str(self.waivers), *packs, *extra,
         )  # fmt: skip
         assert result.exit_code == 0, result.stderr

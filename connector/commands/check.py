@@ -28,6 +28,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -35,6 +36,7 @@ from urllib.parse import unquote
 import click
 
 from featmesh.connector import redact
+from featmesh.connector.catalog.plan import RETIRED
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.engine import engine_choice
 from featmesh.connector.commands.options import (
@@ -55,9 +57,9 @@ from featmesh.connector.errors import (
     InputError,
     UsageError,
 )
-from featmesh.connector.mapping.entities import MODEL
+from featmesh.connector.mapping.entities import FEATURE_SET, MODEL
 from featmesh.connector.mapping.reverse import consumers_from_entities
-from featmesh.connector.model import Consumer, FeatureSet
+from featmesh.connector.model import Consumer, FeatureSet, consumer_qn
 from featmesh.connector.reports.check_json import check_document, render_json
 from featmesh.connector.reports.check_text import render_text
 from featmesh.connector.reports.junit import render_junit
@@ -75,8 +77,18 @@ from featmesh.connector.scan.read import (
     resolve_domains,
 )
 from featmesh.connector.sources import parse_source
-from featmesh.policies import Evaluation, evaluate, load_policy, load_waivers, summarize
+from featmesh.policies import (
+    COMPLIANT,
+    NON_COMPLIANT,
+    Evaluation,
+    evaluate,
+    load_policy,
+    load_waivers,
+    summarize,
+)
+from featmesh.policies.consumers import ConsumerAt, Standing, evaluate_consumers, unused_waiver_targets
 from featmesh.policies.types import Severity
+from featmesh.policies.waivers import UNUSED
 
 log = logging.getLogger(__name__)
 
@@ -100,18 +112,88 @@ def _open_catalog(uri: str, report: RunReport, timeout: float | None = None) -> 
         return None
 
 
-def _consumers(catalog: Any, uri: str, report: RunReport) -> list[tuple[tuple[str, str], Consumer]]:
-    """The models the catalog holds, with the (store kind, store) that recorded each."""
+def _consumers(
+    catalog: Any, uri: str, report: RunReport
+) -> tuple[list[tuple[tuple[str, str], Consumer]], dict[str, Standing]]:
+    """The models the catalog holds, with the (store kind, store) that recorded each, and
+    each published set's standing from its featmesh classifications."""
     try:
-        models = [e for e in catalog.export() if e.get("typeName") == MODEL]
+        entities = list(catalog.export())
     except CatalogError as err:
         report.fail(f"catalog {uri}: cannot read the published models: {err}")
-        return []
+        return [], {}
+    models = [e for e in entities if e.get("typeName") == MODEL]
     out = []
     for entity, consumer in zip(models, consumers_from_entities(models), strict=True):
         parts = str(entity["attributes"]["qualifiedName"]).removeprefix("featmesh://").split("/")
         out.append(((unquote(parts[0]), unquote(parts[1]) if len(parts) > 1 else ""), consumer))
-    return out
+    standing = {}
+    for entity in entities:
+        found = _standing(entity)
+        if found is not None:
+            standing[found[0]] = found[1]
+    return out, standing
+
+
+def _standing(entity: Mapping[str, Any]) -> tuple[str, Standing] | None:
+    """A published set's standing: retired, or compliant or not as the last scan classified
+    it; None for any other entity, or a set never classified."""
+    if entity.get("typeName") != FEATURE_SET:
+        return None
+    attrs = entity.get("attributes") or {}
+    found = {
+        str(c.get("typeName")): c.get("attributes") or {}
+        for c in entity.get("classifications") or ()
+        if isinstance(c, Mapping)
+    }
+    qn = str(attrs.get("qualifiedName") or "")
+    parts = qn.removeprefix("featmesh://").split("/")
+    store = unquote(parts[1]) if len(parts) > 2 else ""
+    shown = f"{store}/{attrs.get('name')}@{attrs.get('version') or 'latest'}"
+    if RETIRED in found:
+        return qn, Standing(name=shown, retired="classified retired in the catalog")
+    for name in (NON_COMPLIANT, COMPLIANT):
+        if name in found:
+            score = found[name].get("score")
+            return qn, Standing(
+                name=shown,
+                compliant=name == COMPLIANT,
+                grade=found[name].get("grade"),
+                score=float(score) if isinstance(score, (int, float)) else None,
+            )
+    return None
+
+
+def _judge_consumers(
+    evaluation: Evaluation,
+    summary: Any,
+    named: list[ConsumerAt],
+    waivers: Any,
+    published: Mapping[str, Standing],
+) -> None:
+    """The consumer rules on every consumer, on the compliance of the sets checked now and,
+    for the other sets, what the catalog classified them (``published``)."""
+    standing = dict(published)
+    standing.update(
+        (
+            fs.qualified_name,
+            Standing(
+                name=f"{fs.store}/{fs.name}@{fs.version or 'latest'}",
+                compliant=summary.sets[fs.qualified_name].compliant,
+                grade=summary.sets[fs.qualified_name].grade,
+                score=summary.sets[fs.qualified_name].score,
+            ),
+        )
+        for fs in evaluation.feature_sets
+        if fs.qualified_name in summary.sets
+    )
+    judged = evaluate_consumers(
+        evaluation.policy, named, standing, waivers=waivers, today=evaluation.evaluated_at.date()
+    )
+    drop = unused_waiver_targets(waivers, judged.used)
+    evaluation.extra[:] = [
+        r for r in evaluation.extra if not (r.rule == UNUSED and r.target in drop)
+    ] + judged.results
 
 
 def _published(catalog: Any, uri: str, report: RunReport) -> list[FeatureSet]:
@@ -215,8 +297,8 @@ def check(
     policy = load_policy(list(packs) or None)
     contracts = load_contracts(contract_paths)
     waiver_set = load_waivers(waivers, policy) if waivers else None
-    named = store_name_specs(sources, store_name)
-    specs = [parse_source(arg, named) for arg in sources] or (list(config.sources) if config else [])
+    renamed = store_name_specs(sources, store_name)
+    specs = [parse_source(arg, renamed) for arg in sources] or (list(config.sources) if config else [])
     if not specs:
         raise UsageError("no SOURCE given: name the feature stores to check, or --config FILE")
 
@@ -229,6 +311,7 @@ def check(
 
     published: list[FeatureSet] = []
     published_consumers: list[tuple[tuple[str, str], Consumer]] = []
+    published_standing: dict[str, Standing] = {}
     elsewhere: KnownSets | None = None
     opened = _open_catalog(catalog, report, timeout) if catalog and not nothing_read else None
     earlier: Mapping[tuple[str, str], str] = {}
@@ -237,7 +320,7 @@ def check(
         if opened is not None:
             published = _published(opened, str(catalog), report)
             if not len(report.failures):
-                published_consumers = _consumers(opened, str(catalog), report)
+                published_consumers, published_standing = _consumers(opened, str(catalog), report)
             if len(report.failures):  # the catalog cannot be read: it is not asked again
                 opened.close()
                 opened = None
@@ -267,9 +350,18 @@ def check(
     scanned = {(s.kind, s.name) for s in stores}
     previous = [fs for fs in published if (fs.store_kind, fs.store) in scanned]
     published = [fs for fs in published if (fs.store_kind, fs.store) not in scanned]
-    consumers = [c for store in stores for c in store.consumers]
+    named = [
+        ConsumerAt(store.consumer_qn(c), store.kind, store.name, replace(c, domain=c.domain or store.domain))
+        for store in stores
+        for c in store.consumers
+    ]
     local_consumers = {(s.kind, s.name) for s in stores if s.consumers}
-    consumers += [c for key, c in published_consumers if key not in local_consumers]
+    named += [
+        ConsumerAt(consumer_qn(*key, c.kind, c.name, c.version), *key, c)
+        for key, c in published_consumers
+        if key not in local_consumers
+    ]
+    consumers = [placed.consumer for placed in named]
     profiles = (
         profile_sets(
             sets,
@@ -295,6 +387,7 @@ def check(
         drift=profiles.drift if profiles else None,
     )
     summary = summarize(evaluation)
+    _judge_consumers(evaluation, summary, named, waiver_set, published_standing)
     counts = read_counts(stores)
     for error in evaluation.errors():
         report.fail(f"{error.rule} on {error.target}: {error.message}")

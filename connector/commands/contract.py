@@ -1,4 +1,5 @@
-"""``featmesh contract diff OLD NEW``: a data contract's breaking changes and their ML impact.
+"""``featmesh contract diff OLD NEW``: a data contract's breaking changes and their ML impact;
+``featmesh contract export SOURCES``: an ODCS v3 contract per feature set.
 
 OLD and NEW are two versions of an ODCS v3 contract. Each breaking change (a removed
 object or column, a changed type, a renamed table, a deprecated status, a weaker freshness
@@ -6,12 +7,18 @@ promise) is traced through the catalog: the feature sets reading that table (and
 column, the features computed from it), then everything downstream of them, models and
 endpoints included, with their owners. Exit 1 when anything downstream breaks, so a
 producer's CI can gate a release on it; 0 when nothing does; 2 on bad input.
+
+``export`` reads SOURCES (or a featmesh.yaml's) and writes one contract per feature set
+(:mod:`featmesh.connector.contracts.export`) into a folder, or prints them to stdout as one
+YAML stream. Nothing is written when a source cannot be read (exit 2 on bad input, 3 when a
+store cannot be read).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,53 +26,14 @@ import click
 from featmesh.connector.catalog import open_catalog
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.options import catalog_option
-from featmesh.connector.contracts import Break, diff, load_contract
-from featmesh.connector.mapping.graph import SET, MeshGraph
+from featmesh.connector.contracts import diff, load_contract
+from featmesh.connector.contracts.impact import break_impact
+from featmesh.connector.mapping.graph import MeshGraph
 
 
 @click.group()
 def contract() -> None:
     """Data contracts (ODCS v3) of source data products."""
-
-
-def _impact(graph: MeshGraph, item: Break) -> dict[str, Any]:
-    sets = [qn for qn in graph.by_uri.get(item.table, ()) if graph.nodes[qn].kind == SET]
-    starts = []
-    for set_qn in sets:
-        if item.column is None:
-            starts.append(set_qn)
-            continue
-        for feature_qn in graph.features_of.get(set_qn, ()):
-            if item.column in (graph.nodes[feature_qn].attributes.get("sourceColumns") or ()):
-                starts.append(feature_qn)
-    found: dict[str, dict[str, dict[str, Any]]] = {"feature_sets": {}, "models": {}, "serving_endpoints": {}}
-    features: list[str] = []
-    owners: set[str] = set()
-    for start in starts:
-        node = graph.nodes[start]
-        closure = graph.downstream(start)
-        home = graph.nodes.get(start.split("#", 1)[0])
-        if home is not None:
-            found["feature_sets"].setdefault(home.qualified_name, home.summary())
-        if node.kind != SET:
-            features.append(start)
-        features.extend(closure.features)
-        body = closure.to_json()
-        for key in found:
-            for row in body[key]:
-                found[key].setdefault(row["qualifiedName"], row)
-        owners.update(body["owners"])
-    for rows in found.values():
-        owners.update(r["owner"] for r in rows.values() if r.get("owner"))
-    return {
-        "table": item.table,
-        "column": item.column,
-        "change": item.change,
-        "message": item.message,
-        **{k: list(v.values()) for k, v in found.items()},
-        "features": list(dict.fromkeys(features)),
-        "owners": sorted(owners),
-    }
 
 
 def _text(document: dict[str, Any]) -> str:
@@ -114,7 +82,7 @@ def diff_command(old: str, new: str, catalog_uri: str | None, fmt: str, as_json:
         graph = MeshGraph.from_entities(store.export())
     finally:
         store.close()
-    breaks = [_impact(graph, item) for item in diff(before, after)]
+    breaks = [break_impact(graph, item) for item in diff(before, after)]
     document = {
         "contract": after.id,
         "old": before.version,
@@ -129,3 +97,70 @@ def diff_command(old: str, new: str, catalog_uri: str | None, fmt: str, as_json:
     else:
         click.echo(_text(document))
     sys.exit(1 if document["breaks_downstream"] else 0)
+
+
+@contract.command("export", cls=Handled)
+@click.argument("sources", nargs=-1)
+@click.option(
+    "--output-dir",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write STORE__NAME@VERSION.odcs.yaml files here (default: one YAML stream on stdout).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A featmesh.yaml: its domains apply; SOURCES default to its sources.",
+)
+def export_command(sources: tuple[str, ...], output_dir: Path | None, config_path: Path | None) -> None:
+    """Write an ODCS v3.0.2 data contract for each feature set in SOURCES."""
+    import yaml
+
+    from featmesh.connector.config import load_config
+    from featmesh.connector.contracts.export import feature_set_contract, file_name
+    from featmesh.connector.errors import InputError, SourceError, UsageError
+    from featmesh.connector.runreport import RunReport
+    from featmesh.connector.scan.read import domain_mapping, read_sources, resolve_domains
+    from featmesh.connector.sources import parse_source
+
+    config = load_config(config_path) if config_path else None
+    specs = [parse_source(arg) for arg in sources] or (list(config.sources) if config else [])
+    if not specs:
+        raise UsageError("no SOURCE given: name the feature stores to export, or --config FILE")
+    report = RunReport(command="contract export")
+    result = read_sources(specs, report)
+    if result.input_errors:
+        raise result.input_errors[0]
+    failed = [s for s in report.sources if s.status == "failed"]
+    if failed:
+        raise SourceError(
+            f"source {failed[0].uri} could not be read ({failed[0].error}); nothing was written"
+        )
+    domains = domain_mapping(result, config.domains, config.source_domains) if config else {}
+    stores = resolve_domains(result.stores, domains)
+    readers: dict[str, list[Any]] = {}
+    for store in stores:
+        for consumer in store.consumers:
+            for read in consumer.reads:
+                readers.setdefault(read.feature_set.qualified_name, []).append(consumer)
+    documents = [
+        (fs, feature_set_contract(fs, readers.get(fs.qualified_name, ())))
+        for store in stores
+        for fs in store.feature_sets
+    ]
+    if output_dir is None:
+        click.echo(
+            yaml.safe_dump_all([d for _, d in documents], sort_keys=False, allow_unicode=True), nl=False
+        )
+        return
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        for fs, document in documents:
+            path = output_dir / file_name(fs)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+            tmp.replace(path)
+    except OSError as err:
+        raise InputError(f"cannot write the contracts: {err.strerror or err}", path=str(output_dir)) from None
+    click.echo(f"wrote {len(documents)} contracts to {output_dir}", err=True)

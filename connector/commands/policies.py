@@ -152,7 +152,8 @@ def explain(rule_id: str, packs: tuple[str, ...]) -> None:
         f"pack {rule.pack} ({rule.origin})"
     )
     scope = rule.scope.to_json()
-    click.echo(f"  scope: {json.dumps(scope) if scope else 'every feature set'}\n")
+    everything = "every consumer" if chk.target.value == "consumer" else "every feature set"
+    click.echo(f"  scope: {json.dumps(scope) if scope else everything}\n")
     click.echo(chk.doc)
     _params(dict(rule.settings), chk.params)
 

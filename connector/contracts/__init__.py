@@ -212,8 +212,8 @@ def terms(contract: Contract) -> list[ContractTerms]:
     ]
 
 
-def load_contracts(paths: Iterable[Path]) -> dict[str, ContractTerms]:
-    """Every contract in ``paths`` (files, or folders of ``*.yaml`` / ``*.yml``) by table."""
+def contract_files(paths: Iterable[Path]) -> list[Path]:
+    """The contract files ``paths`` name (files, or folders of ``*.yaml`` / ``*.yml``)."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -222,8 +222,13 @@ def load_contracts(paths: Iterable[Path]) -> dict[str, ContractTerms]:
             files.append(path)
         else:
             raise InputError("no such contract file or folder", path=str(path))
+    return files
+
+
+def load_contracts(paths: Iterable[Path]) -> dict[str, ContractTerms]:
+    """Every contract in ``paths`` (files, or folders of ``*.yaml`` / ``*.yml``) by table."""
     by_table: dict[str, ContractTerms] = {}
-    for file in files:
+    for file in contract_files(paths):
         for promise in terms(load_contract(file)):
             known = by_table.get(promise.table)
             if known is not None and known.contract != promise.contract:
@@ -238,5 +243,42 @@ def load_contracts(paths: Iterable[Path]) -> dict[str, ContractTerms]:
 
 def _rank(promise: ContractTerms) -> tuple[bool, tuple[int, ...]]:
     """In force (not a proposal or a draft) first, then the highest version."""
-    version = tuple(int(p) if p.isdigit() else -1 for p in promise.version.split("."))
-    return promise.status not in ("proposed", "draft"), version
+    return promise.status not in ("proposed", "draft"), _version(promise.version)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Proposal:
+    """A proposed (or draft) version of a contract, newer than the one in force, and the
+    changes from the one in force that break readers."""
+
+    current: Contract
+    proposed: Contract
+    breaks: tuple[Break, ...]
+
+
+def proposals(paths: Iterable[Path]) -> list[Proposal]:
+    """For each contract ``id`` in ``paths`` with a version in force, every proposed or
+    draft version above it, with the breaking changes it would bring (none listed when a
+    proposal breaks nothing)."""
+    by_id: dict[str, list[Contract]] = {}
+    for file in contract_files(paths):
+        contract = load_contract(file)
+        by_id.setdefault(contract.id, []).append(contract)
+    out = []
+    for versions in by_id.values():
+        in_force = [c for c in versions if c.status not in ("proposed", "draft")]
+        if not in_force:
+            continue
+        current = max(in_force, key=lambda c: _version(c.version))
+        for candidate in sorted(versions, key=lambda c: _version(c.version)):
+            if candidate.status in ("proposed", "draft") and _version(candidate.version) > _version(
+                current.version
+            ):
+                out.append(
+                    Proposal(current=current, proposed=candidate, breaks=tuple(diff(current, candidate)))
+                )
+    return out
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else -1 for p in text.split("."))

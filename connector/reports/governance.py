@@ -45,15 +45,19 @@ Format (``format_version`` 1)::
                        revision {id, first_seen, first_run, last_seen, last_run,
                                  earlier [id] (newest first), changed (first seen in this
                                  run, replacing an earlier one)} or null,
-                       findings [{rule, target, feature, state, severity, message, reason,
-                                  waiver}]}] by domain, name, version
+                       findings [{rule, target, feature_set, feature, state, severity,
+                                  message, reason, waiver}]}] by domain, name, version
     other_findings   findings whose target is no feature set of the run (mesh-level ones)
     revisions        [{qualified_name, name, version, id, earlier}] the sets whose definition
                       changed in this run (a new revision replacing an earlier one), by name
     products         [{uri, sets [qn]}] the source data products the sets read, by URI
     consumers        [{key (KIND/NAME[@VERSION]), kind, name, version, owner, domain,
-                       reads [qn], compliant (false when a set it reads is non-compliant,
+                       serves [key], reads [qn], compliant (false when a set it reads is non-compliant,
                        true when every one is compliant, else null)}] by domain, name
+    contract_changes [{contract, name, current, proposed, status, breaks [{table, column,
+                       change, message, feature_sets [qn], consumers [{kind, name, version,
+                       owner}], owners}], breaks_downstream}]: proposed contract versions
+                       (``contracts:`` in featmesh.yaml) and what each break would break
     mesh_map         {layers [title], domains [{name, feature_sets, compliant,
                        non_compliant, products, models, nodes [{id, type (product |
                        feature_set | derived_set | model), ref (URI, qn or consumer key),
@@ -64,10 +68,12 @@ The mesh map's groups hold each domain's own sets and models, its sets' data pro
 and, marked ``external``, the nodes of other domains one edge away: the parents of its
 derived sets, the sets its models read, and the derived sets and models built on its
 sets. A node's ``layer`` is its column: 0 data products, 1 feature sets, 1 + n the sets
-derived n levels deep, and the models after the deepest set of the mesh. Growing the mesh
+derived n levels deep, the models after the deepest set of the mesh, and the endpoints
+serving those models one column after them (linked from the models they serve). Growing the mesh
 grows each group by its own domain's share only.
 
-A feature's finding (target ``SET#feature``) belongs to its set, with ``feature`` set.
+A feature's finding (target ``SET#feature``) belongs to its set, with ``feature`` set; a
+consumer rule's finding (target a model or endpoint) to the set it names as ``feature_set``.
 The derived sets of a feature set are the sets whose ``derived_from`` names it.
 """
 
@@ -132,7 +138,7 @@ def build_report(
     by_set: dict[str, list[dict[str, Any]]] = {qn: [] for qn in qns}
     other: list[dict[str, Any]] = []
     for finding in findings:
-        owner_set = finding["target"].split("#", 1)[0]
+        owner_set = finding["feature_set"]
         (by_set[owner_set] if owner_set in qns else other).append(finding)
     for s in sets:
         s["findings"] = sorted(by_set[s["qualified_name"]], key=_finding_order)
@@ -178,7 +184,53 @@ def build_report(
         "products": _products(sets),
         "consumers": consumers,
         "mesh_map": _mesh_map(sets, consumers),
+        "contract_changes": _contract_changes(ev.get("contract_changes")),
     }
+
+
+def _contract_changes(raw: Any) -> list[dict[str, Any]]:
+    """The proposed contract versions the run saw, each break with what it breaks."""
+    out = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        breaks = []
+        for b in item.get("breaks") or []:
+            if not isinstance(b, Mapping):
+                continue
+            readers = [*(b.get("models") or []), *(b.get("serving_endpoints") or [])]
+            breaks.append(
+                {
+                    "table": b.get("table"),
+                    "column": b.get("column"),
+                    "change": b.get("change"),
+                    "message": b.get("message"),
+                    "feature_sets": [str(r.get("qualifiedName")) for r in b.get("feature_sets") or []],
+                    "consumers": [
+                        {
+                            "kind": r.get("kind") or "model",
+                            "name": r.get("name"),
+                            "version": r.get("version"),
+                            "owner": r.get("owner"),
+                        }
+                        for r in readers
+                        if isinstance(r, Mapping)
+                    ],
+                    "owners": [str(o) for o in b.get("owners") or []],
+                }
+            )
+        out.append(
+            {
+                "contract": item.get("contract"),
+                "name": item.get("name"),
+                "current": item.get("current"),
+                "proposed": item.get("proposed"),
+                "status": item.get("status"),
+                "breaks": breaks,
+                "breaks_downstream": bool(item.get("breaks_downstream")),
+            }
+        )
+    return out
 
 
 # --------------------------------------------------------------------------- run choice
@@ -313,6 +365,7 @@ def _finding(raw: Record) -> dict[str, Any]:
     return {
         "rule": str(raw.get("rule") or "?"),
         "target": target,
+        "feature_set": str(raw.get("feature_set") or target.split("#", 1)[0]),
         "feature": target.split("#", 1)[1] if "#" in target else None,
         "state": raw.get("state"),
         "severity": raw.get("severity"),
@@ -388,7 +441,7 @@ def _failed_rules(
             row["failed"] += 1
             if severity_rank(f["severity"]) > severity_rank(row["severity"]):
                 row["severity"] = f["severity"]
-            target = f["target"].split("#", 1)[0]
+            target = f["feature_set"]
             if target in domain_of:
                 sets.setdefault(f["rule"], set()).add(target)
                 if domain_of[target]:
@@ -481,6 +534,7 @@ def _set_consumer(raw: Record, owner_set: Record | None = None) -> dict[str, Any
         "features": [str(f) for f in raw.get("features") or []],
         "revision": trained,
         "outdated": bool(trained and digest and not digest.startswith(trained.lower())),
+        "serves": [str(k) for k in raw.get("serves") or []],
     }
 
 
@@ -499,7 +553,8 @@ def _consumers(sets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         for c in s["consumers"]:
             row = by_key.setdefault(
                 c["key"],
-                {k: c[k] for k in ("key", "kind", "name", "version", "owner", "domain")} | {"reads": {}},
+                {k: c[k] for k in ("key", "kind", "name", "version", "owner", "domain", "serves")}
+                | {"reads": {}},
             )
             row["domain"] = row["domain"] or c["domain"] or s["domain"]
             row["reads"][s["qualified_name"]] = None
@@ -583,7 +638,9 @@ class _Group:
             }
         return node_id
 
-    def model(self, c: Mapping[str, Any]) -> str:
+    def model(self, c: Mapping[str, Any], front: bool = False) -> str:
+        """A consumer's node; ``front``: it serves other consumers of the map (an endpoint
+        in front of its models), one column after them."""
         node_id = f"model:{c['key']}"
         self.nodes.setdefault(
             node_id,
@@ -592,7 +649,7 @@ class _Group:
                 "type": "model",
                 "ref": c["key"],
                 "label": c["name"] + (f"@{c['version']}" if c["version"] else ""),
-                "layer": self.model_layer,
+                "layer": self.model_layer + int(front),
                 "domain": c["domain"],
                 "compliant": c["compliant"],
                 "external": c["domain"] != self.domain,
@@ -619,9 +676,24 @@ def _mesh_map(sets: Sequence[Mapping[str, Any]], consumers: Sequence[Mapping[str
     for c in consumers:
         own_models[c["domain"]].append(c)
 
+    # an endpoint serving models of the map is drawn after them, linked from each, and
+    # linked to a set only when none of the models it serves reads that set
+    by_key = {c["key"]: c for c in consumers}
+    served = {c["key"]: [by_key[k] for k in c.get("serves") or () if k in by_key] for c in consumers}
+    through = {
+        key: {qn for model in models for qn in model["reads"]} for key, models in served.items() if models
+    }
+
+    def direct(c: Mapping[str, Any], qn: str) -> bool:
+        return qn not in through.get(c["key"], ())
+
     groups = []
     for domain in domains:
         g = _Group(domain, by_qn, depth)
+
+        def node(c: Mapping[str, Any], g: _Group = g) -> str:
+            return g.model(c, front=c["key"] in through)
+
         for s in own_sets[domain]:
             me = g.feature_set(s["qualified_name"])
             for uri in s["sources"]:
@@ -631,11 +703,15 @@ def _mesh_map(sets: Sequence[Mapping[str, Any]], consumers: Sequence[Mapping[str
             for child in s["derived_sets"]:
                 g.edge(me, g.feature_set(child))
             for c in readers.get(s["qualified_name"], ()):
-                g.edge(me, g.model(c))
+                if direct(c, s["qualified_name"]):
+                    g.edge(me, node(c))
         for c in own_models[domain]:
-            me = g.model(c)
+            me = node(c)
             for qn in c["reads"]:
-                g.edge(g.feature_set(qn), me)
+                if direct(c, qn):
+                    g.edge(g.feature_set(qn), me)
+            for model in served[c["key"]]:
+                g.edge(node(model), me)
         members = own_sets[domain]
         groups.append(
             {
@@ -653,7 +729,8 @@ def _mesh_map(sets: Sequence[Mapping[str, Any]], consumers: Sequence[Mapping[str
         )
     levels = range(1, max(depth.values(), default=0) + 1)
     derived = [LAYER_TITLES[2] if n == 1 else f"{LAYER_TITLES[2]} (level {n})" for n in levels]
-    return {"layers": [*LAYER_TITLES[:2], *derived, "Models and consumers"], "domains": groups}
+    fronts = ["Endpoints"] if through else []
+    return {"layers": [*LAYER_TITLES[:2], *derived, "Models and consumers", *fronts], "domains": groups}
 
 
 # --------------------------------------------------------------------------- waivers

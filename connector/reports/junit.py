@@ -1,7 +1,7 @@
 """JUnit XML output of ``featmesh check``, as Azure Pipelines' ``PublishTestResults@2``
 (format JUnit) and GitHub's usual test-report actions read it.
 
-``testsuites > testsuite`` (one per feature set, plus ``waivers``) ``> testcase`` (one
+``testsuites > testsuite`` (one per feature set, plus ``consumers`` and ``waivers``) ``> testcase`` (one
 per rule on that set; classname is the set's qualifiedName, name the rule id). An
 unwaived failure is ``<failure>`` (for a feature rule, listing the features), a check
 that raised is ``<error>``, and a rule that was waived, out of scope or not applicable
@@ -114,9 +114,16 @@ def render_junit(
             outcomes.append(_case(suite, qn, run.rule.id, run.results, run.passed))
         _close(suite, outcomes)
         totals.extend(outcomes)
-    if evaluation.extra:
+    about_waivers = [r for r in evaluation.extra if not r.feature_set]
+    about_consumers = [r for r in evaluation.extra if r.feature_set]
+    if about_consumers:  # consumer rules: a case per consumer and set it reads
+        suite = _suite(root, "consumers")
+        outcomes = [_case(suite, r.target, f"{r.rule} {r.feature_set}", [r], 0) for r in about_consumers]
+        _close(suite, outcomes)
+        totals.extend(outcomes)
+    if about_waivers:
         suite = _suite(root, "waivers")
-        outcomes = [_case(suite, "waivers", f"{r.rule} {r.target}", [r], 0) for r in evaluation.extra]
+        outcomes = [_case(suite, "waivers", f"{r.rule} {r.target}", [r], 0) for r in about_waivers]
         _close(suite, outcomes)
         totals.extend(outcomes)
     _close(root, totals)

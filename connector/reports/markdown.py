@@ -40,9 +40,70 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def _names(keys: Any) -> str:
+    listed = list(dict.fromkeys(keys))
+    return escape(", ".join(listed)) if listed else "-"
+
+
+def _models(report: Mapping[str, Any], consumers: list[Mapping[str, Any]]) -> list[str]:
+    """Every model and consumer with the sets it reads, those reading a non-compliant set
+    first."""
+    lines = ["", "### Models and consumers", ""]
+    if not consumers:
+        return [*lines, "No model or other consumer of these feature sets is recorded in this run."]
+    names = {s["qualified_name"]: f"{s['name']}@{s['version'] or 'latest'}" for s in report["sets"]}
+    state = {True: "yes", False: "**no**", None: "-"}
+    ranked = sorted(consumers, key=lambda c: (c["compliant"] is not False, str(c["domain"] or ""), c["key"]))
+    lines += _table(
+        ["Consumer", "Kind", "Domain", "Owner", "Reads compliant sets", "Feature sets read"],
+        [
+            [
+                escape(c["name"] + (f"@{c['version']}" if c["version"] else "")),
+                escape(c["kind"]),
+                escape(c["domain"]),
+                escape(c["owner"]),
+                state[c["compliant"]],
+                _names(names.get(qn, qn) for qn in c["reads"]),
+            ]
+            for c in ranked[:MAX_ROWS]
+        ],
+    )
+    if len(ranked) > MAX_ROWS:
+        more = len(ranked) - MAX_ROWS
+        lines += ["", f"and {more} more consumer{'' if more == 1 else 's'}."]
+    return lines
+
+
+def _contract_changes(changes: list[Mapping[str, Any]]) -> list[str]:
+    """Each proposed contract version's breaks, with the feature sets, models and owners
+    each one breaks."""
+    lines: list[str] = []
+    for p in changes:
+        title = f"{p['name'] or p['contract']} {p['current']} → {p['proposed']} ({p['status']})"
+        lines += ["", f"### Proposed contract change: {escape(title)}", ""]
+        if not p["breaks"]:
+            lines.append("No breaking change from the version in force.")
+            continue
+        lines += _table(
+            ["Table", "Change", "Feature sets", "Models and endpoints", "Owners"],
+            [
+                [
+                    escape(b["table"]),
+                    escape(b["message"]),
+                    _names(qn.rsplit("/", 1)[-1] for qn in b["feature_sets"]),
+                    _names(c["name"] + (f"@{c['version']}" if c["version"] else "") for c in b["consumers"]),
+                    _names(b["owners"]),
+                ]
+                for b in p["breaks"]
+            ],
+        )
+    return lines
+
+
 def render_markdown(report: Mapping[str, Any]) -> str:
-    """Mesh score and grade, domains, worst sets, definitions changed in the run (new
-    revisions), most failed rules, expiring waivers."""
+    """Mesh score and grade, domains (with their models), worst sets (with who reads
+    them), definitions changed in the run (new revisions), models and consumers, proposed
+    contract changes, most failed rules, expiring waivers."""
     run = report["run"]
     score = report["score"]
     lines = ["## featmesh governance report", ""]
@@ -66,10 +127,14 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     for notice in report["notices"]:
         lines += ["", f"> **Note:** {escape(notice)}"]
 
+    consumers = report.get("consumers") or []
+    models_in: dict[Any, int] = {}
+    for c in consumers:
+        models_in[c["domain"]] = models_in.get(c["domain"], 0) + 1
     if report["domains"]:
         lines += ["", "### Domains", ""]
         lines += _table(
-            ["Domain", "Score", "Grade", "Change", "Compliant sets", "Open findings"],
+            ["Domain", "Score", "Grade", "Change", "Compliant sets", "Open findings", "Models"],
             [
                 [
                     escape(d["name"]),
@@ -78,14 +143,16 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                     _change(d["change"]),
                     f"{d['compliant']}/{d['feature_sets']}",
                     str(d["failed"]),
+                    str(models_in.get(d["name"], 0)),
                 ]
                 for d in report["domains"]
             ],
         )
+    readers = {s["qualified_name"]: [c["key"] for c in s.get("consumers") or []] for s in report["sets"]}
     if report["worst_sets"]:
         lines += ["", "### Worst feature sets", ""]
         lines += _table(
-            ["Feature set", "Domain", "Owner", "Score", "Grade", "Critical", "Error", "Warning"],
+            ["Feature set", "Domain", "Owner", "Score", "Grade", "Critical", "Error", "Warning", "Read by"],
             [
                 [
                     escape(f"{s['name']}@{s['version'] or 'latest'}"),
@@ -96,6 +163,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                     str(s["failed"]["critical"]),
                     str(s["failed"]["error"]),
                     str(s["failed"]["warning"]),
+                    _names(readers.get(s["qualified_name"], ())),
                 ]
                 for s in report["worst_sets"][:MAX_ROWS]
             ],
@@ -117,6 +185,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         if len(changed) > MAX_ROWS:
             more = len(changed) - MAX_ROWS
             lines += ["", f"and {more} more feature set{'' if more == 1 else 's'}."]
+    lines += _models(report, consumers)
+    lines += _contract_changes(report.get("contract_changes") or [])
     failing = [r for r in report["failed_rules"] if r["failed"]]
     if failing:
         lines += ["", "### Most failed rules", ""]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from featmesh.connector.contracts import load_contracts
+from featmesh.connector.contracts import Proposal, load_contracts, proposals
 from featmesh.connector.errors import EXIT_FINDINGS, EXIT_OK
 from featmesh.connector.model import (
     PREVIOUS_HASH,
@@ -40,6 +40,7 @@ from featmesh.policies import (
     load_waivers,
     summarize,
 )
+from featmesh.policies.consumers import ConsumerAt, Standing, evaluate_consumers, unused_waiver_targets
 from featmesh.policies.waivers import UNUSED
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ class Rules:
     waivers: WaiverSet | None = None
     contracts: Mapping[str, ContractTerms] = field(default_factory=dict)
     """What data contracts promise, by table."""
+    proposals: Sequence[Proposal] = ()
+    """Proposed or draft contract versions newer than the ones in force, with their breaks."""
 
 
 def load_rules(
@@ -61,6 +64,7 @@ def load_rules(
         policy=policy,
         waivers=load_waivers(str(waivers), policy) if waivers else None,
         contracts=load_contracts(contracts),
+        proposals=proposals(contracts),
     )
 
 
@@ -283,8 +287,8 @@ def run_record(
 def set_consumers(stores: Sequence[FeatureStore]) -> dict[str, list[dict[str, Any]]]:
     """Who reads each feature set, by set qualifiedName: a compact entry per consumer
     (``kind``, ``name``, ``version``, ``owner``, ``domain``, ``features`` it reads, empty
-    for all, and the ``revision`` of the set it was trained on, where it names one), from
-    every store's consumers, whichever store holds the set."""
+    for all, the ``revision`` of the set it was trained on, where it names one, and the
+    consumers it ``serves``), from every store's consumers, whichever store holds the set."""
     out: dict[str, list[dict[str, Any]]] = {}
     for store in stores:
         for consumer in store.consumers:
@@ -298,6 +302,7 @@ def set_consumers(stores: Sequence[FeatureStore]) -> dict[str, list[dict[str, An
                         "domain": consumer.domain or store.domain,
                         "features": list(read.features),
                         "revision": read.revision,
+                        "serves": list(consumer.serves),
                     }
                 )
     return out
@@ -310,11 +315,18 @@ def merged_record(
     signature: str,
     fingerprints: Mapping[str, str | None],
     consumers: Mapping[str, list[dict[str, Any]]] | None = None,
+    stores: Sequence[FeatureStore] = (),
+    last: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The run's evaluation record: the sets evaluated now, and the sets an incremental
     scan skipped with their scores and findings from the run they were evaluated in.
     Every set's ``consumers`` (:func:`set_consumers`) are this run's, kept sets' too:
-    consumers are not part of a set's hash, so a model added since is still shown."""
+    consumers are not part of a set's hash, so a model added since is still shown.
+
+    Then the consumer rules judge every consumer of ``stores`` on the merged sets'
+    compliance, and on the sets retired since (``retired``: sets of the stores read now
+    that an earlier run recorded and this one no longer reads, carried from ``last``):
+    an unchanged model gets its finding whether its set was evaluated now or kept."""
     record = run_record(outcome, increment.evaluate, signature=signature, fingerprints=fingerprints)
     record["sets"].update(increment.kept_sets)
     if consumers is not None:
@@ -324,6 +336,19 @@ def merged_record(
     record["findings"] = _without_waivers_used_by_kept(
         record["findings"], increment.kept_findings, rules.waivers
     )
+    record["retired"] = retired_sets(record["sets"], stores, last)
+    judged = evaluate_consumers(
+        rules.policy,
+        store_consumers(stores),
+        standing(record["sets"], record["retired"]),
+        waivers=rules.waivers,
+        today=outcome.evaluation.evaluated_at.date(),
+    )
+    if judged.results:
+        drop = unused_waiver_targets(rules.waivers, judged.used)
+        record["findings"] = [
+            f for f in record["findings"] if not (f.get("rule") == UNUSED and f.get("target") in drop)
+        ] + [r.to_json() | {"feature_set": r.feature_set} for r in judged.results]
     record["increment"] = increment.to_json()
     record["score"] = merge_scores(record["sets"], rules.policy.scoring.grade)
     record["domains"] = {
@@ -336,6 +361,67 @@ def merged_record(
     }
     record["counts"] = count_findings(record["findings"])
     return record
+
+
+def store_consumers(stores: Sequence[FeatureStore]) -> list[ConsumerAt]:
+    """Every consumer of ``stores`` with its qualifiedName and store."""
+    return [
+        ConsumerAt(store.consumer_qn(c), store.kind, store.name, replace(c, domain=c.domain or store.domain))
+        for store in stores
+        for c in store.consumers
+    ]
+
+
+def standing(
+    sets: Mapping[str, Mapping[str, Any]], retired: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Standing]:
+    """Each recorded set's :class:`Standing`, from its entry in a run record."""
+    out = {
+        qn: Standing(
+            name=_shown(entry),
+            compliant=entry.get("compliant"),
+            grade=entry.get("grade"),
+            score=entry.get("score"),
+        )
+        for qn, entry in sets.items()
+    }
+    for qn, entry in retired.items():
+        out[qn] = Standing(
+            name=_shown(entry),
+            retired=f"no longer defined in {entry.get('store')} since run {entry.get('since')}",
+        )
+    return out
+
+
+def _shown(entry: Mapping[str, Any]) -> str:
+    store = str(entry.get("store") or "").split("/", 1)[-1]
+    return f"{store}/{entry.get('name')}@{entry.get('version') or 'latest'}"
+
+
+def retired_sets(
+    sets: Mapping[str, Mapping[str, Any]],
+    stores: Sequence[FeatureStore],
+    last: Mapping[str, Any] | None,
+) -> dict[str, dict[str, Any]]:
+    """Sets retired from the stores read now: recorded by the last scan (as a set or as
+    retired) and no longer read, each with the run it was first missed in. A set read
+    again is no longer retired; a store not read now keeps what was recorded of it."""
+    before = (last or {}).get("evaluation") or {}
+    read = {f"{s.kind}/{s.name}" for s in stores}
+    out: dict[str, dict[str, Any]] = {}
+    for qn, entry in (before.get("retired") or {}).items():
+        if qn not in sets:
+            out[qn] = dict(entry)
+    for qn, entry in (before.get("sets") or {}).items():
+        if qn in sets or qn in out or entry.get("store") not in read:
+            continue
+        out[qn] = {
+            "name": entry.get("name"),
+            "version": entry.get("version"),
+            "store": entry.get("store"),
+            "since": (last or {}).get("run_id"),
+        }
+    return dict(sorted(out.items()))
 
 
 def _without_waivers_used_by_kept(

@@ -16,6 +16,7 @@ from typing import Any
 from featmesh.connector import progress
 from featmesh.connector.catalog import Catalog, open_catalog
 from featmesh.connector.catalog.plan import Plan
+from featmesh.connector.contracts.impact import proposal_impacts
 from featmesh.connector.errors import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -182,7 +183,14 @@ def _scan(
     for error in outcome.evaluation.errors():
         report.fail(f"check {error.rule} raised on {error.target}: {error.message}")
     evaluation = merged_record(
-        outcome, increment, rules, signature, fingerprints, consumers=readers
+        outcome,
+        increment,
+        rules,
+        signature,
+        fingerprints,
+        consumers=readers,
+        stores=stores,
+        last=last,
     )
     hashes = {fs.qualified_name: fs.revision_hash for fs in sets}
     held = {qn: e.get("attributes") or {} for (kind, qn), e in current.items() if kind == FEATURE_SET}
@@ -196,6 +204,7 @@ def _scan(
         offline = map_mesh(
             stores, rules=options.rules, classifications=outcome.classifications, revisions=revisions
         )
+        evaluation["contract_changes"] = proposal_impacts(rules.proposals, offline.entities)
         summary = summarize(report, stores, offline, Plan(), None, options, evaluation)
         return _finish(options, report, catalog, summary, Plan(), pending=([], []), evaluation=evaluation)
     mapping = map_mesh(
@@ -206,6 +215,7 @@ def _scan(
         feature_attributes=extra,
         revisions=revisions,
     )
+    evaluation["contract_changes"] = proposal_impacts(rules.proposals, mapping.entities)
     plan, applied = push(
         dry_run=options.dry_run,
         keep_deleted=options.keep_deleted,

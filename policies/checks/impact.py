@@ -9,14 +9,15 @@ applicable. Indexes are built once per run: readers by set, children by parent.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from featmesh.connector.model import Consumer, FeatureSet, newest_version
 from featmesh.policies.checks.mesh import MeshResults
+from featmesh.policies.consumers import Standing
 from featmesh.policies.context import Mesh
 from featmesh.policies.registry import check
-from featmesh.policies.types import PASS, fail, not_applicable
+from featmesh.policies.types import PASS, Outcome, fail, not_applicable
 
 Reader = tuple[str, str | None, frozenset[str] | None]
 """(who, their owner, the features they read; None: every feature)."""
@@ -61,8 +62,9 @@ def breaking_change(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
 
     Compared with the published copy of the same set and version: a removed feature, a
     changed dtype or changed join keys; compared with the set's published versions: a
-    version lower than the newest published one. Each break names every model, endpoint
-    or derived set that uses what changed, with its owner.
+    version lower than the newest published one. Each break is its own finding (a
+    removed or retyped feature targets that feature) naming every model, endpoint or
+    derived set that uses what changed, with its owner.
     Fails:  ``txn_aggregates@2`` drops ``txn_count_7d``, which model ``credit-limit@4``
     (risk-modelling@contoso.com) reads
     Passes: the same change when nothing reads ``txn_count_7d``; adding a feature
@@ -80,7 +82,7 @@ def breaking_change(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
         if not copies:
             yield fs, None, not_applicable("never published (or checked without --catalog)")
             continue
-        breaks = []
+        breaks: list[tuple[str | None, str]] = []
         same = next((c for c in copies if c.version == fs.version), None)
         if same is not None:
             breaks += _definition_breaks(fs, same, readers.get(same.qualified_name, []))
@@ -90,34 +92,46 @@ def breaking_change(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
             users = readers.get(top.qualified_name, [])
             if users:
                 breaks.append(
-                    f"version {fs.version or 'latest'} is lower than the published {newest}, "
-                    f"which {_named(users)} use"
+                    (
+                        None,
+                        f"version {fs.version or 'latest'} is lower than the published {newest}, "
+                        f"which {_named(users)} use",
+                    )
                 )
-        yield fs, None, fail("; ".join(breaks)) if breaks else PASS
+        if not breaks:
+            yield fs, None, PASS
+        for subject, message in breaks:
+            yield fs, subject, fail(message)
 
 
-def _definition_breaks(fs: FeatureSet, before: FeatureSet, readers: list[Reader]) -> list[str]:
-    out = []
+def _definition_breaks(
+    fs: FeatureSet, before: FeatureSet, readers: list[Reader]
+) -> list[tuple[str | None, str]]:
+    """(the feature that broke, or None for the whole set; what broke and for whom)."""
+    out: list[tuple[str | None, str]] = []
     now = {f.name: f for f in fs.features}
     for feature in before.features:
         current = now.get(feature.name)
         if current is None:
             users = _using(readers, [feature.name])
             if users:
-                out.append(f"removes feature {feature.name}, read by {_named(users)}")
+                out.append((feature.name, f"removes feature {feature.name}, read by {_named(users)}"))
         elif current.dtype != feature.dtype and "unknown" not in (current.dtype, feature.dtype):
             users = _using(readers, [feature.name])
             if users:
                 out.append(
-                    f"changes the dtype of {feature.name} from {feature.dtype} to {current.dtype}, "
-                    f"read by {_named(users)}"
+                    (
+                        feature.name,
+                        f"changes the dtype of {feature.name} from {feature.dtype} to {current.dtype}, "
+                        f"read by {_named(users)}",
+                    )
                 )
     old_keys = [(k.name, k.dtype) for k in before.join_keys]
     new_keys = [(k.name, k.dtype) for k in fs.join_keys]
     if before.join_keys and old_keys != new_keys and readers:
         shown = ", ".join(f"{n}:{d}" for n, d in new_keys) or "none"
         was = ", ".join(f"{n}:{d}" for n, d in old_keys)
-        out.append(f"changes the join keys from {was} to {shown}, which {_named(readers)} join on")
+        out.append((None, f"changes the join keys from {was} to {shown}, which {_named(readers)} join on"))
     return out
 
 
@@ -188,3 +202,33 @@ def consumer_on_old_revision(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
             f"trained on an older definition: {which}; the set's revision is now {fs.revision} "
             "(retrain on it, or name the revision the model was trained on)"
         )
+
+
+@check("consumer_on_noncompliant_set", target="consumer", dimension="lineage")
+def consumer_on_noncompliant_set(
+    consumer: Consumer, standing: Mapping[str, Standing], p: Mapping[str, Any]
+) -> Iterator[tuple[str, Outcome]]:
+    """No model, endpoint or service reads a non-compliant or retired feature set.
+
+    Judged after every set is evaluated, one finding per set read, listed with that set
+    and naming the consumer and its owner. A set of a store not scanned in the run has
+    no standing and is not judged.
+    Fails:  model ``fraud-model@7`` (fraud-ml@contoso.com) reads
+    ``risk-shared/customer_risk_360@1``, which is non-compliant (grade D, score 58.0);
+    or reads a set removed from its store
+    Passes: every set it reads is compliant
+    """
+    who = f"{_who(consumer)} ({consumer.owner or 'no owner'})"
+    for read in consumer.reads:
+        qn = read.feature_set.qualified_name
+        known = standing.get(qn)
+        if known is None:
+            continue
+        if known.retired:
+            yield qn, fail(f"{who} reads {known.name}, which is retired ({known.retired})")
+        elif known.compliant is False:
+            score = f", score {known.score:g}" if known.score is not None else ""
+            yield (
+                qn,
+                fail(f"{who} reads {known.name}, which is non-compliant (grade {known.grade or '?'}{score})"),
+            )

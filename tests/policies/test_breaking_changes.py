@@ -50,10 +50,34 @@ def test_dtype_and_join_key_changes(one_rule) -> None:
         before, features=(feature("a", "float64"),), join_keys=(KeyColumn(name="customer_id", dtype="int64"),)
     )
     ev = evaluate(one_rule("breaking_change"), [after], previous=[before], consumers=[_model(before)])
-    state, message = _state(ev)
-    assert state == "failed"
-    assert "changes the dtype of a from int64 to float64, read by model credit@4" in message
-    assert "changes the join keys from customer_id:string to customer_id:int64" in message
+    found = sorted((r.target.rsplit("/", 1)[-1], r.state.value, r.message) for r in ev.results())
+    qn = after.qualified_name.rsplit("/", 1)[-1]
+    assert found == [
+        (
+            qn,
+            "failed",
+            "changes the join keys from customer_id:string to customer_id:int64, "
+            "which model credit@4 (risk@contoso.com) join on",
+        ),
+        (
+            f"{qn}#a",
+            "failed",
+            "changes the dtype of a from int64 to float64, read by model credit@4 (risk@contoso.com)",
+        ),
+    ]
+    assert [r.feature for r in ev.findings() if "#" in r.target] == ["a"]
+
+
+def test_one_finding_per_break_each_naming_its_own_readers(one_rule) -> None:
+    before = good_set(features=(feature("a"), feature("b"), feature("c")))
+    after = replace(before, features=(feature("c"),))
+    models = [_model(before, "a", name="m1", owner="one@contoso.com"), _model(before, "b", name="m2")]
+    ev = evaluate(one_rule("breaking_change"), [after], previous=[before], consumers=models)
+    messages = {r.feature: r.message for r in ev.findings()}
+    assert messages == {
+        "a": "removes feature a, read by model m1@4 (one@contoso.com)",
+        "b": "removes feature b, read by model m2@4 (risk@contoso.com)",
+    }
 
 
 def test_a_derived_set_reading_the_removed_feature_is_named(one_rule) -> None:
@@ -112,7 +136,7 @@ def test_check_with_a_catalog_reports_the_break_and_exits_1(tmp_path: Path) -> N
     result, summary = run_json("check", f"manifest:{changed}", "--catalog", f"local:{db}", "--json")
     assert result.exit_code == 1, result.stderr
     (found,) = [r for r in summary["results"] if r["rule"] == "breaking-change" and r["state"] == "failed"]
-    assert found["target"] == "featmesh://manifest/payments/transaction_aggregates@2"
+    assert found["target"] == "featmesh://manifest/payments/transaction_aggregates@2#txn_count_7d"
     assert (
         found["message"]
         == "removes feature txn_count_7d, read by model credit-limit-model@4 (risk-modelling@contoso.com)"

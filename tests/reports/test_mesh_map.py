@@ -203,3 +203,27 @@ class _Tags(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append((tag, dict(attrs)))
+
+
+def test_an_endpoint_is_drawn_after_the_model_it_serves_linked_from_it() -> None:
+    """The endpoint reads what its model reads: it is linked from the model, one column
+    after it, and from a set only when the model does not read that set."""
+    cards, ledger = qn("payments", "cards"), qn("payments", "ledger")
+    model = _model("fraud-model", domain="risk", version="7")
+    endpoint = {**_model("fraud-service", domain="risk", version=None), "kind": "serving-endpoint",
+                "serves": ["model/fraud-model@7"]}  # fmt: skip
+    sets = [
+        feature_set(
+            "payments", "cards", domain="payments", score=90.0, grade="A", consumers=[model, endpoint]
+        ),
+        feature_set("payments", "ledger", domain="payments", score=90.0, grade="A", consumers=[endpoint]),
+    ]
+    report = build_report([record("run1", "2026-05-31T02:00:00Z", sets=sets)], now=NOW)
+    assert report["mesh_map"]["layers"][-2:] == ["Models and consumers", "Endpoints"]
+    risk = _group(report, "risk")
+    layer = {n["id"]: n["layer"] for n in risk["nodes"]}
+    m, e = "model:model/fraud-model@7", "model:serving-endpoint/fraud-service"
+    assert layer[e] == layer[m] + 1
+    assert _edges(risk) == {(f"set:{cards}", m), (m, e), (f"set:{ledger}", e)}
+    (group,) = [g for g in mesh_map_layout(report["mesh_map"], {}, total_sets=2) if g.name == "risk"]
+    assert len(group.edges) == 3 and [t for _, t in group.columns][-1] == "Endpoints"

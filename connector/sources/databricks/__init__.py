@@ -16,6 +16,11 @@ Query parameters (all optional):
 ``lineage``
     ``true`` (default) or ``false``: ask lineage tracking for each Unity Catalog
     table's upstream tables (one call per table).
+``models``
+    ``true`` (default) or ``false``: read the registered models of each schema in scope
+    whose versions depend on tables (the Feature Engineering client records them), and
+    the serving endpoints serving those versions, as consumers (one call per schema and
+    per model, and one for the endpoints).
 
 Stores: one per Unity Catalog ``catalog.schema`` holding feature tables, and one
 named after the workspace host for the legacy store.
@@ -71,10 +76,10 @@ def parse_location(location: str) -> Target:
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
         raise InputError("use https:// (plain http is accepted only for a loopback host)", path=location)
     query = parse_qs(parts.query, keep_blank_values=True)
-    unknown = sorted(set(query) - {"catalog", "schema", "api", "lineage"})
+    unknown = sorted(set(query) - {"catalog", "schema", "api", "lineage", "models"})
     if unknown:
         raise InputError(
-            f"unknown query parameter(s) {', '.join(unknown)} (known: catalog, schema, api, lineage)",
+            f"unknown query parameter(s) {', '.join(unknown)} (known: catalog, schema, api, lineage, models)",
             path=location,
         )
     values = {k: v[-1] for k, v in query.items()}
@@ -84,6 +89,9 @@ def parse_location(location: str) -> Target:
     lineage = _BOOLS.get(values.get("lineage", "true").lower())
     if lineage is None:
         raise InputError(f"lineage={values['lineage']!r}: expected true or false", path=location)
+    models = _BOOLS.get(values.get("models", "true").lower())
+    if models is None:
+        raise InputError(f"models={values['models']!r}: expected true or false", path=location)
     base = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
     return Target(
         base_url=base,
@@ -93,6 +101,7 @@ def parse_location(location: str) -> Target:
             catalog=values.get("catalog") or None,
             schema=values.get("schema") or None,
             lineage=lineage,
+            models=models,
         ),
     )
 

@@ -6,7 +6,8 @@ timestamp; every other column is a feature. Tables without a primary key are not
 feature tables: they are skipped and counted (``tables_without_primary_key``).
 Upstream lineage (``/api/2.0/lineage-tracking/table-lineage``) becomes source
 references; an upstream that is itself a feature table read here becomes a
-derived-from link instead.
+derived-from link instead. The models and serving endpoints reading the tables are read
+by :mod:`.models`.
 """
 
 from __future__ import annotations
@@ -46,13 +47,18 @@ class UnityScope:
     catalog: str | None = None
     schema: str | None = None
     lineage: bool = True
+    models: bool = True
+    """Read the registered models of each schema in scope and the serving endpoints
+    (:mod:`.models`)."""
 
 
 def read_unity(client: Client, scope: UnityScope, report: SourceReport) -> list[FeatureStore]:
     """The feature tables in scope, one store per schema that holds any."""
     stores = []
+    walked: list[tuple[str, str]] = []
     for catalog in _catalogs(client, scope):
         for schema in _schemas(client, catalog, scope):
+            walked.append((catalog, schema))
             store = _read_schema(client, catalog, schema, scope, report)
             if store.feature_sets or scope.schema:
                 # a schema named in the source is a store even when it holds no feature
@@ -60,7 +66,12 @@ def read_unity(client: Client, scope: UnityScope, report: SourceReport) -> list[
                 stores.append(store)
     if not stores and (scope.catalog or scope.schema):
         report.warn(f"{client.host}: no feature tables (tables with a primary key) in scope")
-    return _link_feature_tables(stores)
+    linked = _link_feature_tables(stores)
+    if not scope.models:
+        return linked
+    from featmesh.connector.sources.databricks.models import read_consumers
+
+    return read_consumers(client, walked, linked, report)
 
 
 def _catalogs(client: Client, scope: UnityScope) -> list[str]:
