@@ -143,7 +143,15 @@ def test_local_catalog_retires_the_placeholder_too(tmp_path):
     catalog.close()
 
 
-def test_keep_deleted_keeps_the_placeholder(tmp_path):
+def _retired(summary: dict) -> list[tuple[str, str]]:
+    return [
+        (c["typeName"], c["qualifiedName"]) for c in summary["plan"]["changes"] if c["action"] == "retire"
+    ]
+
+
+def test_keep_deleted_retires_the_placeholder_once(tmp_path):
+    """FEATMESH.RETIRED applies to featmesh_data_product (typedefs/classifications.json), so
+    with --keep-deleted a superseded placeholder is classified and kept, not left as is."""
     own, _ = _folders(tmp_path)
     uri = f"local:{tmp_path / 'c.db'}"
     _scan(own, uri)
@@ -153,13 +161,26 @@ def test_keep_deleted_keeps_the_placeholder(tmp_path):
     catalog.close()
     result, summary = run_json("scan", str(own), "--catalog", uri, "--json", "--keep-deleted")
     assert result.exit_code in (0, 1), summary
-    retired = [
-        (c["typeName"], c["qualifiedName"]) for c in summary["plan"]["changes"] if c["action"] == "retire"
-    ]
-    assert PLACEHOLDER not in retired and summary["plan"]["delete"] == 0
+    assert _retired(summary) == [PLACEHOLDER] and summary["plan"]["delete"] == 0
+    assert summary["applied"]["retired"] == 1
     catalog = LocalCatalog(tmp_path / "c.db", read_only=True)
-    assert catalog.exists(*PLACEHOLDER)
+    held = catalog.current([PLACEHOLDER], [])[PLACEHOLDER]
+    assert [c["typeName"] for c in held.get("classifications", [])] == ["FEATMESH.RETIRED"]
     catalog.close()
+    result, again = run_json("scan", str(own), "--catalog", uri, "--json", "--keep-deleted")
+    assert _retired(again) == [] and not again["plan"]["delete"]
+
+
+def test_keep_deleted_retires_the_placeholder_in_atlas(tmp_path):
+    own, _ = _folders(tmp_path)
+    with FakeAtlas(BASE, auth=("featmesh", "pw")) as fake:
+        _scan(own, ATLAS_URI)
+        _register(fake, {"Authorization": "Basic ZmVhdG1lc2g6cHc="})
+        result, summary = run_json("scan", str(own), "--catalog", ATLAS_URI, "--json", "--keep-deleted")
+        assert result.exit_code in (0, 1), summary
+        assert _retired(summary) == [PLACEHOLDER] and not summary["applied"].get("failed")
+        assert "FEATMESH.RETIRED" in fake.classifications(*PLACEHOLDER)
+        assert fake.entity(*PLACEHOLDER)["status"] == "ACTIVE"
 
 
 def _pipeline(qn: str, source: tuple[str, str]) -> dict:

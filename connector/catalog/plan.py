@@ -116,7 +116,8 @@ def compute_plan(
 
     ``superseded`` names placeholders whose real entity the desired lineage now reads:
     each one the catalog holds is deleted once nothing references it any more, this
-    plan's changes counted (``retire_placeholders``); ``keep_deleted`` keeps them.
+    plan's changes counted (``retire_placeholders``); with ``keep_deleted`` it is
+    retired (classified ``FEATMESH.RETIRED`` and kept) instead, once.
     """
     plan = Plan()
     desired_keys: dict[Key, EntityJson] = {}
@@ -141,8 +142,7 @@ def compute_plan(
             continue
         if any(key[1] == s or key[1].startswith(s + "/") for s in scopes):
             plan.changes.append(Change("retire" if keep_deleted else "delete", key, current=existing))
-    if not keep_deleted:
-        retire_placeholders(plan, superseded, desired_keys, current)
+    retire_placeholders(plan, superseded, desired_keys, current, keep=keep_deleted)
     return plan
 
 
@@ -155,10 +155,13 @@ def retire_placeholders(
     superseded: Iterable[Key],
     desired: Mapping[Key, EntityJson],
     current: Mapping[Key, EntityJson],
+    *,
+    keep: bool = False,
 ) -> None:
     """Delete each superseded placeholder no process references after
     ``plan``: a referrer the plan deletes or rewrites without it no longer counts, one
-    outside the plan (another store's pipeline, anyone's) or unknown keeps it."""
+    outside the plan (another store's pipeline, anyone's) or unknown keeps it. With
+    ``keep`` (``--keep-deleted``) the placeholder is retired instead, unless it already is."""
     going = {c.key for c in plan.changes if c.action in ("delete", "retire")}
     planned = going | set(desired)
     by_guid = {e["guid"]: k for k, e in current.items() if e.get("guid")}
@@ -173,7 +176,9 @@ def retire_placeholders(
         ]
         if any(_still_refers(r, key, going, desired) for r in referrers):
             continue
-        plan.changes.append(Change("delete", key, current=held))
+        if keep and any(c["typeName"] == RETIRED for c in held.get("classifications", [])):
+            continue
+        plan.changes.append(Change("retire" if keep else "delete", key, current=held))
 
 
 def _listed(value: Any) -> list[Mapping[str, Any]]:
