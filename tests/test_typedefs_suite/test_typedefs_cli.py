@@ -74,7 +74,8 @@ def test_validate_the_shipped_types(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["typedefs", "validate"])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().splitlines() == [
-        "featmesh typedefs: OK, valid Atlas typedefs (7 entityDefs, 4 relationshipDefs, 3 classificationDefs, 1 businessMetadataDefs)"
+        "featmesh typedefs: OK, valid Atlas typedefs (7 entityDefs, 4 relationshipDefs, "
+        "3 classificationDefs, 1 businessMetadataDefs)"
     ]
 
 

@@ -117,7 +117,8 @@ REFUSED: list[tuple[str, Callable[[Doc], Any], list[str]]] = [
         "business attribute no longer applies to a type",
         lambda d: bm_attr(d, "score")["options"].update(applicableEntityTypes='["featmesh_feature_set"]'),
         [
-            f"{BM}: attribute 'score' no longer applies to 'featmesh_feature' (applicableEntityTypes can only grow)"
+            f"{BM}: attribute 'score' no longer applies to 'featmesh_feature' "
+            "(applicableEntityTypes can only grow)"
         ],
     ),
     (
