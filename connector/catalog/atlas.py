@@ -15,7 +15,11 @@ Writes follow the plan: creates and updates in bulk batches (``batch_size``, def
 and everything else by ``uniqueAttributes``; classifications of new entities travel
 in the bulk payload, those of existing entities go through the classification
 endpoints (a bulk write ignores them, and ``replaceClassifications`` would drop
-classifications featmesh does not own); deletes last, children first. A batch the
+classifications featmesh does not own). featmesh's business metadata (the ``featmesh``
+group) rides in the bulk payload of new entities; on updates Purview merges it from the
+bulk payload (``businessAttributeUpdateBehavior=merge``: a steward's other managed
+attributes stay), while Atlas ignores it there, so it goes through
+``POST /entity/guid/{guid}/businessmetadata?isOverwrite=false``. Deletes last, children first. A batch the
 catalog refuses for its content is halved until the refused entities stand alone, so
 one refused entity never blocks the others; a batch that still fails after retries is
 recorded and the rest goes on; a re-run (or
@@ -38,9 +42,10 @@ from featmesh.connector import progress, redact
 from featmesh.connector.catalog.base import ApplyResult
 from featmesh.connector.catalog.contacts import OwnerDirectory, graph_root, lacks_contacts, merged_contacts
 from featmesh.connector.catalog.local import LocalCatalog
-from featmesh.connector.catalog.plan import Change, EntityJson, Key, Plan, owned
+from featmesh.connector.catalog.plan import BUSINESS_FIELD, Change, EntityJson, Key, Plan, owned
 from featmesh.connector.catalog.rest import AtlasRest, basic_auth_headers, unique_path
 from featmesh.connector.errors import CatalogError, UsageError
+from featmesh.connector.mapping.business import GROUP
 from featmesh.connector.mapping.entities import (
     DATA_PRODUCT,
     ENTITY,
@@ -54,14 +59,16 @@ from featmesh.connector.mapping.entities import (
 from featmesh.connector.mapping.reverse import feature_sets_from_entities
 from featmesh.connector.model import FeatureSet, parse_feature_set_qn, store_qn
 from featmesh.connector.runreport import retired_classification
-from featmesh.typedefs import load_typedefs
+from featmesh.typedefs import SECTIONS, load_typedefs
 from featmesh.typedefs.diff import refused_changes
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 100
 HISTORY_PATH = Path(".featmesh/history.db")
-CATEGORIES = ("enumDefs", "structDefs", "classificationDefs", "entityDefs", "relationshipDefs")
+CATEGORIES = SECTIONS
+BUSINESS_OPTIONS = ("applicableEntityTypes", "maxStrLength")
+"""The business attribute options featmesh sets (Purview adds others, such as isDisabled)."""
 LOOKUP_CHUNK = 25
 """qualifiedNames per unique-attribute lookup (they travel in the query string)."""
 DELETE_ORDER = (PIPELINE, MODEL, FEATURE, FEATURE_SET, ENTITY, STORE, DATA_PRODUCT)
@@ -420,6 +427,7 @@ class AtlasCatalog:
         guids: dict[Key, str] = {c.key: c.current["guid"] for c in plan.changes if c.current}
         failed: set[Key] = set()
         carried = self._write_entities(plan, guids, failed, result)
+        self._write_business(plan, guids, failed, result)
         self._write_classifications(plan, guids, failed, carried, result)
         self._delete(plan, guids, result, run_id)
         if self.directory is not None:
@@ -431,7 +439,11 @@ class AtlasCatalog:
         self, plan: Plan, guids: dict[Key, str], failed: set[Key], result: ApplyResult
     ) -> set[Key]:
         """Bulk create-or-update; returns the keys whose classifications rode along."""
-        writes = [c for c in plan.changes if c.action in ("create", "update") and c.desired is not None]
+        writes = [
+            c
+            for c in plan.changes
+            if c.action in ("create", "update") and c.desired is not None and not self._business_only(c)
+        ]
         writes += self._contacts_behind(plan)
         placeholder = itertools.count(1000)
         carried: set[Key] = set()
@@ -455,6 +467,33 @@ class AtlasCatalog:
         progress.done()
         return carried
 
+    def _business_only(self, change: Change) -> bool:
+        """An Atlas update that changes only featmesh's business metadata: Atlas's bulk write
+        would ignore it, so it is written by :meth:`_write_business` alone."""
+        return self.flavour != "purview" and change.action == "update" and change.fields == (BUSINESS_FIELD,)
+
+    def _write_business(
+        self, plan: Plan, guids: Mapping[Key, str], failed: set[Key], result: ApplyResult
+    ) -> None:
+        """Atlas: featmesh's business metadata of the entities an update changes it on, one
+        ``POST /entity/guid/{guid}/businessmetadata?isOverwrite=false`` each (only the
+        ``featmesh`` group's attributes change; a steward's groups stay)."""
+        if self.flavour == "purview":
+            return
+        for change in plan.of("update"):
+            if change.key in failed or BUSINESS_FIELD not in change.fields or change.desired is None:
+                continue
+            values = _business_values(change.desired, change.current or {})
+            path = f"/entity/guid/{guids[change.key]}/businessmetadata"
+            try:
+                self.rest.request("POST", path, params={"isOverwrite": "false"}, body=values)
+            except CatalogError as err:
+                failed.add(change.key)
+                result.failed.append(f"business metadata {GROUP} on {change.key[1]}: {err}")
+                continue
+            if self._business_only(change):
+                result.updated += 1
+
     def _send(
         self,
         batch: Sequence[Change],
@@ -475,10 +514,12 @@ class AtlasCatalog:
         for change in batch:
             local[change.key] = guids[change.key] if change.action == "update" else f"-{next(placeholder)}"
         payload = [self._payload_entity(change, local) for change in batch]
-        params = {"collectionId": collection} if collection else None
+        params: dict[str, str] = {"collectionId": collection} if collection else {}
+        if self.flavour == "purview" and any("businessAttributes" in e for e in payload):
+            params["businessAttributeUpdateBehavior"] = "merge"
         try:
             body = {"entities": payload}
-            response = self.rest.request("POST", "/entity/bulk", params=params, body=body) or {}
+            response = self.rest.request("POST", "/entity/bulk", params=params or None, body=body) or {}
         except CatalogError as err:
             if _refused(err) and len(batch) > 1:
                 middle = len(batch) // 2
@@ -526,6 +567,11 @@ class AtlasCatalog:
             entity["classifications"] = [c for c in entity["classifications"] if owned(c["typeName"])]
         else:
             entity.pop("classifications", None)
+        if change.action == "update" and "businessAttributes" in entity:
+            if self.flavour == "purview" and BUSINESS_FIELD in change.fields:
+                entity["businessAttributes"] = _business_values(change.desired, change.current or {})
+            else:
+                entity.pop("businessAttributes")
         return entity
 
     @staticmethod
@@ -765,6 +811,8 @@ def _clear_removed(entity: dict[str, Any], fields: Sequence[str], current: Mappi
     """Atlas keeps attributes an update leaves out: send an explicit null (or an empty
     list) for each value featmesh no longer sets, so that it is cleared."""
     for name in fields:
+        if name == BUSINESS_FIELD:
+            continue
         if name.startswith("relationship:"):
             attr = name.split(":", 1)[1]
             if attr not in entity["relationshipAttributes"]:
@@ -775,6 +823,16 @@ def _clear_removed(entity: dict[str, Any], fields: Sequence[str], current: Mappi
             entity["attributes"][name] = (
                 [] if isinstance(was, list) else {} if isinstance(was, dict) else None
             )
+
+
+def _business_values(desired: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+    """featmesh's group as an update sends it: the desired values, and a null for each
+    value the catalog holds that featmesh no longer sets (a merge keeps what is left out)."""
+    want = dict((desired.get("businessAttributes") or {}).get(GROUP) or {})
+    held = (current.get("businessAttributes") or {}).get(GROUP) or {}
+    for name in held:
+        want.setdefault(name, None)
+    return {GROUP: want}
 
 
 def _json_size(entity: Mapping[str, Any]) -> int:
@@ -841,6 +899,8 @@ def _normalise(
         out["contacts"] = entity["contacts"]
     if entity.get("collectionId"):  # Purview: the collection holding the entity (not diffed)
         out["collectionId"] = entity["collectionId"]
+    if entity.get("businessAttributes"):  # only featmesh's group is compared (plan.diff_fields)
+        out["businessAttributes"] = entity["businessAttributes"]
     classifications = [
         {
             "typeName": c["typeName"],
@@ -908,6 +968,7 @@ def _typedef_shape(typedef: Mapping[str, Any]) -> Any:
             bool(a.get("isOptional", True)),
             a.get("cardinality", "SINGLE"),
             bool(a.get("isUnique", False)),
+            sorted((k, v) for k, v in (a.get("options") or {}).items() if k in BUSINESS_OPTIONS),
         )
         for a in typedef.get("attributeDefs") or []
     )

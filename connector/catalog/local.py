@@ -33,12 +33,13 @@ from featmesh.connector.mapping.reverse import (
 )
 from featmesh.connector.model import FeatureSet, parse_feature_set_qn, store_qn
 from featmesh.connector.runreport import retired_classification, utcnow
-from featmesh.typedefs import TypeSystem, load_base_typedefs, load_typedefs
+from featmesh.typedefs import SECTIONS, TypeSystem, load_base_typedefs, load_typedefs
+from featmesh.typedefs.diff import refused_changes
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "1"
-CATEGORIES = ("enumDefs", "structDefs", "classificationDefs", "entityDefs", "relationshipDefs")
+CATEGORIES = SECTIONS
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -139,6 +140,7 @@ class LocalCatalog:
             self._unlock()
             raise
         self._types: TypeSystem | None = None
+        self._business = _has_table(self.db, "business_metadata")
 
     # ------------------------------------------------------------------ setup
 
@@ -151,8 +153,11 @@ class LocalCatalog:
             )
 
     def _migrate(self) -> None:
-        """Build the ``published_sets`` index of a catalog written before it existed
-        (once: later applies keep it up to date in their own transaction)."""
+        """Add what a catalog written by an earlier featmesh lacks: the business metadata
+        table, and the ``published_sets`` index (built once: later applies keep it up to
+        date in their own transaction)."""
+        with self.db:
+            self.db.execute(_BUSINESS_DDL)
         if self._index_built():
             return
         with self.db:
@@ -215,7 +220,8 @@ class LocalCatalog:
         return self.add_typedefs(_shipped_typedefs(), dry_run=dry_run)
 
     def add_typedefs(self, doc: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, list[str]]:
-        """Create missing types and update changed ones (as Atlas's typedef API would)."""
+        """Create missing types and update changed ones (as Atlas's typedef API would,
+        refusing the same changes: ``typedefs.diff``)."""
         changes: dict[str, list[str]] = {"create": [], "update": []}
         stored = {row["name"]: row["body"] for row in self.db.execute("SELECT name, body FROM typedefs")}
         for category in CATEGORIES:
@@ -225,6 +231,13 @@ class LocalCatalog:
                     changes["create"].append(typedef["name"])
                 elif stored[typedef["name"]] != body:
                     changes["update"].append(typedef["name"])
+        if changes["update"]:
+            refused = refused_changes(self.typedefs(), doc)
+            if refused:
+                raise CatalogError(
+                    f"{self.uri}: the catalog's types cannot be updated in place, nothing was written: "
+                    + "; ".join(refused)
+                )
         if (changes["create"] or changes["update"]) and not dry_run and not self.read_only:
             merged = self.typedefs()
             for category in CATEGORIES:
@@ -320,6 +333,16 @@ class LocalCatalog:
         }
         if classifications:
             entity["classifications"] = classifications
+        if self._business:
+            business = {
+                b["name"]: json.loads(b["attributes"])
+                for b in self.db.execute(
+                    "SELECT name, attributes FROM business_metadata WHERE entity_guid = ? ORDER BY name",
+                    (row["guid"],),
+                )
+            }
+            if business:
+                entity["businessAttributes"] = business
         return entity
 
     def _inverse_ends(self, guid: str, type_name: str) -> dict[str, Any]:
@@ -451,6 +474,12 @@ class LocalCatalog:
                 )
                 result.updated += 1
             guids[change.key] = guid
+            for name, values in (desired.get("businessAttributes") or {}).items():
+                kept = {k: v for k, v in values.items() if v is not None}
+                db.execute(
+                    "INSERT OR REPLACE INTO business_metadata VALUES (?, ?, ?)",
+                    (guid, name, json.dumps(kept, sort_keys=True)),
+                )
         return guids
 
     def _guid_of(self, db: sqlite3.Connection, reference: Mapping[str, Any], types: TypeSystem) -> str:
@@ -495,6 +524,7 @@ class LocalCatalog:
             guid = change.current["guid"]
             db.execute("DELETE FROM relationships WHERE from_guid = ? OR to_guid = ?", (guid, guid))
             db.execute("DELETE FROM classifications WHERE entity_guid = ?", (guid,))
+            db.execute("DELETE FROM business_metadata WHERE entity_guid = ?", (guid,))
             db.execute("DELETE FROM entities WHERE guid = ?", (guid,))
             result.deleted += 1
         for change in plan.of("retire"):
@@ -692,6 +722,17 @@ def _guarded(method: Any) -> Any:
 for _name, _method in list(vars(LocalCatalog).items()):
     if not _name.startswith("_") and callable(_method) and _name != "close":
         setattr(LocalCatalog, _name, _guarded(_method))
+
+
+_BUSINESS_DDL = """CREATE TABLE IF NOT EXISTS business_metadata (
+    entity_guid TEXT NOT NULL, name TEXT NOT NULL, attributes TEXT NOT NULL,
+    PRIMARY KEY (entity_guid, name))"""
+
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    """Whether the catalog has the table (a read-only catalog of an earlier featmesh may not)."""
+    row = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
+    return row is not None
 
 
 def _shipped_typedefs() -> dict[str, Any]:

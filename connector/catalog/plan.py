@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from featmesh.connector.mapping.business import GROUP, owned_values
+
 Key = tuple[str, str]
 EntityJson = dict[str, Any]
 
@@ -195,9 +197,7 @@ def _referrer_key(item: Mapping[str, Any], by_guid: Mapping[str, Key]) -> Key | 
     return by_guid.get(guid) if isinstance(guid, str) else None
 
 
-def _still_refers(
-    referrer: Key | None, key: Key, going: set[Key], desired: Mapping[Key, EntityJson]
-) -> bool:
+def _still_refers(referrer: Key | None, key: Key, going: set[Key], desired: Mapping[Key, EntityJson]) -> bool:
     if referrer is None:
         return True  # a process featmesh cannot name: keep the placeholder
     if referrer in going:
@@ -215,7 +215,8 @@ def _still_refers(
 
 
 def diff_fields(desired: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[str, ...]:
-    """Names of the attributes and relationship attributes whose values differ.
+    """Names of the attributes, relationship attributes and featmesh business metadata
+    (``business:featmesh``) whose values differ.
 
     Only what featmesh sets is compared: attributes a catalog adds (defaults, system
     attributes) do not make an entity differ; a value featmesh no longer sets does.
@@ -233,7 +234,15 @@ def diff_fields(desired: Mapping[str, Any], current: Mapping[str, Any]) -> tuple
     for name in sorted(want_rel):
         if _norm_ref(want_rel[name]) != _norm_ref(have_rel.get(name)):
             names.append(f"relationship:{name}")
+    wanted = owned_values(desired)
+    if wanted is not None and _norm(wanted) != _norm(owned_values(current)):
+        names.append(BUSINESS_FIELD)
     return tuple(names)
+
+
+BUSINESS_FIELD = f"business:{GROUP}"
+"""The field an update names when featmesh's business metadata differs (its volatile
+``evaluatedAt`` aside); other groups (a steward's managed attributes) are never compared."""
 
 
 def _norm(value: Any) -> Any:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from featmesh.connector.mapping.business import verdict_metadata
 from featmesh.connector.mapping.rules import DEFAULT_RULES, MappingRule, resolve
 
 if TYPE_CHECKING:
@@ -82,8 +83,9 @@ def map_mesh(
     """Map stores to Atlas entities.
 
     ``classifications`` maps a qualifiedName to the featmesh classifications it
-    should carry; ``feature_attributes`` adds attributes to features by qualifiedName
-    (profiles). ``exists`` lets sources resolve to entities the catalog already holds.
+    should carry (a verdict also becomes the entity's ``featmesh`` business metadata);
+    ``feature_attributes`` adds attributes to features by qualifiedName (profiles).
+    ``exists`` lets sources resolve to entities the catalog already holds.
     """
     rules = tuple(rules)
     out = MeshMapping()
@@ -133,6 +135,9 @@ def map_mesh(
             found = classifications.get(entity["attributes"]["qualifiedName"])
             if found:
                 entity["classifications"] = sorted(found, key=lambda c: c["typeName"])
+                business = verdict_metadata(found)
+                if business:
+                    entity["businessAttributes"] = business
     return out
 
 
