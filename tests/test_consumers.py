@@ -176,11 +176,10 @@ def test_consumers_map_to_models_with_a_process_from_exactly_their_features():
         "featmesh://manifest/risk-shared/customer_risk_360@1",
         "featmesh://manifest/payments/merchant_risk_signals@1",
     ]
-    columns = json.loads(process["attributes"]["columnMapping"])
-    assert columns[1]["ColumnMapping"] == [
-        {"Source": "chargeback_rate_30d", "Sink": "chargeback_rate_30d"},
-        {"Source": "is_high_risk_mcc", "Sink": "is_high_risk_mcc"},
-    ]
+    # a model shows no schema, so no columnMapping could name its columns: the process says
+    # which features it reads instead
+    assert "columnMapping" not in process["attributes"]
+    assert process["attributes"]["readsFeatures"] == model["attributes"]["features"]
     endpoint = by_qn["featmesh://manifest/risk-models/consumer/serving-endpoint/fraud-scoring-service@latest"]
     assert endpoint["attributes"]["serves"] == [qn]
     order = [e["typeName"] for e in mapping.entities]

@@ -47,6 +47,7 @@ from featmesh.connector.catalog.rest import AtlasRest, basic_auth_headers, uniqu
 from featmesh.connector.errors import CatalogError, UsageError
 from featmesh.connector.mapping.business import GROUP
 from featmesh.connector.mapping.entities import (
+    COLUMN,
     DATA_PRODUCT,
     ENTITY,
     FEATMESH_TYPES,
@@ -71,7 +72,7 @@ BUSINESS_OPTIONS = ("applicableEntityTypes", "maxStrLength")
 """The business attribute options featmesh sets (Purview adds others, such as isDisabled)."""
 LOOKUP_CHUNK = 25
 """qualifiedNames per unique-attribute lookup (they travel in the query string)."""
-DELETE_ORDER = (PIPELINE, MODEL, FEATURE, FEATURE_SET, ENTITY, STORE, DATA_PRODUCT)
+DELETE_ORDER = (PIPELINE, MODEL, FEATURE, FEATURE_SET, ENTITY, STORE, COLUMN, DATA_PRODUCT)
 PURVIEW_OPERATIONS_PER_SECOND = 25.0
 """Purview's Data Map meters 25 operations per second per capacity unit
 (https://learn.microsoft.com/purview/concept-elastic-data-map)."""
@@ -81,6 +82,8 @@ PURVIEW_MAX_BATCH = 200
 2 MB an entity; https://learn.microsoft.com/purview/how-to-manage-quotas)."""
 MAX_ENTITY_BYTES = 2 * 1024 * 1024
 REFUSED_404_CODES = ("ATLAS-404-00-007", "ATLAS-404-00-00A")
+_UNKNOWN = object()
+"""A type the catalog does not define (its schema option cannot be read)."""
 """404 answers Atlas gives for a payload it refuses (see :func:`_refused`)."""
 
 
@@ -209,6 +212,8 @@ class AtlasCatalog:
         self._history: LocalCatalog | None = None
         self._exists: dict[Key, bool] = {}
         self._type_names: set[str] | None = None
+        self._schemas: dict[Key, frozenset[str] | None] = {}
+        self._schema_options: dict[str, Any] = {}
 
     def _has_type(self, type_name: str) -> bool:
         """Whether the catalog defines the type (a lookup of an unknown type is an error
@@ -276,6 +281,63 @@ class AtlasCatalog:
             entity = data.get("entity") if isinstance(data, dict) else None
             self._exists[key] = isinstance(entity, dict) and entity.get("status", "ACTIVE") == "ACTIVE"
         return self._exists[key]
+
+    def columns(self, type_name: str, qualified_name: str) -> frozenset[str] | None:
+        """The schema Purview (or Atlas) shows for an entity: the names (``displayText``) of
+        the elements its type's ``options.schemaElementsAttribute`` names, following an
+        element that is itself a schema holder (a schema object holding columns) once.
+        Two reads per entity and one per type; None when featmesh cannot tell."""
+        key = (type_name, qualified_name)
+        if key not in self._schemas:
+            self._schemas[key] = self._read_columns(type_name, qualified_name)
+        return self._schemas[key]
+
+    def _read_columns(self, type_name: str, qualified_name: str) -> frozenset[str] | None:
+        attribute = self._schema_attribute(type_name)
+        if attribute is _UNKNOWN:
+            return None
+        if not attribute:
+            return frozenset()
+        data = self.rest.request(
+            "GET",
+            f"/entity/uniqueAttribute/type/{quote(type_name, safe='')}",
+            params={"attr:qualifiedName": qualified_name},
+            allow=(404,),
+        )
+        entity = data.get("entity") if isinstance(data, dict) else None
+        if not isinstance(entity, dict):
+            return None
+        names: set[str] = set()
+        for item in _as_list((entity.get("relationshipAttributes") or {}).get(attribute)):
+            if not _active_link(item):
+                continue
+            nested = self._schema_attribute(str(item.get("typeName")))
+            if isinstance(nested, str) and nested and isinstance(item.get("guid"), str):
+                held = self.rest.request("GET", f"/entity/guid/{quote(item['guid'], safe='')}", allow=(404,))
+                inner = held.get("entity") if isinstance(held, dict) else None
+                items = _as_list(((inner or {}).get("relationshipAttributes") or {}).get(nested))
+            else:
+                items = [item]
+            for element in items:
+                if not _active_link(element):
+                    continue
+                if not element.get("displayText"):
+                    return None
+                names.add(str(element["displayText"]))
+        return frozenset(names)
+
+    def _schema_attribute(self, type_name: str) -> Any:
+        """The type's ``options.schemaElementsAttribute``, None when it has none, and
+        ``_UNKNOWN`` when the catalog does not know the type."""
+        if type_name not in self._schema_options:
+            found = self.rest.request(
+                "GET", f"/types/entitydef/name/{quote(type_name, safe='')}", allow=(404,)
+            )
+            if not isinstance(found, dict) or "_status" in found:
+                self._schema_options[type_name] = _UNKNOWN
+            else:
+                self._schema_options[type_name] = (found.get("options") or {}).get("schemaElementsAttribute")
+        return self._schema_options[type_name]
 
     def current(self, keys: Iterable[Key], scopes: Iterable[str]) -> dict[Key, EntityJson]:
         """What the catalog holds for ``keys``, and every featmesh entity reachable

@@ -37,6 +37,8 @@ from featmesh.typedefs import SECTIONS, TypeSystem, load_base_typedefs, load_typ
 from featmesh.typedefs.diff import refused_changes
 
 log = logging.getLogger(__name__)
+PRODUCT_COLUMNS = "featmesh_data_product_columns"
+"""The relationship type holding a placeholder's columns (typedefs/relationships.json)."""
 
 SCHEMA_VERSION = "1"
 CATEGORIES = SECTIONS
@@ -267,6 +269,45 @@ class LocalCatalog:
             (type_name, qualified_name),
         ).fetchone()
         return row is not None
+
+    def columns(self, type_name: str, qualified_name: str) -> frozenset[str] | None:
+        """The names of the schema elements the type's ``options.schemaElementsAttribute``
+        names (a schema object holding columns followed once); see ``Catalog.columns``."""
+        options = {t["name"]: t.get("options") or {} for t in self.typedefs()["entityDefs"]}
+        if type_name not in options:
+            return None
+        attribute = options[type_name].get("schemaElementsAttribute")
+        if not attribute:
+            return frozenset()
+        names: set[str] = set()
+        for element in self._related(type_name, qualified_name, attribute):
+            nested = options.get(str(element["typeName"]), {}).get("schemaElementsAttribute")
+            inner = (
+                self._related(element["typeName"], element["qualifiedName"], nested) if nested else [element]
+            )
+            names.update(str(e["name"]) for e in inner if e.get("name"))
+        return frozenset(names)
+
+    def _related(self, type_name: str, qualified_name: str, attribute: str) -> list[dict[str, Any]]:
+        """The entities an entity's relationship attribute holds, from either end, with
+        their typeName, qualifiedName and name."""
+        row = self.db.execute(
+            "SELECT * FROM entities WHERE type_name = ? AND qualified_name = ?", (type_name, qualified_name)
+        ).fetchone()
+        if row is None:
+            return []
+        held = self._entity_json(row, inverse=True)["relationshipAttributes"].get(attribute)
+        out = []
+        for ref in held if isinstance(held, list) else [held] if held else []:
+            qn = (ref.get("uniqueAttributes") or {}).get("qualifiedName")
+            found = self.db.execute(
+                "SELECT attributes FROM entities WHERE type_name = ? AND qualified_name = ?",
+                (ref.get("typeName"), qn),
+            ).fetchone()
+            if found is not None:
+                name = json.loads(found[0]).get("name")
+                out.append({"typeName": ref.get("typeName"), "qualifiedName": qn, "name": name})
+        return out
 
     def current(self, keys: Iterable[Key], scopes: Iterable[str]) -> dict[Key, EntityJson]:
         wanted = set(keys)
@@ -522,6 +563,16 @@ class LocalCatalog:
         for change in plan.of("delete"):
             assert change.current is not None
             guid = change.current["guid"]
+            if change.key[0] == DATA_PRODUCT:  # its columns go with it (a COMPOSITION, as in Atlas)
+                children = db.execute(
+                    "SELECT from_guid FROM relationships WHERE to_guid = ? AND relationship_type = ?",
+                    (guid, PRODUCT_COLUMNS),
+                ).fetchall()
+                for (child,) in children:
+                    db.execute("DELETE FROM relationships WHERE from_guid = ? OR to_guid = ?", (child, child))
+                    db.execute("DELETE FROM business_metadata WHERE entity_guid = ?", (child,))
+                    db.execute("DELETE FROM classifications WHERE entity_guid = ?", (child,))
+                    db.execute("DELETE FROM entities WHERE guid = ?", (child,))
             db.execute("DELETE FROM relationships WHERE from_guid = ? OR to_guid = ?", (guid, guid))
             db.execute("DELETE FROM classifications WHERE entity_guid = ?", (guid,))
             db.execute("DELETE FROM business_metadata WHERE entity_guid = ?", (guid,))
