@@ -83,9 +83,11 @@ def _scan(folder: Path, uri: str) -> dict:
 
 def _fake(flavour: str) -> tuple[FakeAtlas, str, dict[str, str]]:
     if flavour == "purview":
-        return FakeAtlas.purview("contoso"), "purview+https://contoso.purview.azure.com", {
-            "Authorization": "Bearer x"
-        }
+        return (
+            FakeAtlas.purview("contoso"),
+            "purview+https://contoso.purview.azure.com",
+            {"Authorization": "Bearer x"},
+        )
     return FakeAtlas(BASE, auth=("featmesh", "pw")), ATLAS_URI, BASIC
 
 
@@ -126,9 +128,10 @@ def test_the_verdict_is_business_metadata_and_a_steward_group_stays(tmp_path, fl
         now = fake.business_metadata(*SET)
         assert now["stewardship"] == {"reviewedBy": "ana"}
         assert now["featmesh"]["score"] < held["score"]
-        assert now["featmesh"]["score"] == fake.classifications(*SET)[
-            next(iter(fake.classifications(*SET)))
-        ]["score"]
+        assert (
+            now["featmesh"]["score"]
+            == fake.classifications(*SET)[next(iter(fake.classifications(*SET)))]["score"]
+        )
         if flavour == "atlas":  # Atlas's bulk update ignores business metadata
             assert fake.count("POST", BM_PATH) > calls
         else:  # Purview merges it from the bulk write
@@ -146,7 +149,9 @@ def test_the_fake_refuses_what_atlas_refuses():
         answer = requests.post(f"{fake.base}/entity", json={"entity": model}, headers=BASIC)
         guid = next(iter(answer.json()["guidAssignments"].values()))
         for body in ({"featmesh": {"score": 1.0}}, {"nobody": {"x": 1}}):
-            answer = requests.post(f"{fake.base}/entity/guid/{guid}/businessmetadata", json=body, headers=BASIC)
+            answer = requests.post(
+                f"{fake.base}/entity/guid/{guid}/businessmetadata", json=body, headers=BASIC
+            )
             assert answer.status_code == 404
             assert answer.json()["errorCode"] == "ATLAS-404-00-007"
             assert "invalid business-metadata for entity type featmesh_model" in answer.json()["errorMessage"]

@@ -68,7 +68,10 @@ def test_every_column_mapping_names_columns_that_exist_on_both_ends():
         for entry in json.loads(e["attributes"]["columnMapping"]):
             source, sink = entry["DatasetMapping"]["Source"], entry["DatasetMapping"]["Sink"]
             for column in entry["ColumnMapping"]:
-                assert column["Source"] in schema.get(source, set()), (e["attributes"]["qualifiedName"], column)
+                assert column["Source"] in schema.get(source, set()), (
+                    e["attributes"]["qualifiedName"],
+                    column,
+                )
                 assert column["Sink"] in schema.get(sink, set()), (e["attributes"]["qualifiedName"], column)
                 pairs += 1
     assert pairs > 40
