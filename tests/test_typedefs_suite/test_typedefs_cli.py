@@ -74,7 +74,7 @@ def test_validate_the_shipped_types(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["typedefs", "validate"])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().splitlines() == [
-        "featmesh typedefs: OK, valid Atlas typedefs (7 entityDefs, 4 relationshipDefs, "
+        "featmesh typedefs: OK, valid Atlas typedefs (8 entityDefs, 5 relationshipDefs, "
         "3 classificationDefs, 1 businessMetadataDefs)"
     ]
 
