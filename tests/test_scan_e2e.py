@@ -33,8 +33,7 @@ def test_scan_twice_then_nothing_changes(tmp_path: Path):
     assert summary["counts"] == {"stores": 4, "feature_sets": 9, "features": 69, "entities": 6, "lineage": 11}
     plan = summary["plan"]
     assert (
-        plan["create"] == SAMPLE_MESH_ENTITIES
-        and plan["update"] == plan["delete"] == plan["unchanged"] == 0
+        plan["create"] == SAMPLE_MESH_ENTITIES and plan["update"] == plan["delete"] == plan["unchanged"] == 0
     )
     before = _entity_rows(db)
     assert len(before) == plan["create"]
