@@ -107,10 +107,12 @@ PURVIEW_NOTES = (
     "envelope (the message text is the fake's) "
     "(https://learn.microsoft.com/rest/api/purview/datamapdataplane/entity/bulk-create-or-update, "
     "https://learn.microsoft.com/purview/how-to-create-and-manage-collections)",
-    "limits: about 200 entities a bulk call and 2 MB an entity "
-    "(https://learn.microsoft.com/purview/how-to-manage-quotas); 25 operations a second per "
-    "capacity unit, entities, relationships and classifications each counting, 429 with Retry-After "
-    "beyond (https://learn.microsoft.com/purview/concept-elastic-data-map)",
+    "limits: 2 MB an asset (https://learn.microsoft.com/purview/how-to-manage-quotas); 200 entities "
+    "a bulk call is the fake's cap, the size reported to work (Purview documents none: "
+    "https://learn.microsoft.com/answers/questions/5922338); 25 operations a second per capacity "
+    "unit, entities, relationships and classifications each counting "
+    "(https://learn.microsoft.com/purview/concept-elastic-data-map), answered 429 with Retry-After "
+    "beyond (the fake's model: Purview documents no throttling answer)",
 )
 _DATE = re.compile(r"\d{1,4}-\d{1,2}-\d{1,2}T\d{1,2}:\d{1,2}:\d{1,2}\.\d{1,3}Z")
 _NOT_FOUND = object()

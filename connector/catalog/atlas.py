@@ -75,12 +75,19 @@ LOOKUP_CHUNK = 25
 DELETE_ORDER = (PIPELINE, MODEL, FEATURE, FEATURE_SET, ENTITY, STORE, COLUMN, DATA_PRODUCT)
 PURVIEW_OPERATIONS_PER_SECOND = 25.0
 """Purview's Data Map meters 25 operations per second per capacity unit
-(https://learn.microsoft.com/purview/concept-elastic-data-map)."""
+(https://learn.microsoft.com/purview/concept-elastic-data-map); an account scales up to 10
+units (250 a second) by default and 100 on request
+(https://learn.microsoft.com/purview/how-to-manage-quotas), so one unit's rate is the pace
+that never throttles; ``catalog.operations_per_second`` raises it."""
 CURATOR_ROLE = "Data Curator"
 PURVIEW_MAX_BATCH = 200
-"""Entities per bulk call Purview accepts (Data Map limits: about 200 entities a bulk call,
-2 MB an entity; https://learn.microsoft.com/purview/how-to-manage-quotas)."""
+"""Entities per bulk call to Purview. Purview documents no largest bulk call; 200 is the size
+reported to work, larger ones failing (a Microsoft Q&A thread,
+https://learn.microsoft.com/answers/questions/5922338), and reads by guid fail above 193
+guids (https://github.com/Azure/azure-sdk-for-python/issues/39935; featmesh reads 50)."""
 MAX_ENTITY_BYTES = 2 * 1024 * 1024
+"""Purview's documented maximum size of an asset (https://learn.microsoft.com/purview/how-to-manage-quotas:
+"Maximum size of an asset in a catalog: 2 MB")."""
 REFUSED_404_CODES = ("ATLAS-404-00-007", "ATLAS-404-00-00A")
 _UNKNOWN = object()
 """A type the catalog does not define (its schema option cannot be read)."""
