@@ -17,6 +17,7 @@ Shapes and rules, from the services' own references:
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -176,3 +177,20 @@ def test_local_catalog_stores_it_and_a_rescan_writes_nothing(tmp_path):
     catalog.close()
     again = _scan(_folder(tmp_path), uri)
     assert again["plan"]["update"] == again["plan"]["create"] == 0
+
+
+def test_a_catalog_written_before_business_metadata_gets_it_on_the_next_scan(tmp_path):
+    """An incremental scan skips unchanged sets, but not those the catalog holds without the
+    featmesh group (written by an earlier featmesh): they are evaluated once more and get it."""
+    uri = f"local:{tmp_path / 'c.db'}"
+    _scan(_folder(tmp_path), uri)
+    with sqlite3.connect(tmp_path / "c.db") as db:
+        db.execute("DELETE FROM business_metadata")
+    summary = _scan(_folder(tmp_path), uri)
+    updated = {c["qualifiedName"] for c in summary["plan"]["changes"] if "business:featmesh" in c["fields"]}
+    assert SET[1] in updated
+    catalog = LocalCatalog(tmp_path / "c.db", read_only=True)
+    assert "featmesh" in catalog.current([SET], [])[SET]["businessAttributes"]
+    catalog.close()
+    again = _scan(_folder(tmp_path), uri)
+    assert again["plan"]["update"] == 0
