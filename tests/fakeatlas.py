@@ -1456,7 +1456,8 @@ class _Meter:
 
 
 def _metered_operations(request: requests.PreparedRequest) -> int:
-    """Entities, classifications and relationships a call carries count one each."""
+    """Entities, classifications, relationships and business metadata a call carries count
+    one each."""
     try:
         payload = json.loads(request.body) if request.body else None
     except (ValueError, TypeError):
@@ -1467,6 +1468,7 @@ def _metered_operations(request: requests.PreparedRequest) -> int:
             count += 1
             if isinstance(entity, Mapping):
                 count += len(entity.get("classifications") or [])
+                count += int(bool(entity.get("businessAttributes")))
                 for value in (entity.get("relationshipAttributes") or {}).values():
                     count += len(value) if isinstance(value, list) else int(value is not None)
         return max(1, count)
