@@ -26,6 +26,10 @@ DERIVED_EXTRA = frozenset({"parent_hashes", "published_content_hash", PREVIOUS_H
 """``extra`` keys featmesh itself fills in (from run history or a catalog): not part of
 the definition, so not part of its hash."""
 UNVERSIONED = "latest"
+REVISION_DIGITS = 12
+"""Hex digits of a revision hash that name the revision (``3f9c2a1b7d4e``)."""
+MACHINE_LOCAL = "machine_local"
+"""Field metadata of a value that holds only on the machine that read it: never serialised."""
 
 # --------------------------------------------------------------------------- set kinds
 
@@ -225,6 +229,11 @@ class SourceRef:
     columns: tuple[str, ...] = ()
     timestamp_field: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    location: str | None = field(default=None, compare=False, metadata={MACHINE_LOCAL: True})
+    """Where the data is on the machine that read the store (an absolute path), for a file
+    of the store's own folder, which ``uri`` names by the store and its path inside it
+    (``file:feast/PROJECT/data/x.parquet``): what profiling opens. Not part of the
+    definition: never hashed, recorded or published, so two checkouts read alike."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -301,6 +310,30 @@ class FeatureSet:
         Two reads of the same definition give the same hash whatever the order of
         tags or the file it came from; any change to what the set computes changes it.
         """
+        return stable_hash(self._definition)
+
+    @cached_property
+    def revision_hash(self) -> str:
+        """The hash that names the set's revision: its :attr:`content_hash` with the names
+        of those who read it (``consumers``) left out, so that a new model or feature
+        service reading the set leaves the revision others were trained on as it was.
+        Equal to the content hash of a set nobody names as a reader."""
+        return stable_hash({**self._definition, "consumers": []})
+
+    @property
+    def revision(self) -> str:
+        """The revision's name: the first :data:`REVISION_DIGITS` hex digits of
+        :attr:`revision_hash`."""
+        return self.revision_hash[:REVISION_DIGITS]
+
+    def is_revision(self, named: str) -> bool:
+        """Whether ``named`` (a revision, or a longer prefix of the hash) names the
+        definition the set has now."""
+        return len(named) >= REVISION_DIGITS and self.revision_hash.startswith(named.lower())
+
+    @cached_property
+    def _definition(self) -> dict[str, Any]:
+        """The definition both hashes are of, built once per set."""
         body = to_dict(self)
         for transient in ("origin", "domain", "domain_rule"):
             body.pop(transient, None)
@@ -314,7 +347,7 @@ class FeatureSet:
                 key.pop("expression", None)
             if not key.get("description"):
                 key.pop("description", None)
-        return stable_hash(body)
+        return body
 
 
 CONSUMER_KINDS = (
@@ -336,6 +369,9 @@ class ConsumerRead:
 
     feature_set: FeatureSetRef
     features: tuple[str, ...] = ()
+    revision: str | None = None
+    """The set's revision the consumer was trained on (:attr:`FeatureSet.revision`, or a
+    longer prefix of its :attr:`~FeatureSet.revision_hash`), where it names one."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -464,11 +500,16 @@ _FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
 
 def _field_names(cls: type) -> tuple[str, ...] | None:
     """The fields to serialise of a dataclass type (None: not a dataclass); an Origin's key
-    lines are for messages of this run, never stored or hashed."""
+    lines are for messages of this run, and a source's ``location`` holds on this machine
+    only: neither is stored or hashed."""
     try:
         return _FIELD_NAMES[cls]
     except KeyError:
-        names = tuple(f.name for f in fields(cls)) if is_dataclass(cls) else None
+        names = (
+            tuple(f.name for f in fields(cls) if not f.metadata.get(MACHINE_LOCAL))
+            if is_dataclass(cls)
+            else None
+        )
         if names == _ORIGIN_FIELDS:
             names = names[:-1]
         _FIELD_NAMES[cls] = names

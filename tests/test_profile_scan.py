@@ -36,8 +36,12 @@ def test_scan_profiles_sources_and_pushes_feature_profiles(tmp_path: Path):
     assert email["classifications"][0]["typeName"] == "FEATMESH.NON_COMPLIANT"
     catalog = LocalCatalog(db, read_only=True)
     stored = catalog.latest_profiles(["featmesh://manifest/fraud-lab/click_behaviour@1"])
+    # stored under the source's name, the same in every checkout (tests/test_checkout_identity.py)
     assert list(stored) == [
-        ("featmesh://manifest/fraud-lab/click_behaviour@1", "../data/marketing_clicks.parquet")
+        (
+            "featmesh://manifest/fraud-lab/click_behaviour@1",
+            "file:manifest/fraud-lab/../data/marketing_clicks.parquet",
+        )
     ]
 
 

@@ -24,7 +24,7 @@ CANARY = "canary-s3cret-77ab"
 ATLAS_URI = "atlas+https://atlas.example.com:21000"
 BASE = "https://atlas.example.com:21000/api/atlas/v2"
 MANIFESTS = SAMPLES / "manifests"
-VOLATILE = ("runId", "evaluatedAt", "retiredAt")
+VOLATILE = ("runId", "evaluatedAt", "retiredAt", "revisionFirstRun", "revisionFirstSeen")  # of a run
 SET = ("featmesh_feature_set", "featmesh://manifest/payments/merchant_risk_signals@1")
 FEATURE = ("featmesh_feature", "featmesh://manifest/customer-360/customer_profile@3#age_years")
 SET_FEATURES = (
@@ -77,10 +77,13 @@ def _refusing(atlas: FakeAtlas) -> None:
 
 
 @pytest.fixture(scope="module")
-def expected() -> dict:
+def expected(tmp_path_factory: pytest.TempPathFactory) -> dict:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ATLAS_USERNAME", "featmesh")
         patch.setenv("ATLAS_PASSWORD", CANARY)
+        # its own folder: the run history (.featmesh/history.db) of the working directory
+        # would otherwise carry revisions over from earlier runs
+        patch.chdir(tmp_path_factory.mktemp("clean"))
         with FakeAtlas(BASE, auth=("featmesh", CANARY)) as clean:
             assert _scan(str(MANIFESTS))[0] == 0
             return {"snapshot": clean.snapshot(drop_attributes=VOLATILE), "keys": set(clean.entities())}

@@ -37,7 +37,13 @@ import click
 from featmesh.connector import redact
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.engine import engine_choice
-from featmesh.connector.commands.options import catalog_option, profile_options, timeout_option
+from featmesh.connector.commands.options import (
+    catalog_option,
+    profile_options,
+    store_name_option,
+    store_name_specs,
+    timeout_option,
+)
 from featmesh.connector.config import load_config
 from featmesh.connector.contracts import load_contracts
 from featmesh.connector.errors import (
@@ -166,6 +172,7 @@ def _published(catalog: Any, uri: str, report: RunReport) -> list[FeatureSet]:
     type=click.Path(dir_okay=False, path_type=Path),
     help="A featmesh.yaml: its domains, mapping and policy settings apply; SOURCES default to its sources.",
 )
+@store_name_option
 def check(
     sources: tuple[str, ...],
     packs: tuple[str, ...],
@@ -182,6 +189,7 @@ def check(
     config_path: Path | None,
     contract_paths: tuple[Path, ...] = (),
     timeout: float | None = None,
+    store_name: str | None = None,
 ) -> None:
     """Check feature sets in SOURCES against policy packs; writes nothing to any catalog.
 
@@ -207,7 +215,8 @@ def check(
     policy = load_policy(list(packs) or None)
     contracts = load_contracts(contract_paths)
     waiver_set = load_waivers(waivers, policy) if waivers else None
-    specs = [parse_source(arg) for arg in sources] or (list(config.sources) if config else [])
+    named = store_name_specs(sources, store_name)
+    specs = [parse_source(arg, named) for arg in sources] or (list(config.sources) if config else [])
     if not specs:
         raise UsageError("no SOURCE given: name the feature stores to check, or --config FILE")
 
@@ -294,7 +303,15 @@ def check(
 
     problems, failures = _problems(report, result.input_errors)
     document = (
-        check_document(evaluation, summary, report, counts, problems=problems, failures=failures)
+        check_document(
+            evaluation,
+            summary,
+            report,
+            counts,
+            problems=problems,
+            failures=failures,
+            revisions={fs.qualified_name: fs.revision for fs in sets},
+        )
         if (as_json or fmt == "json")
         else None
     )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+
+from featmesh.connector.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,3 +62,41 @@ def profile_options(command: F) -> F:
     ):
         command = option(command)
     return command
+
+
+STORE_NAME = re.compile(r"^[^/@#%\s]+$")
+"""What a store name may be: the pattern of ``store:`` in featmesh.yaml's schema (no
+``/ @ # %`` or spaces, which separate the parts of a qualifiedName)."""
+
+
+def _store_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not STORE_NAME.match(value):
+        raise click.BadParameter(
+            f"{value!r} is not a store name: no '/', '@', '#', '%' or spaces (featmesh.yaml's store: "
+            "takes the same names)",
+            ctx=ctx,
+            param=param,
+        )
+    return value
+
+
+def store_name_option(command: F) -> F:
+    """``--store-name NAME``: the store of the one SOURCE given, as ``store:`` names it in
+    featmesh.yaml."""
+    return click.option(
+        "--store-name",
+        metavar="NAME",
+        default=None,
+        callback=_store_name,
+        help="Name the store of the one SOURCE given (instead of its folder or project name); "
+        "as a source's store: in featmesh.yaml.",
+    )(command)
+
+
+def store_name_specs(sources: tuple[str, ...], store_name: str | None) -> dict[str, str] | None:
+    """The source options ``--store-name`` gives; a usage error unless exactly one SOURCE."""
+    if store_name is None:
+        return None
+    if len(sources) != 1:
+        raise UsageError("--store-name names the store of one SOURCE: give exactly one")
+    return {"store": store_name}

@@ -25,7 +25,8 @@ from featmesh.connector.sources import environment
     help="A featmesh.yaml: its catalog (and credentials by reference) apply.",
 )
 def runs(catalog_uri: str | None, limit: int, as_json: bool, config_path: Path | None) -> None:
-    """List recent runs with their status, counts and scores, newest first."""
+    """List recent runs with their status, counts and scores, newest first; ``changed`` counts
+    the feature sets whose definition changed in the run (a new revision)."""
     config = load_config(config_path) if config_path else None
     with environment(config.catalog_env if config else {}, what="catalog"):
         catalog = open_catalog(catalog_uri or (config.catalog if config else None), read_only=True)
@@ -40,7 +41,9 @@ def runs(catalog_uri: str | None, limit: int, as_json: bool, config_path: Path |
     if not rows:
         click.echo(f"no runs recorded in {catalog.uri}")
         return
-    click.echo(f"{'run':<13} {'started':<21} {'status':<8} {'sets':>5} {'score':>6} grade  plan")
+    click.echo(
+        f"{'run':<13} {'started':<21} {'status':<8} {'sets':>5} {'score':>6} grade  {'plan':<11} changed"
+    )
     for row in rows:
         score = "-" if row["score"] is None else f"{row['score']:.1f}"
         plan = row["plan"]
@@ -49,7 +52,8 @@ def runs(catalog_uri: str | None, limit: int, as_json: bool, config_path: Path |
         )
         click.echo(
             f"{row['run_id']:<13} {row['started_at'] or '-':<21} {row['status']:<8} "
-            f"{row['feature_sets']:>5} {score:>6} {row['grade'] or '-':<6} {changes}"
+            f"{row['feature_sets']:>5} {score:>6} {row['grade'] or '-':<6} {changes:<11} "
+            f"{len(row['changed_revisions'])}"
         )
 
 
@@ -70,7 +74,24 @@ def _row(record: dict) -> dict:
         "plan": {k: plan[k] for k in ("create", "update", "delete", "unchanged") if k in plan},
         "findings": summary.get("findings") or {},
         "evaluated": _evaluated(record, summary),
+        **_revisions(record),
     }
+
+
+def _revisions(record: dict) -> dict:
+    """``revisions`` (each set's revision id in the run) and ``changed_revisions`` (the
+    sets whose definition changed in the run: ``{qn: {id, was}}``)."""
+    sets = (record.get("evaluation") or {}).get("sets") or {}
+    revisions, changed = {}, {}
+    for qn, entry in sets.items():
+        revision = entry.get("revision") if isinstance(entry, dict) else None
+        if not isinstance(revision, dict) or not revision.get("id"):
+            continue
+        revisions[qn] = revision["id"]
+        history = revision.get("history") or []
+        if history and revision.get("first_run") == record.get("run_id"):
+            changed[qn] = {"id": revision["id"], "was": history[0].get("id")}
+    return {"revisions": revisions, "changed_revisions": changed}
 
 
 def _evaluated(record: dict, summary: dict) -> dict | None:

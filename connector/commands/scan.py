@@ -11,7 +11,13 @@ import click
 
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.engine import engine_choice
-from featmesh.connector.commands.options import catalog_option, profile_options, timeout_option
+from featmesh.connector.commands.options import (
+    catalog_option,
+    profile_options,
+    store_name_option,
+    store_name_specs,
+    timeout_option,
+)
 from featmesh.connector.config import Config, load_config
 from featmesh.connector.errors import EXIT_FINDINGS, FeatmeshError, UsageError
 from featmesh.connector.mapping.rules import DEFAULT_RULES
@@ -62,12 +68,7 @@ SEVERITIES = ("critical", "error", "warning", "info")
     is_flag=True,
     help="Evaluate and profile everything, even feature sets and data that did not change.",
 )
-@click.option(
-    "--store-name",
-    metavar="NAME",
-    default=None,
-    help="Name the store of the one SOURCE given (instead of its folder or project name).",
-)
+@store_name_option
 def scan(
     sources: tuple[str, ...],
     packs: tuple[str, ...],
@@ -96,9 +97,8 @@ def scan(
     config = load_config(config_path) if config_path else None
     if resume and sources:
         raise UsageError("--resume finishes the last push from its stored results: give no SOURCE with it")
-    if store_name is not None and len(sources) != 1:
-        raise UsageError("--store-name names the store of one SOURCE: give exactly one")
-    specs = tuple(parse_source(s, {"store": store_name} if store_name else None) for s in sources)
+    named = store_name_specs(sources, store_name)
+    specs = tuple(parse_source(s, named) for s in sources)
     if config is not None and not specs and not resume:
         specs = config.sources
     if not specs and not resume:

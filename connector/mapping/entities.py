@@ -94,6 +94,7 @@ def map_mesh(
     exists: Exists | None = None,
     classifications: Mapping[str, list[dict[str, Any]]] | None = None,
     feature_attributes: Mapping[str, Mapping[str, Any]] | None = None,
+    revisions: Mapping[str, Mapping[str, Any]] | None = None,
     columns: Columns | None = None,
 ) -> MeshMapping:
     """Map stores to Atlas entities.
@@ -103,6 +104,8 @@ def map_mesh(
     ``feature_attributes`` adds attributes to features by qualifiedName (profiles).
     ``exists`` lets sources resolve to entities the catalog already holds, and
     ``columns`` says which columns those show (None: mappings to them are not checked).
+    ``revisions`` gives each set's revision as the run history knows it (when and in
+    which run it was first seen, the revisions before it: a run record's ``revision``).
     """
     rules = tuple(rules)
     out = MeshMapping()
@@ -128,7 +131,7 @@ def map_mesh(
     extra_attrs = feature_attributes or {}
     by_qn = {fs.qualified_name: fs for fs in sets} if any(fs.derived_from for fs in sets) else {}
     for fs in sets:
-        out.entities.append(_feature_set(fs))
+        out.entities.append(_feature_set(fs, (revisions or {}).get(fs.qualified_name)))
         features.extend(_feature(fs, f, extra_attrs.get(fs.feature_qn(f.name))) for f in fs.features)
         if fs.sources:
             inputs = [products[_product_key(s)] for s in fs.sources]
@@ -278,8 +281,9 @@ def _entity(store: FeatureStore, entity: Any) -> EntityJson:
     )
 
 
-def _feature_set(fs: FeatureSet) -> EntityJson:
+def _feature_set(fs: FeatureSet, revision: Mapping[str, Any] | None = None) -> EntityJson:
     store = store_qn(fs.store_kind, fs.store)
+    known = revision if revision and revision.get("content_hash") == fs.revision_hash else {}
     return _atlas(
         FEATURE_SET,
         fs.name,
@@ -298,6 +302,13 @@ def _feature_set(fs: FeatureSet) -> EntityJson:
             "derivedFrom": [r.qualified_name for r in fs.derived_from],
             "consumers": list(fs.consumers),
             "contentHash": fs.content_hash,
+            # what a model names to say which definition it was trained on; when it was
+            # last seen changes on every scan, so it stays in the run record, not here
+            "revision": fs.revision,
+            "revisionHash": fs.revision_hash,
+            "revisionFirstSeen": known.get("first_seen"),
+            "revisionFirstRun": known.get("first_run"),
+            "previousRevisions": [str(h["id"]) for h in known.get("history") or () if h.get("id")],
             "stage": fs.extra.get("stage"),
             "tags": dict(fs.tags),
         },
@@ -371,6 +382,9 @@ def _consumer(
                 "registeredAt": consumer.registered_at,
                 "featureSets": list(dict.fromkeys(set_qns)),
                 "features": feature_qns,
+                "featureSetRevisions": {
+                    r.feature_set.qualified_name: r.revision for r in consumer.reads if r.revision
+                },
                 "serves": [_served_qn(store, s) for s in consumer.serves],
                 "tags": dict(consumer.tags),
             },

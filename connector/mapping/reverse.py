@@ -108,11 +108,13 @@ def _feature(attrs: Mapping[str, Any]) -> Feature:
 
 def consumers_from_entities(models: Iterable[Mapping[str, Any]]) -> list[Consumer]:
     """The consumers (``featmesh_model`` entities) a catalog holds, with the features each
-    reads, rebuilt from their ``featureSets`` and ``features`` attributes."""
+    reads and the revision it was trained on, rebuilt from their ``featureSets``,
+    ``features`` and ``featureSetRevisions`` attributes."""
     out = []
     for entity in models:
         attrs = entity.get("attributes") or {}
         by_set: dict[str, list[str]] = {q: [] for q in attrs.get("featureSets") or ()}
+        revisions = attrs.get("featureSetRevisions") or {}
         for feature in attrs.get("features") or ():
             set_qn, _, name = str(feature).partition("#")
             by_set.setdefault(set_qn, []).append(name)
@@ -120,7 +122,12 @@ def consumers_from_entities(models: Iterable[Mapping[str, Any]]) -> list[Consume
         for set_qn, names in by_set.items():
             ref = parse_feature_set_qn(set_qn)
             if ref is not None:
-                reads.append(ConsumerRead(feature_set=ref, features=tuple(names)))
+                revision = revisions.get(set_qn)
+                reads.append(
+                    ConsumerRead(
+                        feature_set=ref, features=tuple(names), revision=str(revision) if revision else None
+                    )
+                )
         out.append(
             Consumer(
                 kind=attrs.get("consumerKind") or "model",

@@ -102,7 +102,8 @@ def profile_feature_set(
     base_dir = os.path.dirname(os.path.abspath(fs.origin.path)) if fs.origin else None
     results = []
     for source in fs.sources:
-        path = local_path(source.uri, base_dir)
+        where = source.location or source.uri  # a file of the store's folder: on this machine
+        path = local_path(where, base_dir)
         resolved = str(path) if path is not None else source.uri
         skip = _not_profiled(source, path, options)
         if skip is not None:
@@ -128,7 +129,7 @@ def profile_feature_set(
             format=options.format or fmt,
         )
         try:
-            opened = open_dataset(source.uri, base_dir=base_dir, fmt=local.format)
+            opened = open_dataset(where, base_dir=base_dir, fmt=local.format)
             names = set(opened.dataset.schema.names)
             columns = tuple(c for c in wanted if c in names) if wanted <= names else ()
             if local.timestamp_column not in names:

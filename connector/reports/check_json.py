@@ -20,9 +20,11 @@ def check_document(
     status: str | None = None,
     problems: Sequence[InputProblem] = (),
     failures: Sequence[str] = (),
+    revisions: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """``run_id``, ``status``, ``sources``, ``counts``, ``findings``, ``score``, ``results``
-    (every rule on every target, passed ones included), plus ``policy`` and ``sets``;
+    (every rule on every target, passed ones included), plus ``policy`` and ``sets`` (with
+    each set's ``revision``: what a model names to say which definition it was trained on);
     ``problems`` lists each file that could not be used (path, line, message, source)
     and ``failures`` what else made the run incomplete."""
     return {
@@ -47,6 +49,7 @@ def check_document(
                 "grade": s.grade,
                 "compliant": s.compliant,
                 "dimensions": dict(s.dimensions),
+                "revision": (revisions or {}).get(qn),
             }
             for qn, s in summary.sets.items()
         },

@@ -39,10 +39,17 @@ Format (``format_version`` 1)::
     sets             [{qualified_name, name, version, store, domain, owner, description,
                        score, grade, compliant, dimensions, sources [uri],
                        derived_from [qn], derived_sets [qn], failed {severity: count},
-                       consumers [{key, kind, name, version, owner, domain, features}],
+                       consumers [{key, kind, name, version, owner, domain, features,
+                                   revision (the set's revision it was trained on, or null),
+                                   outdated (true when that is not the set's revision now)}],
+                       revision {id, first_seen, first_run, last_seen, last_run,
+                                 earlier [id] (newest first), changed (first seen in this
+                                 run, replacing an earlier one)} or null,
                        findings [{rule, target, feature, state, severity, message, reason,
                                   waiver}]}] by domain, name, version
     other_findings   findings whose target is no feature set of the run (mesh-level ones)
+    revisions        [{qualified_name, name, version, id, earlier}] the sets whose definition
+                      changed in this run (a new revision replacing an earlier one), by name
     products         [{uri, sets [qn]}] the source data products the sets read, by URI
     consumers        [{key (KIND/NAME[@VERSION]), kind, name, version, owner, domain,
                        reads [qn], compliant (false when a set it reads is non-compliant,
@@ -119,7 +126,7 @@ def build_report(
     mesh = _number(score_block.get("mesh"))
     prev_mesh = _number(_mapping(previous.get("summary")).get("score", {}).get("mesh")) if previous else None
 
-    sets = _sets(ev)
+    sets = _sets(ev, chosen.get("run_id"))
     qns = {s["qualified_name"] for s in sets}
     findings = [_finding(f) for f in ev.get("findings") or [] if isinstance(f, Mapping)]
     by_set: dict[str, list[dict[str, Any]]] = {qn: [] for qn in qns}
@@ -162,6 +169,12 @@ def build_report(
         "expiring_waivers": [w for w in waivers if w["status"] in ("expiring", "expired")],
         "sets": sets,
         "other_findings": sorted(other, key=_finding_order),
+        "revisions": [
+            {k: s[k] for k in ("qualified_name", "name", "version")}
+            | {"id": s["revision"]["id"], "earlier": s["revision"]["earlier"][:1]}
+            for s in sorted(sets, key=lambda s: (str(s["name"] or ""), s["qualified_name"]))
+            if s["revision"] and s["revision"]["changed"]
+        ],
         "products": _products(sets),
         "consumers": consumers,
         "mesh_map": _mesh_map(sets, consumers),
@@ -252,7 +265,7 @@ def _policy(policy: Any) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- sets and findings
 
 
-def _sets(ev: Record) -> list[dict[str, Any]]:
+def _sets(ev: Record, run_id: Any = None) -> list[dict[str, Any]]:
     raw = _mapping(ev.get("sets"))
     derived: dict[str, list[str]] = {}
     for qn, s in raw.items():
@@ -277,7 +290,10 @@ def _sets(ev: Record) -> list[dict[str, Any]]:
                 "sources": [str(u) for u in s.get("sources") or []],
                 "derived_from": [str(p) for p in s.get("derived_from") or []],
                 "derived_sets": sorted(derived.get(str(qn), [])),
-                "consumers": [_set_consumer(c) for c in s.get("consumers") or [] if isinstance(c, Mapping)],
+                "consumers": [
+                    _set_consumer(c, s) for c in s.get("consumers") or [] if isinstance(c, Mapping)
+                ],
+                "revision": _revision(s.get("revision"), run_id),
             }
         )
     sets.sort(
@@ -437,9 +453,24 @@ def _domains(
 LAYER_TITLES = ("Data products", "Feature sets", "Derived sets")
 
 
-def _set_consumer(raw: Record) -> dict[str, Any]:
+def _revision(raw: Any, run_id: Any) -> dict[str, Any] | None:
+    """A set's revision as the report shows it (None for runs that predate revisions)."""
+    if not isinstance(raw, Mapping) or not raw.get("id"):
+        return None
+    earlier = [str(h["id"]) for h in raw.get("history") or [] if isinstance(h, Mapping) and h.get("id")]
+    return {
+        "id": str(raw["id"]),
+        **{k: raw.get(k) for k in ("first_seen", "first_run", "last_seen", "last_run")},
+        "earlier": earlier,
+        "changed": bool(earlier) and run_id is not None and raw.get("first_run") == run_id,
+    }
+
+
+def _set_consumer(raw: Record, owner_set: Record | None = None) -> dict[str, Any]:
     kind, name = str(raw.get("kind") or "model"), str(raw.get("name") or "?")
     version = None if raw.get("version") is None else str(raw.get("version"))
+    trained = str(raw["revision"]) if raw.get("revision") else None
+    digest = str(_mapping(_mapping(owner_set).get("revision")).get("content_hash") or "")
     return {
         "key": f"{kind}/{name}" + (f"@{version}" if version else ""),
         "kind": kind,
@@ -448,6 +479,8 @@ def _set_consumer(raw: Record) -> dict[str, Any]:
         "owner": raw.get("owner"),
         "domain": raw.get("domain"),
         "features": [str(f) for f in raw.get("features") or []],
+        "revision": trained,
+        "outdated": bool(trained and digest and not digest.startswith(trained.lower())),
     }
 
 

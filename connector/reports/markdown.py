@@ -41,7 +41,8 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def render_markdown(report: Mapping[str, Any]) -> str:
-    """Mesh score and grade, domains, worst sets, most failed rules, expiring waivers."""
+    """Mesh score and grade, domains, worst sets, definitions changed in the run (new
+    revisions), most failed rules, expiring waivers."""
     run = report["run"]
     score = report["score"]
     lines = ["## featmesh governance report", ""]
@@ -99,6 +100,23 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                 for s in report["worst_sets"][:MAX_ROWS]
             ],
         )
+    changed = report.get("revisions") or []
+    if changed:
+        lines += ["", "### Definitions changed in this run", ""]
+        lines += _table(
+            ["Feature set", "Revision", "Was"],
+            [
+                [
+                    escape(f"{r['name']}@{r['version'] or 'latest'}"),
+                    f"`{escape(r['id'])}`",
+                    f"`{escape(r['earlier'][0])}`" if r["earlier"] else "",
+                ]
+                for r in changed[:MAX_ROWS]
+            ],
+        )
+        if len(changed) > MAX_ROWS:
+            more = len(changed) - MAX_ROWS
+            lines += ["", f"and {more} more feature set{'' if more == 1 else 's'}."]
     failing = [r for r in report["failed_rules"] if r["failed"]]
     if failing:
         lines += ["", "### Most failed rules", ""]

@@ -16,7 +16,14 @@ from typing import Any
 
 from featmesh.connector.contracts import load_contracts
 from featmesh.connector.errors import EXIT_FINDINGS, EXIT_OK
-from featmesh.connector.model import PREVIOUS_HASH, ContractTerms, FeatureSet, FeatureStore
+from featmesh.connector.model import (
+    PREVIOUS_HASH,
+    REVISION_DIGITS,
+    Consumer,
+    ContractTerms,
+    FeatureSet,
+    FeatureStore,
+)
 from featmesh.connector.scan.increment import Increment, count_findings, merge_scores
 from featmesh.connector.scan.profile import Profiles
 from featmesh.policies import (
@@ -72,13 +79,17 @@ def evaluate_sets(
     profiles: Profiles | None = None,
     run_id: str,
     order: Mapping[str, int] | None = None,
+    consumers: Sequence[Consumer] = (),
 ) -> Outcome:
     """Evaluate ``sets`` (the mesh-wide rules also see ``published``, in ``order`` when
-    given: the read order of all the sets, so an incremental scan meets them as a full one)."""
+    given: the read order of all the sets, so an incremental scan meets them as a full one;
+    and ``consumers``, the models and services of the stores read, for the rules about
+    who reads a set)."""
     evaluation = evaluate(
         rules.policy,
         sets,
         published=published,
+        consumers=consumers,
         profiles=profiles.by_set if profiles else None,
         drift=profiles.drift if profiles else None,
         waivers=rules.waivers,
@@ -154,18 +165,29 @@ MAX_REVISIONS = 20
 """Earlier revisions kept per set in each run record (the newest first)."""
 
 
-def with_revisions(record: dict[str, Any], last: Mapping[str, Any] | None, run_id: str, now: str) -> None:
+def with_revisions(
+    record: dict[str, Any],
+    last: Mapping[str, Any] | None,
+    run_id: str,
+    now: str,
+    hashes: Mapping[str, str],
+    published: Mapping[str, Mapping[str, Any]] | None = None,
+) -> None:
     """Give each set of the run record its revision: the definition it has now, named by
-    its content hash, with the run and time it was first seen and the time it was last
-    seen, and the revisions before it. Stores without versions (Feast, Feathr) edit a
-    set in place; the revision is what a model can name to say exactly which definition
-    it was trained on. Carried from the last scan while the definition stays the same."""
+    its revision hash (``hashes``: :attr:`FeatureSet.revision_hash` by qualifiedName;
+    ``content_hash`` in the record), with the run and time it was first seen and the time
+    it was last seen, and the revisions before it. Stores without versions (Feast, Feathr)
+    edit a set in place; the revision is what a model can name to say exactly which
+    definition it was trained on. Carried from the last scan while the definition stays
+    the same; a new reader of the set leaves it as it was. A set the last scan did not
+    read (a scan of other stores came between) takes its revision from what the catalog
+    holds (``published``: the feature set entities' attributes by qualifiedName)."""
     before: Mapping[str, Mapping[str, Any]] = ((last or {}).get("evaluation") or {}).get("sets", {})
     for qn, entry in record.get("sets", {}).items():
-        digest = entry.get("content_hash")
+        digest = hashes.get(qn)
         if not digest:
             continue
-        earlier = (before.get(qn) or {}).get("revision") or {}
+        earlier = (before.get(qn) or {}).get("revision") or _published_revision((published or {}).get(qn))
         if earlier.get("content_hash") == digest:
             revision = {**earlier, "last_seen": now, "last_run": run_id}
         else:
@@ -175,7 +197,7 @@ def with_revisions(record: dict[str, Any], last: Mapping[str, Any] | None, run_i
                     0, {k: earlier[k] for k in ("id", "content_hash", "first_seen", "first_run", "last_seen")}
                 )
             revision = {
-                "id": digest[:12],
+                "id": digest[:REVISION_DIGITS],
                 "content_hash": digest,
                 "first_seen": now,
                 "first_run": run_id,
@@ -184,6 +206,20 @@ def with_revisions(record: dict[str, Any], last: Mapping[str, Any] | None, run_i
                 "history": history[:MAX_REVISIONS],
             }
         entry["revision"] = revision
+
+
+def _published_revision(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A set's revision as a catalog holds it (its entity's attributes); {} when it holds none."""
+    if not attributes or not attributes.get("revisionHash"):
+        return {}
+    return {
+        "id": attributes.get("revision"),
+        "content_hash": attributes["revisionHash"],
+        "first_seen": attributes.get("revisionFirstSeen"),
+        "first_run": attributes.get("revisionFirstRun"),
+        "last_seen": None,
+        "history": [{"id": i} for i in attributes.get("previousRevisions") or ()],
+    }
 
 
 FAIL_ON = ("critical", "error", "warning", "info", "never")
@@ -247,7 +283,8 @@ def run_record(
 def set_consumers(stores: Sequence[FeatureStore]) -> dict[str, list[dict[str, Any]]]:
     """Who reads each feature set, by set qualifiedName: a compact entry per consumer
     (``kind``, ``name``, ``version``, ``owner``, ``domain``, ``features`` it reads, empty
-    for all), from every store's consumers, whichever store holds the set."""
+    for all, and the ``revision`` of the set it was trained on, where it names one), from
+    every store's consumers, whichever store holds the set."""
     out: dict[str, list[dict[str, Any]]] = {}
     for store in stores:
         for consumer in store.consumers:
@@ -260,6 +297,7 @@ def set_consumers(stores: Sequence[FeatureStore]) -> dict[str, list[dict[str, An
                         "owner": consumer.owner or store.owner,
                         "domain": consumer.domain or store.domain,
                         "features": list(read.features),
+                        "revision": read.revision,
                     }
                 )
     return out

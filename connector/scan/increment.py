@@ -95,10 +95,13 @@ def plan_increment(
     record: Mapping[str, Any] | None,
     fingerprints: Mapping[str, str | None] | None = None,
     held: Callable[[str], bool] = lambda _qn: True,
+    readers: Mapping[str, Any] | None = None,
 ) -> Increment:
     """Split ``sets`` into those to evaluate and those to skip. ``held`` says whether the
     catalog holds a set with its outcome: a set it lost (a new or wiped catalog) is
-    evaluated and written again whatever the history says."""
+    evaluated and written again whatever the history says. ``readers`` are who reads
+    each set now (``set_consumers``): a set whose readers changed since the record (a
+    model added, or naming another revision) is evaluated again."""
     if record is None:
         return Increment(evaluate=list(sets))
     before: Mapping[str, Mapping[str, Any]] = record["evaluation"].get("sets", {})
@@ -111,13 +114,17 @@ def plan_increment(
         or before[fs.qualified_name].get("data_fingerprint") != fingerprints.get(fs.qualified_name)
         or not held(fs.qualified_name)
     ]
+    # who reads a set only matters to the rules about its own readers: no other set is touched
+    reread = {
+        id(fs) for fs in sets if _readers_changed(before.get(fs.qualified_name), readers, fs.qualified_name)
+    }
     current = {fs.qualified_name for fs in sets}
     removed = [meta for qn, meta in before.items() if qn not in current]
     touched = _touched(changed, removed)
     changed_ids = {id(fs) for fs in changed}
     out = Increment(previous_run=record.get("run_id"))
     for fs in sets:
-        if id(fs) in changed_ids or _affected(fs, touched):
+        if id(fs) in changed_ids or id(fs) in reread or _affected(fs, touched):
             out.evaluate.append(fs)
             continue
         out.skipped[fs.qualified_name] = (
@@ -130,6 +137,13 @@ def plan_increment(
         f for f in record["evaluation"].get("findings", []) if f.get("target", "").split("#", 1)[0] in kept
     ]
     return out
+
+
+def _readers_changed(before: Mapping[str, Any] | None, readers: Mapping[str, Any] | None, qn: str) -> bool:
+    """The set's readers differ from the record's (records older than the readers say nothing)."""
+    if readers is None or before is None or "consumers" not in before:
+        return False
+    return list(before["consumers"]) != list(readers.get(qn) or [])
 
 
 @dataclass

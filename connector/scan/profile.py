@@ -152,7 +152,8 @@ def _pushed_down(
             timestamp_column=source.timestamp_field or fs.timestamp_field, previous=stored.get(source.uri)
         )
         try:
-            path = local_path(source.uri, base_dir) if source.kind != "table" else None
+            where = source.location or source.uri  # a file of the store's folder: on this machine
+            path = local_path(where, base_dir) if source.kind != "table" else None
             target = str(path) if path is not None else source.uri
             relation = runner.relation(target, source.format.lower() if source.format else None)
             columns = {n for n, _ in runner.schema(relation)}

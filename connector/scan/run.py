@@ -24,7 +24,7 @@ from featmesh.connector.errors import (
     InputError,
     UsageError,
 )
-from featmesh.connector.mapping.entities import MeshMapping, map_mesh, mesh_keys
+from featmesh.connector.mapping.entities import FEATURE_SET, MeshMapping, map_mesh, mesh_keys
 from featmesh.connector.mapping.rules import DEFAULT_RULES, MappingRule
 from featmesh.connector.model import FeatureSet, FeatureStore
 from featmesh.connector.runreport import RunReport, utcnow
@@ -160,7 +160,10 @@ def _scan(
     last = last_scan(history)
     sets = with_parent_hashes(sets, published, last)
     previous = None if options.full else previous_record(history, signature)
-    increment = plan_increment(sets, previous, fingerprints, held=lambda qn: has_outcome(current, qn))
+    readers = set_consumers(stores)
+    increment = plan_increment(
+        sets, previous, fingerprints, held=lambda qn: has_outcome(current, qn), readers=readers
+    )
     skipped = [fs for fs in sets if fs.qualified_name in increment.skipped]
     if increment.skipped:
         report.count("feature_sets_skipped", len(increment.skipped))
@@ -174,19 +177,25 @@ def _scan(
         profiles=profiles,
         run_id=report.run_id,
         order={fs.qualified_name: i for i, fs in enumerate(sets)},
+        consumers=[c for store in stores for c in store.consumers],
     )
     for error in outcome.evaluation.errors():
         report.fail(f"check {error.rule} raised on {error.target}: {error.message}")
     evaluation = merged_record(
-        outcome, increment, rules, signature, fingerprints, consumers=set_consumers(stores)
+        outcome, increment, rules, signature, fingerprints, consumers=readers
     )
-    with_revisions(evaluation, last, report.run_id, utcnow())
+    hashes = {fs.qualified_name: fs.revision_hash for fs in sets}
+    held = {qn: e.get("attributes") or {} for (kind, qn), e in current.items() if kind == FEATURE_SET}
+    with_revisions(evaluation, last, report.run_id, utcnow(), hashes, published=held)
+    revisions = {qn: e["revision"] for qn, e in evaluation["sets"].items() if "revision" in e}
     extra = profiles.feature_attributes if profiles else None
     if down is not None:
         # what was read and evaluated is still summarised and recorded
         report.fail(f"catalog unreachable, nothing was written: {down}")
         log.error("%s", down)
-        offline = map_mesh(stores, rules=options.rules, classifications=outcome.classifications)
+        offline = map_mesh(
+            stores, rules=options.rules, classifications=outcome.classifications, revisions=revisions
+        )
         summary = summarize(report, stores, offline, Plan(), None, options, evaluation)
         return _finish(options, report, catalog, summary, Plan(), pending=([], []), evaluation=evaluation)
     mapping = map_mesh(
@@ -195,6 +204,7 @@ def _scan(
         exists=catalog.exists,  # answers were cached by the first mapping
         classifications=outcome.classifications,
         feature_attributes=extra,
+        revisions=revisions,
         columns=_schema_reader(catalog, report),
     )
     for message in mapping.unmapped_columns:

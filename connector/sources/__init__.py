@@ -24,6 +24,7 @@ from featmesh.connector import redact
 from featmesh.connector.errors import InputError, SourceError, UsageError
 from featmesh.connector.model import FeatureSetRef, FeatureStore
 from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources.localfiles import rescoped
 
 GROUP = "featmesh.sources"
 
@@ -117,7 +118,8 @@ def read_source(spec: SourceSpec, report: SourceReport) -> list[FeatureStore]:
 
 def _renamed(spec: SourceSpec, stores: list[FeatureStore], name: str) -> FeatureStore:
     """The one store a source gave, under the name its configuration gives it (every
-    set, and every reference inside the store, follows)."""
+    set, every reference inside the store, and the data its sets name by their store
+    (files of its folder, push and request sources) follow)."""
     if len(stores) != 1:
         found = ", ".join(s.name for s in stores) or "none"
         raise UsageError(
@@ -131,7 +133,12 @@ def _renamed(spec: SourceSpec, stores: list[FeatureStore], name: str) -> Feature
         return replace(r, store=name) if same else r
 
     sets = tuple(
-        replace(fs, store=name, derived_from=tuple(ref(r) for r in fs.derived_from))
+        replace(
+            fs,
+            store=name,
+            derived_from=tuple(ref(r) for r in fs.derived_from),
+            sources=tuple(rescoped(s, store.kind, store.name, name) for s in fs.sources),
+        )
         for fs in store.feature_sets
     )
     return replace(store, name=name, feature_sets=sets)

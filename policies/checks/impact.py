@@ -152,3 +152,39 @@ def consumer_on_old_version(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
             yield fs, None, fail(f"{_named(users)} read this old version; version {newest} is current")
         else:
             yield fs, None, PASS
+
+
+@check("consumer_on_old_revision", dimension="lineage", mesh=True)
+def consumer_on_old_revision(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
+    """No model was trained on an older definition of this feature set than the one it has.
+
+    A consumer may name the revision of each set it was trained on (a manifest's
+    ``consumers: reads: revision:``, the catalog's ``featureSetRevisions``). Where the set's
+    definition has changed since, with or without a new version (a Feast view is edited
+    in place), the model was trained on features the set no longer computes.
+    Fails:  model ``fraud-model@7`` names revision ``3f9c2a1b7d4e`` of ``driver_stats``,
+    which has gained a feature since (its revision is now ``8a0e5c7f1b2d``)
+    Passes: every consumer naming a revision of the set names the one it has now
+    Not applicable to a set no consumer names a revision of.
+    """
+    named: dict[str, list[tuple[str, str | None, str]]] = defaultdict(list)
+    for consumer in mesh.consumers:
+        for read in consumer.reads:
+            if read.revision:
+                named[read.feature_set.qualified_name].append((_who(consumer), consumer.owner, read.revision))
+    for fs in mesh.sets:
+        if not mesh.is_local(fs):
+            continue
+        trained = named.get(fs.qualified_name)
+        if not trained:
+            yield fs, None, not_applicable("no consumer names a revision of this set")
+            continue
+        old = [(who, owner, rev) for who, owner, rev in trained if not fs.is_revision(rev)]
+        if not old:
+            yield fs, None, PASS
+            continue
+        which = ", ".join(f"{who} ({owner or 'no owner'}) on {rev}" for who, owner, rev in old)
+        yield fs, None, fail(
+            f"trained on an older definition: {which}; the set's revision is now {fs.revision} "
+            "(retrain on it, or name the revision the model was trained on)"
+        )

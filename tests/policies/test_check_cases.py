@@ -55,4 +55,5 @@ def test_every_builtin_check_has_cases_and_examples() -> None:
         "stale_derived",
         "breaking_change",
         "consumer_on_old_version",
+        "consumer_on_old_revision",
     }

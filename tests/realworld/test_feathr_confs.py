@@ -108,6 +108,33 @@ def test_scan_store_name_option(tmp_path: Path) -> None:
     assert two.exit_code == 2 and "exactly one" in two.stderr
 
 
+def test_check_store_name_option(tmp_path: Path) -> None:
+    """``check --store-name`` names the store as ``scan --store-name`` and a source's
+    ``store:`` do: two workspaces in folders of one name stay two stores."""
+    from tests.conftest import run, run_json
+
+    for team in ("a", "b"):
+        shutil.copytree(FEATHR / "swa-extractor", tmp_path / team / "workspace")
+    names = []
+    for team in ("a", "b"):
+        result, summary = run_json(
+            "check", f"feathr:{tmp_path / team / 'workspace'}", "--store-name", f"team_{team}", "--json"
+        )
+        assert result.exit_code in (0, 1), result.stderr
+        names.append(set(summary["sets"]))
+    assert "featmesh://feathr/team_a/swaAnchor@latest" in names[0]
+    assert "featmesh://feathr/team_b/swaAnchor@latest" in names[1]
+    a, b = (str(tmp_path / t / "workspace") for t in ("a", "b"))
+    two = run("check", a, b, "--store-name", "x")
+    assert two.exit_code == 2 and "exactly one" in two.stderr
+    for bad in ("a/b", "team a", "x@1", ""):
+        for command in ("check", "scan"):
+            extra = ("--dry-run",) if command == "scan" else ()
+            refused = run(command, str(tmp_path / "a" / "workspace"), "--store-name", bad, *extra)
+            assert refused.exit_code == 2, (command, bad, refused.stdout)
+            assert "--store-name" in refused.stderr and "Traceback" not in refused.stderr
+
+
 def test_a_java_class_in_an_expression_is_not_an_input() -> None:
     spec = parse_source(f"feathr:{FEATHR / 'default-conf'}")
     report = SourceReport(uri=spec.uri, kind=spec.kind)

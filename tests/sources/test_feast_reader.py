@@ -58,7 +58,7 @@ def test_every_source_kind_maps_to_its_uri_or_table() -> None:
     (store,) = scan(ALL_SOURCES)[0]
     found = {(s.kind, s.uri) for fs in store.feature_sets for s in fs.sources}
     assert found >= {
-        ("file", str((ALL_SOURCES / "data" / "transactions.parquet").resolve())),
+        ("file", "file:feast/fraud_mesh/data/transactions.parquet"),  # a file of the repo
         ("bigquery", "acme-analytics.risk.customer_profiles"),
         ("bigquery", "acme-analytics.risk.merchants"),  # the table merchant_stats_query reads
         ("snowflake", "FINANCE.CORE.ACCOUNT_BALANCES"),
@@ -160,8 +160,10 @@ def test_older_registry_keeps_owner_and_drops_dummy_entity() -> None:
     assert [e.name for e in store.entities] == ["taxi_id"]
     raw = sets_of(store)["raw_data_fv"]
     assert raw.owner == "Malcolm Keyes"
-    # a relative path resolves against the repo, as Feast resolves it; the text as written stays
-    assert raw.sources[0].uri == str(DQM.resolve() / "trips_stats.parquet")
+    # a relative path resolves against the repo, as Feast resolves it; the file is named by
+    # the project and its path in the repo, the same in every clone; the text as written stays
+    assert raw.sources[0].uri == "file:feast/dqm_tutorial/trips_stats.parquet"
+    assert raw.sources[0].location == str(DQM.absolute() / "trips_stats.parquet")
     assert raw.sources[0].extra["path_as_written"] == "trips_stats.parquet"
     assert raw.sources[0].kind == "file"
     assert raw.ttl_seconds is None

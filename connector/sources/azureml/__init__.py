@@ -29,6 +29,7 @@ from featmesh.connector.runreport import SourceReport
 from featmesh.connector.sources import Reader
 from featmesh.connector.sources.azureml.consumers import RETRIEVAL_SPEC, is_model_asset, model_consumers
 from featmesh.connector.sources.azureml.store import KIND, SPEC_NAME, StoreBuilder, classify
+from featmesh.connector.sources.localfiles import store_files
 
 
 def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> list[FeatureStore]:
@@ -56,7 +57,7 @@ def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> lis
             report.count("files_skipped")
             continue
         builder.add(role, doc)
-    store = builder.build(report)
+    store = store_files(builder.build(report), root)  # files of the store folder, by their path in it
     consumers = model_consumers(models, retrieval_specs, kind=KIND, report=report)
     report.count("entities", len(store.entities))
     report.count("models", len(consumers))

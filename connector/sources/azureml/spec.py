@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from featmesh.connector.documents import Document
 from featmesh.connector.model import Feature, KeyColumn, SourceRef, normalize_dtype
 from featmesh.connector.sources.common import duration_from_parts, infer_source_kind, parse_duration
+from featmesh.connector.sources.localfiles import located
 
 PATH_TYPES = {"parquet": "parquet", "csv": "csv", "deltatable": "delta", "mltable": "mltable"}
 SOURCE_TYPES = (*PATH_TYPES, "custom", "featureset")
@@ -127,7 +129,8 @@ def _source(doc: Document, source_type: str, timestamp: str | None) -> SourceRef
     path = source["path"]
     fmt = PATH_TYPES[source_type]
     kind = "mltable" if fmt == "mltable" and path.startswith("azureml:") else infer_source_kind(path, fmt)
-    return SourceRef(kind=kind, uri=path, format=fmt, timestamp_field=timestamp, extra=extra)
+    ref = SourceRef(kind=kind, uri=path, format=fmt, timestamp_field=timestamp, extra=extra)
+    return located(ref, Path(doc.path).parent)  # a relative path is relative to the spec
 
 
 def _parent(doc: Document) -> tuple[str, str | None]:

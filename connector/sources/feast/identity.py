@@ -1,8 +1,10 @@
 """Identities of the data a Feast repo reads, so that two repos never share one by chance.
 
-* A ``FileSource`` path written relative is resolved against the repo (the folder of
-  ``feature_store.yaml``; for a bare registry file, the folder holding it), as Feast
-  itself resolves it; the path as written stays in ``extra["path_as_written"]``.
+* A ``FileSource`` path written relative is a file of the repo: it is found against the
+  repo (the folder of ``feature_store.yaml``; for a bare registry file, the folder holding
+  it), as Feast itself resolves it, and named by the project and its path in the repo
+  (``file:feast/PROJECT/data/x.parquet``), the same in every clone (:mod:`..localfiles`);
+  the path as written stays in ``extra["path_as_written"]``.
 * Push, request and custom (plugin) sources exist only inside their project: their
   URI is qualified by it (``push:feast/PROJECT/NAME``).
 * A source defined by a query leads to the tables the query reads, parsed with sqlglot
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from featmesh.connector.model import FeatureSet, FeatureStore, SourceRef
 from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources.localfiles import store_files
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -36,19 +39,19 @@ SCOPED = ("push", "request", "custom")
 
 
 def qualify(store: FeatureStore, root: Path, report: SourceReport) -> FeatureStore:
+    store = store_files(store, root, base=lambda fs: root)
     tables: dict[tuple[str, str], tuple[str, ...]] = {}
-    sets = tuple(_set(fs, store.name, root, report, tables) for fs in store.feature_sets)
+    sets = tuple(_set(fs, store.name, report, tables) for fs in store.feature_sets)
     return replace(store, feature_sets=sets)
 
 
 def _set(
     fs: FeatureSet,
     project: str,
-    root: Path,
     report: SourceReport,
     tables: dict[tuple[str, str], tuple[str, ...]],
 ) -> FeatureSet:
-    refs = [q for ref in fs.sources for q in _qualified(ref, project, root, report, tables)]
+    refs = [q for ref in fs.sources for q in _qualified(ref, project, report, tables)]
     unique = tuple({(r.kind, r.uri): r for r in refs}.values())
     return fs if unique == fs.sources else replace(fs, sources=unique)
 
@@ -56,13 +59,9 @@ def _set(
 def _qualified(
     ref: SourceRef,
     project: str,
-    root: Path,
     report: SourceReport,
     tables: dict[tuple[str, str], tuple[str, ...]],
 ) -> tuple[SourceRef, ...]:
-    if ref.kind == "file" and "://" not in ref.uri and not Path(ref.uri).is_absolute():
-        resolved = Path(root.resolve(), ref.uri).resolve()
-        return (replace(ref, uri=str(resolved), extra={**ref.extra, "path_as_written": ref.uri}),)
     prefix = f"{ref.kind}:"
     if ref.kind in SCOPED and ref.uri.startswith(prefix) and "/" not in ref.uri[len(prefix) :]:
         return (replace(ref, uri=f"{prefix}feast/{project}/{ref.uri[len(prefix) :]}"),)

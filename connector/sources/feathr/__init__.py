@@ -34,6 +34,7 @@ from featmesh.connector.sources.feathr.convert import (
 )
 from featmesh.connector.sources.feathr.hocon import parse_conf, plain
 from featmesh.connector.sources.feathr.includes import expand
+from featmesh.connector.sources.localfiles import store_files
 
 SECTIONS = ("sources", "anchors", "derivations")
 _DECLARES = re.compile(r"^[ \t]*(?:anchors|derivations)\s*[:={]", re.MULTILINE)
@@ -70,7 +71,8 @@ def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> lis
             _collect(sections[section], section, tree.get(section), path, text)
     if root.is_dir():
         report.count("python_files_not_executed", sum(1 for _ in root.rglob("*.py")))
-    return [_build(workspace_name(root), location, sections, report)]
+    # a relative path is found beside the conf naming it, named by its path in the workspace
+    return [store_files(_build(workspace_name(root), location, sections, report), workspace_folder(root))]
 
 
 def workspace_name(root: Path) -> str:
@@ -78,11 +80,18 @@ def workspace_name(root: Path) -> str:
     ``feathr_config.yaml`` (what the Feathr client registers the project as), else the
     workspace folder, whether the source names it, its ``feature_conf`` folder or a conf
     file in either (so all four name one store)."""
+    folder = workspace_folder(root)
+    project = _project_name(folder)
+    return project or folder.name or root.stem
+
+
+def workspace_folder(root: Path) -> Path:
+    """The workspace a source names: its folder, the folder above a ``feature_conf``
+    folder, or the folder of a conf file in either."""
     folder = (root if root.is_dir() else root.parent).resolve()
     if folder.name in ("feature_conf", "feature_join_conf") and folder.parent.name:
         folder = folder.parent
-    project = _project_name(folder)
-    return project or folder.name or root.stem
+    return folder
 
 
 def _project_name(folder: Path) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from featmesh.connector.model import (
@@ -28,6 +29,7 @@ from featmesh.connector.model import (
 from featmesh.connector.model import PASSTHROUGH as PASSTHROUGH_KIND
 from featmesh.connector.runreport import SourceReport
 from featmesh.connector.sources.common import infer_source_kind, parse_duration
+from featmesh.connector.sources.localfiles import located
 
 KIND = "feathr"
 PASSTHROUGH = "PASSTHROUGH"
@@ -116,13 +118,14 @@ def source_ref(item: Located) -> SourceRef | None:
         )
     if "path" in location:
         uri = redact(str(location["path"]))
-        return SourceRef(
+        ref = SourceRef(
             kind=infer_source_kind(uri),
             uri=uri,
             name=item.name,
             timestamp_field=timestamp,
             extra=extra,
         )
+        return located(ref, Path(item.origin.path).parent)  # a relative path: beside its conf
     kind = str(raw.get("type") or location.get("type") or "custom").lower()
     extra["config"] = {k: v for k, v in raw.items() if k not in ("timeWindowParameters",)}
     return SourceRef(kind=kind, uri=item.name, name=item.name, timestamp_field=timestamp, extra=extra)
@@ -222,7 +225,7 @@ def anchor_set(
         extra["passthrough"] = ref is None
     else:  # an anchor may name a path directly instead of a declared source
         text = redact(str(source_name))
-        refs = (SourceRef(kind=infer_source_kind(text), uri=text),)
+        refs = (located(SourceRef(kind=infer_source_kind(text), uri=text), Path(item.origin.path).parent),)
     extra.update({k: v for k, v in raw.items() if k not in ("features", "key", "source")})
     extra["source"] = source_name
     if raw.get("keyExtractor"):

@@ -34,6 +34,7 @@ from featmesh.connector.model import (
 from featmesh.connector.runreport import SourceReport
 from featmesh.connector.sources import Reader
 from featmesh.connector.sources.common import infer_source_kind, parse_duration
+from featmesh.connector.sources.localfiles import store_files
 
 KIND = "manifest"
 API_VERSION = "featmesh/v1"
@@ -86,7 +87,8 @@ def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> lis
         report.count("files")
     if not builders and first_error is not None:
         raise first_error
-    return [builder.build(report, strict=root.is_file()) for builder in builders.values()]
+    # a relative path is a file beside the manifest: named by the store and that path
+    return [store_files(builder.build(report, strict=root.is_file()), None) for builder in builders.values()]
 
 
 READER = Reader(
@@ -207,6 +209,7 @@ class _StoreBuilder:
                         doc, (*where, "reads", j, "feature_set"), r["feature_set"], self.name
                     ),
                     features=tuple(r.get("features", ())),
+                    revision=r.get("revision"),
                 )
                 for j, r in enumerate(raw["reads"])
             ),
