@@ -50,6 +50,7 @@ def _set(i: int, domain: str) -> dict[str, Any]:
             "entities": [{"typeName": "featmesh_entity", "uniqueAttributes": {"qualifiedName": "e"}}],
         },
         "classifications": [{"typeName": "FEATMESH.COMPLIANT", "attributes": {}, "propagate": False}],
+        "businessAttributes": {"featmesh": {"compliant": True}},
     }
 
 
@@ -61,6 +62,7 @@ def _feature(set_qn: str, j: int) -> dict[str, Any]:
             "featureSet": {"typeName": "featmesh_feature_set", "uniqueAttributes": {"qualifiedName": set_qn}}
         },
         "classifications": [{"typeName": "FEATMESH.COMPLIANT", "attributes": {}, "propagate": False}],
+        "businessAttributes": {"featmesh": {"compliant": True}},
     }
 
 

@@ -14,6 +14,10 @@ from featmesh.connector.cli import cli
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
 DATA = Path(__file__).resolve().parent / "data"
+SAMPLE_MESH_ENTITIES = 4 + 6 + 7 + 34 + 9 + 69 + 9
+"""What ``samples/manifests`` maps to: 4 stores, 6 join-key entities, 7 placeholder data
+products and the 34 columns their readers' lineage reads, 9 feature sets, 69 features and
+9 source pipelines."""
 SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
 
 

@@ -50,9 +50,31 @@ STRICTER_THAN_ATLAS = (
     'values must have the JSON kind of their type (no "5" for an int, no number for a string)',
     "relationship attributes must be sent under relationshipAttributes (Atlas also reads them from "
     "attributes); Process inputs/outputs are plain attributes, as in Atlas's model",
+    "business metadata in a bulk write is checked as POST /entity/guid/{guid}/businessmetadata checks "
+    "it (404 ATLAS-404-00-007); Atlas's bulk create drops a group not applicable to the type "
+    "(EntityGraphMapper.addOrUpdateBusinessAttributes); an attribute of a known group that does not "
+    "apply to the type is refused too, where Atlas ignores it",
+)
+BUSINESS_METADATA = (
+    "Business metadata (Purview's managed attributes): typedefs in businessMetadataDefs, each attribute "
+    "naming its entity types in options.applicableEntityTypes (a JSON list in a string) and a string's "
+    "options.maxStrLength; entities carry businessAttributes {group: {attribute: value}}. A bulk write "
+    "applies them to the entities it creates; on updates Atlas ignores them (createOrUpdate with "
+    "replaceBusinessAttributes false), Purview follows businessAttributeUpdateBehavior: ignore (the "
+    "default here), merge (only the attributes given change) or replace. POST "
+    "/entity/guid/{guid}/businessmetadata?isOverwrite=false adds or updates the attributes given, true "
+    "replaces all of the entity's; a group or attribute not applicable to the type, a value of the wrong "
+    "type or longer than maxStrLength is refused with 404 ATLAS-404-00-007 (INSTANCE_CRUD_INVALID_PARAMS), "
+    "messages as Atlas words them. Sources: apache/atlas AtlasEntityStoreV2.validateBusinessAttributes "
+    "and addOrUpdateBusinessAttributes, EntityREST.addOrUpdateBusinessAttributes (isOverwrite default "
+    "false); https://learn.microsoft.com/rest/api/purview/datamapdataplane/entity/bulk-create-or-update "
+    "(businessAttributeUpdateBehavior), "
+    "https://learn.microsoft.com/rest/api/purview/datamapdataplane/entity/add-or-update-business-metadata, "
+    "https://learn.microsoft.com/rest/api/purview/datamapdataplane/type/get-business-metadata-def-by-guid "
+    "(options maxStrLength, applicableEntityTypes)."
 )
 NOT_MODELLED = (
-    "partial updates, business metadata, labels, glossary, lineage API, audit; search only by type",
+    "partial updates, labels, glossary, lineage API, audit; search only by type",
     "classification propagation along relationships other than Process inputs/outputs (featmesh's own "
     "relationship types are propagateTags NONE); relationship guids are stable but relationships have "
     "no own API",
@@ -85,10 +107,12 @@ PURVIEW_NOTES = (
     "envelope (the message text is the fake's) "
     "(https://learn.microsoft.com/rest/api/purview/datamapdataplane/entity/bulk-create-or-update, "
     "https://learn.microsoft.com/purview/how-to-create-and-manage-collections)",
-    "limits: about 200 entities a bulk call and 2 MB an entity "
-    "(https://learn.microsoft.com/purview/how-to-manage-quotas); 25 operations a second per "
-    "capacity unit, entities, relationships and classifications each counting, 429 with Retry-After "
-    "beyond (https://learn.microsoft.com/purview/concept-elastic-data-map)",
+    "limits: 2 MB an asset (https://learn.microsoft.com/purview/how-to-manage-quotas); 200 entities "
+    "a bulk call is the fake's cap, the size reported to work (Purview documents none: "
+    "https://learn.microsoft.com/answers/questions/5922338); 25 operations a second per capacity "
+    "unit, entities, relationships and classifications each counting "
+    "(https://learn.microsoft.com/purview/concept-elastic-data-map), answered 429 with Retry-After "
+    "beyond (the fake's model: Purview documents no throttling answer)",
 )
 _DATE = re.compile(r"\d{1,4}-\d{1,2}-\d{1,2}T\d{1,2}:\d{1,2}:\d{1,2}\.\d{1,3}Z")
 _NOT_FOUND = object()
@@ -109,6 +133,8 @@ class _Entity:
     """Purview: the collection holding the entity."""
     contacts: Json | None = None
     """Purview: ``{"Owner": [{"id", "info"}], "Expert": [...]}`` (Entra object ids)."""
+    business: dict[str, Json] = field(default_factory=dict)
+    """Business metadata: group -> attribute -> value (see ``BUSINESS_METADATA``)."""
     written_at: int = 0
     """Purview: the number of the bulk write that created it (for the search index's lag)."""
     """classification name -> its ``propagate`` flag (absent or null: Atlas's default, true)."""
@@ -335,6 +361,10 @@ class FakeAtlas:
                         name: {k: v for k, v in attrs.items() if k not in dropped}
                         for name, attrs in sorted(e.classifications.items())
                     },
+                    "businessAttributes": {
+                        group: {k: v for k, v in attrs.items() if k not in dropped}
+                        for group, attrs in sorted(e.business.items())
+                    },
                 }
             )
         entities.sort(key=lambda x: (x["typeName"], x["qualifiedName"], x["status"]))
@@ -477,9 +507,7 @@ class FakeAtlas:
         return TypeSystem.from_documents({}, self._document())
 
     def get_typedefs(self, params: Json, query: list, payload: Any) -> tuple[int, Json]:
-        doc: Json = self._document()
-        doc["businessMetadataDefs"] = []
-        return 200, doc
+        return 200, self._document()
 
     def get_headers(self, params: Json, query: list, payload: Any) -> tuple[int, list[Json]]:
         headers = [
@@ -689,7 +717,12 @@ class FakeAtlas:
         if not items:
             raise AtlasError("INVALID_PARAMETERS", "no entities to create/update.")
         if not self._purview:
-            return 200, _BulkWrite(self, items, replace).run()
+            return 200, _BulkWrite(self, items, replace, business="ignore").run()
+        behaviour = next((v for k, v in query if k == "businessAttributeUpdateBehavior"), "ignore")
+        if behaviour not in ("ignore", "merge", "replace"):
+            raise _AzureError(
+                400, "BadRequest", f"businessAttributeUpdateBehavior '{behaviour}' is not valid."
+            )
         if len(items) > PURVIEW_MAX_BULK:
             raise _AzureError(
                 400, "BadRequest", f"{len(items)} entities: a bulk call takes {PURVIEW_MAX_BULK}."
@@ -701,7 +734,7 @@ class FakeAtlas:
         collection = next((v for k, v in query if k == "collectionId"), None)
         if collection is not None and collection not in self.collections:
             raise _AzureError(404, "NotFound", f"Collection '{collection}' does not exist.")
-        response = _BulkWrite(self, items, replace).run()
+        response = _BulkWrite(self, items, replace, business=behaviour).run()
         self._bulk_writes += 1
         for guid in sorted(set(response["guidAssignments"].values())):
             entity = self._entities[guid]
@@ -712,6 +745,28 @@ class FakeAtlas:
                 self._curate(name)  # raising rolls the whole call back
             entity.collection = target
         return 200, response
+
+    def post_business_metadata(self, params: Json, query: list, payload: Any) -> tuple[int, None]:
+        """``POST /entity/guid/{guid}/businessmetadata?isOverwrite=``: ``{group: {attr: value}}``
+        (see ``BUSINESS_METADATA``)."""
+        entity = self._active(params["guid"])
+        if not isinstance(payload, Mapping) or not payload:
+            raise AtlasError("INVALID_PARAMETERS", "businessAttributes is null/empty")
+        problems = self._system.check_entity({"typeName": entity.type_name, "businessAttributes": payload})
+        problems = [p for p in problems if "missing required attribute" not in p]
+        if problems:
+            raise AtlasError("INSTANCE_CRUD_INVALID_PARAMS", problems)
+        overwrite = any(k == "isOverwrite" and v.lower() == "true" for k, v in query)
+        before = copy.deepcopy(entity.business)
+        _merge_business(entity, payload, "replace" if overwrite else "merge")
+        if entity.business != before:
+            self._touch(entity)
+        return 204, None
+
+    def business_metadata(self, type_name: str, qualified_name: str) -> Json:
+        """The business metadata an entity holds (``{}`` when none, or no such entity)."""
+        found = self._find(type_name, qualified_name)
+        return copy.deepcopy(found.business) if found else {}
 
     def post_move_to(self, params: Json, query: list, payload: Any) -> tuple[int, Json]:
         """Purview's ``POST /entity/moveTo?collectionId=`` with ``{"entityGuids": [...]}``."""
@@ -882,6 +937,8 @@ class FakeAtlas:
             body["collectionId"] = entity.collection
         if entity.contacts:
             body["contacts"] = entity.contacts
+        if entity.business:
+            body["businessAttributes"] = copy.deepcopy(entity.business)
         if relationships:
             body["relationshipAttributes"] = self._relationships_view(entity)
         shown = [self._classification_json(entity, n) for n in sorted(entity.classifications)]
@@ -1106,10 +1163,12 @@ class FakeAtlas:
 class _BulkWrite:
     """One POST /entity/bulk: validate and resolve everything first, then write (all or nothing)."""
 
-    def __init__(self, fake: FakeAtlas, items: list[Any], replace_classifications: bool):
+    def __init__(self, fake: FakeAtlas, items: list[Any], replace_classifications: bool, *, business: str):
         self.fake = fake
         self.items = items
         self.replace = replace_classifications
+        self.business = business
+        """What an update does with businessAttributes: ignore, merge or replace."""
         self.assigned: dict[str, str] = {}  # payload guid -> real guid
         self.existing: dict[str, _Entity | None] = {}  # payload guid -> stored entity (None: create)
 
@@ -1234,6 +1293,7 @@ class _BulkWrite:
             "classifications": classifications,
             "propagate": propagate,
             "contacts": _checked_contacts(item["contacts"]) if fake._purview and "contacts" in item else None,
+            "business": item.get("businessAttributes"),
         }
 
     def _apply(self, plans: list[Json]) -> Json:
@@ -1269,6 +1329,10 @@ class _BulkWrite:
                 entity.propagate = plan["propagate"]
             if plan.get("contacts") is not None:
                 entity.contacts = plan["contacts"]
+            if plan["business"] is not None:
+                behaviour = self.business if "before" in plan else "replace"
+                if behaviour != "ignore":
+                    _merge_business(entity, plan["business"], behaviour)
         for plan in plans:
             if "before" in plan and _signature(fake, plan["entity"]) != plan["before"]:
                 fake._touch(plan["entity"])
@@ -1330,6 +1394,7 @@ _ROUTES: list[tuple[str, str, str]] = [
     ("DELETE", "/entity/guid/{guid}", "delete_entity"),
     ("POST", "/entity/moveTo", "post_move_to"),
     ("GET", "/entity/guid/{guid}/classifications", "get_classifications"),
+    ("POST", "/entity/guid/{guid}/businessmetadata", "post_business_metadata"),
     ("POST", "/entity/guid/{guid}/classifications", "post_classifications"),
     ("PUT", "/entity/guid/{guid}/classifications", "put_classifications"),
     ("GET", "/entity/guid/{guid}/classification/{name}", "get_classification"),
@@ -1391,7 +1456,8 @@ class _Meter:
 
 
 def _metered_operations(request: requests.PreparedRequest) -> int:
-    """Entities, classifications and relationships a call carries count one each."""
+    """Entities, classifications, relationships and business metadata a call carries count
+    one each."""
     try:
         payload = json.loads(request.body) if request.body else None
     except (ValueError, TypeError):
@@ -1402,6 +1468,7 @@ def _metered_operations(request: requests.PreparedRequest) -> int:
             count += 1
             if isinstance(entity, Mapping):
                 count += len(entity.get("classifications") or [])
+                count += int(bool(entity.get("businessAttributes")))
                 for value in (entity.get("relationshipAttributes") or {}).values():
                     count += len(value) if isinstance(value, list) else int(value is not None)
         return max(1, count)
@@ -1514,11 +1581,28 @@ def _propagate_flag(classification: Any, default: bool) -> bool:
     return default if value is None else bool(value)
 
 
+def _merge_business(entity: _Entity, values: Mapping[str, Any], behaviour: str) -> None:
+    """Write business metadata: ``replace`` sets the entity's to ``values`` alone, ``merge``
+    changes only the attributes given (a null removes one)."""
+    if behaviour == "replace":
+        entity.business = {}
+    for group, attributes in values.items():
+        held = entity.business.setdefault(group, {})
+        for name, value in (attributes or {}).items():
+            if value is None:
+                held.pop(name, None)
+            else:
+                held[name] = copy.deepcopy(value)
+        if not held:
+            del entity.business[group]
+
+
 def _signature(fake: FakeAtlas, entity: _Entity) -> str:
     view = {
         "attributes": fake._attributes_view(entity),
         "relationships": fake._relationships_view(entity),
         "classifications": entity.classifications,
+        "business": entity.business,
     }
     return json.dumps(_strip_guids(view, fake), sort_keys=True, default=str)
 

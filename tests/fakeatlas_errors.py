@@ -82,6 +82,18 @@ CODES: dict[str, tuple[int, str, str]] = {
         "Invalid entity-type for relationship attribute '{0}': entity specified (guid={1}) is of type "
         "'{2}', but expected type is '{3}'",
     ),
+    "MISSING_MANDATORY_ATTRIBUTE": (400, "ATLAS-400-00-02B", "Mandatory field {0}.{1} has empty/null value"),
+    "APPLICABLE_ENTITY_TYPES_DELETION_NOT_SUPPORTED": (
+        400,
+        "ATLAS-400-00-093",
+        "Cannot remove applicableEntityTypes in Attribute Def: {0}, defined in business-metadata: {1}",
+    ),
+    "BUSINESS_METADATA_DEF_ATTRIBUTE_TYPE_INVALID": (
+        400,
+        "ATLAS-400-00-094",
+        "{0}.{1}: invalid attribute type. Business-metadata attribute cannot be of type "
+        "entity/classification/struct/business-metadata",
+    ),
     "ENTITYTYPE_REMOVAL_NOT_SUPPORTED": (
         400,
         "ATLAS-400-00-051",
@@ -146,6 +158,9 @@ _TYPEDEF_PROBLEMS = (
     ("needs exactly one end with isContainer", "RELATIONSHIPDEF_COMPOSITION_NO_CONTAINER"),
     ("child end of a COMPOSITION", "RELATIONSHIPDEF_COMPOSITION_MULTIPLE_PARENTS"),
     ("unknown end type", "RELATIONSHIPDEF_INVALID_END_TYPE"),
+    ("applicableEntityTypes names", "TYPE_NAME_NOT_FOUND"),
+    ("maxStrLength", "MISSING_MANDATORY_ATTRIBUTE"),
+    ("not allowed on business metadata", "BUSINESS_METADATA_DEF_ATTRIBUTE_TYPE_INVALID"),
     ("entityTypes", "CLASSIFICATIONDEF_INVALID_ENTITYTYPES"),
     ("superType", "INCOMPATIBLE_SUPERTYPE"),
     ("unknown type", "UNKNOWN_TYPE"),
@@ -154,6 +169,8 @@ _TYPEDEF_PROBLEMS = (
 
 _UPDATE_PROBLEMS = (
     ("is mandatory", "CANNOT_ADD_MANDATORY_ATTRIBUTE"),
+    ("applicableEntityTypes can only grow", "APPLICABLE_ENTITY_TYPES_DELETION_NOT_SUPPORTED"),
+    ("entityTypes", "ENTITYTYPE_REMOVAL_NOT_SUPPORTED"),
     ("removed (an update", "ATTRIBUTE_DELETION_NOT_SUPPORTED"),
     ("changes type", "ATTRIBUTE_UPDATE_NOT_SUPPORTED"),
     ("superType", "SUPERTYPE_REMOVAL_NOT_SUPPORTED"),

@@ -12,7 +12,7 @@ from featmesh.connector.config import load_config
 from featmesh.connector.errors import InputError, SourceError
 from featmesh.connector.runreport import SourceReport
 from featmesh.connector.sources import environment, parse_source, read_source
-from tests.conftest import SAMPLES, run, run_json
+from tests.conftest import SAMPLE_MESH_ENTITIES, SAMPLES, run, run_json
 
 
 def test_sample_config_scans_the_sample_mesh(tmp_path: Path):
@@ -139,7 +139,10 @@ def test_runs_lists_history_newest_first(tmp_path: Path):
     second = run_json("scan", str(SAMPLES / "manifests"), "--catalog", db, "--json")[1]
     _result, rows = run_json("runs", "--catalog", db, "--json")
     assert [r["run_id"] for r in rows] == [second["run_id"], first["run_id"]]
-    assert rows[1]["plan"]["create"] == 104 and rows[0]["plan"]["unchanged"] == 104
+    assert (
+        rows[1]["plan"]["create"] == SAMPLE_MESH_ENTITIES
+        and rows[0]["plan"]["unchanged"] == SAMPLE_MESH_ENTITIES
+    )
     assert rows[0]["status"] == "ok" and rows[0]["feature_sets"] == 9
     text = run("runs", "--catalog", db).stdout
     assert second["run_id"] in text.splitlines()[1]

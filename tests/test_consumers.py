@@ -9,6 +9,7 @@ import pytest
 
 from featmesh.connector.errors import InputError
 from featmesh.connector.mapping.entities import FEATURE_SET, MODEL, PIPELINE, map_mesh
+from featmesh.connector.mapping.graph import MeshGraph
 from featmesh.connector.mapping.rules import MappingRule
 from featmesh.connector.runreport import SourceReport
 from featmesh.connector.sources import azureml, feast, manifest
@@ -176,11 +177,10 @@ def test_consumers_map_to_models_with_a_process_from_exactly_their_features():
         "featmesh://manifest/risk-shared/customer_risk_360@1",
         "featmesh://manifest/payments/merchant_risk_signals@1",
     ]
-    columns = json.loads(process["attributes"]["columnMapping"])
-    assert columns[1]["ColumnMapping"] == [
-        {"Source": "chargeback_rate_30d", "Sink": "chargeback_rate_30d"},
-        {"Source": "is_high_risk_mcc", "Sink": "is_high_risk_mcc"},
-    ]
+    # a model shows no schema, so no columnMapping could name its columns: the process says
+    # which features it reads instead
+    assert "columnMapping" not in process["attributes"]
+    assert process["attributes"]["readsFeatures"] == model["attributes"]["features"]
     endpoint = by_qn["featmesh://manifest/risk-models/consumer/serving-endpoint/fraud-scoring-service@latest"]
     assert endpoint["attributes"]["serves"] == [qn]
     order = [e["typeName"] for e in mapping.entities]
@@ -224,6 +224,16 @@ def test_a_mapping_rule_resolves_a_model_to_an_existing_catalog_entity():
         }
     ]
     assert ("mlflow_model_version", "mlflow://models/fraud-model/7") in mapping.external_sources
+    # no model entity holds the features read: the impact graph finds them on the process
+    assert process["attributes"]["readsFeatures"] == [
+        "featmesh://manifest/risk-shared/customer_risk_360@1#max_payment_30d_eur",
+        "featmesh://manifest/risk-shared/customer_risk_360@1#txn_count_30d",
+        "featmesh://manifest/payments/merchant_risk_signals@1#chargeback_rate_30d",
+        "featmesh://manifest/payments/merchant_risk_signals@1#is_high_risk_mcc",
+    ]
+    graph = MeshGraph.from_entities(mapping.entities)
+    reached = graph.downstream("featmesh://manifest/payments/merchant_risk_signals@1#is_high_risk_mcc")
+    assert [n.qualified_name for n, _ in reached.models] == ["mlflow://models/fraud-model/7"]
 
 
 def test_the_model_type_is_valid_and_an_update_atlas_accepts():

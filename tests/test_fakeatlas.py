@@ -16,7 +16,7 @@ from pyapacheatlas.core.util import AtlasException
 
 from featmesh.connector.mapping.entities import map_mesh
 from featmesh.typedefs import load_typedefs
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLE_MESH_ENTITIES, SAMPLES
 from tests.fakeatlas import FakeAtlas
 from tests.test_manifest import _read_all
 
@@ -96,7 +96,7 @@ def raises_code(call: Callable[[], Any], code: str) -> None:
 def test_typedefs_create_conflict_and_force_update(atlas: FakeAtlas, client: AtlasClient) -> None:
     raises_code(lambda: client.upload_typedefs(load_typedefs()), "ATLAS-409-00-001")
     updated = client.upload_typedefs(load_typedefs(), force_update=True)
-    assert len(updated["entityDefs"]) == 7
+    assert len(updated["entityDefs"]) == 8
     assert client.get_typedef(name=FSET)["category"] == "ENTITY"
     raises_code(lambda: client.get_typedef(name="nope"), "ATLAS-404-00-001")
     assert atlas.count("GET", "/types/typedefs/headers") == 1
@@ -347,7 +347,7 @@ def test_faulty_push_ends_in_the_state_of_a_clean_push() -> None:
         _push_samples(AtlasClient(faulty.base, BasicAuthentication("a", "b")))
     assert {c.fault for c in faulty.calls} - {None}  # some calls failed and were retried
     assert faulty.snapshot() == clean.snapshot()
-    assert len(clean.entities()) == 104
+    assert len(clean.entities()) == SAMPLE_MESH_ENTITIES
 
 
 def test_scheduled_failure_hits_the_nth_call_before_state(atlas: FakeAtlas, client: AtlasClient) -> None:

@@ -6,6 +6,7 @@ import json
 import re
 
 from featmesh.connector.mapping.entities import (
+    COLUMN,
     DATA_PRODUCT,
     ENTITY,
     FEATURE,
@@ -40,9 +41,57 @@ def test_every_object_becomes_an_entity_in_dependency_order():
     assert order.count(FEATURE_SET) == 9
     assert order.count(FEATURE) == sum(len(fs.features) for s in stores for fs in s.feature_sets)
     assert order.count(ENTITY) == 6
-    rank = {STORE: 0, ENTITY: 1, DATA_PRODUCT: 2, FEATURE_SET: 3, FEATURE: 4, PIPELINE: 5}
+    assert order.count(COLUMN) == 34  # each placeholder's distinct source columns its readers read
+    rank = {STORE: 0, ENTITY: 1, DATA_PRODUCT: 2, COLUMN: 3, FEATURE_SET: 4, FEATURE: 5, PIPELINE: 6}
     assert [rank[t] for t in order] == sorted(rank[t] for t in order)
     assert all("guid" not in e for e in mapping.entities)
+
+
+def _schemas(entities: list[dict]) -> dict[str, set[str]]:
+    """What Purview shows as each dataset's schema: a set's features, a placeholder's columns."""
+    schema: dict[str, set[str]] = {}
+    for e in entities:
+        parent = {FEATURE: "featureSet", COLUMN: "dataProduct"}.get(e["typeName"])
+        if parent:
+            owner = e["relationshipAttributes"][parent]["uniqueAttributes"]["qualifiedName"]
+            schema.setdefault(owner, set()).add(e["attributes"]["name"])
+    return schema
+
+
+def test_every_column_mapping_names_columns_that_exist_on_both_ends():
+    entities = map_mesh(_samples()).entities
+    schema = _schemas(entities)
+    pairs = 0
+    for e in entities:
+        if e["typeName"] != PIPELINE or not e["attributes"].get("columnMapping"):
+            continue
+        for entry in json.loads(e["attributes"]["columnMapping"]):
+            source, sink = entry["DatasetMapping"]["Source"], entry["DatasetMapping"]["Sink"]
+            for column in entry["ColumnMapping"]:
+                assert column["Source"] in schema.get(source, set()), (
+                    e["attributes"]["qualifiedName"],
+                    column,
+                )
+                assert column["Sink"] in schema.get(sink, set()), (e["attributes"]["qualifiedName"], column)
+                pairs += 1
+    assert pairs > 40
+
+
+def test_a_real_product_lacking_a_column_is_left_out_of_the_mapping_and_said():
+    adls = "azure_datalake_gen2_path"
+    real = "https://contosopayments.dfs.core.windows.net/curated/settlements/merchant_daily"
+    mapping = map_mesh(
+        _samples(),
+        exists=lambda t, q: t == adls and q == real,
+        columns=lambda t, q: frozenset({"merchant_id", "chargebacks", "refunds"}),
+    )
+    entities = _by_qn(mapping)
+    assert DP + real not in entities  # the real product is read, no placeholder
+    pipeline = entities["featmesh://manifest/payments/merchant_risk_signals@1/pipeline/source"]
+    (entry,) = json.loads(pipeline["attributes"]["columnMapping"])
+    assert {c["Source"] for c in entry["ColumnMapping"]} == {"chargebacks", "refunds"}
+    (said,) = mapping.unmapped_columns
+    assert "leaves out gross_volume_eur, settlement_date: not in the schema the catalog shows" in said
 
 
 def test_feature_set_attributes_and_references():

@@ -11,6 +11,7 @@ placeholders the same way once the real asset exists (issue text).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -143,7 +144,15 @@ def test_local_catalog_retires_the_placeholder_too(tmp_path):
     catalog.close()
 
 
-def test_keep_deleted_keeps_the_placeholder(tmp_path):
+def _retired(summary: dict) -> list[tuple[str, str]]:
+    return [
+        (c["typeName"], c["qualifiedName"]) for c in summary["plan"]["changes"] if c["action"] == "retire"
+    ]
+
+
+def test_keep_deleted_retires_the_placeholder_once(tmp_path):
+    """FEATMESH.RETIRED applies to featmesh_data_product (typedefs/classifications.json), so
+    with --keep-deleted a superseded placeholder is classified and kept, not left as is."""
     own, _ = _folders(tmp_path)
     uri = f"local:{tmp_path / 'c.db'}"
     _scan(own, uri)
@@ -153,13 +162,26 @@ def test_keep_deleted_keeps_the_placeholder(tmp_path):
     catalog.close()
     result, summary = run_json("scan", str(own), "--catalog", uri, "--json", "--keep-deleted")
     assert result.exit_code in (0, 1), summary
-    retired = [
-        (c["typeName"], c["qualifiedName"]) for c in summary["plan"]["changes"] if c["action"] == "retire"
-    ]
-    assert PLACEHOLDER not in retired and summary["plan"]["delete"] == 0
+    assert _retired(summary) == [PLACEHOLDER] and summary["plan"]["delete"] == 0
+    assert summary["applied"]["retired"] == 1
     catalog = LocalCatalog(tmp_path / "c.db", read_only=True)
-    assert catalog.exists(*PLACEHOLDER)
+    held = catalog.current([PLACEHOLDER], [])[PLACEHOLDER]
+    assert [c["typeName"] for c in held.get("classifications", [])] == ["FEATMESH.RETIRED"]
     catalog.close()
+    result, again = run_json("scan", str(own), "--catalog", uri, "--json", "--keep-deleted")
+    assert _retired(again) == [] and not again["plan"]["delete"]
+
+
+def test_keep_deleted_retires_the_placeholder_in_atlas(tmp_path):
+    own, _ = _folders(tmp_path)
+    with FakeAtlas(BASE, auth=("featmesh", "pw")) as fake:
+        _scan(own, ATLAS_URI)
+        _register(fake, {"Authorization": "Basic ZmVhdG1lc2g6cHc="})
+        result, summary = run_json("scan", str(own), "--catalog", ATLAS_URI, "--json", "--keep-deleted")
+        assert result.exit_code in (0, 1), summary
+        assert _retired(summary) == [PLACEHOLDER] and not summary["applied"].get("failed")
+        assert "FEATMESH.RETIRED" in fake.classifications(*PLACEHOLDER)
+        assert fake.entity(*PLACEHOLDER)["status"] == "ACTIVE"
 
 
 def _pipeline(qn: str, source: tuple[str, str]) -> dict:
@@ -217,3 +239,94 @@ def test_superseded_placeholders_come_from_pipelines_reading_real_entities():
         _pipeline("c/pipeline/source", (PRODUCT, "featmesh://data-product/x")),
     ]
     assert superseded_placeholders(desired) == [PLACEHOLDER]
+
+
+SCHEMA_TYPES = {
+    "entityDefs": [
+        {
+            "name": ADLS,
+            "superTypes": ["DataSet"],
+            "attributeDefs": [],
+            "options": {"schemaElementsAttribute": "columns"},
+        },
+        {"name": "adls_column", "superTypes": ["DataSet"], "attributeDefs": []},
+    ],
+    "relationshipDefs": [
+        {
+            "name": "adls_path_columns",
+            "relationshipCategory": "COMPOSITION",
+            "propagateTags": "NONE",
+            "endDef1": {"type": ADLS, "name": "columns", "isContainer": True, "cardinality": "SET"},
+            "endDef2": {"type": "adls_column", "name": "path", "isContainer": False, "cardinality": "SINGLE"},
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize("flavour", ["atlas", "local"])
+def test_a_mapping_to_the_real_product_names_only_columns_its_schema_shows(tmp_path, flavour):
+    """The real entity shows two of the four columns the set reads: the columnMapping keeps
+    those, the scan says which it left out, and the placeholder goes with its columns."""
+    own, _ = _folders(tmp_path)
+    columns = [
+        {
+            "typeName": "adls_column",
+            "attributes": {"qualifiedName": f"{REAL_QN}#{name}", "name": name},
+            "relationshipAttributes": {
+                "path": {"typeName": ADLS, "uniqueAttributes": {"qualifiedName": REAL_QN}}
+            },
+        }
+        for name in ("chargebacks", "refunds")
+    ]
+    pipeline = (
+        "featmesh_feature_pipeline",
+        "featmesh://manifest/payments/merchant_risk_signals@1/pipeline/source",
+    )
+    if flavour == "atlas":
+        fake = FakeAtlas(BASE, auth=("featmesh", "pw"))
+        fake.start()
+        uri, headers = ATLAS_URI, {"Authorization": "Basic ZmVhdG1lc2g6cHc="}
+    else:
+        uri = f"local:{tmp_path / 'c.db'}"
+    try:
+        _scan(own, uri)
+        placeholder_columns = [
+            f"{PLACEHOLDER[1]}#{c}" for c in ("chargebacks", "gross_volume_eur", "refunds", "settlement_date")
+        ]
+        if flavour == "atlas":
+            held = fake.entities()
+            assert all(("featmesh_column", qn) in held for qn in placeholder_columns)
+            assert requests.post(f"{fake.base}/types/typedefs", json=SCHEMA_TYPES, headers=headers).ok
+            for batch in ([REAL], columns):  # a reference by unique attributes needs the entity held
+                answer = requests.post(f"{fake.base}/entity/bulk", json={"entities": batch}, headers=headers)
+                assert answer.ok, answer.text
+        else:
+            catalog = LocalCatalog(tmp_path / "c.db")
+            assert all(catalog.exists("featmesh_column", qn) for qn in placeholder_columns)
+            catalog.add_typedefs(SCHEMA_TYPES)
+            keys = [(e["typeName"], e["attributes"]["qualifiedName"]) for e in [REAL, *columns]]
+            catalog.apply(compute_plan([REAL, *columns], catalog.current(keys, [])), run_id="p")
+            catalog.close()
+        summary = _scan(own, uri)
+        assert _deleted(summary) == [PLACEHOLDER]
+        said = [w for w in summary["warnings"] if "leaves out" in w]
+        assert said == [
+            "featmesh://manifest/payments/merchant_risk_signals@1: column-level lineage from "
+            f"{ADLS} {REAL_QN} leaves out gross_volume_eur, settlement_date: not in the schema the "
+            "catalog shows for it"
+        ]
+        if flavour == "atlas":
+            entities = fake.entities()
+            mapping = json.loads(entities[pipeline]["attributes"]["columnMapping"])
+            assert not any(("featmesh_column", qn) in entities for qn in placeholder_columns)
+        else:
+            catalog = LocalCatalog(tmp_path / "c.db", read_only=True)
+            mapping = json.loads(catalog.current([pipeline], [])[pipeline]["attributes"]["columnMapping"])
+            assert not any(catalog.exists("featmesh_column", qn) for qn in placeholder_columns)
+            catalog.close()
+        (entry,) = mapping
+        assert entry["DatasetMapping"]["Source"] == REAL_QN
+        assert {c["Source"] for c in entry["ColumnMapping"]} == {"chargebacks", "refunds"}
+    finally:
+        if flavour == "atlas":
+            fake.stop()

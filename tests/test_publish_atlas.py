@@ -12,7 +12,7 @@ import pytest
 
 from featmesh.connector.catalog.rest import DEFAULT_RETRY
 from featmesh.typedefs import load_typedefs
-from tests.conftest import SAMPLES, run, run_json
+from tests.conftest import SAMPLE_MESH_ENTITIES, SAMPLES, run, run_json
 from tests.fakeatlas import FakeAtlas
 
 CANARY = "canary-s3cret-9d1c"
@@ -59,7 +59,7 @@ def test_first_push_then_an_idempotent_re_push():
         code, summary = _scan(str(MANIFESTS))
         assert code == 0, summary
         held = atlas.entities()
-        assert len(held) == 104
+        assert len(held) == SAMPLE_MESH_ENTITIES
         assert atlas.typedef("featmesh_feature_set") is not None
         store = held[("featmesh_feature_store", "featmesh://manifest/payments")]
         assert len(store["relationshipAttributes"]["featureSets"]) == 3
@@ -69,7 +69,7 @@ def test_first_push_then_an_idempotent_re_push():
         code, again = _scan(str(MANIFESTS))
         assert code == 0
         assert again["plan"]["create"] == again["plan"]["update"] == again["plan"]["delete"] == 0
-        assert again["plan"]["unchanged"] == 104
+        assert again["plan"]["unchanged"] == SAMPLE_MESH_ENTITIES
         assert _writes(atlas) == before  # re-publishing the unchanged mesh sends no write at all
 
 
@@ -103,7 +103,13 @@ def test_a_changed_and_a_removed_feature_set(tmp_path: Path):
             "featmesh_feature",
             "featmesh://manifest/payments/card_usage_patterns@1#billing_email",
         ) in deleted
-        assert _scan(str(folder))[1]["plan"]["unchanged"] == len(held)
+        # the columns only the removed set read stay on their placeholder, as placeholders do:
+        # another store may read them (featmesh writes a placeholder's columns, never prunes them)
+        product = "featmesh://data-product/main.payments.card_transactions"
+        stale = {("featmesh_column", f"{product}#{c}") for c in ("billing_email", "channel")}
+        assert stale <= set(held)
+        unchanged = _scan(str(folder))[1]["plan"]["unchanged"]
+        assert unchanged == len(held) - len(stale)
 
 
 def test_keep_deleted_retires_instead(tmp_path: Path):
@@ -182,7 +188,7 @@ def test_a_push_under_30_percent_faults_ends_in_the_fault_free_state():
         assert faulty.snapshot(drop_attributes=VOLATILE) == expected
         assert {c.fault for c in faulty.calls} >= {"429", "503", "drop"}
         code, again = _scan(str(MANIFESTS), "--batch-size", "10")
-        assert code == 0 and again["plan"]["unchanged"] == 104
+        assert code == 0 and again["plan"]["unchanged"] == SAMPLE_MESH_ENTITIES
         assert faulty.snapshot(drop_attributes=VOLATILE) == expected
 
 
@@ -199,11 +205,11 @@ def test_a_failed_batch_is_recorded_and_resume_finishes_the_job(tmp_path: Path):
         assert summary["status"] == "partial"
         assert any("entity batch 2" in f for f in summary["failures"])
         written = len(atlas.entities())
-        assert 0 < written < 104
+        assert 0 < written < SAMPLE_MESH_ENTITIES
         result, resumed = run_json("scan", "--resume", "--catalog", ATLAS_URI, "--json")
         assert result.exit_code == 0, resumed
         assert resumed["resumed_from"] == summary["run_id"]
-        assert resumed["plan"]["create"] == 104 - written
+        assert resumed["plan"]["create"] == SAMPLE_MESH_ENTITIES - written
         assert atlas.snapshot(drop_attributes=VOLATILE) == expected
         nothing = run("scan", "--resume", "--catalog", ATLAS_URI)
         assert nothing.exit_code == 2 and "nothing to resume" in nothing.stderr
@@ -217,9 +223,9 @@ def test_purview_publish_and_export(monkeypatch):
     with FakeAtlas.purview("contoso") as purview:
         result, summary = run_json("scan", str(MANIFESTS), "--catalog", "purview://contoso", "--json")
         assert result.exit_code == 0, summary
-        assert len(purview.entities()) == 104
+        assert len(purview.entities()) == SAMPLE_MESH_ENTITIES
         exported = json.loads(run("catalog", "export", "--catalog", "purview://contoso").stdout)["entities"]
-        assert len(exported) == 104
+        assert len(exported) == SAMPLE_MESH_ENTITIES
         process = next(
             e
             for e in exported
@@ -251,7 +257,7 @@ def test_export_from_atlas_matches_what_was_pushed():
         result = run("catalog", "export", "--catalog", ATLAS_URI)
         assert result.exit_code == 0, result.stderr
         entities = json.loads(result.stdout)["entities"]
-        assert len(entities) == 104
+        assert len(entities) == SAMPLE_MESH_ENTITIES
         feature = next(e for e in entities if e["attributes"]["qualifiedName"].endswith("#txn_count_7d"))
         assert feature["relationshipAttributes"]["featureSet"]["uniqueAttributes"]["qualifiedName"] == (
             "featmesh://manifest/payments/transaction_aggregates@2"

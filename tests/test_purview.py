@@ -38,7 +38,7 @@ from featmesh.connector.catalog.atlas import purview_endpoint
 from featmesh.connector.catalog.auth import purview_scope
 from featmesh.connector.errors import UsageError
 from featmesh.typedefs import load_typedefs, validate_document
-from tests.conftest import SAMPLES, run, run_json
+from tests.conftest import SAMPLE_MESH_ENTITIES, SAMPLES, run, run_json
 from tests.fakeatlas import FakeAtlas
 
 MANIFESTS = SAMPLES / "manifests"
@@ -203,7 +203,7 @@ def test_a_sovereign_cloud_endpoint_signs_in_there_and_asks_for_its_scope(monkey
         uri = "purview+https://contoso.purview.azure.cn"
         result, _ = run_json("scan", str(MANIFESTS), "--catalog", uri, "--json")
         assert result.exit_code == 0, result.stderr
-        assert len(purview.entities()) == 104
+        assert len(purview.entities()) == SAMPLE_MESH_ENTITIES
         asked = [c.request for c in mock.calls if c.request.url.endswith("/oauth2/v2.0/token")]
     assert asked and "purview.azure.cn%2F.default" in str(asked[0].body)
 
@@ -374,7 +374,7 @@ def test_an_unpaced_client_is_throttled_and_honours_retry_after(token, tmp_path,
         result, summary = run_json("scan", "--config", config, "--json")
         assert result.exit_code == 0, summary
         assert purview.throttled > 0
-        assert len(purview.entities()) == 104
+        assert len(purview.entities()) == SAMPLE_MESH_ENTITIES
 
 
 def test_batches_stay_within_purview_limits(token):
@@ -395,7 +395,7 @@ def test_a_408_is_retried(token):
         result, summary = run_json("scan", str(MANIFESTS), "--catalog", PURVIEW, "--json")
         assert result.exit_code == 0, summary
         assert any(c.status == 408 for c in purview.calls)
-        assert len(purview.entities()) == 104
+        assert len(purview.entities()) == SAMPLE_MESH_ENTITIES
 
 
 def test_a_lagging_search_index_never_changes_what_a_rescan_decides(token):
@@ -412,7 +412,7 @@ def test_a_lagging_search_index_never_changes_what_a_rescan_decides(token):
         again, summary = run_json("scan", str(MANIFESTS), "--catalog", PURVIEW, "--json")
         assert again.exit_code == 0, summary
         assert summary["plan"]["create"] == 0 and summary["plan"]["delete"] == 0
-        assert len(purview.entities()) == 104
+        assert len(purview.entities()) == SAMPLE_MESH_ENTITIES
 
 
 # --------------------------------------------------------------------------- schema option

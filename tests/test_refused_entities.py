@@ -17,7 +17,7 @@ import pytest
 
 from featmesh.connector.catalog.atlas import _refused
 from featmesh.connector.errors import CatalogError
-from tests.conftest import SAMPLES, run, run_json
+from tests.conftest import SAMPLE_MESH_ENTITIES, SAMPLES, run, run_json
 from tests.fakeatlas import FakeAtlas
 
 CANARY = "canary-s3cret-77ab"
@@ -77,10 +77,13 @@ def _refusing(atlas: FakeAtlas) -> None:
 
 
 @pytest.fixture(scope="module")
-def expected() -> dict:
+def expected(tmp_path_factory: pytest.TempPathFactory) -> dict:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ATLAS_USERNAME", "featmesh")
         patch.setenv("ATLAS_PASSWORD", CANARY)
+        # its own folder: the run history (.featmesh/history.db) of the working directory
+        # would otherwise carry revisions over from earlier runs
+        patch.chdir(tmp_path_factory.mktemp("clean"))
         with FakeAtlas(BASE, auth=("featmesh", CANARY)) as clean:
             assert _scan(str(MANIFESTS))[0] == 0
             return {"snapshot": clean.snapshot(drop_attributes=VOLATILE), "keys": set(clean.entities())}
@@ -100,7 +103,7 @@ def test_refused_entities_are_isolated_and_the_rest_is_written(expected, batch_s
         assert set(atlas.entities()) == expected["keys"] - unwritten  # everything else is written
         # requests: one per batch, plus at most two per halving for each refused entity
         size = int(batch_size)
-        batches = math.ceil(104 / size)
+        batches = math.ceil(SAMPLE_MESH_ENTITIES / size)
         bound = batches + 2 * 2 * math.ceil(math.log2(size))
         assert batches < atlas.count("POST", "/entity/bulk") <= bound
 
@@ -112,7 +115,7 @@ def test_refused_entities_are_isolated_and_the_rest_is_written(expected, batch_s
         assert resumed["plan"]["create"] == len(unwritten)
         assert atlas.snapshot(drop_attributes=VOLATILE) == expected["snapshot"]  # no duplicates
         code, again = _scan(str(MANIFESTS))
-        assert code == 0 and again["plan"]["unchanged"] == 104
+        assert code == 0 and again["plan"]["unchanged"] == SAMPLE_MESH_ENTITIES
 
 
 def test_a_refusal_that_persists_is_reported_again_without_duplicates(expected):
@@ -123,7 +126,7 @@ def test_a_refusal_that_persists_is_reported_again_without_duplicates(expected):
         code, again = _scan(str(MANIFESTS))
         assert code == 3
         assert sorted(again["failures"]) == sorted(REFUSED_LINES + DEPENDENT_LINES)
-        assert again["plan"]["create"] == 104 - held
+        assert again["plan"]["create"] == SAMPLE_MESH_ENTITIES - held
         assert len(atlas.entities()) == held
 
 
@@ -136,7 +139,7 @@ def test_a_refused_reason_is_scrubbed_of_secrets():
         assert (
             f"{FEATURE[0]} {FEATURE[1]}: the catalog refused it: HTTP 400 ATLAS-400-00-01A" in result.stdout
         )
-        assert len(atlas.entities()) == 103
+        assert len(atlas.entities()) == SAMPLE_MESH_ENTITIES - 1
 
 
 @pytest.mark.parametrize(
@@ -171,4 +174,4 @@ def test_purview_isolates_a_refused_entity_too(monkeypatch):
             f"{FEATURE[0]} {FEATURE[1]}: the catalog refused it: HTTP 400 ATLAS-400-00-023: "
             f"Attribute maxValue not found for type {FEATURE[0]}"
         ]
-        assert len(purview.entities()) == 103
+        assert len(purview.entities()) == SAMPLE_MESH_ENTITIES - 1

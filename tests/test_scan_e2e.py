@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from featmesh.typedefs import TypeSystem, load_base_typedefs, load_typedefs
-from tests.conftest import DATA, SAMPLES, run, run_json
+from tests.conftest import DATA, SAMPLE_MESH_ENTITIES, SAMPLES, run, run_json
 
 MANIFESTS = str(SAMPLES / "manifests")
 CONTRACT_KEYS = {"run_id", "status", "sources", "counts", "plan", "findings", "score"}
@@ -33,8 +33,7 @@ def test_scan_twice_then_nothing_changes(tmp_path: Path):
     assert summary["counts"] == {"stores": 4, "feature_sets": 9, "features": 69, "entities": 6, "lineage": 11}
     plan = summary["plan"]
     assert (
-        plan["create"] == 4 + 6 + 7 + 9 + 69 + 9
-        and plan["update"] == plan["delete"] == plan["unchanged"] == 0
+        plan["create"] == SAMPLE_MESH_ENTITIES and plan["update"] == plan["delete"] == plan["unchanged"] == 0
     )
     before = _entity_rows(db)
     assert len(before) == plan["create"]
@@ -61,7 +60,7 @@ def test_dry_run_never_writes(tmp_path: Path):
     text = (SAMPLES / "manifests" / "payments.yaml").read_text().replace("ttl: 2d", "ttl: 3d")
     (changed / "payments.yaml").write_text(text)
     result, summary = run_json("scan", str(changed), "--catalog", f"local:{db}", "--dry-run", "--json")
-    assert summary["plan"]["update"] == 2
+    assert summary["plan"]["update"] == 3
     changes = summary["plan"]["changes"]
     # a new revision starts, first seen now (the same second as the first scan, at times)
     changes[1]["fields"] = [f for f in changes[1]["fields"] if f != "revisionFirstSeen"]
@@ -84,7 +83,16 @@ def test_dry_run_never_writes(tmp_path: Path):
                 "revisionFirstRun",
                 "revisionHash",
                 "ttlSeconds",
+                "business:featmesh",
             ],
+        },
+        # the longer TTL changes verdicts: the set's score, and one feature's compliance, whose
+        # business metadata follows its classification
+        {
+            "action": "update",
+            "typeName": "featmesh_feature",
+            "qualifiedName": "featmesh://manifest/payments/transaction_aggregates@2#txn_amount_sum_30d",
+            "fields": ["business:featmesh"],
         },
     ]
     assert _entity_rows(db) == before
@@ -120,7 +128,7 @@ def test_export_matches_the_type_system(tmp_path: Path):
     assert result.exit_code == 0
     entities = json.loads(result.stdout)["entities"]
     types = TypeSystem.from_documents(load_base_typedefs(), load_typedefs())
-    assert len(entities) == 104
+    assert len(entities) == SAMPLE_MESH_ENTITIES
     for entity in entities:
         assert types.entity_type(entity["typeName"]) is not None, entity["typeName"]
         assert types.check_entity(entity) == [], entity["attributes"]["qualifiedName"]
@@ -157,8 +165,8 @@ def test_one_broken_source_does_not_lose_the_others(tmp_path: Path):
     assert statuses[f"manifest:{MANIFESTS}"] == ("ok", None)
     status, error = statuses[f"manifest:{bad}"]
     assert status == "failed" and "featurs" in error
-    assert summary["plan"]["create"] == 104
-    assert len(_entity_rows(db)) == 104
+    assert summary["plan"]["create"] == SAMPLE_MESH_ENTITIES
+    assert len(_entity_rows(db)) == SAMPLE_MESH_ENTITIES
 
 
 def test_usage_errors_exit_2(tmp_path: Path):
@@ -181,7 +189,7 @@ def test_two_sources_describing_the_same_store_fail_the_second(tmp_path: Path):
     failed = [s for s in summary["sources"] if s["status"] == "failed"]
     assert [s["uri"] for s in failed] == [f"manifest:{copy}"]
     assert "store manifest/payments is also read from source manifest:" in failed[0]["error"]
-    assert summary["plan"]["create"] == 104
+    assert summary["plan"]["create"] == SAMPLE_MESH_ENTITIES
 
 
 def test_json_still_reports_a_run_whose_every_source_failed(tmp_path: Path):

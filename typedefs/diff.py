@@ -3,12 +3,16 @@
 Atlas's typedef stores accept new types and new OPTIONAL attributes. They refuse:
 adding a mandatory attribute to an existing type, removing an attribute (or
 leaving it out of the update), changing an attribute's type, removing a
-superType, changing a type's category, and changing a relationship's category or
-either end (its type, name, cardinality or isContainer).
+superType, changing a type's category, changing a relationship's category or
+either end (its type, name, cardinality or isContainer), removing an entity type
+from a classification's ``entityTypes`` (ATLAS-400-00-051) and removing one from a
+business attribute's ``options.applicableEntityTypes`` (ATLAS-400-00-093; apache/atlas
+``AtlasBusinessMetadataDefStoreV2.updateVertexPreUpdate``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,6 +54,43 @@ def refused_changes(old_doc: Mapping[str, Any], new_doc: Mapping[str, Any]) -> l
         messages += [f"{name}: superType '{s}' removed" for s in removed]
         if section == "relationshipDefs":
             messages += _relationship_changes(name, before, new)
+        if section == "classificationDefs":
+            messages += _entity_type_changes(name, before, new)
+        if section == "businessMetadataDefs":
+            messages += _applicable_type_changes(name, before, new)
+    return messages
+
+
+def _entity_type_changes(name: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """A classification's entityTypes may grow, never shrink; Atlas refuses clearing them too."""
+    was, now = list(before.get("entityTypes") or []), set(after.get("entityTypes") or [])
+    if was and not now:
+        return [f"{name}: entityTypes cleared (they can only grow)"]
+    return [f"{name}: entity type '{t}' removed from entityTypes" for t in was if t not in now]
+
+
+def _applicable(attr: Mapping[str, Any]) -> list[str] | None:
+    text = (attr.get("options") or {}).get("applicableEntityTypes")
+    try:
+        names = json.loads(text) if isinstance(text, str) and text.strip() else None
+    except ValueError:
+        return None
+    return [str(n) for n in names] if isinstance(names, list) else None
+
+
+def _applicable_type_changes(name: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    messages = []
+    new_attrs = _attributes(after)
+    for attr, old in _attributes(before).items():
+        new = new_attrs.get(attr)
+        was, now = _applicable(old), _applicable(new) if new is not None else None
+        if new is None or was is None or now is None:
+            continue
+        messages += [
+            f"{name}: attribute '{attr}' no longer applies to '{t}' (applicableEntityTypes can only grow)"
+            for t in was
+            if t not in now
+        ]
     return messages
 
 

@@ -2,7 +2,9 @@
 
 featmesh's own types are split over several JSON files in this package (one per
 kind of def, for readable diffs); ``load_typedefs`` merges every ``*.json`` file here
-except the Atlas base model into one document. ``atlas_base.json`` holds the part of
+except the Atlas base model into one document. ``businessMetadataDefs`` holds
+business metadata (Purview's managed attributes): attribute groups set on entities of
+the types each attribute's ``options.applicableEntityTypes`` names. ``atlas_base.json`` holds the part of
 Atlas's base model featmesh builds on (Referenceable, Asset, DataSet, Process): it
 describes types Atlas already has and is never pushed.
 """
@@ -13,7 +15,14 @@ import json
 from importlib import resources
 from typing import Any
 
-SECTIONS = ("enumDefs", "structDefs", "classificationDefs", "entityDefs", "relationshipDefs")
+SECTIONS = (
+    "enumDefs",
+    "structDefs",
+    "classificationDefs",
+    "entityDefs",
+    "relationshipDefs",
+    "businessMetadataDefs",
+)
 BASE_FILE = "atlas_base.json"
 
 # The category Atlas writes in each section's defs.
@@ -23,6 +32,7 @@ SECTION_CATEGORY = {
     "classificationDefs": "CLASSIFICATION",
     "entityDefs": "ENTITY",
     "relationshipDefs": "RELATIONSHIP",
+    "businessMetadataDefs": "BUSINESS_METADATA",
 }
 
 
@@ -37,7 +47,7 @@ def _read(name: str) -> dict[str, Any]:
 
 
 def load_typedefs() -> dict[str, list[Any]]:
-    """featmesh's own type system as one Atlas typedefs document (all five sections)."""
+    """featmesh's own type system as one Atlas typedefs document (every section)."""
     names = sorted(
         entry.name
         for entry in resources.files(__package__).iterdir()
@@ -52,9 +62,9 @@ def load_base_typedefs() -> dict[str, list[Any]]:
 
 
 def merge_documents(*docs: dict[str, Any]) -> dict[str, list[Any]]:
-    """One document holding every def of ``docs``, in order; all five sections present.
+    """One document holding every def of ``docs``, in order; every section present.
 
-    Sections other than the five are left out; ``validate_document`` reports them
+    Sections other than ``SECTIONS`` are left out; ``validate_document`` reports them
     when it is given a document directly.
     """
     merged = empty_document()

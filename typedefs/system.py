@@ -9,6 +9,7 @@ JSON numbers), so mistakes in featmesh's own mapping surface early.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,6 +75,27 @@ class ClassificationType:
     allowed_types: tuple[str, ...] = field(default=(), repr=False)  # with inherited restrictions
 
 
+@dataclass(frozen=True)
+class BusinessAttribute:
+    """One attribute of a business metadata group: where it applies and how long a string
+    value may be (``options.applicableEntityTypes``, ``options.maxStrLength``)."""
+
+    attribute: AttributeDef
+    applicable_types: tuple[str, ...]
+    max_length: int | None = None
+
+
+def _business_attribute(raw: Mapping[str, Any]) -> BusinessAttribute:
+    options = raw.get("options") or {}
+    applicable = json.loads(options["applicableEntityTypes"]) if options.get("applicableEntityTypes") else []
+    length = options.get("maxStrLength")
+    return BusinessAttribute(
+        attribute=_attribute(raw),
+        applicable_types=tuple(applicable),
+        max_length=int(length) if length else None,
+    )
+
+
 def _attribute(raw: Mapping[str, Any]) -> AttributeDef:
     return AttributeDef(
         name=raw["name"],
@@ -93,6 +115,7 @@ class TypeSystem:
         self._structs: dict[str, Mapping[str, AttributeDef]] = {}
         self._enums: dict[str, tuple[str, ...]] = {}
         self._ends: dict[str, dict[str, RelationshipEnd]] = {}
+        self._business: dict[str, dict[str, BusinessAttribute]] = {}
 
     # ------------------------------------------------------------------ building
 
@@ -173,6 +196,10 @@ class TypeSystem:
                 entity_types=declared,
                 allowed_types=allowed,
             )
+        for body in doc["businessMetadataDefs"]:
+            self._business[body["name"]] = {
+                a["name"]: _business_attribute(a) for a in body.get("attributeDefs") or []
+            }
         own_ends: dict[str, dict[str, RelationshipEnd]] = {}
         for body in doc["relationshipDefs"]:
             end1, end2 = body["endDef1"], body["endDef2"]
@@ -202,6 +229,16 @@ class TypeSystem:
 
     def struct_attributes(self, name: str) -> Mapping[str, AttributeDef] | None:
         return self._structs.get(name)
+
+    def business_attributes(self, entity_type: str) -> dict[str, dict[str, BusinessAttribute]]:
+        """The business metadata an entity of ``entity_type`` can carry: group -> attribute
+        -> definition, only the attributes applicable to the type or one of its ancestors."""
+        out: dict[str, dict[str, BusinessAttribute]] = {}
+        for group, attributes in self._business.items():
+            for name, attr in attributes.items():
+                if any(self.is_a(entity_type, t) for t in attr.applicable_types):
+                    out.setdefault(group, {})[name] = attr
+        return out
 
     def entity_type_names(self) -> list[str]:
         return sorted(self._entities)

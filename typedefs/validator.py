@@ -38,6 +38,7 @@ KIND_WORD = {
     "classificationDefs": "a classification",
     "entityDefs": "an entity type",
     "relationshipDefs": "a relationship",
+    "businessMetadataDefs": "business metadata",
 }
 FLAGS = ("isOptional", "isUnique", "isIndexable", "includeInNotification")
 COUNTS = ("valuesMinCount", "valuesMaxCount")
@@ -252,6 +253,64 @@ class _Validator:
                     f"{KIND_WORD[other.section]}, not an entity type",
                 )
 
+    def check_businessMetadataDefs(self, d: _Def) -> None:
+        """Business metadata (Purview's managed attributes): a struct-like group whose
+        attributes each say, in ``options``, the entity types they apply to
+        (``applicableEntityTypes``, a JSON list of type names as a string) and, for
+        strings, the longest value (``maxStrLength``). Atlas refuses entity, struct,
+        classification and business-metadata attribute types (ATLAS-400-00-094), a
+        string attribute without ``maxStrLength`` (ATLAS-400-00-02B) and an unknown
+        applicable type (ATLAS-404-00-001): apache/atlas ``AtlasBusinessMetadataType``."""
+        if d.body.get("superTypes"):
+            self.report(d, "business metadata has no superTypes")
+        self.check_attributes(d, primitives_only=True, where="business metadata")
+        for j, attr in enumerate(d.body.get("attributeDefs") or []):
+            if isinstance(attr, Mapping) and isinstance(attr.get("name"), str):
+                self.check_business_attribute(d, f".attributeDefs[{j}]", attr)
+
+    def check_business_attribute(self, d: _Def, suffix: str, attr: Mapping[str, Any]) -> None:
+        label = f"attribute '{attr['name']}'"
+        options = attr.get("options")
+        if options is None:
+            options = {}
+        if not isinstance(options, Mapping) or not all(isinstance(v, str) for v in options.values()):
+            self.at(d, suffix, f"{label}: options must map names to strings")
+            return
+        if attr.get("typeName") == "string":
+            length = options.get("maxStrLength")
+            if length is None:
+                self.at(d, suffix, f"{label}: a string business attribute needs options.maxStrLength")
+            elif not length.isdigit() or int(length) < 1:
+                self.at(
+                    d, suffix, f"{label}: options.maxStrLength must be a positive integer, not '{length}'"
+                )
+        applicable = options.get("applicableEntityTypes")
+        if applicable is None:
+            return
+        try:
+            names = json.loads(applicable)
+        except ValueError:
+            names = None
+        if not _is_list_of_str(names):
+            self.at(
+                d,
+                suffix,
+                f"{label}: options.applicableEntityTypes must be a JSON list of entity type names "
+                '(a string holding a list, such as ["DataSet"])',
+            )
+            return
+        for type_name in names:
+            other = self.types.get(type_name)
+            if other is None:
+                self.at(d, suffix, f"{label}: applicableEntityTypes names unknown type '{type_name}'")
+            elif other.section != "entityDefs":
+                self.at(
+                    d,
+                    suffix,
+                    f"{label}: applicableEntityTypes names '{type_name}', which is "
+                    f"{KIND_WORD[other.section]}, not an entity type",
+                )
+
     def check_structDefs(self, d: _Def) -> None:
         if d.body.get("superTypes"):
             self.report(d, "a struct has no superTypes")
@@ -378,7 +437,9 @@ class _Validator:
 
     # ------------------------------------------------------------------ attributes
 
-    def check_attributes(self, d: _Def, *, primitives_only: bool = False) -> None:
+    def check_attributes(
+        self, d: _Def, *, primitives_only: bool = False, where: str = "a relationship"
+    ) -> None:
         attrs = d.body.get("attributeDefs")
         if attrs is None:
             return
@@ -406,7 +467,9 @@ class _Validator:
                 self.at(d, suffix, f"{label} is defined twice (also attributeDefs[{seen[name]}])")
             else:
                 seen[name] = j
-            is_array = self.check_attribute_type(d, suffix, label, attr.get("typeName"), primitives_only)
+            is_array = self.check_attribute_type(
+                d, suffix, label, attr.get("typeName"), primitives_only, where
+            )
             cardinality = attr.get("cardinality", "SINGLE")
             if cardinality not in CARDINALITIES:
                 self.at(
@@ -432,7 +495,7 @@ class _Validator:
                     )
 
     def check_attribute_type(
-        self, d: _Def, suffix: str, label: str, type_name: Any, primitives_only: bool
+        self, d: _Def, suffix: str, label: str, type_name: Any, primitives_only: bool, where: str
     ) -> bool | None:
         """Report an unusable attribute type; return whether it is an array (None: unknown)."""
         if not isinstance(type_name, str) or not type_name:
@@ -445,11 +508,12 @@ class _Validator:
             self.at(d, suffix, f"{label}: malformed typeName: {err}")
             return None
         if primitives_only:
-            if ref.is_container or not self.is_primitive_or_enum(ref.name):
+            element = ref.element if ref.kind == "array" and where != "a relationship" else ref
+            if element is None or element.is_container or not self.is_primitive_or_enum(element.name):
                 self.at(
                     d,
                     suffix,
-                    f"{label}: type '{type_name}' is not allowed on a relationship "
+                    f"{label}: type '{type_name}' is not allowed on {where} "
                     "(Atlas takes only primitives and enums there)",
                 )
             return ref.kind == "array"

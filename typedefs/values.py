@@ -107,6 +107,9 @@ class EntityChecker:
             else:
                 for i, item in enumerate(value):
                     messages += self.reference(item, end.end_type, f"{where}[{i}]")
+        business = entity.get("businessAttributes")
+        if business is not None:
+            messages += self.business_attributes(type_name, business)
         classifications = entity.get("classifications")
         if classifications is not None:
             if not isinstance(classifications, list):
@@ -150,6 +153,40 @@ class EntityChecker:
                 messages.append(f"{where}: '{name}' is not a unique attribute of {type_name}")
             elif not isinstance(unique_value, str) or not unique_value:
                 messages.append(f"{where}: uniqueAttributes '{name}' must be a non-empty string")
+        return messages
+
+    # ------------------------------------------------------------------ business metadata
+
+    def business_attributes(self, entity_type: str, values: Any) -> list[str]:
+        """Business metadata on an entity: ``{group: {attribute: value}}``, each group and
+        attribute one that applies to ``entity_type``, values of the attribute's type and no
+        longer than its ``maxStrLength`` (messages as apache/atlas
+        ``AtlasEntityStoreV2.validateBusinessAttributes`` words them)."""
+        if not isinstance(values, Mapping):
+            return [f"{entity_type}: businessAttributes must be a mapping, not {describe(values)}"]
+        allowed = self.types.business_attributes(entity_type)
+        messages: list[str] = []
+        for group, attributes in values.items():
+            defs = allowed.get(group)
+            if defs is None:
+                messages.append(f"{group}: invalid business-metadata for entity type {entity_type}")
+                continue
+            if not isinstance(attributes, Mapping):
+                messages.append(f"{entity_type}.{group}: expected a mapping, got {describe(attributes)}")
+                continue
+            for name, value in attributes.items():
+                where = f"{entity_type}.{group}.{name}"
+                found = defs.get(name)
+                if found is None:
+                    messages.append(
+                        f"{where}: invalid business-metadata attribute for entity type {entity_type}"
+                    )
+                    continue
+                if value is None:
+                    continue
+                messages += self.value(found.attribute.type_ref, value, where)
+                if found.max_length is not None and isinstance(value, str) and len(value) > found.max_length:
+                    messages.append(f"{where}:  Business attribute-value exceeds maximum length limit")
         return messages
 
     # ------------------------------------------------------------------ classifications

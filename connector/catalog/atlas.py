@@ -15,7 +15,11 @@ Writes follow the plan: creates and updates in bulk batches (``batch_size``, def
 and everything else by ``uniqueAttributes``; classifications of new entities travel
 in the bulk payload, those of existing entities go through the classification
 endpoints (a bulk write ignores them, and ``replaceClassifications`` would drop
-classifications featmesh does not own); deletes last, children first. A batch the
+classifications featmesh does not own). featmesh's business metadata (the ``featmesh``
+group) rides in the bulk payload of new entities; on updates Purview merges it from the
+bulk payload (``businessAttributeUpdateBehavior=merge``: a steward's other managed
+attributes stay), while Atlas ignores it there, so it goes through
+``POST /entity/guid/{guid}/businessmetadata?isOverwrite=false``. Deletes last, children first. A batch the
 catalog refuses for its content is halved until the refused entities stand alone, so
 one refused entity never blocks the others; a batch that still fails after retries is
 recorded and the rest goes on; a re-run (or
@@ -38,10 +42,12 @@ from featmesh.connector import progress, redact
 from featmesh.connector.catalog.base import ApplyResult
 from featmesh.connector.catalog.contacts import OwnerDirectory, graph_root, lacks_contacts, merged_contacts
 from featmesh.connector.catalog.local import LocalCatalog
-from featmesh.connector.catalog.plan import Change, EntityJson, Key, Plan, owned
+from featmesh.connector.catalog.plan import BUSINESS_FIELD, Change, EntityJson, Key, Plan, owned
 from featmesh.connector.catalog.rest import AtlasRest, basic_auth_headers, unique_path
 from featmesh.connector.errors import CatalogError, UsageError
+from featmesh.connector.mapping.business import GROUP
 from featmesh.connector.mapping.entities import (
+    COLUMN,
     DATA_PRODUCT,
     ENTITY,
     FEATMESH_TYPES,
@@ -54,26 +60,37 @@ from featmesh.connector.mapping.entities import (
 from featmesh.connector.mapping.reverse import feature_sets_from_entities
 from featmesh.connector.model import FeatureSet, parse_feature_set_qn, store_qn
 from featmesh.connector.runreport import retired_classification
-from featmesh.typedefs import load_typedefs
+from featmesh.typedefs import SECTIONS, load_typedefs
 from featmesh.typedefs.diff import refused_changes
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 100
 HISTORY_PATH = Path(".featmesh/history.db")
-CATEGORIES = ("enumDefs", "structDefs", "classificationDefs", "entityDefs", "relationshipDefs")
+CATEGORIES = SECTIONS
+BUSINESS_OPTIONS = ("applicableEntityTypes", "maxStrLength")
+"""The business attribute options featmesh sets (Purview adds others, such as isDisabled)."""
 LOOKUP_CHUNK = 25
 """qualifiedNames per unique-attribute lookup (they travel in the query string)."""
-DELETE_ORDER = (PIPELINE, MODEL, FEATURE, FEATURE_SET, ENTITY, STORE, DATA_PRODUCT)
+DELETE_ORDER = (PIPELINE, MODEL, FEATURE, FEATURE_SET, ENTITY, STORE, COLUMN, DATA_PRODUCT)
 PURVIEW_OPERATIONS_PER_SECOND = 25.0
 """Purview's Data Map meters 25 operations per second per capacity unit
-(https://learn.microsoft.com/purview/concept-elastic-data-map)."""
+(https://learn.microsoft.com/purview/concept-elastic-data-map); an account scales up to 10
+units (250 a second) by default and 100 on request
+(https://learn.microsoft.com/purview/how-to-manage-quotas), so one unit's rate is the pace
+that never throttles; ``catalog.operations_per_second`` raises it."""
 CURATOR_ROLE = "Data Curator"
 PURVIEW_MAX_BATCH = 200
-"""Entities per bulk call Purview accepts (Data Map limits: about 200 entities a bulk call,
-2 MB an entity; https://learn.microsoft.com/purview/how-to-manage-quotas)."""
+"""Entities per bulk call to Purview. Purview documents no largest bulk call; 200 is the size
+reported to work, larger ones failing (a Microsoft Q&A thread,
+https://learn.microsoft.com/answers/questions/5922338), and reads by guid fail above 193
+guids (https://github.com/Azure/azure-sdk-for-python/issues/39935; featmesh reads 50)."""
 MAX_ENTITY_BYTES = 2 * 1024 * 1024
+"""Purview's documented maximum size of an asset (https://learn.microsoft.com/purview/how-to-manage-quotas:
+"Maximum size of an asset in a catalog: 2 MB")."""
 REFUSED_404_CODES = ("ATLAS-404-00-007", "ATLAS-404-00-00A")
+_UNKNOWN = object()
+"""A type the catalog does not define (its schema option cannot be read)."""
 """404 answers Atlas gives for a payload it refuses (see :func:`_refused`)."""
 
 
@@ -202,6 +219,8 @@ class AtlasCatalog:
         self._history: LocalCatalog | None = None
         self._exists: dict[Key, bool] = {}
         self._type_names: set[str] | None = None
+        self._schemas: dict[Key, frozenset[str] | None] = {}
+        self._schema_options: dict[str, Any] = {}
 
     def _has_type(self, type_name: str) -> bool:
         """Whether the catalog defines the type (a lookup of an unknown type is an error
@@ -269,6 +288,63 @@ class AtlasCatalog:
             entity = data.get("entity") if isinstance(data, dict) else None
             self._exists[key] = isinstance(entity, dict) and entity.get("status", "ACTIVE") == "ACTIVE"
         return self._exists[key]
+
+    def columns(self, type_name: str, qualified_name: str) -> frozenset[str] | None:
+        """The schema Purview (or Atlas) shows for an entity: the names (``displayText``) of
+        the elements its type's ``options.schemaElementsAttribute`` names, following an
+        element that is itself a schema holder (a schema object holding columns) once.
+        Two reads per entity and one per type; None when featmesh cannot tell."""
+        key = (type_name, qualified_name)
+        if key not in self._schemas:
+            self._schemas[key] = self._read_columns(type_name, qualified_name)
+        return self._schemas[key]
+
+    def _read_columns(self, type_name: str, qualified_name: str) -> frozenset[str] | None:
+        attribute = self._schema_attribute(type_name)
+        if attribute is _UNKNOWN:
+            return None
+        if not attribute:
+            return frozenset()
+        data = self.rest.request(
+            "GET",
+            f"/entity/uniqueAttribute/type/{quote(type_name, safe='')}",
+            params={"attr:qualifiedName": qualified_name},
+            allow=(404,),
+        )
+        entity = data.get("entity") if isinstance(data, dict) else None
+        if not isinstance(entity, dict):
+            return None
+        names: set[str] = set()
+        for item in _as_list((entity.get("relationshipAttributes") or {}).get(attribute)):
+            if not _active_link(item):
+                continue
+            nested = self._schema_attribute(str(item.get("typeName")))
+            if isinstance(nested, str) and nested and isinstance(item.get("guid"), str):
+                held = self.rest.request("GET", f"/entity/guid/{quote(item['guid'], safe='')}", allow=(404,))
+                inner = held.get("entity") if isinstance(held, dict) else None
+                items = _as_list(((inner or {}).get("relationshipAttributes") or {}).get(nested))
+            else:
+                items = [item]
+            for element in items:
+                if not _active_link(element):
+                    continue
+                if not element.get("displayText"):
+                    return None
+                names.add(str(element["displayText"]))
+        return frozenset(names)
+
+    def _schema_attribute(self, type_name: str) -> Any:
+        """The type's ``options.schemaElementsAttribute``, None when it has none, and
+        ``_UNKNOWN`` when the catalog does not know the type."""
+        if type_name not in self._schema_options:
+            found = self.rest.request(
+                "GET", f"/types/entitydef/name/{quote(type_name, safe='')}", allow=(404,)
+            )
+            if not isinstance(found, dict) or "_status" in found:
+                self._schema_options[type_name] = _UNKNOWN
+            else:
+                self._schema_options[type_name] = (found.get("options") or {}).get("schemaElementsAttribute")
+        return self._schema_options[type_name]
 
     def current(self, keys: Iterable[Key], scopes: Iterable[str]) -> dict[Key, EntityJson]:
         """What the catalog holds for ``keys``, and every featmesh entity reachable
@@ -420,6 +496,7 @@ class AtlasCatalog:
         guids: dict[Key, str] = {c.key: c.current["guid"] for c in plan.changes if c.current}
         failed: set[Key] = set()
         carried = self._write_entities(plan, guids, failed, result)
+        self._write_business(plan, guids, failed, result)
         self._write_classifications(plan, guids, failed, carried, result)
         self._delete(plan, guids, result, run_id)
         if self.directory is not None:
@@ -431,7 +508,11 @@ class AtlasCatalog:
         self, plan: Plan, guids: dict[Key, str], failed: set[Key], result: ApplyResult
     ) -> set[Key]:
         """Bulk create-or-update; returns the keys whose classifications rode along."""
-        writes = [c for c in plan.changes if c.action in ("create", "update") and c.desired is not None]
+        writes = [
+            c
+            for c in plan.changes
+            if c.action in ("create", "update") and c.desired is not None and not self._business_only(c)
+        ]
         writes += self._contacts_behind(plan)
         placeholder = itertools.count(1000)
         carried: set[Key] = set()
@@ -455,6 +536,33 @@ class AtlasCatalog:
         progress.done()
         return carried
 
+    def _business_only(self, change: Change) -> bool:
+        """An Atlas update that changes only featmesh's business metadata: Atlas's bulk write
+        would ignore it, so it is written by :meth:`_write_business` alone."""
+        return self.flavour != "purview" and change.action == "update" and change.fields == (BUSINESS_FIELD,)
+
+    def _write_business(
+        self, plan: Plan, guids: Mapping[Key, str], failed: set[Key], result: ApplyResult
+    ) -> None:
+        """Atlas: featmesh's business metadata of the entities an update changes it on, one
+        ``POST /entity/guid/{guid}/businessmetadata?isOverwrite=false`` each (only the
+        ``featmesh`` group's attributes change; a steward's groups stay)."""
+        if self.flavour == "purview":
+            return
+        for change in plan.of("update"):
+            if change.key in failed or BUSINESS_FIELD not in change.fields or change.desired is None:
+                continue
+            values = _business_values(change.desired, change.current or {})
+            path = f"/entity/guid/{guids[change.key]}/businessmetadata"
+            try:
+                self.rest.request("POST", path, params={"isOverwrite": "false"}, body=values)
+            except CatalogError as err:
+                failed.add(change.key)
+                result.failed.append(f"business metadata {GROUP} on {change.key[1]}: {err}")
+                continue
+            if self._business_only(change):
+                result.updated += 1
+
     def _send(
         self,
         batch: Sequence[Change],
@@ -475,10 +583,12 @@ class AtlasCatalog:
         for change in batch:
             local[change.key] = guids[change.key] if change.action == "update" else f"-{next(placeholder)}"
         payload = [self._payload_entity(change, local) for change in batch]
-        params = {"collectionId": collection} if collection else None
+        params: dict[str, str] = {"collectionId": collection} if collection else {}
+        if self.flavour == "purview" and any("businessAttributes" in e for e in payload):
+            params["businessAttributeUpdateBehavior"] = "merge"
         try:
             body = {"entities": payload}
-            response = self.rest.request("POST", "/entity/bulk", params=params, body=body) or {}
+            response = self.rest.request("POST", "/entity/bulk", params=params or None, body=body) or {}
         except CatalogError as err:
             if _refused(err) and len(batch) > 1:
                 middle = len(batch) // 2
@@ -526,6 +636,11 @@ class AtlasCatalog:
             entity["classifications"] = [c for c in entity["classifications"] if owned(c["typeName"])]
         else:
             entity.pop("classifications", None)
+        if change.action == "update" and "businessAttributes" in entity:
+            if self.flavour == "purview" and BUSINESS_FIELD in change.fields:
+                entity["businessAttributes"] = _business_values(change.desired, change.current or {})
+            else:
+                entity.pop("businessAttributes")
         return entity
 
     @staticmethod
@@ -765,6 +880,8 @@ def _clear_removed(entity: dict[str, Any], fields: Sequence[str], current: Mappi
     """Atlas keeps attributes an update leaves out: send an explicit null (or an empty
     list) for each value featmesh no longer sets, so that it is cleared."""
     for name in fields:
+        if name == BUSINESS_FIELD:
+            continue
         if name.startswith("relationship:"):
             attr = name.split(":", 1)[1]
             if attr not in entity["relationshipAttributes"]:
@@ -775,6 +892,16 @@ def _clear_removed(entity: dict[str, Any], fields: Sequence[str], current: Mappi
             entity["attributes"][name] = (
                 [] if isinstance(was, list) else {} if isinstance(was, dict) else None
             )
+
+
+def _business_values(desired: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+    """featmesh's group as an update sends it: the desired values, and a null for each
+    value the catalog holds that featmesh no longer sets (a merge keeps what is left out)."""
+    want = dict((desired.get("businessAttributes") or {}).get(GROUP) or {})
+    held = (current.get("businessAttributes") or {}).get(GROUP) or {}
+    for name in held:
+        want.setdefault(name, None)
+    return {GROUP: want}
 
 
 def _json_size(entity: Mapping[str, Any]) -> int:
@@ -841,6 +968,8 @@ def _normalise(
         out["contacts"] = entity["contacts"]
     if entity.get("collectionId"):  # Purview: the collection holding the entity (not diffed)
         out["collectionId"] = entity["collectionId"]
+    if entity.get("businessAttributes"):  # only featmesh's group is compared (plan.diff_fields)
+        out["businessAttributes"] = entity["businessAttributes"]
     classifications = [
         {
             "typeName": c["typeName"],
@@ -908,6 +1037,7 @@ def _typedef_shape(typedef: Mapping[str, Any]) -> Any:
             bool(a.get("isOptional", True)),
             a.get("cardinality", "SINGLE"),
             bool(a.get("isUnique", False)),
+            sorted((k, v) for k, v in (a.get("options") or {}).items() if k in BUSINESS_OPTIONS),
         )
         for a in typedef.get("attributeDefs") or []
     )

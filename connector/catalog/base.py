@@ -47,6 +47,12 @@ class Catalog(Protocol):
 
     def exists(self, type_name: str, qualified_name: str) -> bool: ...
 
+    def columns(self, type_name: str, qualified_name: str) -> frozenset[str] | None:
+        """The column names of the schema the catalog shows for an entity it holds (the
+        elements its type's ``options.schemaElementsAttribute`` names, one level of schema
+        object followed): empty when it shows none, None when featmesh cannot tell."""
+        ...
+
     def current(self, keys: Iterable[Key], scopes: Iterable[str]) -> dict[Key, EntityJson]:
         """The entities held for ``keys`` and every featmesh entity under ``scopes``
         (qualifiedName prefixes), as Atlas JSON with their classifications."""

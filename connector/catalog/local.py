@@ -33,12 +33,15 @@ from featmesh.connector.mapping.reverse import (
 )
 from featmesh.connector.model import FeatureSet, parse_feature_set_qn, store_qn
 from featmesh.connector.runreport import retired_classification, utcnow
-from featmesh.typedefs import TypeSystem, load_base_typedefs, load_typedefs
+from featmesh.typedefs import SECTIONS, TypeSystem, load_base_typedefs, load_typedefs
+from featmesh.typedefs.diff import refused_changes
 
 log = logging.getLogger(__name__)
+PRODUCT_COLUMNS = "featmesh_data_product_columns"
+"""The relationship type holding a placeholder's columns (typedefs/relationships.json)."""
 
 SCHEMA_VERSION = "1"
-CATEGORIES = ("enumDefs", "structDefs", "classificationDefs", "entityDefs", "relationshipDefs")
+CATEGORIES = SECTIONS
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -139,6 +142,7 @@ class LocalCatalog:
             self._unlock()
             raise
         self._types: TypeSystem | None = None
+        self._business = _has_table(self.db, "business_metadata")
 
     # ------------------------------------------------------------------ setup
 
@@ -151,8 +155,11 @@ class LocalCatalog:
             )
 
     def _migrate(self) -> None:
-        """Build the ``published_sets`` index of a catalog written before it existed
-        (once: later applies keep it up to date in their own transaction)."""
+        """Add what a catalog written by an earlier featmesh lacks: the business metadata
+        table, and the ``published_sets`` index (built once: later applies keep it up to
+        date in their own transaction)."""
+        with self.db:
+            self.db.execute(_BUSINESS_DDL)
         if self._index_built():
             return
         with self.db:
@@ -215,7 +222,8 @@ class LocalCatalog:
         return self.add_typedefs(_shipped_typedefs(), dry_run=dry_run)
 
     def add_typedefs(self, doc: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, list[str]]:
-        """Create missing types and update changed ones (as Atlas's typedef API would)."""
+        """Create missing types and update changed ones (as Atlas's typedef API would,
+        refusing the same changes: ``typedefs.diff``)."""
         changes: dict[str, list[str]] = {"create": [], "update": []}
         stored = {row["name"]: row["body"] for row in self.db.execute("SELECT name, body FROM typedefs")}
         for category in CATEGORIES:
@@ -225,6 +233,13 @@ class LocalCatalog:
                     changes["create"].append(typedef["name"])
                 elif stored[typedef["name"]] != body:
                     changes["update"].append(typedef["name"])
+        if changes["update"]:
+            refused = refused_changes(self.typedefs(), doc)
+            if refused:
+                raise CatalogError(
+                    f"{self.uri}: the catalog's types cannot be updated in place, nothing was written: "
+                    + "; ".join(refused)
+                )
         if (changes["create"] or changes["update"]) and not dry_run and not self.read_only:
             merged = self.typedefs()
             for category in CATEGORIES:
@@ -254,6 +269,45 @@ class LocalCatalog:
             (type_name, qualified_name),
         ).fetchone()
         return row is not None
+
+    def columns(self, type_name: str, qualified_name: str) -> frozenset[str] | None:
+        """The names of the schema elements the type's ``options.schemaElementsAttribute``
+        names (a schema object holding columns followed once); see ``Catalog.columns``."""
+        options = {t["name"]: t.get("options") or {} for t in self.typedefs()["entityDefs"]}
+        if type_name not in options:
+            return None
+        attribute = options[type_name].get("schemaElementsAttribute")
+        if not attribute:
+            return frozenset()
+        names: set[str] = set()
+        for element in self._related(type_name, qualified_name, attribute):
+            nested = options.get(str(element["typeName"]), {}).get("schemaElementsAttribute")
+            inner = (
+                self._related(element["typeName"], element["qualifiedName"], nested) if nested else [element]
+            )
+            names.update(str(e["name"]) for e in inner if e.get("name"))
+        return frozenset(names)
+
+    def _related(self, type_name: str, qualified_name: str, attribute: str) -> list[dict[str, Any]]:
+        """The entities an entity's relationship attribute holds, from either end, with
+        their typeName, qualifiedName and name."""
+        row = self.db.execute(
+            "SELECT * FROM entities WHERE type_name = ? AND qualified_name = ?", (type_name, qualified_name)
+        ).fetchone()
+        if row is None:
+            return []
+        held = self._entity_json(row, inverse=True)["relationshipAttributes"].get(attribute)
+        out = []
+        for ref in held if isinstance(held, list) else [held] if held else []:
+            qn = (ref.get("uniqueAttributes") or {}).get("qualifiedName")
+            found = self.db.execute(
+                "SELECT attributes FROM entities WHERE type_name = ? AND qualified_name = ?",
+                (ref.get("typeName"), qn),
+            ).fetchone()
+            if found is not None:
+                name = json.loads(found[0]).get("name")
+                out.append({"typeName": ref.get("typeName"), "qualifiedName": qn, "name": name})
+        return out
 
     def current(self, keys: Iterable[Key], scopes: Iterable[str]) -> dict[Key, EntityJson]:
         wanted = set(keys)
@@ -320,6 +374,16 @@ class LocalCatalog:
         }
         if classifications:
             entity["classifications"] = classifications
+        if self._business:
+            business = {
+                b["name"]: json.loads(b["attributes"])
+                for b in self.db.execute(
+                    "SELECT name, attributes FROM business_metadata WHERE entity_guid = ? ORDER BY name",
+                    (row["guid"],),
+                )
+            }
+            if business:
+                entity["businessAttributes"] = business
         return entity
 
     def _inverse_ends(self, guid: str, type_name: str) -> dict[str, Any]:
@@ -451,6 +515,12 @@ class LocalCatalog:
                 )
                 result.updated += 1
             guids[change.key] = guid
+            for name, values in (desired.get("businessAttributes") or {}).items():
+                kept = {k: v for k, v in values.items() if v is not None}
+                db.execute(
+                    "INSERT OR REPLACE INTO business_metadata VALUES (?, ?, ?)",
+                    (guid, name, json.dumps(kept, sort_keys=True)),
+                )
         return guids
 
     def _guid_of(self, db: sqlite3.Connection, reference: Mapping[str, Any], types: TypeSystem) -> str:
@@ -493,8 +563,19 @@ class LocalCatalog:
         for change in plan.of("delete"):
             assert change.current is not None
             guid = change.current["guid"]
+            if change.key[0] == DATA_PRODUCT:  # its columns go with it (a COMPOSITION, as in Atlas)
+                children = db.execute(
+                    "SELECT from_guid FROM relationships WHERE to_guid = ? AND relationship_type = ?",
+                    (guid, PRODUCT_COLUMNS),
+                ).fetchall()
+                for (child,) in children:
+                    db.execute("DELETE FROM relationships WHERE from_guid = ? OR to_guid = ?", (child, child))
+                    db.execute("DELETE FROM business_metadata WHERE entity_guid = ?", (child,))
+                    db.execute("DELETE FROM classifications WHERE entity_guid = ?", (child,))
+                    db.execute("DELETE FROM entities WHERE guid = ?", (child,))
             db.execute("DELETE FROM relationships WHERE from_guid = ? OR to_guid = ?", (guid, guid))
             db.execute("DELETE FROM classifications WHERE entity_guid = ?", (guid,))
+            db.execute("DELETE FROM business_metadata WHERE entity_guid = ?", (guid,))
             db.execute("DELETE FROM entities WHERE guid = ?", (guid,))
             result.deleted += 1
         for change in plan.of("retire"):
@@ -692,6 +773,17 @@ def _guarded(method: Any) -> Any:
 for _name, _method in list(vars(LocalCatalog).items()):
     if not _name.startswith("_") and callable(_method) and _name != "close":
         setattr(LocalCatalog, _name, _guarded(_method))
+
+
+_BUSINESS_DDL = """CREATE TABLE IF NOT EXISTS business_metadata (
+    entity_guid TEXT NOT NULL, name TEXT NOT NULL, attributes TEXT NOT NULL,
+    PRIMARY KEY (entity_guid, name))"""
+
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    """Whether the catalog has the table (a read-only catalog of an earlier featmesh may not)."""
+    row = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
+    return row is not None
 
 
 def _shipped_typedefs() -> dict[str, Any]:

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from featmesh.connector.mapping.business import GROUP, owned_values
+
 Key = tuple[str, str]
 EntityJson = dict[str, Any]
 
@@ -116,7 +118,8 @@ def compute_plan(
 
     ``superseded`` names placeholders whose real entity the desired lineage now reads:
     each one the catalog holds is deleted once nothing references it any more, this
-    plan's changes counted (``retire_placeholders``); ``keep_deleted`` keeps them.
+    plan's changes counted (``retire_placeholders``); with ``keep_deleted`` it is
+    retired (classified ``FEATMESH.RETIRED`` and kept) instead, once.
     """
     plan = Plan()
     desired_keys: dict[Key, EntityJson] = {}
@@ -141,8 +144,7 @@ def compute_plan(
             continue
         if any(key[1] == s or key[1].startswith(s + "/") for s in scopes):
             plan.changes.append(Change("retire" if keep_deleted else "delete", key, current=existing))
-    if not keep_deleted:
-        retire_placeholders(plan, superseded, desired_keys, current)
+    retire_placeholders(plan, superseded, desired_keys, current, keep=keep_deleted)
     return plan
 
 
@@ -155,10 +157,13 @@ def retire_placeholders(
     superseded: Iterable[Key],
     desired: Mapping[Key, EntityJson],
     current: Mapping[Key, EntityJson],
+    *,
+    keep: bool = False,
 ) -> None:
     """Delete each superseded placeholder no process references after
     ``plan``: a referrer the plan deletes or rewrites without it no longer counts, one
-    outside the plan (another store's pipeline, anyone's) or unknown keeps it."""
+    outside the plan (another store's pipeline, anyone's) or unknown keeps it. With
+    ``keep`` (``--keep-deleted``) the placeholder is retired instead, unless it already is."""
     going = {c.key for c in plan.changes if c.action in ("delete", "retire")}
     planned = going | set(desired)
     by_guid = {e["guid"]: k for k, e in current.items() if e.get("guid")}
@@ -173,7 +178,9 @@ def retire_placeholders(
         ]
         if any(_still_refers(r, key, going, desired) for r in referrers):
             continue
-        plan.changes.append(Change("delete", key, current=held))
+        if keep and any(c["typeName"] == RETIRED for c in held.get("classifications", [])):
+            continue
+        plan.changes.append(Change("retire" if keep else "delete", key, current=held))
 
 
 def _listed(value: Any) -> list[Mapping[str, Any]]:
@@ -190,9 +197,7 @@ def _referrer_key(item: Mapping[str, Any], by_guid: Mapping[str, Key]) -> Key | 
     return by_guid.get(guid) if isinstance(guid, str) else None
 
 
-def _still_refers(
-    referrer: Key | None, key: Key, going: set[Key], desired: Mapping[Key, EntityJson]
-) -> bool:
+def _still_refers(referrer: Key | None, key: Key, going: set[Key], desired: Mapping[Key, EntityJson]) -> bool:
     if referrer is None:
         return True  # a process featmesh cannot name: keep the placeholder
     if referrer in going:
@@ -210,7 +215,8 @@ def _still_refers(
 
 
 def diff_fields(desired: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[str, ...]:
-    """Names of the attributes and relationship attributes whose values differ.
+    """Names of the attributes, relationship attributes and featmesh business metadata
+    (``business:featmesh``) whose values differ.
 
     Only what featmesh sets is compared: attributes a catalog adds (defaults, system
     attributes) do not make an entity differ; a value featmesh no longer sets does.
@@ -228,7 +234,15 @@ def diff_fields(desired: Mapping[str, Any], current: Mapping[str, Any]) -> tuple
     for name in sorted(want_rel):
         if _norm_ref(want_rel[name]) != _norm_ref(have_rel.get(name)):
             names.append(f"relationship:{name}")
+    wanted = owned_values(desired)
+    if wanted is not None and _norm(wanted) != _norm(owned_values(current)):
+        names.append(BUSINESS_FIELD)
     return tuple(names)
+
+
+BUSINESS_FIELD = f"business:{GROUP}"
+"""The field an update names when featmesh's business metadata differs (its volatile
+``evaluatedAt`` aside); other groups (a steward's managed attributes) are never compared."""
 
 
 def _norm(value: Any) -> Any:

@@ -231,7 +231,9 @@ class TokenBucket:
 
 def operations(method: str, path: str, params: Any, body: Any) -> int:
     """The operations Purview meters for one request: each entity, classification and
-    relationship a bulk call carries or names counts; any other call is one."""
+    relationship a bulk call carries or names counts, and each entity's business metadata
+    (an edit adding it is an operation: https://learn.microsoft.com/purview/concept-elastic-data-map);
+    any other call is one."""
     if isinstance(body, dict) and isinstance(body.get("entities"), list):
         count = 0
         for entity in body["entities"]:
@@ -239,6 +241,7 @@ def operations(method: str, path: str, params: Any, body: Any) -> int:
             if not isinstance(entity, dict):
                 continue
             count += len(entity.get("classifications") or [])
+            count += int(bool(entity.get("businessAttributes")))
             for value in (entity.get("relationshipAttributes") or {}).values():
                 count += len(value) if isinstance(value, list) else int(value is not None)
         return max(1, count)

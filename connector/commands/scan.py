@@ -226,7 +226,9 @@ def render_text(outcome: ScanOutcome) -> str:
         f"{p['classifications']['update']} update, {p['classifications']['remove']} remove"
     )
     if s["dry_run"]:
-        for change in p["changes"][:50]:
+        # placeholders' columns last: they are many, and follow from the sets listed
+        changes = sorted(p["changes"], key=lambda c: c["typeName"] == "featmesh_column")
+        for change in changes[:50]:
             fields = f" ({', '.join(change['fields'])})" if change["fields"] else ""
             lines.append(f"  {change['action']:<7} {change['typeName']} {change['qualifiedName']}{fields}")
         if len(p["changes"]) > 50:

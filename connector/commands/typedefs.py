@@ -21,7 +21,14 @@ from featmesh.connector.errors import InputError
 from featmesh.typedefs import load_typedefs, validate_document
 
 # The order of the sections in an exported document (the order DESIGN.md names them).
-EXPORT_ORDER = ("entityDefs", "relationshipDefs", "classificationDefs", "structDefs", "enumDefs")
+EXPORT_ORDER = (
+    "entityDefs",
+    "relationshipDefs",
+    "classificationDefs",
+    "structDefs",
+    "enumDefs",
+    "businessMetadataDefs",
+)
 SHIPPED = "featmesh typedefs"
 
 

@@ -3,8 +3,17 @@
 ``map_mesh`` returns the desired state of the catalog for the stores read: every
 entity as Atlas JSON without guids, references written by ``uniqueAttributes`` so
 that the desired state compares with what a catalog holds whatever guids it gave.
-Entities come in dependency order (stores, join-key entities, data products, feature
-sets, features, models, lineage processes), so a writer can send them as they come.
+Entities come in dependency order (stores, join-key entities, data products and the
+columns of placeholders, feature sets, features, models, lineage processes), so a
+writer can send them as they come.
+
+Every ``columnMapping`` names columns that exist on both ends, as Purview needs to draw
+column-level lineage: a feature set's schema is its features; a placeholder's is the
+``featmesh_column`` entities featmesh gives it, one per column its readers' lineage
+reads; a real data product a mapping rule resolves is checked against the schema the
+catalog holds for it (``Columns``), and pairs naming a column it lacks are left out and
+reported. A consumer (a model) has no schema: its consumption pipeline names the
+features it reads in ``readsFeatures`` instead of a column mapping.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from featmesh.connector.mapping.business import verdict_metadata
 from featmesh.connector.mapping.rules import DEFAULT_RULES, MappingRule, resolve
 
 if TYPE_CHECKING:
@@ -38,10 +48,14 @@ ENTITY = "featmesh_entity"
 DATA_PRODUCT = "featmesh_data_product"
 PIPELINE = "featmesh_feature_pipeline"
 MODEL = "featmesh_model"
-FEATMESH_TYPES = (STORE, FEATURE_SET, FEATURE, ENTITY, DATA_PRODUCT, PIPELINE, MODEL)
+COLUMN = "featmesh_column"
+FEATMESH_TYPES = (STORE, FEATURE_SET, FEATURE, ENTITY, DATA_PRODUCT, COLUMN, PIPELINE, MODEL)
 
 Exists = Callable[[str, str], bool]
 """``exists(typeName, qualifiedName)``: does the catalog hold that entity?"""
+Columns = Callable[[str, str], "frozenset[str] | None"]
+"""``columns(typeName, qualifiedName)``: the column names of the schema the catalog shows
+for an entity it holds (empty: it shows none), or None when it cannot tell."""
 
 EntityJson = dict[str, Any]
 
@@ -59,6 +73,8 @@ class MeshMapping:
     lineage_edges: int = 0
     external_sources: list[tuple[str, str]] = field(default_factory=list)
     """(typeName, qualifiedName) of existing catalog entities used as sources."""
+    unmapped_columns: list[str] = field(default_factory=list)
+    """Why column pairs were left out of a columnMapping (a real product lacks the column)."""
 
     def keys(self) -> list[tuple[str, str]]:
         """The desired keys, and the placeholders they supersede (for the plan to find)."""
@@ -79,12 +95,15 @@ def map_mesh(
     classifications: Mapping[str, list[dict[str, Any]]] | None = None,
     feature_attributes: Mapping[str, Mapping[str, Any]] | None = None,
     revisions: Mapping[str, Mapping[str, Any]] | None = None,
+    columns: Columns | None = None,
 ) -> MeshMapping:
     """Map stores to Atlas entities.
 
     ``classifications`` maps a qualifiedName to the featmesh classifications it
-    should carry; ``feature_attributes`` adds attributes to features by qualifiedName
-    (profiles). ``exists`` lets sources resolve to entities the catalog already holds.
+    should carry (a verdict also becomes the entity's ``featmesh`` business metadata);
+    ``feature_attributes`` adds attributes to features by qualifiedName (profiles).
+    ``exists`` lets sources resolve to entities the catalog already holds, and
+    ``columns`` says which columns those show (None: mappings to them are not checked).
     ``revisions`` gives each set's revision as the run history knows it (when and in
     which run it was first seen, the revisions before it: a run record's ``revision``).
     """
@@ -97,11 +116,16 @@ def map_mesh(
     for fs in sets:
         for source in fs.sources:
             _product(products, source, fs, rules, exists)
+    read = _columns_read(sets, products)
     for product in products.values():
         if product.existing:
             out.external_sources.append((product.type_name, product.qualified_name))
         else:
             out.entities.append(product.placeholder())
+    for product in products.values():
+        if not product.existing:
+            out.entities.extend(_column(product, name) for name in read.get(product.qualified_name, ()))
+    schemas = _real_schemas(products, columns)
     features: list[EntityJson] = []
     processes: list[EntityJson] = []
     extra_attrs = feature_attributes or {}
@@ -111,7 +135,7 @@ def map_mesh(
         features.extend(_feature(fs, f, extra_attrs.get(fs.feature_qn(f.name))) for f in fs.features)
         if fs.sources:
             inputs = [products[_product_key(s)] for s in fs.sources]
-            processes.append(_source_pipeline(fs, inputs))
+            processes.append(_source_pipeline(fs, inputs, schemas, out.unmapped_columns))
             out.lineage_edges += len({p.qualified_name for p in inputs})
         if fs.derived_from:
             processes.append(_derivation_pipeline(fs, by_qn))
@@ -136,6 +160,9 @@ def map_mesh(
             found = classifications.get(entity["attributes"]["qualifiedName"])
             if found:
                 entity["classifications"] = sorted(found, key=lambda c: c["typeName"])
+                business = verdict_metadata(found)
+                if business:
+                    entity["businessAttributes"] = business
     return out
 
 
@@ -157,6 +184,13 @@ def mesh_keys(
         for source in fs.sources:
             _product(products, source, fs, rules, exists)
     keys += [(DATA_PRODUCT, p.qualified_name) for p in products.values() if not p.existing]
+    read = _columns_read(sets, products)
+    keys += [
+        (COLUMN, column_qn(p.qualified_name, name))
+        for p in products.values()
+        if not p.existing
+        for name in read.get(p.qualified_name, ())
+    ]
     features: list[tuple[str, str]] = []
     processes: list[tuple[str, str]] = []
     for fs in sets:
@@ -364,14 +398,7 @@ def _consumer(
     seen: dict[str, list[str]] = {}
     for read in inputs:
         seen.setdefault(read.feature_set.qualified_name, []).extend(read.features)
-    mapping = [
-        {
-            "DatasetMapping": {"Source": set_qn, "Sink": out_ref["uniqueAttributes"]["qualifiedName"]},
-            "ColumnMapping": [{"Source": f, "Sink": f} for f in dict.fromkeys(features)],
-        }
-        for set_qn, features in seen.items()
-        if features
-    ]
+    reads = [f"{set_qn}#{f}" for set_qn, features in seen.items() for f in dict.fromkeys(features)]
     process = _pyapacheatlas()[1](
         f"{consumer.name} (consumption)",
         PIPELINE,
@@ -380,7 +407,7 @@ def _consumer(
         outputs=[out_ref],
         attributes={
             "pipelineKind": "consumption",
-            "columnMapping": json.dumps(mapping, sort_keys=True) if mapping else None,
+            "readsFeatures": reads,
             "description": f"{consumer.kind} {consumer.name} reads its features from these feature sets.",
         },
     )
@@ -418,6 +445,61 @@ class _Product:
                 "expectedTypeName": self.expected_type,
             },
         )
+
+
+def column_qn(product_qn: str, column: str) -> str:
+    """A placeholder column's qualifiedName: the placeholder's, ``#`` and the column name."""
+    return f"{product_qn}#{column}"
+
+
+def _column(product: _Product, name: str) -> EntityJson:
+    return _atlas(
+        COLUMN,
+        name,
+        column_qn(product.qualified_name, name),
+        {"description": f"Column {name} of {product.source.uri}, as feature sets read it."},
+        {"dataProduct": ref(DATA_PRODUCT, product.qualified_name)},
+    )
+
+
+def _pairs(fs: FeatureSet, product: _Product, only_source: bool) -> list[tuple[str, str]]:
+    """(source column, feature) pairs a set reads from ``product``: every source column of
+    its features when it is the set's only source, else those the source declares."""
+    return [
+        (col, f.name)
+        for f in fs.features
+        for col in f.source_columns
+        if only_source or col in product.source.columns
+    ]
+
+
+def _distinct_products(fs: FeatureSet, products: Mapping[str, _Product]) -> list[_Product]:
+    seen: dict[str, _Product] = {}
+    for source in fs.sources:
+        product = products[_product_key(source)]
+        seen.setdefault(product.qualified_name, product)
+    return list(seen.values())
+
+
+def _columns_read(sets: Iterable[FeatureSet], products: Mapping[str, _Product]) -> dict[str, list[str]]:
+    """Each data product's columns the sets' lineage reads, in first-read order."""
+    found: dict[str, dict[str, None]] = {}
+    for fs in sets:
+        read = _distinct_products(fs, products)
+        for product in read:
+            columns = found.setdefault(product.qualified_name, {})
+            for col, _ in _pairs(fs, product, len(read) == 1):
+                columns[col] = None
+    return {qn: list(columns) for qn, columns in found.items()}
+
+
+def _real_schemas(
+    products: Mapping[str, _Product], columns: Columns | None
+) -> dict[str, frozenset[str] | None]:
+    """The schema the catalog shows for each real product read (None: not checked)."""
+    if columns is None:
+        return {}
+    return {p.qualified_name: columns(p.type_name, p.qualified_name) for p in products.values() if p.existing}
 
 
 def _product_key(source: SourceRef) -> str:
@@ -483,18 +565,31 @@ def _display_name(source: SourceRef) -> str:
 # --------------------------------------------------------------------------- lineage
 
 
-def _source_pipeline(fs: FeatureSet, inputs: list[_Product]) -> EntityJson:
+def _source_pipeline(
+    fs: FeatureSet,
+    inputs: list[_Product],
+    schemas: Mapping[str, frozenset[str] | None],
+    unmapped: list[str],
+) -> EntityJson:
+    """``schemas``: the columns real products show (:func:`_real_schemas`); a pair naming
+    one a real product lacks is left out, and ``unmapped`` says so."""
     seen: dict[str, _Product] = {}
     for product in inputs:
         seen.setdefault(product.qualified_name, product)
     mapping = []
     for product in seen.values():
-        columns = [
-            {"Source": col, "Sink": f.name}
-            for f in fs.features
-            for col in f.source_columns
-            if len(seen) == 1 or col in product.source.columns
-        ]
+        pairs = _pairs(fs, product, len(seen) == 1)
+        schema = schemas.get(product.qualified_name)
+        if schema is not None:
+            missing = list(dict.fromkeys(col for col, _ in pairs if col not in schema))
+            if missing:
+                unmapped.append(
+                    f"{fs.qualified_name}: column-level lineage from {product.type_name} "
+                    f"{product.qualified_name} leaves out {', '.join(missing)}: not in the schema "
+                    "the catalog shows for it"
+                )
+            pairs = [(col, feature) for col, feature in pairs if col in schema]
+        columns = [{"Source": col, "Sink": feature} for col, feature in pairs]
         if columns:
             mapping.append(
                 {

@@ -2,7 +2,8 @@
 
 Built once from the Atlas JSON a catalog exports (``Catalog.export()``, local or remote),
 in one pass over the entities: every lineage process becomes edges from its inputs to its
-outputs, its ``columnMapping`` becomes column-level edges, and a model's ``serves`` links
+outputs, its ``columnMapping`` becomes column-level edges (a consumption's ``readsFeatures``,
+or a model's ``features``, link each feature to the consumer), and a model's ``serves`` links
 an endpoint to the models behind it. Questions (what is downstream of this product, set
 or feature) are then answered by walking these indexes, never by rescanning entities, so
 an impact query costs the size of its answer.
@@ -156,6 +157,10 @@ class MeshGraph:
             for sink in outputs:
                 if source and sink:
                     self._edge(source, sink)
+        if attrs.get("pipelineKind") == "consumption":
+            for feature in attrs.get("readsFeatures") or ():
+                for sink in outputs:
+                    self.readers_of_feature.setdefault(str(feature), []).append(sink)
         mapping = attrs.get("columnMapping")
         if isinstance(mapping, str) and mapping:
             try:

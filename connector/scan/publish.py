@@ -15,6 +15,7 @@ from featmesh.connector import progress
 from featmesh.connector.catalog import Catalog
 from featmesh.connector.catalog.plan import Plan, compute_plan, owned
 from featmesh.connector.errors import CatalogError
+from featmesh.connector.mapping.business import GROUP
 from featmesh.connector.mapping.entities import DATA_PRODUCT, FEATURE_SET, superseded_placeholders
 from featmesh.connector.runreport import RunReport
 
@@ -22,9 +23,13 @@ log = logging.getLogger(__name__)
 
 
 def has_outcome(current: Mapping[tuple[str, str], dict[str, Any]], qn: str) -> bool:
-    """The catalog holds the feature set with a featmesh outcome on it."""
+    """The catalog holds the feature set with a featmesh outcome on it: its classification
+    and its business metadata (a set written before featmesh wrote business metadata is
+    evaluated again, once, so that it gets it)."""
     held = current.get((FEATURE_SET, qn))
-    return held is not None and any(owned(c["typeName"]) for c in held.get("classifications", []))
+    if held is None or GROUP not in (held.get("businessAttributes") or {}):
+        return False
+    return any(owned(c["typeName"]) for c in held.get("classifications", []))
 
 
 def push(

@@ -8,7 +8,7 @@ together and fills the run report and the JSON summary (the machine-readable con
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,8 +214,11 @@ def _scan(
         classifications=outcome.classifications,
         feature_attributes=extra,
         revisions=revisions,
+        columns=_schema_reader(catalog, report),
     )
     evaluation["contract_changes"] = proposal_impacts(rules.proposals, mapping.entities)
+    for message in mapping.unmapped_columns:
+        report.warn(message)
     plan, applied = push(
         dry_run=options.dry_run,
         keep_deleted=options.keep_deleted,
@@ -241,6 +244,23 @@ def _scan(
         pending=(mapping.entities, scopes),
         evaluation=evaluation,
     )
+
+
+def _schema_reader(catalog: Catalog, report: RunReport) -> Callable[[str, str], frozenset[str] | None]:
+    """``catalog.columns``, a read that fails counting as "cannot tell" (the mapping to that
+    product is then not checked) and said once per product."""
+
+    def columns(type_name: str, qualified_name: str) -> frozenset[str] | None:
+        try:
+            found: frozenset[str] | None = catalog.columns(type_name, qualified_name)
+        except CatalogError as err:
+            report.warn(
+                f"schema of {type_name} {qualified_name} not read, its column lineage unchecked: {err}"
+            )
+            return None
+        return found
+
+    return columns
 
 
 def _profiles(

@@ -29,7 +29,9 @@ def test_export_prints_the_whole_type_system(runner: CliRunner) -> None:
         "classificationDefs",
         "structDefs",
         "enumDefs",
+        "businessMetadataDefs",
     ]
+    assert {d["name"] for d in doc["businessMetadataDefs"]} == {"featmesh"}
     names = {d["name"] for section in doc.values() for d in section}
     assert {
         "featmesh_feature_store",
@@ -72,7 +74,8 @@ def test_validate_the_shipped_types(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["typedefs", "validate"])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().splitlines() == [
-        "featmesh typedefs: OK, valid Atlas typedefs (7 entityDefs, 4 relationshipDefs, 3 classificationDefs)"
+        "featmesh typedefs: OK, valid Atlas typedefs (8 entityDefs, 5 relationshipDefs, "
+        "3 classificationDefs, 1 businessMetadataDefs)"
     ]
 
 

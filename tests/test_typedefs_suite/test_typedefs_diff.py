@@ -38,6 +38,19 @@ def attr_of(doc: Doc, name: str) -> dict[str, Any]:
 
 F = "featmesh_feature"
 R = "featmesh_feature_set_features"
+BM = "featmesh"
+
+
+def bm_attr(doc: Doc, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(
+        a for a in by_name(doc, "businessMetadataDefs", BM)["attributeDefs"] if a["name"] == name
+    )
+    return found
+
+
+def retired(doc: Doc) -> dict[str, Any]:
+    return by_name(doc, "classificationDefs", "FEATMESH.RETIRED")
+
 
 REFUSED: list[tuple[str, Callable[[Doc], Any], list[str]]] = [
     (
@@ -88,6 +101,37 @@ REFUSED: list[tuple[str, Callable[[Doc], Any], list[str]]] = [
         [f"{R}: endDef2.cardinality changes from SINGLE to SET"],
     ),
     (
+        # ATLAS-400-00-051 ENTITYTYPE_REMOVAL_NOT_SUPPORTED (apache/atlas AtlasErrorCode.java)
+        "entity type removed from a classification",
+        lambda d: retired(d)["entityTypes"].remove("featmesh_data_product"),
+        ["FEATMESH.RETIRED: entity type 'featmesh_data_product' removed from entityTypes"],
+    ),
+    (
+        "classification entityTypes cleared",
+        lambda d: retired(d).update(entityTypes=[]),
+        ["FEATMESH.RETIRED: entityTypes cleared (they can only grow)"],
+    ),
+    (
+        # ATLAS-400-00-093 APPLICABLE_ENTITY_TYPES_DELETION_NOT_SUPPORTED
+        # (apache/atlas AtlasBusinessMetadataDefStoreV2.updateVertexPreUpdate)
+        "business attribute no longer applies to a type",
+        lambda d: bm_attr(d, "score")["options"].update(applicableEntityTypes='["featmesh_feature_set"]'),
+        [
+            f"{BM}: attribute 'score' no longer applies to 'featmesh_feature' "
+            "(applicableEntityTypes can only grow)"
+        ],
+    ),
+    (
+        "business attribute removed",
+        lambda d: by_name(d, "businessMetadataDefs", BM)["attributeDefs"].remove(bm_attr(d, "grade")),
+        [f"{BM}: attribute 'grade' removed (an update must send every attribute)"],
+    ),
+    (
+        "business attribute type changed",
+        lambda d: bm_attr(d, "score").update(typeName="int"),
+        [f"{BM}: attribute 'score' changes type from float to int"],
+    ),
+    (
         "type moved to another section",
         lambda d: (d["entityDefs"].remove(feature(d)), d["structDefs"].append({"name": F})),
         [f"{F}: moves from entityDefs to structDefs; a type cannot change category"],
@@ -118,6 +162,16 @@ ACCEPTED: list[tuple[str, Callable[[Doc], Any]]] = [
     ),
     ("type left out (not deleted)", lambda d: d["entityDefs"].remove(feature(d))),
     ("attribute order changed", lambda d: feature(d)["attributeDefs"].reverse()),
+    (
+        "entity type added to a classification",
+        lambda d: retired(d)["entityTypes"].append("featmesh_feature_store"),
+    ),
+    (
+        "business attribute applies to one more type",
+        lambda d: bm_attr(d, "score")["options"].update(
+            applicableEntityTypes='["featmesh_feature_set", "featmesh_feature", "featmesh_model"]'
+        ),
+    ),
 ]
 
 

@@ -82,7 +82,25 @@ def minimal() -> Doc:
                 "attributeDefs": [attr("score", "float")],
             }
         ],
+        "businessMetadataDefs": [
+            {
+                "name": "shop_review",
+                "attributeDefs": [
+                    attr("rating", "int", options={"applicableEntityTypes": '["shop_set"]'}),
+                    attr(
+                        "note",
+                        "string",
+                        options={"applicableEntityTypes": '["shop_set", "DataSet"]', "maxStrLength": "200"},
+                    ),
+                ],
+            }
+        ],
     }
+
+
+def bm_attr(doc: Doc, j: int) -> dict[str, Any]:
+    body: dict[str, Any] = doc["businessMetadataDefs"][0]["attributeDefs"][j]
+    return body
 
 
 def entity(doc: Doc, i: int) -> dict[str, Any]:
@@ -222,13 +240,63 @@ CASES: list[tuple[str, Callable[[Doc], None], list[str]]] = [
         _set(lambda d: entity(d, 0), "category", "STRUCT"),
         [f"{E0}: category 'STRUCT' does not belong in entityDefs (expected 'ENTITY')"],
     ),
+    # ---- business metadata (apache/atlas AtlasBusinessMetadataType.resolveReferences)
+    (
+        "string business attribute without maxStrLength (ATLAS-400-00-02B)",
+        lambda doc: bm_attr(doc, 1)["options"].pop("maxStrLength"),
+        [
+            "businessMetadataDefs[0].attributeDefs[1] 'shop_review': attribute 'note': a string business attribute needs options.maxStrLength"
+        ],
+    ),
+    (
+        "maxStrLength not a number",
+        lambda doc: bm_attr(doc, 1)["options"].update(maxStrLength="long"),
+        [
+            "businessMetadataDefs[0].attributeDefs[1] 'shop_review': attribute 'note': options.maxStrLength must be a positive integer, not 'long'"
+        ],
+    ),
+    (
+        "applicableEntityTypes a list, not a JSON string",
+        lambda doc: bm_attr(doc, 0).update(options={"applicableEntityTypes": ["shop_set"]}),
+        [
+            "businessMetadataDefs[0].attributeDefs[0] 'shop_review': attribute 'rating': options must map names to strings"
+        ],
+    ),
+    (
+        "applicableEntityTypes not JSON",
+        lambda doc: bm_attr(doc, 0).update(options={"applicableEntityTypes": "shop_set"}),
+        [
+            "businessMetadataDefs[0].attributeDefs[0] 'shop_review': attribute 'rating': options.applicableEntityTypes must be a JSON list of entity type names (a string holding a list, such as [\"DataSet\"])"
+        ],
+    ),
+    (
+        "applicableEntityTypes names an unknown type (ATLAS-404-00-001)",
+        lambda doc: bm_attr(doc, 0).update(options={"applicableEntityTypes": '["shop_thing"]'}),
+        [
+            "businessMetadataDefs[0].attributeDefs[0] 'shop_review': attribute 'rating': applicableEntityTypes names unknown type 'shop_thing'"
+        ],
+    ),
+    (
+        "applicableEntityTypes names a classification",
+        lambda doc: bm_attr(doc, 0).update(options={"applicableEntityTypes": '["SHOP.GOOD"]'}),
+        [
+            "businessMetadataDefs[0].attributeDefs[0] 'shop_review': attribute 'rating': applicableEntityTypes names 'SHOP.GOOD', which is a classification, not an entity type"
+        ],
+    ),
+    (
+        "business attribute of a struct type (ATLAS-400-00-094)",
+        lambda doc: bm_attr(doc, 0).update(typeName="shop_range"),
+        [
+            "businessMetadataDefs[0].attributeDefs[0] 'shop_review': attribute 'rating': type 'shop_range' is not allowed on business metadata (Atlas takes only primitives and enums there)"
+        ],
+    ),
     # ---- document shape
     (
         "unknown section",
         lambda doc: doc.update(businessDefs=[]),
         [
             "businessDefs: unknown section (expected enumDefs, structDefs, classificationDefs, "
-            "entityDefs, relationshipDefs)"
+            "entityDefs, relationshipDefs, businessMetadataDefs)"
         ],
     ),
     (
@@ -598,7 +666,7 @@ def test_every_problem_is_listed_at_once() -> None:
 def test_a_document_that_is_not_a_mapping(doc: Any) -> None:
     assert problems(doc) == [
         "(document): a typedef document is a mapping of enumDefs, structDefs, "
-        "classificationDefs, entityDefs, relationshipDefs"
+        "classificationDefs, entityDefs, relationshipDefs, businessMetadataDefs"
     ]
 
 
