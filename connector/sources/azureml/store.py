@@ -22,10 +22,9 @@ from featmesh.connector.model import (
     to_dict,
 )
 from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources.azureml import KIND, SPEC_NAME
 from featmesh.connector.sources.azureml.spec import ParsedSpec, parse_spec
 
-KIND = "azureml"
-SPEC_NAME = "featuresetspec.yaml"
 ASSET = "asset"
 ENTITY = "entity"
 

@@ -33,10 +33,10 @@ from featmesh.connector.model import (
     is_known_dtype,
 )
 from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources.feast import KIND
 from featmesh.connector.sources.feast.datasources import source_ref
 from featmesh.connector.sources.feast.names import feast_dtype, value_type_name
 
-KIND = "feast"
 DUMMY_ENTITY = "__dummy"
 """The entity Feast gives entity-less feature views (join key ``__dummy_id``)."""
 
