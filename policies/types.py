@@ -7,7 +7,10 @@ one of four states (see :class:`State`). A skipped result says why in its ``reas
 from __future__ import annotations
 
 from enum import Enum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from featmesh.connector.model import Origin
 
 
 class Severity(str, Enum):
@@ -58,11 +61,21 @@ class Target(str, Enum):
     FEATURE = "feature"
 
 
+class Related(NamedTuple):
+    """Another definition a finding is about (the other side of a mesh-wide conflict):
+    its qualifiedName and, when this run read it, where it is written."""
+
+    target: str
+    origin: Origin | None = None
+
+
 class Outcome(NamedTuple):
     """What a check says about one target: passed, failed or not applicable."""
 
     state: State
     message: str = ""
+    related: tuple[Related, ...] = ()
+    """The other places a failure involves (SARIF ``relatedLocations``)."""
 
     @property
     def passed(self) -> bool:
@@ -72,9 +85,10 @@ class Outcome(NamedTuple):
 PASS = Outcome(State.PASSED)
 
 
-def fail(message: str) -> Outcome:
-    """The target breaks the rule; ``message`` says how, naming what was found."""
-    return Outcome(State.FAILED, message)
+def fail(message: str, related: tuple[Related, ...] = ()) -> Outcome:
+    """The target breaks the rule; ``message`` says how, naming what was found, and
+    ``related`` the other definitions it conflicts with."""
+    return Outcome(State.FAILED, message, related)
 
 
 def not_applicable(reason: str) -> Outcome:
@@ -87,6 +101,7 @@ __all__ = [
     "SEVERITIES",
     "Dimension",
     "Outcome",
+    "Related",
     "Severity",
     "SkipReason",
     "State",
