@@ -28,12 +28,14 @@ source's kind imports no decoder (protobuf and the registry schema load on readi
 
 def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> list[FeatureStore]:
     from featmesh.connector.sources.feast import identity, mapping, registry
+    from featmesh.connector.sources.feast.pylines import RepoLines
 
     found = registry.locate(location)
     decoded = registry.load(found)
     report.count(f"{found.storage}_registry")
-    stores = mapping.stores(decoded, uri=location, origin=str(found.path), report=report)
     root = _repo_root(Path(location), found.path)
+    lines = RepoLines(root)
+    stores = mapping.stores(decoded, uri=location, origin=str(found.path), report=report, lines=lines.of)
     stores = [identity.qualify(s, root, report) for s in stores]
     if found.project and found.project not in {s.name for s in stores}:
         report.warn(
