@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from featmesh.connector.documents import load_yaml
 from featmesh.connector.errors import InputError
-from featmesh.connector.model import FeatureSet, FeatureStore, Origin
+from featmesh.connector.model import FeatureSet, FeatureStore, KeyPlace, LazyKeys, Origin
 from featmesh.connector.runreport import SourceReport
 from featmesh.connector.sources.feathr import _conf_files
 from featmesh.connector.sources.feathr.convert import (
@@ -22,6 +22,7 @@ from featmesh.connector.sources.feathr.convert import (
 )
 from featmesh.connector.sources.feathr.hocon import parse_conf, plain
 from featmesh.connector.sources.feathr.includes import expand
+from featmesh.connector.sources.feathr.lines import feature_names, key_lines
 
 SECTIONS = ("sources", "anchors", "derivations")
 
@@ -125,8 +126,18 @@ def _collect(into: dict[str, Located], section: str, raw: Any, path: Path, text:
                 path=str(path),
                 where=line,
             )
-        origin = Origin(path=str(path), line=int(line) if line else None, pointer=f"{section}.{name}")
+        keys: Iterable[tuple[str, KeyPlace]] = (
+            () if section == "sources" else _lazy_lines(text, section, name, value)
+        )
+        origin = Origin(
+            path=str(path), line=int(line) if line else None, pointer=f"{section}.{name}", keys=keys
+        )
         into[name] = Located(name=name, raw=value, origin=origin)
+
+
+def _lazy_lines(text: str, section: str, name: str, value: Any) -> LazyKeys:
+    """The key lines of an anchor or derivation, searched for only when a finding needs one."""
+    return LazyKeys(lambda: key_lines(text, section, name, feature_names(value)))
 
 
 def _line(text: str, key: str, after: str | None = None) -> str | None:
