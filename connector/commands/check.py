@@ -68,7 +68,7 @@ from featmesh.connector.scan.read import (
     read_sources,
     resolve_domains,
 )
-from featmesh.connector.sources import parse_source
+from featmesh.connector.scan.select import narrowed, select
 from featmesh.policies import Evaluation, evaluate, load_policy, load_waivers, summarize
 from featmesh.policies.types import Severity
 
@@ -207,9 +207,17 @@ def check(
     policy = load_policy(list(packs) or None)
     contracts = load_contracts(contract_paths)
     waiver_set = load_waivers(waivers, policy) if waivers else None
-    specs = [parse_source(arg) for arg in sources] or (list(config.sources) if config else [])
-    if not specs:
-        raise UsageError("no SOURCE given: name the feature stores to check, or --config FILE")
+    selection = None
+    if sources:
+        always = [p for p in (config.path if config else None, waivers, *packs) if p and Path(p).is_file()]
+        selection = select(sources, config.sources if config else (), [Path(p) for p in always])
+        specs = selection.specs
+        for note in selection.notes:
+            click.echo(f"featmesh: note: {note}", err=True)
+    else:
+        specs = list(config.sources) if config else []
+        if not specs:
+            raise UsageError("no SOURCE given: name the feature stores to check, or --config FILE")
 
     report = RunReport(command="check")
     result = read_sources(specs, report)
@@ -247,6 +255,7 @@ def check(
         except CatalogError as err:
             report.fail(f"catalog {catalog}: {err}")
             check_references(result)
+        context = _narrow(result, specs, selection.changed) if selection is not None else []
         stores = result.stores
     finally:
         if opened is not None:
@@ -258,6 +267,9 @@ def check(
     scanned = {(s.kind, s.name) for s in stores}
     previous = [fs for fs in published if (fs.store_kind, fs.store) in scanned]
     published = [fs for fs in published if (fs.store_kind, fs.store) not in scanned]
+    if context:  # a selected folder's other stores, as written now, over their published copies
+        held = {(fs.store_kind, fs.store) for fs in context}
+        published = [*context, *(fs for fs in published if (fs.store_kind, fs.store) not in held)]
     consumers = [c for store in stores for c in store.consumers]
     local_consumers = {(s.kind, s.name) for s in stores if s.consumers}
     consumers += [c for key, c in published_consumers if key not in local_consumers]
@@ -320,6 +332,23 @@ def check(
         why = _why(code, evaluation, fail_on, fail_on_from, problems, failures)
         click.echo(f"featmesh: exit {code}: {why}", err=True)
     sys.exit(code)
+
+
+def _narrow(result: Any, specs: list[Any], changed: Mapping[str, set[Path]]) -> list[FeatureSet]:
+    """Keep, of each source narrowed to its changed files, the stores those files declare;
+    the sets of its other stores are returned, for the mesh-wide rules only."""
+    context: list[FeatureSet] = []
+    for (source, group), spec in zip(result.per_source, specs, strict=True):
+        files = changed.get(spec.uri)
+        if files is None or not group:
+            continue
+        keep, rest = narrowed(group, files)
+        group[:] = keep
+        source.feature_sets = sum(len(s.feature_sets) for s in keep)
+        context += [fs for store in rest for fs in store.feature_sets]
+        if rest:
+            log.info("%s: %d stores not changed, read for the mesh-wide rules only", spec.uri, len(rest))
+    return context
 
 
 def _problems(report: RunReport, input_errors: list[InputError]) -> tuple[list[InputProblem], list[str]]:

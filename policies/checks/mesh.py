@@ -34,7 +34,7 @@ def _related(mesh: Mesh, example: Example, key: str) -> Related:
     origin = None
     if mesh.is_local(fs) and fs.origin is not None:
         prefix = f"features.{name}"
-        origin = fs.origin.at(f"{prefix}.{key}", prefix)
+        origin = fs.origin.at(f"{prefix}.{key}", prefix, "")
     return Related(mesh.feature_qn(fs, name), origin)
 
 
