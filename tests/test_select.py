@@ -56,3 +56,11 @@ def test_explicit_sources_stay_sources(tmp_path: Path) -> None:
     found = select([f"manifest:{root / 'features'}", str(root / "features")], (), always=())
     assert [s.uri for s in found.specs] == [f"manifest:{root / 'features'}"]
     assert found.changed == {}
+
+
+def test_a_manifest_with_a_mistyped_api_version_is_read_and_fails(tmp_path: Path) -> None:
+    """Never a silent pass: a YAML shaped like a manifest is read as one, and its error shown."""
+    typo = tmp_path / "risk.yaml"
+    typo.write_text((FIXTURES / "failing" / "risk.yaml").read_text().replace("featmesh/v1", "featmesh/v2"))
+    found = select([str(typo)], (), always=())
+    assert [s.kind for s in found.specs] == ["manifest"] and found.notes == []

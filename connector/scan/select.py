@@ -25,6 +25,7 @@ from featmesh.connector.sources import SourceSpec, parse_source, readers
 MANIFEST_KIND = "manifest"
 FEAST_CONFIG = "feature_store.yaml"
 NOT_A_STORE = "belongs to no configured source and is not a manifest; not checked"
+_MANIFEST_SHAPE = re.compile(rb"^(?:feature_sets|store)\s*:", re.MULTILINE)
 _OTHER_FEATMESH = re.compile(rb"^kind:\s*['\"]?(?:PolicyPack|Waivers)\b", re.MULTILINE)
 
 
@@ -118,6 +119,9 @@ def _own_source(arg: str, path: Path) -> SourceSpec | None:
     for kind, reader in sorted(readers().items()):
         if reader.detect(path):
             return SourceSpec(kind=kind, location=arg)
+    if path.suffix in (".yaml", ".yml") and _MANIFEST_SHAPE.search(head):
+        # a manifest with a mistyped apiVersion fails on it, never passes unread
+        return SourceSpec(kind=MANIFEST_KIND, location=arg)
     return None
 
 
