@@ -76,9 +76,9 @@ def select(args: Sequence[str], configured: Sequence[SourceSpec], always: Iterab
             narrow = owner.kind == MANIFEST_KIND and Path(owner.location).is_dir()
             selection.add(owner, path if narrow else None)
             continue
-        spec = _own_source(arg, path)
-        if spec is not None:
-            selection.add(spec)
+        own = _own_source(arg, path)
+        if own is not None:
+            selection.add(own)
         else:
             selection.notes.append(
                 f"{arg}: belongs to no configured source and is not a manifest; not checked"
@@ -90,7 +90,8 @@ def narrowed(
     stores: Sequence[FeatureStore], changed: set[Path]
 ) -> tuple[list[FeatureStore], list[FeatureStore]]:
     """(the stores declared in ``changed`` files, the others), by where their sets are written."""
-    keep, rest = [], []
+    keep: list[FeatureStore] = []
+    rest: list[FeatureStore] = []
     for store in stores:
         files = {_resolved(Path(fs.origin.path)) for fs in store.feature_sets if fs.origin is not None}
         (keep if files & changed else rest).append(store)
