@@ -1,7 +1,8 @@
 """Start-up: what ``featmesh check`` of one manifest imports (a pre-commit hook runs it on
 every commit). The kind of a source is decided by its file name and head before any
 reader's modules load, so a manifest check loads no Feast decoder (protobuf and the
-registry schema), no pyhocon, no catalog client and no HTTP stack."""
+registry schema), no pyhocon, no catalog client, no HTTP stack and no numpy (YAML line
+lookups find offsets without it)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ NEVER_FOR_A_MANIFEST = (
     "pyhocon",
     "pyapacheatlas",
     "requests",
+    "numpy",
 )
 
 PROBE = """
