@@ -185,7 +185,10 @@ def check(
 ) -> None:
     """Check feature sets in SOURCES against policy packs; writes nothing to any catalog.
 
-    SOURCES are KIND:PATH-OR-URL or paths whose kind is detected.
+    SOURCES are KIND:PATH-OR-URL or paths whose kind is detected. A file inside a source
+    of --config selects that source (in a manifest folder, only the stores the file
+    declares), as pre-commit passes a commit's files; a file of no store is left out with
+    a note.
     """
     if as_json and fmt in ("sarif", "junit") and output is None:
         raise UsageError("--json prints JSON to stdout: give --output for the --format report")
