@@ -148,7 +148,7 @@ class StoreBuilder:
                 path=doc.path,
                 line=doc.line_of(("name",)),
                 pointer="name",
-                keys=LazyKeys(lambda: key_lines(doc, spec_doc)),
+                keys=LazyKeys(key_lines, doc, spec_doc),
             ),
         )
 
@@ -163,7 +163,7 @@ class StoreBuilder:
             tags={},
             entities=(),
             extra={**spec.extra, "registered": False},
-            origin=Origin(path=str(path), line=1, keys=LazyKeys(lambda: key_lines(None, spec_doc))),
+            origin=Origin(path=str(path), line=1, keys=LazyKeys(key_lines, None, spec_doc)),
         )
 
     def _entity(self, doc: Document, i: int, ref: str) -> str:

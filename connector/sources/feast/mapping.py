@@ -213,8 +213,7 @@ class _ViewMapper:
 
     def _keys(self, view: str) -> Iterable[tuple[str, KeyPlace]]:
         """The view's key lines, looked up only when used."""
-        lines = self.lines
-        return LazyKeys(lambda: lines(view)) if lines is not None else ()
+        return LazyKeys(self.lines, view) if self.lines is not None else ()
 
     def view(self, spec: Any, kind: str) -> FeatureSet:
         """A feature view or a stream feature view."""

@@ -137,7 +137,11 @@ def _collect(into: dict[str, Located], section: str, raw: Any, path: Path, text:
 
 def _lazy_lines(text: str, section: str, name: str, value: Any) -> LazyKeys:
     """The key lines of an anchor or derivation, searched for only when a finding needs one."""
-    return LazyKeys(lambda: key_lines(text, section, name, feature_names(value)))
+    return LazyKeys(_conf_lines, text, section, name, value)
+
+
+def _conf_lines(text: str, section: str, name: str, value: Any) -> tuple[tuple[str, KeyPlace], ...]:
+    return key_lines(text, section, name, feature_names(value))
 
 
 def _line(text: str, key: str, after: str | None = None) -> str | None:
