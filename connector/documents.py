@@ -18,6 +18,8 @@ its file and line. Without the ``yaml-rs`` wheel everything goes that way.
 
 from __future__ import annotations
 
+import bisect
+import ctypes
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -265,29 +267,64 @@ def _strings_within_limits(data: Any) -> list[str] | None:
     return strings
 
 
+_NEWLINE = re.compile(b"\n")
+
+
+class _PyBuffer(ctypes.Structure):
+    """CPython's ``Py_buffer`` (its layout is part of the stable ABI)."""
+
+    _fields_ = [
+        ("buf", ctypes.c_void_p),
+        ("obj", ctypes.py_object),
+        ("len", ctypes.c_ssize_t),
+        ("itemsize", ctypes.c_ssize_t),
+        ("readonly", ctypes.c_int),
+        ("ndim", ctypes.c_int),
+        ("format", ctypes.c_char_p),
+        ("shape", ctypes.c_void_p),
+        ("strides", ctypes.c_void_p),
+        ("suboffsets", ctypes.c_void_p),
+        ("internal", ctypes.c_void_p),
+    ]
+
+
+_get_buffer = ctypes.pythonapi.PyObject_GetBuffer
+_get_buffer.argtypes = [ctypes.py_object, ctypes.POINTER(_PyBuffer), ctypes.c_int]
+_release_buffer = ctypes.pythonapi.PyBuffer_Release
+_release_buffer.argtypes = [ctypes.POINTER(_PyBuffer)]
+
+
+def _address(obj: Any) -> int:
+    """Where a buffer's bytes start in memory: rapidyaml gives a node's text as a read-only
+    view into the parsed buffer, so the view's address less the buffer's is the node's
+    offset (without numpy, whose import costs more than a pre-commit run can spare)."""
+    view = _PyBuffer()
+    _get_buffer(obj, ctypes.byref(view), 0)
+    try:
+        return int(view.buf or 0)
+    finally:
+        _release_buffer(ctypes.byref(view))
+
+
 class _Locator:
     """Lines of nodes from a rapidyaml tree of the document's text (parsed on first use)."""
 
     def __init__(self, text: str):
-        import numpy as np
-
-        self._np = np
         self.buffer = bytearray(text.encode("utf-8"))
-        raw = np.frombuffer(bytes(self.buffer), dtype=np.uint8)
-        self.newlines = np.flatnonzero(raw == 10)
+        self.newlines = [m.start() for m in _NEWLINE.finditer(self.buffer)]
         try:
             self.tree: Any = ryml.parse_in_place(self.buffer)
         except Exception:
             self.tree = None
-        self.base = np.frombuffer(self.buffer, dtype=np.uint8).ctypes.data
+        self.base = _address(self.buffer)
 
     def _line(self, view: Any) -> int | object:
         if view is None or len(view) == 0:
             return _UNKNOWN
-        offset = self._np.frombuffer(view, dtype=self._np.uint8).ctypes.data - self.base
+        offset = _address(view) - self.base
         if not 0 <= offset < len(self.buffer):
             return _UNKNOWN
-        return int(self._np.searchsorted(self.newlines, offset, side="right")) + 1
+        return bisect.bisect_right(self.newlines, offset) + 1
 
     def _start(self, node: int) -> int | object:
         """The line a node starts on, as PyYAML's start mark gives it."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -160,6 +160,42 @@ def is_known_dtype(dtype: str) -> bool:
 # --------------------------------------------------------------------------- objects
 
 
+KeyPlace = int | tuple[str, int]
+"""Where a key is written: a line of the origin's file, or (another file, line)."""
+
+
+def _found() -> tuple[tuple[str, KeyPlace], ...]:
+    return ()
+
+
+class LazyKeys:
+    """Key lines (``Origin.keys``) found on first use by ``find``: a reader pays for
+    positions only where a finding or a message needs one, never on a clean run.
+    Truthy before it is computed; compared and hashed by identity; never copied (``asdict``
+    deep-copies)."""
+
+    __slots__ = ("_args", "_find", "_pairs")
+
+    def __init__(self, find: Callable[..., Iterable[tuple[str, KeyPlace]]], *args: Any) -> None:
+        # ``find(*args)``: a shared function and its arguments rather than a closure per
+        # definition, so that a store of 10,000 sets makes 10,000 objects, not 40,000, for
+        # the garbage collector to walk on the happy path
+        self._find, self._args = find, args
+        self._pairs: tuple[tuple[str, KeyPlace], ...] | None = None
+
+    def __iter__(self) -> Iterator[tuple[str, KeyPlace]]:
+        if self._pairs is None:
+            self._pairs = tuple(self._find(*self._args))
+            self._find, self._args = _found, ()
+        return iter(self._pairs)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LazyKeys:
+        return self
+
+
 @dataclass(frozen=True, kw_only=True)
 class Origin:
     """Where a definition was read from, for messages and SARIF locations."""
@@ -167,10 +203,13 @@ class Origin:
     path: str
     line: int | None = None
     pointer: str = ""
-    keys: Iterable[tuple[str, int]] = ()
+    keys: Iterable[tuple[str, KeyPlace]] = ()
     """The line of each key of the definition a reader knows (``owner``, ``ttl``,
     ``features.NAME``, ``features.NAME.dtype``...): where a finding about it is fixed.
-    A key the definition inherits (a store block's ``owner``) has the inherited line."""
+    A key the definition inherits (a store block's ``owner``) has the inherited line.
+    A key written in another file than ``path`` has ``(file, line)``; the key ``""`` is
+    the definition itself (a Feast view's ``FeatureView(...)`` call in the repo's Python,
+    while ``path`` is the registry it was read from)."""
 
     def at(self, *names: str) -> Origin:
         """The origin moved to the first of ``names`` whose line is known (else unchanged)."""
@@ -179,7 +218,9 @@ class Origin:
         lines = dict(self.keys)
         for name in names:
             if name in lines:
-                return Origin(path=self.path, line=lines[name], pointer=name, keys=self.keys)
+                where = lines[name]
+                path, line = where if isinstance(where, tuple) else (self.path, where)
+                return Origin(path=path, line=line, pointer=name or self.pointer, keys=self.keys)
         return self
 
     def __str__(self) -> str:

@@ -25,7 +25,7 @@ from featmesh.connector.model import Consumer, ContractTerms, DatasetProfile, Fe
 from featmesh.policies.context import CheckContext, Mesh
 from featmesh.policies.locations import place
 from featmesh.policies.packs import PolicySet, Rule
-from featmesh.policies.types import PASS, Outcome, Severity, SkipReason, State, Target
+from featmesh.policies.types import PASS, Outcome, Related, Severity, SkipReason, State, Target
 from featmesh.policies.waivers import EXPIRED, MALFORMED, TOO_LONG, UNUSED, Waiver, WaiverSet, meta_severity
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,8 @@ class Result(NamedTuple):
     waiver: Waiver | None = None
     origin: Origin | None = None
     """Where the target (or the waiver) is written, for SARIF and messages."""
+    related: tuple[Related, ...] = ()
+    """The other definitions a mesh-wide finding involves, with their places."""
 
     @property
     def suppressed(self) -> bool:
@@ -170,7 +172,7 @@ class _Builder:
 
     def result(self, rule: Rule, t: _Set, feature: str | None, outcome: Outcome) -> Result:
         target = t.qn if feature is None else f"{t.qn}#{feature}"
-        state, message = outcome
+        state, message, related = outcome
         reason = waiver = None
         if state is State.SKIPPED:
             reason = SkipReason.NOT_APPLICABLE
@@ -181,9 +183,10 @@ class _Builder:
                 message = f"{message} (waived by {waiver.owner} until {waiver.expires}: {waiver.reason})"
             elif lapsed is not None:
                 message = f"{message} (waiver at {lapsed.origin} expired on {lapsed.expires})"
+        # a pass needs no line: key lines are looked up only for what is reported
+        origin = t.fs.origin if state is State.PASSED else place(t.fs.origin, rule.check.id, feature)
         return Result(
-            rule.id, target, state, rule.severity, message, reason, t.qn, feature, waiver,
-            place(t.fs.origin, rule.check.id, feature),
+            rule.id, target, state, rule.severity, message, reason, t.qn, feature, waiver, origin, related,
         )  # fmt: skip
 
     def _waiver(self, rule: str, target: str, set_qn: str) -> tuple[Waiver | None, Waiver | None]:

@@ -2,8 +2,10 @@
 
 A result is placed at that key (``owner``, ``ttl``, ``features.NAME.dtype``) when the
 reader recorded its line, else at the feature's own line (a feature rule), else at the
-set's. A key a set inherits (a manifest store block's ``owner``) is recorded with the
-inherited line, so the finding points at the block to change.
+set's (its key ``""`` where the definition is written apart from the file it was read
+from: a Feast view's call in the repo's Python). A key a set inherits (a manifest store
+block's ``owner``) is recorded with the inherited line, so the finding points at the block
+to change.
 """
 
 from __future__ import annotations
@@ -41,5 +43,5 @@ def place(origin: Origin | None, check: str, feature: str | None) -> Origin | No
     key = KEY_OF_CHECK.get(check, "")
     if feature is not None:
         prefix = f"features.{feature}"
-        return origin.at(*((f"{prefix}.{key}",) if key else ()), prefix)
-    return origin.at(key) if key else origin
+        return origin.at(*((f"{prefix}.{key}",) if key else ()), prefix, "")
+    return origin.at(key, "") if key else origin.at("")

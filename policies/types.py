@@ -7,7 +7,10 @@ one of four states (see :class:`State`). A skipped result says why in its ``reas
 from __future__ import annotations
 
 from enum import Enum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from featmesh.connector.model import Origin
 
 
 class Severity(str, Enum):
@@ -61,11 +64,21 @@ class Target(str, Enum):
     the run knows of each set it reads (:func:`policies.consumers.evaluate_consumers`)."""
 
 
+class Related(NamedTuple):
+    """Another definition a finding is about (the other side of a mesh-wide conflict):
+    its qualifiedName and, when this run read it, where it is written."""
+
+    target: str
+    origin: Origin | None = None
+
+
 class Outcome(NamedTuple):
     """What a check says about one target: passed, failed or not applicable."""
 
     state: State
     message: str = ""
+    related: tuple[Related, ...] = ()
+    """The other places a failure involves (SARIF ``relatedLocations``)."""
 
     @property
     def passed(self) -> bool:
@@ -75,9 +88,10 @@ class Outcome(NamedTuple):
 PASS = Outcome(State.PASSED)
 
 
-def fail(message: str) -> Outcome:
-    """The target breaks the rule; ``message`` says how, naming what was found."""
-    return Outcome(State.FAILED, message)
+def fail(message: str, related: tuple[Related, ...] = ()) -> Outcome:
+    """The target breaks the rule; ``message`` says how, naming what was found, and
+    ``related`` the other definitions it conflicts with."""
+    return Outcome(State.FAILED, message, related)
 
 
 def not_applicable(reason: str) -> Outcome:
@@ -90,6 +104,7 @@ __all__ = [
     "SEVERITIES",
     "Dimension",
     "Outcome",
+    "Related",
     "Severity",
     "SkipReason",
     "State",

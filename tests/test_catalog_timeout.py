@@ -10,6 +10,7 @@ section 10.2.3 (delta-seconds or an HTTP date).
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -173,3 +174,53 @@ def test_a_long_pacing_wait_is_announced(caplog):
     bucket.take(100)  # in debt by 75: 4 s to a full bucket
     assert fake.sleeps == [1.0, 4.0]
     assert "waiting 4 s to keep the catalog's pace of 25 operations a second" in caplog.text
+
+
+def _contracts():
+    """Two versions of the sample card-transactions contract (ODCS v3.0.2)."""
+    folder = Path(__file__).parents[1] / "samples" / "contracts"
+    return sorted(str(p) for p in folder.glob("*.yaml"))
+
+
+def _always_busy():
+    """Every call to the Atlas endpoint answers 503 (Atlas's ``ATLAS-503-00-001`` body)."""
+    import re
+
+    for method in (responses.GET, responses.POST):
+        responses.add(method, re.compile(re.escape(ATLAS) + ".*"), status=503, json=BUSY)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["impact", "featmesh://manifest/payments/transaction_aggregates@2"], ["contract", "diff"]],
+    ids=["impact", "contract-diff"],
+)
+@responses.activate
+def test_impact_and_contract_diff_keep_the_deadline(fake_time, command):
+    """``impact`` and ``contract diff`` read the catalog's entities, so they take ``--timeout``
+    too: an Atlas answering every call with 503 is given up on within it, saying so (exit 3)."""
+    _always_busy()
+    if command[0] == "contract":
+        command = [*command, *_contracts()]
+    result = run(*command, "--catalog", URI, "--timeout", "5")
+    assert result.exit_code == 3, result.output
+    assert re.search(
+        r"GET /types/typedefs/headers: gave up after [0-9.]+ s of retries \(last: HTTP 503\)$",
+        result.stderr.strip(),
+    )
+    assert 0 < sum(fake_time.sleeps) <= 5
+    fake_time.sleeps.clear()
+    run(*command, "--catalog", URI, "--timeout", "2")
+    assert 0 < sum(fake_time.sleeps) <= 2
+
+
+@responses.activate
+def test_runs_and_report_never_wait_on_a_remote_catalog(fake_time, tmp_path):
+    """``runs`` and ``report`` read the run history kept beside the repo
+    (``.featmesh/history.db``), not the catalog: against an Atlas that answers nothing
+    they make no call at all, so there is no wait for a ``--timeout`` to bound."""
+    for command in (["runs"], ["report", "--format", "json"]):
+        result = run(*command, "--catalog", URI)
+        assert "no runs recorded in atlas+https://atlas.example.com:21000" in result.output
+        assert fake_time.sleeps == []
+    assert len(responses.calls) == 0

@@ -53,6 +53,10 @@ def _repo(tmp_path: Path, manifest: str) -> Path:
         "extends: [mesh-baseline]\nrules: []\n"
     )
     (repo / "waivers.yaml").write_text("apiVersion: featmesh/v1\nkind: Waivers\nwaivers: []\n")
+    (repo / "featmesh.yaml").write_text(
+        "version: 1\nsources:\n  - uri: manifest:features\n"
+        "policies:\n  packs: [policies/team.yaml]\n  waivers: waivers.yaml\n"
+    )
     (repo / ".pre-commit-config.yaml").write_text(
         yaml.safe_dump({"repos": [{"repo": "local", "hooks": _hooks()}]})
     )
@@ -86,3 +90,101 @@ def test_the_check_hook_fails_on_findings_and_says_where(tmp_path: Path) -> None
     assert result.returncode == 1
     assert "features/risk.yaml:20:1: pii-tagged-by-name [critical]" in result.stdout
     assert "featmesh: exit 1:" in result.stdout
+
+
+# --------------------------------------------------------------------------- changed files
+
+
+def _changed_repo(tmp_path: Path, args: list[str] | None = None) -> Path:
+    """The recommended layout with a featmesh.yaml naming its sources: two manifests of two
+    stores (a failing ``risk``, a clean ``payments``) and a Feast repo (Feast's java-demo
+    registry and featmesh's restatement of its definitions, ``definitions.py``), with the hook
+    ``featmesh-check-changed`` run on the files pre-commit passes."""
+    repo = _repo(tmp_path, (FIXTURES / "failing" / "risk.yaml").read_text())
+    (repo / "features" / "payments.yaml").write_text((FIXTURES / "clean" / "payments.yaml").read_text())
+    demo = ROOT / "tests" / "realworld" / "feast-java-demo"
+    (repo / "feature_repo").mkdir()
+    shutil.copy(demo / "registry.db", repo / "feature_repo" / "registry.db")
+    shutil.copy(demo / "definitions.py", repo / "feature_repo" / "definitions.py")
+    (repo / "README.md").write_text("# features of the risk domain\n")
+    (repo / "ci.yaml").write_text("steps: []\n")
+    (repo / "featmesh.yaml").write_text(
+        "version: 1\nsources:\n  - uri: manifest:features\n  - uri: feast:feature_repo/registry.db\n"
+        "policies:\n  packs: [policies/team.yaml]\n  waivers: waivers.yaml\n"
+    )
+    hooks = [h for h in _hooks() if h["id"] == "featmesh-check-changed"]
+    if args is not None:
+        hooks = [{**h, "args": args} for h in hooks]
+    (repo / ".pre-commit-config.yaml").write_text(
+        yaml.safe_dump({"repos": [{"repo": "local", "hooks": hooks}]})
+    )
+    _git(repo, "add", "-A")
+    return repo
+
+
+def _run_files(repo: Path, *files: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PRE_COMMIT_HOME": str(repo.parent / ".pre-commit-home"), "NO_COLOR": "1"}
+    return subprocess.run(
+        [PRE_COMMIT, "run", "--color", "never", "--verbose", "--files", *files],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_changed_files_check_only_the_stores_they_belong_to(tmp_path: Path) -> None:
+    repo = _changed_repo(tmp_path)
+    clean = _run_files(repo, "features/payments.yaml", "ci.yaml")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "featmesh://manifest/payments/" in clean.stdout
+    assert "manifest/risk/" not in clean.stdout  # the other store of the folder is not checked
+    assert "source feast:" not in clean.stdout  # nor the Feast repo
+    assert "ci.yaml: belongs to no configured source and is not a manifest; not checked" in clean.stdout
+    failing = _run_files(repo, "features/risk.yaml")
+    assert failing.returncode == 1
+    assert "features/risk.yaml:20:1: pii-tagged-by-name [critical]" in failing.stdout
+    assert "featmesh://manifest/payments/" not in failing.stdout
+
+
+def test_a_file_of_a_feast_repo_checks_that_repo(tmp_path: Path) -> None:
+    repo = _changed_repo(tmp_path, ["--fail-on", "critical"])
+    result = _run_files(repo, "feature_repo/definitions.py", "README.md")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "source feast:" in result.stdout and "2 feature sets" in result.stdout
+    assert (
+        "feature_repo/definitions.py:20:1: owner-present [error] driver_hourly_stats@latest" in result.stdout
+    )
+    assert "manifest/risk/" not in result.stdout and "manifest/payments/" not in result.stdout
+
+
+def test_a_changed_pack_or_waivers_file_checks_every_source(tmp_path: Path) -> None:
+    repo = _changed_repo(tmp_path)
+    result = _run_files(repo, "waivers.yaml")
+    assert result.returncode == 1
+    for store in ("manifest/risk/", "manifest/payments/", "feast/feast_java_demo/"):
+        assert f"featmesh://{store}" in result.stdout
+
+
+def test_the_rest_of_the_mesh_comes_from_the_catalog(tmp_path: Path) -> None:
+    """Only ``payments`` is checked, yet its mesh-wide rules see the ``customer`` domain the
+    catalog holds: a feature it defines under another dtype is a conflict."""
+    repo = _changed_repo(tmp_path, ["--catalog", "local:mesh.db", "--fail-on", "warning"])
+    other = tmp_path / "customer.yaml"
+    payments = yaml.safe_load((repo / "features" / "payments.yaml").read_text())
+    name = payments["feature_sets"][0]["features"][0]["name"]
+    other.write_text(
+        "apiVersion: featmesh/v1\nstore: {name: crm, domain: customer, owner: crm@contoso.com}\n"
+        "feature_sets:\n  - name: profile\n    version: 1\n"
+        f"    features: [{{name: {name}, dtype: map}}]\n"
+    )
+    featmesh = str(Path(sys.executable).parent / "featmesh")
+    scan = [featmesh, "scan", f"manifest:{other}", "--catalog", f"local:{repo / 'mesh.db'}"]
+    subprocess.run(scan, check=True, capture_output=True)
+    result = _run_files(repo, "features/payments.yaml")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        "feature-meaning-conflict" in result.stdout and "featmesh://manifest/crm/profile@1" in result.stdout
+    )
+    assert "manifest/risk/" not in result.stdout

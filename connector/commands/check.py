@@ -76,7 +76,7 @@ from featmesh.connector.scan.read import (
     read_sources,
     resolve_domains,
 )
-from featmesh.connector.sources import parse_source
+from featmesh.connector.scan.select import narrowed, select
 from featmesh.policies import (
     COMPLIANT,
     NON_COMPLIANT,
@@ -275,7 +275,10 @@ def check(
 ) -> None:
     """Check feature sets in SOURCES against policy packs; writes nothing to any catalog.
 
-    SOURCES are KIND:PATH-OR-URL or paths whose kind is detected.
+    SOURCES are KIND:PATH-OR-URL or paths whose kind is detected. A file inside a source
+    of --config selects that source (in a manifest folder, only the stores the file
+    declares), as pre-commit passes a commit's files; a file of no store is left out with
+    a note.
     """
     if as_json and fmt in ("sarif", "junit") and output is None:
         raise UsageError("--json prints JSON to stdout: give --output for the --format report")
@@ -298,9 +301,19 @@ def check(
     contracts = load_contracts(contract_paths)
     waiver_set = load_waivers(waivers, policy) if waivers else None
     renamed = store_name_specs(sources, store_name)
-    specs = [parse_source(arg, renamed) for arg in sources] or (list(config.sources) if config else [])
-    if not specs:
-        raise UsageError("no SOURCE given: name the feature stores to check, or --config FILE")
+    selection = None
+    if sources:
+        always = [p for p in (config.path if config else None, waivers, *packs) if p and Path(p).is_file()]
+        selection = select(sources, config.sources if config else (), [Path(p) for p in always])
+        specs = selection.specs
+        if renamed:  # exactly one SOURCE: its store takes the name given
+            specs = [replace(spec, options={**spec.options, **renamed}) for spec in specs]
+        for note in selection.notes:
+            click.echo(f"featmesh: note: {note}", err=True)
+    else:
+        specs = list(config.sources) if config else []
+        if not specs:
+            raise UsageError("no SOURCE given: name the feature stores to check, or --config FILE")
 
     report = RunReport(command="check")
     result = read_sources(specs, report)
@@ -339,6 +352,7 @@ def check(
         except CatalogError as err:
             report.fail(f"catalog {catalog}: {err}")
             check_references(result)
+        context = _narrow(result, specs, selection.changed) if selection is not None else []
         stores = result.stores
     finally:
         if opened is not None:
@@ -350,6 +364,9 @@ def check(
     scanned = {(s.kind, s.name) for s in stores}
     previous = [fs for fs in published if (fs.store_kind, fs.store) in scanned]
     published = [fs for fs in published if (fs.store_kind, fs.store) not in scanned]
+    if context:  # a selected folder's other stores, as written now, over their published copies
+        held = {(fs.store_kind, fs.store) for fs in context}
+        published = [*context, *(fs for fs in published if (fs.store_kind, fs.store) not in held)]
     named = [
         ConsumerAt(store.consumer_qn(c), store.kind, store.name, replace(c, domain=c.domain or store.domain))
         for store in stores
@@ -430,6 +447,23 @@ def check(
         why = _why(code, evaluation, fail_on, fail_on_from, problems, failures)
         click.echo(f"featmesh: exit {code}: {why}", err=True)
     sys.exit(code)
+
+
+def _narrow(result: Any, specs: list[Any], changed: Mapping[str, set[Path]]) -> list[FeatureSet]:
+    """Keep, of each source narrowed to its changed files, the stores those files declare;
+    the sets of its other stores are returned, for the mesh-wide rules only."""
+    context: list[FeatureSet] = []
+    for (source, group), spec in zip(result.per_source, specs, strict=True):
+        files = changed.get(spec.uri)
+        if files is None or not group:
+            continue
+        keep, rest = narrowed(group, files)
+        group[:] = keep
+        source.feature_sets = sum(len(s.feature_sets) for s in keep)
+        context += [fs for store in rest for fs in store.feature_sets]
+        if rest:
+            log.info("%s: %d stores not changed, read for the mesh-wide rules only", spec.uri, len(rest))
+    return context
 
 
 def _problems(report: RunReport, input_errors: list[InputError]) -> tuple[list[InputProblem], list[str]]:

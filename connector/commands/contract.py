@@ -25,7 +25,7 @@ import click
 
 from featmesh.connector.catalog import open_catalog
 from featmesh.connector.cli import Handled
-from featmesh.connector.commands.options import catalog_option
+from featmesh.connector.commands.options import catalog_option, timeout_option, timeout_settings
 from featmesh.connector.contracts import diff, load_contract
 from featmesh.connector.contracts.impact import break_impact
 from featmesh.connector.mapping.graph import MeshGraph
@@ -74,10 +74,13 @@ def _markdown(document: dict[str, Any]) -> str:
     "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-def diff_command(old: str, new: str, catalog_uri: str | None, fmt: str, as_json: bool) -> None:
+@timeout_option
+def diff_command(
+    old: str, new: str, catalog_uri: str | None, fmt: str, as_json: bool, timeout: float | None = None
+) -> None:
     """Report OLD -> NEW's breaking changes with the feature sets, models and owners they break."""
     before, after = load_contract(old), load_contract(new)
-    store = open_catalog(catalog_uri, read_only=True)
+    store = open_catalog(catalog_uri, read_only=True, **timeout_settings(timeout))
     try:
         graph = MeshGraph.from_entities(store.export())
     finally:

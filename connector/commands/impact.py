@@ -14,7 +14,7 @@ import click
 
 from featmesh.connector.catalog import open_catalog
 from featmesh.connector.cli import Handled
-from featmesh.connector.commands.options import catalog_option
+from featmesh.connector.commands.options import catalog_option, timeout_option, timeout_settings
 from featmesh.connector.errors import InputError
 from featmesh.connector.mapping.graph import MeshGraph
 from featmesh.connector.reports.impact import impact_markdown, impact_text
@@ -32,9 +32,12 @@ from featmesh.connector.reports.impact import impact_markdown, impact_text
     help="markdown suits a pull-request comment.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-def impact(target: str, catalog_uri: str | None, fmt: str, as_json: bool) -> None:
+@timeout_option
+def impact(
+    target: str, catalog_uri: str | None, fmt: str, as_json: bool, timeout: float | None = None
+) -> None:
     """Print what is downstream of TARGET: derived sets, features, models, endpoints, owners."""
-    store = open_catalog(catalog_uri, read_only=True)
+    store = open_catalog(catalog_uri, read_only=True, **timeout_settings(timeout))
     try:
         graph = MeshGraph.from_entities(store.export())
     finally:

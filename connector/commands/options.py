@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import click
@@ -35,6 +35,14 @@ def timeout_option(command: F) -> F:
         metavar="SECONDS",
         help=TIMEOUT_HELP,
     )(command)
+
+
+def timeout_settings(timeout: float | None, settings: Mapping[str, Any] | None = None) -> dict[str, float]:
+    """The ``timeout`` option to open a catalog with: ``--timeout``, else the config's
+    ``catalog.timeout``, else none (the catalog's default deadline)."""
+    if timeout is None and settings and settings.get("timeout") is not None:
+        timeout = float(settings["timeout"])
+    return {"timeout": timeout} if timeout is not None else {}
 
 
 def profile_options(command: F) -> F:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from featmesh.connector.runreport import InputProblem, RunReport
-from featmesh.policies.engine import Evaluation
+from featmesh.policies.engine import Evaluation, Result
 from featmesh.policies.scoring import MeshScore, findings_block, score_block
 
 
@@ -53,10 +53,28 @@ def check_document(
             }
             for qn, s in summary.sets.items()
         },
-        "results": [r.to_json() for r in evaluation.results(include_passed=True)],
+        "results": [_result(r) for r in evaluation.results(include_passed=True)],
         "problems": [p.to_json() for p in problems],
         "failures": list(failures),
     }
+
+
+def _result(r: Result) -> dict[str, Any]:
+    """A result with where it is fixed (``location``: path and line, where known) and, for
+    a mesh-wide conflict, the other definitions (``related``: target, path, line)."""
+    out = r.to_json()
+    if r.origin is not None:
+        out["location"] = {"path": r.origin.path, "line": r.origin.line}
+    if r.related:
+        out["related"] = [
+            {
+                "target": o.target,
+                "path": o.origin.path if o.origin else None,
+                "line": o.origin.line if o.origin else None,
+            }
+            for o in r.related
+        ]
+    return out
 
 
 def render_json(document: Mapping[str, Any]) -> str:

@@ -39,7 +39,13 @@ def _line(r: Result, line: int) -> str:
     else:
         mark, text = r.severity.value, r.message
     name = r.feature or (r.feature_set or r.target).rsplit("/", 1)[-1]
-    return f"{line or 1}:1: {r.rule} [{mark}] {name}: {text}"
+    return f"{line or 1}:1: {r.rule} [{mark}] {name}: {text}{_also(r)}"
+
+
+def _also(r: Result) -> str:
+    """Where the other side of a mesh-wide conflict is written, when this run read it."""
+    places = [f"{shown_path(o.origin.path)}:{o.origin.line or 1}" for o in r.related if o.origin is not None]
+    return f" (other definition at {', '.join(places)})" if places else ""
 
 
 def render_text(

@@ -54,10 +54,13 @@ def _suite(parent: ET.Element, name: str) -> ET.Element:
 
 
 def _close(suite: ET.Element, outcomes: list[str]) -> None:
+    """Set a suite's counts. ``testsuites`` has no ``skipped`` count in the JUnit schema
+    CI servers validate with (Jenkins xUnit's ``junit-10.xsd``): only a suite carries it."""
     suite.set("tests", str(len(outcomes)))
     suite.set("failures", str(outcomes.count("failure")))
     suite.set("errors", str(outcomes.count("error")))
-    suite.set("skipped", str(outcomes.count("skipped")))
+    if suite.tag == "testsuite":
+        suite.set("skipped", str(outcomes.count("skipped")))
     suite.set("time", "0")
 
 

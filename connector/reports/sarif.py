@@ -107,15 +107,21 @@ def _result(r: Result, index: Mapping[str, int], root: Path) -> dict[str, Any]:
         if r.origin.line:
             physical["region"] = {"startLine": r.origin.line}
         location["physicalLocation"] = physical
+    message = r.message or r.rule
+    related = _related_locations(r, root)
+    if related:
+        message = _linked(message, r, related)
     out: dict[str, Any] = {
         "ruleId": r.rule,
         "ruleIndex": index[r.rule],
         "level": LEVEL[r.severity],
-        "message": {"text": r.message or r.rule},
+        "message": {"text": message},
         "locations": [location],
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(r.rule, r.target)},
         "properties": {"severity": r.severity.value, "target": r.target},
     }
+    if related:
+        out["relatedLocations"] = related
     if r.reason is SkipReason.WAIVED and r.waiver is not None:
         out["suppressions"] = [
             {
@@ -131,6 +137,44 @@ def _result(r: Result, index: Mapping[str, int], root: Path) -> dict[str, Any]:
             }
         ]
     return out
+
+
+def _related_locations(r: Result, root: Path) -> list[dict[str, Any]]:
+    """The other definitions a mesh-wide finding involves (SARIF 2.1.0 3.27.22
+    ``relatedLocations``): each named by qualifiedName, with its file and line where this
+    run read it (a set known only from the catalog has no file here)."""
+    found = []
+    for number, other in enumerate(r.related, start=1):
+        place: dict[str, Any] = {
+            "id": number,
+            "message": {"text": other.target},
+            "logicalLocations": [
+                {"fullyQualifiedName": other.target, "kind": "member" if "#" in other.target else "object"}
+            ],
+        }
+        if other.origin is not None:
+            physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(other.origin.path, root)}}
+            if other.origin.line:
+                physical["region"] = {"startLine": other.origin.line}
+            place["physicalLocation"] = physical
+        found.append(place)
+    return found
+
+
+def _linked(message: str, r: Result, related: list[dict[str, Any]]) -> str:
+    """The message with each related definition it names as an embedded link to its
+    related location (SARIF 2.1.0 3.11.6 ``[text](id)``; GitHub code scanning links a
+    related location only from the message). Literal brackets are escaped, as 3.11.6 asks."""
+    text = message.replace("[", "\\[").replace("]", "\\]")
+    for other, place in zip(r.related, related, strict=True):
+        if "physicalLocation" not in place:
+            continue
+        quoted = other.target.replace("[", "\\[").replace("]", "\\]")
+        if quoted in text:
+            text = text.replace(quoted, f"[{quoted}]({place['id']})", 1)
+        else:
+            text += f" (see [{quoted}]({place['id']}))"
+    return text
 
 
 def _problem_location(problem: InputProblem, root: Path) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 from featmesh.connector.model import FeatureSet
 from featmesh.policies.context import PARENT_HASHES, Mesh
 from featmesh.policies.registry import check
-from featmesh.policies.types import Outcome, fail, not_applicable
+from featmesh.policies.types import Outcome, Related, fail, not_applicable
 
 MeshResults = Iterator[tuple[FeatureSet, str | None, Outcome]]
 
@@ -25,6 +25,17 @@ def _domain(fs: FeatureSet) -> str:
 
 Example = tuple[FeatureSet, str]
 """A feature, as (its set, its name): turned into a qualifiedName only when reported."""
+
+
+def _related(mesh: Mesh, example: Example, key: str) -> Related:
+    """The other feature of a conflict, placed at its ``key`` (else its own line) when this
+    run read its set; a set known only from the catalog has no file here."""
+    fs, name = example
+    origin = None
+    if mesh.is_local(fs) and fs.origin is not None:
+        prefix = f"features.{name}"
+        origin = fs.origin.at(f"{prefix}.{key}", prefix, "")
+    return Related(mesh.feature_qn(fs, name), origin)
 
 
 def _others(
@@ -99,15 +110,25 @@ def feature_meaning_conflict(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
                 continue
             aspects = [("dtype", feature.dtype)]
             aspects += [(t, feature.tags[t]) for t in tags if t in feature.tags]
-            problems = [
-                f"{aspect} is '{value}' here but '{other}' in domain '{other_domain}' "
-                f"({mesh.feature_qn(*example)})"
+            conflicts = [
+                (aspect, value, other, other_domain, example)
                 for aspect, value in aspects
                 if (aspect, feature.name) in disputed
                 for other, other_domain, example in _others(disputed[(aspect, feature.name)], value, domain)
             ]
-            if problems:
-                yield fs, feature.name, fail(f"feature '{feature.name}': " + "; ".join(problems))
+            if conflicts:
+                problems = [
+                    f"{aspect} is '{value}' here but '{other}' in domain '{other_domain}' "
+                    f"({mesh.feature_qn(*example)})"
+                    for aspect, value, other, other_domain, example in conflicts
+                ]
+                related = tuple(
+                    dict.fromkeys(
+                        _related(mesh, example, "dtype" if aspect == "dtype" else "tags")
+                        for aspect, _, _, _, example in conflicts
+                    )
+                )
+                yield fs, feature.name, fail(f"feature '{feature.name}': " + "; ".join(problems), related)
 
 
 _SPACE = re.compile(r"\s+")
@@ -173,7 +194,8 @@ def duplicate_engineering(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
                 name,
                 fail(
                     f"feature '{name}' engineers {', '.join(key[1])} of {', '.join(key[0])} "
-                    f"the same way as domain {listed}"
+                    f"the same way as domain {listed}",
+                    tuple(_related(mesh, ex, "source_columns") for _, ex in others[:3]),
                 ),
             )
 

@@ -31,7 +31,11 @@ def _parses(argv: list[str]) -> None:
 
 def test_pre_commit_hooks() -> None:
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
-    assert {h["id"] for h in hooks} == {"featmesh-check", "featmesh-validate-policies"}
+    assert {h["id"] for h in hooks} == {
+        "featmesh-check",
+        "featmesh-check-changed",
+        "featmesh-validate-policies",
+    }
     for hook in hooks:
         words = hook["entry"].split()
         assert words[0] == "featmesh" and words[1] in COMMANDS

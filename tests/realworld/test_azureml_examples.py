@@ -96,3 +96,53 @@ def test_a_definition_changed_under_the_same_version_is_flagged(tmp_path: Path) 
     result, _ = run_json("scan", f"azureml:{root}", "--catalog", f"local:{db}", "--json")
     again = run("check", f"azureml:{root}", "--catalog", f"local:{db}", "--format", "json")
     assert "accounts' version 1 changed" in again.stdout  # stays flagged until the version is bumped
+
+
+SAMPLE = Path(__file__).parents[2].parent / "shared" / "fixtures" / "azureml-featurestore-sample"
+
+
+def test_findings_point_at_the_asset_and_spec_lines(tmp_path, monkeypatch) -> None:
+    """SARIF results on the published sample: a set's keys at its asset file's lines
+    (``name:``, ``tags:``), a feature's at its ``- name:`` in ``FeatureSetSpec.yaml``."""
+    import json
+
+    from tests.conftest import run
+
+    monkeypatch.chdir(STORE)
+    out = tmp_path / "out.sarif"
+    run("check", f"azureml:{STORE}", "--format", "sarif", "-o", str(out))
+    places = {
+        (r["ruleId"], r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].rsplit("/", 1)[-1]): (
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        )
+        for r in json.loads(out.read_text())["runs"][0]["results"]
+    }
+    asset = "featuresets/accounts/featureset_asset.yaml"
+    spec = "featuresets/accounts/spec/FeatureSetSpec.yaml"
+    assert places[("owner-present", "accounts@1")] == (asset, 3)  # no owner key: the set's name
+    assert places[("set-description", "accounts@1")] == (asset, 5)
+    assert places[("tag-vocabulary", "accounts@1")] == (asset, 11)
+    assert places[("feature-naming", "accounts@1#isUserRegistered")] == (spec, 4)
+    assert places[("feature-description", "transactions@1#transaction_7d_count")] == (
+        "featuresets/transactions/spec/FeatureSetSpec.yaml",
+        12,
+    )
+
+
+def test_spec_keys_are_placed_in_the_spec(tmp_path) -> None:
+    """On the shared copy of the sample: a feature's dtype at its ``type:``, the timestamp
+    at ``timestamp_column:``, the TTL at ``temporal_join_lookback:``."""
+    from featmesh.policies.locations import place
+
+    store, _ = scan(SAMPLE)
+    transactions = next(fs for fs in store.feature_sets if fs.name == "transactions")
+    spec = str(SAMPLE / TRANSACTIONS / "spec" / "FeatureSetSpec.yaml")
+    where = place(transactions.origin, "dtype_allowlist", "transaction_amount_3d_sum")
+    assert (where.path, where.line) == (spec, 9)
+    where = place(transactions.origin, "timestamp_declared", None)
+    assert (where.path, where.line) == (spec, 27)
+    where = place(transactions.origin, "ttl_declared", None)
+    assert (where.path, where.line) == (spec, 34)
+    where = place(transactions.origin, "owner_present", None)
+    assert (Path(where.path).name, where.line) == ("featureset_asset_offline_enabled_with_schedule.yaml", 2)

@@ -140,3 +140,47 @@ def test_a_java_class_in_an_expression_is_not_an_input() -> None:
     report = SourceReport(uri=spec.uri, kind=spec.kind)
     read_source(spec, report)
     assert not any("'Math'" in w for w in report.warnings.items)
+
+
+SHARED_CONF = Path(__file__).parents[2].parent / "shared" / "fixtures" / "feathr" / "features.conf"
+
+
+def _place(fs: FeatureSet, check: str, feature: str | None = None) -> tuple[str, int | None]:
+    from featmesh.policies.locations import place
+
+    where = place(fs.origin, check, feature)
+    return Path(where.path).name, where.line
+
+
+def test_findings_point_at_the_conf_lines_of_their_keys() -> None:
+    """pyhocon keeps no positions: the lines come from a token search of the conf, inside
+    the anchor's own block (``swaAnchor``'s ``explode(features)`` and ``'f1'`` in a filter
+    are not taken for its ``features`` block or its feature ``f1``)."""
+    found = sets(scan(FEATHR / "swa-extractor"))
+    swa = found["swaAnchor"]
+    assert _place(swa, "owner_present") == ("swaWithExtractor.conf", 25)  # the anchor
+    assert _place(swa, "source_resolves") == ("swaWithExtractor.conf", 26)  # source:
+    assert _place(swa, "join_keys_typed") == ("swaWithExtractor.conf", 27)  # key:
+    assert _place(swa, "feature_description", "f1") == ("swaWithExtractor.conf", 33)
+    assert _place(found["swaAnchor2"], "feature_naming", "f1Sum") == ("swaWithExtractor.conf", 51)
+
+
+def test_a_feature_type_is_placed_at_its_type_block() -> None:
+    found = sets(scan(SHARED_CONF))
+    anchor = found["nonAggFeatures"]
+    assert _place(anchor, "dtype_allowlist", "f2") == ("features.conf", 18)  # f2's 'type : {'
+    assert _place(anchor, "feature_description", "f2") == ("features.conf", 16)
+    assert _place(anchor, "feature_description", "f_gen_day_of_week") == ("features.conf", 70)
+
+
+def test_key_lines_are_searched_only_when_asked(monkeypatch) -> None:
+    from featmesh.connector.sources.feathr import lines
+
+    calls: list[str] = []
+    real = lines.key_lines
+    monkeypatch.setattr(lines, "key_lines", lambda *a: calls.append(a[2]) or real(*a))
+    monkeypatch.setattr("featmesh.connector.sources.feathr.reader.key_lines", lines.key_lines)
+    found = sets(scan(SHARED_CONF))
+    assert calls == []
+    _place(found["nonAggFeatures"], "owner_present")
+    assert calls == ["nonAggFeatures"]

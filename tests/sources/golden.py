@@ -22,7 +22,7 @@ def as_json(stores: list[FeatureStore], roots: dict[str, Path]) -> str:
     golden files hold no machine paths."""
     text = json.dumps([to_dict(s) for s in stores], indent=2, sort_keys=True)
     for placeholder, root in roots.items():
-        # relative Feast paths resolve through symlinks: the folder may be a link
+        # readers resolve paths: a fixture folder reached through a symlink appears resolved
         for form in dict.fromkeys((str(root.resolve()), str(root))):
             text = text.replace(form, placeholder)
     return text + "\n"

@@ -20,19 +20,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from featmesh.connector.documents import load_yaml
 from featmesh.connector.errors import InputError
-from featmesh.connector.model import FeatureStore
-from featmesh.connector.runreport import SourceReport
 from featmesh.connector.sources import Reader
-from featmesh.connector.sources.azureml.consumers import RETRIEVAL_SPEC, is_model_asset, model_consumers
-from featmesh.connector.sources.azureml.store import KIND, SPEC_NAME, StoreBuilder, classify
-from featmesh.connector.sources.localfiles import store_files
+
+if TYPE_CHECKING:
+    from featmesh.connector.model import FeatureStore
+    from featmesh.connector.runreport import SourceReport
+
+KIND = "azureml"
+SPEC_NAME = "featuresetspec.yaml"
+"""A feature set spec's file name, in any capitalisation (detection goes by it: deciding a
+source's kind imports none of the reader's modules)."""
 
 
 def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> list[FeatureStore]:
+    from featmesh.connector.documents import load_yaml
+    from featmesh.connector.sources.azureml.consumers import RETRIEVAL_SPEC, is_model_asset, model_consumers
+    from featmesh.connector.sources.azureml.store import StoreBuilder, classify
+    from featmesh.connector.sources.localfiles import store_files
+
     root = Path(location)
     if not root.exists():
         raise InputError("no such file or folder", path=location)

@@ -16,16 +16,17 @@ from featmesh.connector.model import (
     FeatureSetRef,
     FeatureStore,
     KeyColumn,
+    KeyPlace,
+    LazyKeys,
     Origin,
     newest_version,
     normalize_dtype,
     to_dict,
 )
 from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources.azureml import KIND, SPEC_NAME
 from featmesh.connector.sources.azureml.spec import ParsedSpec, parse_spec
 
-KIND = "azureml"
-SPEC_NAME = "featuresetspec.yaml"
 ASSET = "asset"
 ENTITY = "entity"
 
@@ -89,7 +90,7 @@ class StoreBuilder:
             spec_path = _spec_file(doc)
             used_specs.add(spec_path.resolve())
             spec_doc = _load_spec(spec_path)
-            fs = self._asset_set(doc, parse_spec(spec_doc))
+            fs = self._asset_set(doc, parse_spec(spec_doc), spec_doc)
             versions.setdefault((fs.name, fs.version), []).append((fs, doc, spec_doc))
         for group in versions.values():
             fs, doc, spec_doc = _merge_assets(group, report)
@@ -98,7 +99,7 @@ class StoreBuilder:
             if resolved in used_specs:
                 continue
             spec_doc = _load_spec(path)
-            fs = self._draft_set(path, parse_spec(spec_doc))
+            fs = self._draft_set(path, parse_spec(spec_doc), spec_doc)
             report.warn(
                 f"{path}: no feature set asset points at this spec; read as unregistered "
                 f"feature set '{fs.name}' (no version, no entities)"
@@ -126,7 +127,7 @@ class StoreBuilder:
             )
         sets[key] = (fs, spec_doc, None)
 
-    def _asset_set(self, doc: Document, spec: ParsedSpec) -> FeatureSet:
+    def _asset_set(self, doc: Document, spec: ParsedSpec, spec_doc: Document) -> FeatureSet:
         data = doc.data
         tags = {str(k): str(v) for k, v in (data.get("tags") or {}).items()}
         entity_names = tuple(self._entity(doc, i, ref) for i, ref in enumerate(data.get("entities") or []))
@@ -143,10 +144,15 @@ class StoreBuilder:
             tags=tags,
             entities=entity_names,
             extra=extra,
-            origin=Origin(path=doc.path, line=doc.line_of(("name",)), pointer="name"),
+            origin=Origin(
+                path=doc.path,
+                line=doc.line_of(("name",)),
+                pointer="name",
+                keys=LazyKeys(key_lines, doc, spec_doc),
+            ),
         )
 
-    def _draft_set(self, path: Path, spec: ParsedSpec) -> FeatureSet:
+    def _draft_set(self, path: Path, spec: ParsedSpec, spec_doc: Document) -> FeatureSet:
         folder = path.parent.name if path.parent.name.lower() != "spec" else path.parent.parent.name
         return _feature_set(
             self.name,
@@ -157,7 +163,7 @@ class StoreBuilder:
             tags={},
             entities=(),
             extra={**spec.extra, "registered": False},
-            origin=Origin(path=str(path), line=1),
+            origin=Origin(path=str(path), line=1, keys=LazyKeys(key_lines, None, spec_doc)),
         )
 
     def _entity(self, doc: Document, i: int, ref: str) -> str:
@@ -191,6 +197,57 @@ class StoreBuilder:
             )
         ref = FeatureSetRef(store_kind=KIND, store=self.name, name=name, version=version)
         return replace(fs, kind=DERIVED, derived_from=(ref,), extra=extra)
+
+
+ASSET_KEYS = ("name", "version", "description", "tags", "entities")
+SPEC_KEYS = {
+    "sources": ("source",),
+    "timestamp_field": ("source", "timestamp_column"),
+    "ttl": ("temporal_join_lookback",),
+}
+"""Model key -> where the spec writes it."""
+FEATURE_KEYS = (("name", "name"), ("dtype", "type"), ("description", "description"), ("tags", "tags"))
+"""A feature's model key -> the spec's key for it."""
+
+
+def key_lines(asset: Document | None, spec: Document) -> tuple[tuple[str, KeyPlace], ...]:
+    """The line of each key of a feature set version: its asset file's ``name``,
+    ``description``, ``tags``, ``entities``; its spec's features (each ``- name:``, its
+    ``type:`` as the dtype), ``source`` and ``timestamp_column``. Looked up only when a
+    finding needs a line."""
+    found: list[tuple[str, KeyPlace]] = []
+    if asset is not None and isinstance(asset.data, dict):
+        for key in ASSET_KEYS:
+            line = asset.line_of((key,)) if key in asset.data else None
+            if line is not None:
+                found.append((key, line))
+    data = spec.data if isinstance(spec.data, dict) else {}
+
+    def add(name: str, pointer: tuple[Any, ...]) -> None:
+        line = spec.line_of(pointer)
+        if line is not None:
+            found.append((name, (spec.path, line)))
+
+    for key, pointer in SPEC_KEYS.items():
+        node: Any = data
+        for part in pointer:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            add(key, pointer)
+    for i, feature in enumerate(data.get("features") or ()):
+        if not isinstance(feature, dict) or "name" not in feature:
+            continue
+        prefix = f"features.{feature['name']}"
+        add(prefix, ("features", i))
+        for key, written in (
+            ("name", "name"),
+            ("dtype", "type"),
+            ("description", "description"),
+            ("tags", "tags"),
+        ):
+            if written in feature:
+                add(f"{prefix}.{key}", ("features", i, written))
+    return tuple(found)
 
 
 MATERIALIZATION = "materialization_settings"

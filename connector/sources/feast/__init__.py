@@ -12,22 +12,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from featmesh.connector.model import FeatureStore
-from featmesh.connector.runreport import SourceReport
 from featmesh.connector.sources import Reader
-from featmesh.connector.sources.feast import identity, mapping, registry
 
-KIND = mapping.KIND
+if TYPE_CHECKING:
+    from featmesh.connector.model import FeatureStore
+    from featmesh.connector.runreport import SourceReport
+
+KIND = "feast"
+CONFIG_NAME = "feature_store.yaml"
+"""The file naming a Feast repo's registry; detection goes by it, so that deciding a
+source's kind imports no decoder (protobuf and the registry schema load on reading)."""
 
 
 def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> list[FeatureStore]:
+    from featmesh.connector.sources.feast import identity, mapping, registry
+    from featmesh.connector.sources.feast.pylines import RepoLines
+
     found = registry.locate(location)
     decoded = registry.load(found)
     report.count(f"{found.storage}_registry")
-    stores = mapping.stores(decoded, uri=location, origin=str(found.path), report=report)
     root = _repo_root(Path(location), found.path)
+    lines = RepoLines(root)
+    stores = mapping.stores(decoded, uri=location, origin=str(found.path), report=report, lines=lines.of)
     stores = [identity.qualify(s, root, report) for s in stores]
     if found.project and found.project not in {s.name for s in stores}:
         report.warn(
@@ -43,10 +51,10 @@ def _repo_root(location: Path, registry_path: Path) -> Path:
     folder above, as ``feast init`` lays a repo out), else the registry's folder."""
     if location.is_dir():
         return location
-    if location.name == registry.CONFIG_NAME:
+    if location.name == CONFIG_NAME:
         return location.parent
     for folder in (registry_path.parent, registry_path.parent.parent):
-        if (folder / registry.CONFIG_NAME).is_file():
+        if (folder / CONFIG_NAME).is_file():
             return folder
     return registry_path.parent
 
@@ -54,10 +62,12 @@ def _repo_root(location: Path, registry_path: Path) -> Path:
 def detect(path: Path) -> bool:
     """A folder with ``feature_store.yaml``, that file itself, or a registry file."""
     if path.is_dir():
-        return (path / registry.CONFIG_NAME).is_file()
-    if path.name == registry.CONFIG_NAME:
+        return (path / CONFIG_NAME).is_file()
+    if path.name == CONFIG_NAME:
         return True
     if path.suffix in (".db", ".pb", ".sqlite") and path.is_file():
+        from featmesh.connector.sources.feast import registry
+
         try:
             return bool(registry.load(registry.locate(str(path))).ListFields())
         except Exception:  # detection must never fail the parse of an argument

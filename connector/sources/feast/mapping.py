@@ -11,7 +11,7 @@ the services that use it. Owner is ``spec.owner``, else ``tags["owner"]``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -28,15 +28,17 @@ from featmesh.connector.model import (
     FeatureSetRef,
     FeatureStore,
     KeyColumn,
+    KeyPlace,
+    LazyKeys,
     Origin,
     SourceRef,
     is_known_dtype,
 )
 from featmesh.connector.runreport import SourceReport
+from featmesh.connector.sources.feast import KIND
 from featmesh.connector.sources.feast.datasources import source_ref
 from featmesh.connector.sources.feast.names import feast_dtype, value_type_name
 
-KIND = "feast"
 DUMMY_ENTITY = "__dummy"
 """The entity Feast gives entity-less feature views (join key ``__dummy_id``)."""
 
@@ -54,13 +56,20 @@ class _Project:
     data_sources: list[str] = field(default_factory=list)
 
 
-def stores(registry: Any, *, uri: str, origin: str, report: SourceReport) -> list[FeatureStore]:
-    """Every project of the registry as a FeatureStore, in project-name order."""
+LineFinder = Callable[[str], Iterable[tuple[str, KeyPlace]]]
+"""A view's name -> its key lines."""
+
+
+def stores(
+    registry: Any, *, uri: str, origin: str, report: SourceReport, lines: LineFinder | None = None
+) -> list[FeatureStore]:
+    """Every project of the registry as a FeatureStore, in project-name order. ``lines``
+    finds a view's key lines (in the repo's Python) when a finding asks for one."""
     projects = _group(registry)
     out = []
     for name in sorted(projects):
         project = projects[name]
-        store = _store(project, uri=uri, origin=origin)
+        store = _store(project, uri=uri, origin=origin, lines=lines)
         report.count("projects")
         report.count("entities", len(store.entities))
         report.count("feature_views", len(store.feature_sets))
@@ -117,10 +126,10 @@ def _adopt_unnamed(projects: dict[str, _Project]) -> dict[str, _Project]:
 _STREAMS = frozenset({"push", "kafka", "kinesis"})
 
 
-def _store(project: _Project, *, uri: str, origin: str) -> FeatureStore:
+def _store(project: _Project, *, uri: str, origin: str, lines: LineFinder | None = None) -> FeatureStore:
     entities = {name: _entity(spec) for name, spec in project.entities.items()}
     consumers = _consumers(project.services)
-    mapper = _ViewMapper(project=project.name, entities=entities, origin=origin)
+    mapper = _ViewMapper(project=project.name, entities=entities, origin=origin, lines=lines)
     plain = {spec.name: spec for kind, spec in project.views if kind != "on_demand_feature_view"}
     sets = []
     for kind, spec in project.views:
@@ -216,6 +225,11 @@ class _ViewMapper:
     project: str
     entities: dict[str, Entity]
     origin: str
+    lines: LineFinder | None = None
+
+    def _keys(self, view: str) -> Iterable[tuple[str, KeyPlace]]:
+        """The view's key lines, looked up only when used."""
+        return LazyKeys(self.lines, view) if self.lines is not None else ()
 
     def view(self, spec: Any, kind: str) -> FeatureSet:
         """A feature view or a stream feature view."""
@@ -247,7 +261,7 @@ class _ViewMapper:
             features=features,
             sources=_unique(sources),
             extra=_view_extra(spec, kind),
-            origin=Origin(path=self.origin, pointer=f"{kind}s/{spec.name}"),
+            origin=Origin(path=self.origin, pointer=f"{kind}s/{spec.name}", keys=self._keys(spec.name)),
         )
 
     def on_demand(self, spec: Any, views: dict[str, Any]) -> FeatureSet:
@@ -293,7 +307,9 @@ class _ViewMapper:
                 FeatureSetRef(store_kind=KIND, store=self.project, name=p) for p in dict.fromkeys(parents)
             ),
             extra=extra,
-            origin=Origin(path=self.origin, pointer=f"on_demand_feature_views/{spec.name}"),
+            origin=Origin(
+                path=self.origin, pointer=f"on_demand_feature_views/{spec.name}", keys=self._keys(spec.name)
+            ),
         )
 
     def _check_entities(self, view: str, kind: str, names: Iterable[str]) -> None:

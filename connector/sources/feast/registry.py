@@ -18,9 +18,9 @@ from google.protobuf.message import DecodeError
 
 from featmesh.connector.documents import Document, load_yaml
 from featmesh.connector.errors import InputError, UnsupportedStoreError
+from featmesh.connector.sources.feast import CONFIG_NAME
 from featmesh.connector.sources.feast.schema import SQL_TABLES, message_class
 
-CONFIG_NAME = "feature_store.yaml"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MAX_REGISTRY_BYTES = 1024 * 1024 * 1024
 

@@ -29,9 +29,9 @@ from featmesh.connector.model import (
 from featmesh.connector.model import PASSTHROUGH as PASSTHROUGH_KIND
 from featmesh.connector.runreport import SourceReport
 from featmesh.connector.sources.common import infer_source_kind, parse_duration
+from featmesh.connector.sources.feathr import KIND
 from featmesh.connector.sources.localfiles import located
 
-KIND = "feathr"
 PASSTHROUGH = "PASSTHROUGH"
 NO_KEY = "NOT_NEEDED"
 
