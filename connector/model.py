@@ -172,10 +172,13 @@ class Origin:
         """The origin moved to the first of ``names`` whose line is known (else unchanged)."""
         if not self.keys:
             return self
-        lines = dict(self.keys)
+        find = getattr(self.keys, "line", None)  # a reader's lazy lookup of one key
+        if find is None:
+            find = dict(self.keys).get
         for name in names:
-            if name in lines:
-                return Origin(path=self.path, line=lines[name], pointer=name, keys=self.keys)
+            line = find(name)
+            if line is not None:
+                return Origin(path=self.path, line=line, pointer=name, keys=self.keys)
         return self
 
     def __str__(self) -> str:

@@ -437,7 +437,7 @@ class _KeyLines:
     message needs a line does reading a manifest pay for positions (a set of 40 features has
     some 200 keys). Compared and hashed by identity; never copied (``asdict`` deep-copies)."""
 
-    __slots__ = ("_doc", "_extra", "_pairs", "_raw", "_where")
+    __slots__ = ("_doc", "_extra", "_features", "_found", "_pairs", "_raw", "_where")
 
     def __init__(
         self,
@@ -448,6 +448,8 @@ class _KeyLines:
     ) -> None:
         self._doc, self._where, self._raw, self._extra = doc, where, raw, extra
         self._pairs: tuple[tuple[str, int], ...] | None = None
+        self._found: dict[str, int | None] = {}
+        self._features: dict[str, int] | None = None
 
     def plus(self, extra: Iterable[tuple[str, int]]) -> _KeyLines:
         return _KeyLines(self._doc, self._where, self._raw, (*self._extra, *extra))
@@ -456,6 +458,36 @@ class _KeyLines:
         if self._pairs is None:
             self._pairs = (*_key_lines(self._doc, self._where, self._raw), *self._extra)
         return iter(self._pairs)
+
+    def line(self, name: str) -> int | None:
+        """The line of one key (``owner``, ``features.NAME``, ``features.NAME.dtype``),
+        looked up alone: a finding needs one or two keys of a set, not its 200."""
+        if name in self._found:
+            return self._found[name]
+        line = self._lookup(name)
+        self._found[name] = line
+        return line
+
+    def _lookup(self, name: str) -> int | None:
+        for key, line in reversed(self._extra):
+            if key == name:
+                return line
+        if not name.startswith("features."):
+            known = name in _SET_KEYS and name in self._raw
+            return self._doc.line_of((*self._where, name)) if known else None
+        if self._features is None:
+            self._features = {}
+            for j, feature in enumerate(self._raw.get("features", ())):
+                self._features.setdefault(str(feature["name"]), j)
+        rest = name.removeprefix("features.")
+        j = self._features.get(rest)
+        if j is not None:
+            return self._doc.line_of((*self._where, "features", j))
+        feature_name, _, key = rest.rpartition(".")
+        j = self._features.get(feature_name)
+        if j is None or key not in _FEATURE_KEYS or key not in self._raw["features"][j]:
+            return None
+        return self._doc.line_of((*self._where, "features", j, key))
 
     def __bool__(self) -> bool:
         return True
