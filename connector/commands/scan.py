@@ -10,11 +10,11 @@ from pathlib import Path
 import click
 
 from featmesh.connector.cli import Handled
-from featmesh.connector.commands.engine import engine_choice
 from featmesh.connector.commands.options import catalog_option, profile_options, timeout_option
 from featmesh.connector.config import Config, load_config
 from featmesh.connector.errors import EXIT_FINDINGS, FeatmeshError, UsageError
 from featmesh.connector.mapping.rules import DEFAULT_RULES
+from featmesh.connector.scan.engine import engine_choice
 from featmesh.connector.scan.evaluate import FAIL_ON
 from featmesh.connector.scan.run import ScanOptions, ScanOutcome, run_scan
 from featmesh.connector.sources import parse_source

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from featmesh.connector import progress
 from featmesh.connector.contracts import load_contracts
 from featmesh.connector.errors import EXIT_FINDINGS, EXIT_OK
 from featmesh.connector.model import PREVIOUS_HASH, ContractTerms, FeatureSet, FeatureStore
@@ -75,16 +76,19 @@ def evaluate_sets(
 ) -> Outcome:
     """Evaluate ``sets`` (the mesh-wide rules also see ``published``, in ``order`` when
     given: the read order of all the sets, so an incremental scan meets them as a full one)."""
-    evaluation = evaluate(
-        rules.policy,
-        sets,
-        published=published,
-        profiles=profiles.by_set if profiles else None,
-        drift=profiles.drift if profiles else None,
-        waivers=rules.waivers,
-        order=order,
-        contracts=rules.contracts,
-    )
+    label = f"evaluating {len(sets)} feature sets against {', '.join(rules.policy.packs)}"
+    with progress.meter(label, None) as bar:
+        evaluation = evaluate(
+            rules.policy,
+            sets,
+            published=published,
+            profiles=profiles.by_set if profiles else None,
+            drift=profiles.drift if profiles else None,
+            waivers=rules.waivers,
+            order=order,
+            contracts=rules.contracts,
+            progress=bar,
+        )
     summary = summarize(evaluation)
     classifications: dict[str, list[dict[str, Any]]] = {}
     for outcome in classification_outcomes(evaluation, run_id=run_id, summary=summary):

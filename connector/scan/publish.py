@@ -51,7 +51,7 @@ def push(
             )
     except CatalogError as err:
         report.fail(f"catalog unreachable, nothing was written: {err}")
-        log.error("%s", err)
+        log.info("%s", err)  # recorded: the command prints it once
         return Plan(), None
     if keep:
         keep_classifications(desired, current, keep)
@@ -82,7 +82,7 @@ def push(
         applied = catalog.apply(plan, run_id=report.run_id)
     except CatalogError as err:
         report.fail(str(err))
-        log.error("%s", err)
+        log.info("%s", err)  # recorded: the command prints it once
         return plan, None
     for failure in applied.failed:
         report.fail(failure)

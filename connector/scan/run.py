@@ -164,9 +164,6 @@ def _scan(
     skipped = [fs for fs in sets if fs.qualified_name in increment.skipped]
     if increment.skipped:
         report.count("feature_sets_skipped", len(increment.skipped))
-    progress.step(
-        f"evaluating {len(increment.evaluate)} feature sets against {', '.join(rules.policy.packs)}"
-    )
     outcome = evaluate_sets(
         rules,
         increment.evaluate,
@@ -185,7 +182,7 @@ def _scan(
     if down is not None:
         # what was read and evaluated is still summarised and recorded
         report.fail(f"catalog unreachable, nothing was written: {down}")
-        log.error("%s", down)
+        log.info("%s", down)  # recorded: the command prints it once
         offline = map_mesh(stores, rules=options.rules, classifications=outcome.classifications)
         summary = summarize(report, stores, offline, Plan(), None, options, evaluation)
         return _finish(options, report, catalog, summary, Plan(), pending=([], []), evaluation=evaluation)
@@ -288,7 +285,7 @@ def _finish(
         try:
             catalog.record_run(record)
         except FeatmeshError as err:  # a run nobody can find again is not a finished run
-            log.error("could not record the run: %s", err)
+            log.info("could not record the run: %s", err)
             report.fail(f"the run was not recorded: {err}")
             summary["status"] = report.status
             summary["failures"] = report.failures.to_json()

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from featmesh.connector import progress
 from featmesh.connector.documents import Document, load_schema, load_yaml, validate
 from featmesh.connector.errors import InputError
 from featmesh.connector.model import (
@@ -58,35 +59,46 @@ def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> lis
         raise InputError("folder holds no manifest (*.yaml, *.yml)", path=location)
     builders: dict[str, _StoreBuilder] = {}
     first_error: InputError | None = None
-    for path in files:
-        try:
-            doc = load_yaml(path)
-            if root.is_dir() and _other_featmesh_kind(doc):
-                # a policy pack or waivers file beside the manifests (the recommended layout)
-                report.count("files_skipped")
-                continue
-            if root.is_dir() and not _declares_manifest(doc):
-                report.warn(f"{path}: not a featmesh manifest (no 'apiVersion: {API_VERSION}'); skipped")
-                report.count("files_skipped")
-                continue
-            validate(doc, schema())
-            store = doc.data["store"]
-            builder = builders.get(store["name"])
-            if builder is None:
-                builder = _StoreBuilder(name=store["name"], uri=location)
-            builder.add(doc)
-            builders[store["name"]] = builder
-        except InputError as err:
-            # one broken file never blocks the rest: it is recorded, the others are read
-            if root.is_file():
-                raise
-            report.problem(err)
+    with progress.meter(f"reading {location}", len(files), "files") as bar:
+        for path in files:
+            err = _read_file(root, location, path, builders, report)
             first_error = first_error or err
-            continue
-        report.count("files")
+            bar.advance()
     if not builders and first_error is not None:
         raise first_error
     return [builder.build(report, strict=root.is_file()) for builder in builders.values()]
+
+
+def _read_file(
+    root: Path, location: str, path: Path, builders: dict[str, _StoreBuilder], report: SourceReport
+) -> InputError | None:
+    """Read one manifest into its store's builder; a broken file of a folder is recorded
+    and returned (one broken file never blocks the rest), a broken single file raises."""
+    try:
+        doc = load_yaml(path)
+        if root.is_dir() and _other_featmesh_kind(doc):
+            # a policy pack or waivers file beside the manifests (the recommended layout)
+            report.count("files_skipped")
+            return None
+        if root.is_dir() and not _declares_manifest(doc):
+            report.warn(f"{path}: not a featmesh manifest (no 'apiVersion: {API_VERSION}'); skipped")
+            report.count("files_skipped")
+            return None
+        validate(doc, schema())
+        store = doc.data["store"]
+        builder = builders.get(store["name"])
+        if builder is None:
+            builder = _StoreBuilder(name=store["name"], uri=location)
+        builder.add(doc)
+        builders[store["name"]] = builder
+    except InputError as err:
+        # one broken file never blocks the rest: it is recorded, the others are read
+        if root.is_file():
+            raise
+        report.problem(err)
+        return err
+    report.count("files")
+    return None
 
 
 READER = Reader(
@@ -477,8 +489,8 @@ class _KeyLines:
             return self._doc.line_of((*self._where, name)) if known else None
         if self._features is None:
             self._features = {}
-            for j, feature in enumerate(self._raw.get("features", ())):
-                self._features.setdefault(str(feature["name"]), j)
+            for number, feature in enumerate(self._raw.get("features", ())):
+                self._features.setdefault(str(feature["name"]), number)
         rest = name.removeprefix("features.")
         j = self._features.get(rest)
         if j is not None:
