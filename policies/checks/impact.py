@@ -68,6 +68,8 @@ def breaking_change(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
     Passes: the same change when nothing reads ``txn_count_7d``; adding a feature
     Not applicable without a catalog (nothing published to compare with), or to a set
     never published.
+    Fix: publish the change as a new version (``version: 3``) and keep the old one until
+    its readers move, or tell the owners named before removing it.
     """
     published: dict[tuple[str, str, str], list[FeatureSet]] = defaultdict(list)
     for fs in mesh.previous:
@@ -131,6 +133,8 @@ def consumer_on_old_version(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
     Fails:  ``fraud-model@7`` reads ``txn_aggregates@1`` while ``txn_aggregates@2`` exists
     Passes: every reader reads the newest version
     Not applicable to a set that has only one version in the mesh.
+    Fix: move the reader named to the newest version of the set (or retire the old
+    version once nothing reads it).
     """
     versions: dict[tuple[str, str, str], list[FeatureSet]] = defaultdict(list)
     for fs in mesh.sets:
