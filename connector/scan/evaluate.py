@@ -219,6 +219,7 @@ def run_record(
             "name": outcome.evaluation.policy.name,
             "version": outcome.evaluation.policy.version,
             "packs": list(outcome.evaluation.policy.packs),
+            "checks": {rule.id: rule.check.id for rule in outcome.evaluation.policy.rules},
         },
         "sets": {
             fs.qualified_name: {
