@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from featmesh.connector import progress
 from featmesh.connector.cli import Handled
 from featmesh.connector.commands.options import catalog_option, profile_options, timeout_option
 from featmesh.connector.config import Config, load_config
@@ -16,7 +17,7 @@ from featmesh.connector.errors import EXIT_FINDINGS, FeatmeshError, UsageError
 from featmesh.connector.mapping.rules import DEFAULT_RULES
 from featmesh.connector.scan.engine import engine_choice
 from featmesh.connector.scan.evaluate import FAIL_ON
-from featmesh.connector.scan.run import ScanOptions, ScanOutcome, run_scan
+from featmesh.connector.scan.run import ScanOptions, ScanOutcome, removed_message, run_scan
 from featmesh.connector.sources import parse_source
 from featmesh.policies import Severity
 
@@ -68,6 +69,12 @@ SEVERITIES = ("critical", "error", "warning", "info")
     default=None,
     help="Name the store of the one SOURCE given (instead of its folder or project name).",
 )
+@click.option(
+    "--retire-removed",
+    is_flag=True,
+    help="Retire (FEATMESH.RETIRED) the feature sets of the stores of sources taken out of the "
+    "config since they were last scanned (without it, each scan names them and leaves them).",
+)
 def scan(
     sources: tuple[str, ...],
     packs: tuple[str, ...],
@@ -87,6 +94,7 @@ def scan(
     resume: bool,
     store_name: str | None,
     timeout: float | None,
+    retire_removed: bool = False,
 ) -> None:
     """Scan feature stores and publish them to a catalog.
 
@@ -99,8 +107,14 @@ def scan(
     if store_name is not None and len(sources) != 1:
         raise UsageError("--store-name names the store of one SOURCE: give exactly one")
     specs = tuple(parse_source(s, {"store": store_name} if store_name else None) for s in sources)
+    config_sources = config is not None and not specs and not resume
     if config is not None and not specs and not resume:
         specs = config.sources
+    if retire_removed and not config_sources:
+        raise UsageError(
+            "--retire-removed retires the stores of sources taken out of featmesh.yaml: "
+            "give --config FILE and no SOURCE"
+        )
     if not specs and not resume:
         raise UsageError("no SOURCE given: name at least one feature store to scan, or --config FILE")
     options = ScanOptions(
@@ -126,8 +140,13 @@ def scan(
         },
         contracts=config.contracts if config else (),
         profile_engine=engine_choice(profile_engine, config),
+        config_sources=config_sources,
+        retire_removed=retire_removed,
     )
     outcome = run_scan(options)
+    if not progress.quiet():
+        for entry in outcome.summary.get("removed_sources") or []:
+            click.echo(f"featmesh: warning: {removed_message(entry, dry_run=dry_run)}", err=True)
     if config is not None and config.report_output is not None and not dry_run:
         _write_report(options.catalog, config.report_output, config.report_format or "html")
     if as_json:
@@ -224,7 +243,7 @@ def render_text(outcome: ScanOutcome) -> str:
         a = s["applied"]
         lines.append(
             f"applied to {s['catalog']}: {a['created']} created, {a['updated']} updated, "
-            f"{a['deleted']} deleted"
+            f"{a['deleted']} deleted" + (f", {a['retired']} retired" if a.get("retired") else "")
         )
     for warning in s["warnings"]:
         lines.append(f"warning: {warning}")

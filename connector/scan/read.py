@@ -78,6 +78,7 @@ def read_sources(specs: Iterable[SourceSpec], report: RunReport) -> ReadResult:
             result.per_source.append((source_report, []))
             continue
         log.info("source %s: %d feature sets", spec.uri, source_report.feature_sets)
+        source_report.stores = [store.qualified_name for store in stores]
         result.per_source.append((source_report, stores))
     progress.done()
     return result
