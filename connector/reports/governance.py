@@ -117,6 +117,13 @@ def build_report(
             "only its summary scores are shown"
         )
 
+    for entry in _mapping(chosen.get("summary")).get("removed_sources") or []:
+        if isinstance(entry, Mapping) and not entry.get("retired"):
+            stores = ", ".join(str(s) for s in entry.get("stores") or []) or "its stores"
+            notices.append(
+                f"source {entry.get('uri')} is no longer scanned: {stores} stay in the catalog as last "
+                "scanned ('featmesh scan --retire-removed' retires them)"
+            )
     history = _history(records, chosen)
     previous = _previous(records, chosen)
     score_block = _mapping(summary.get("score"))
