@@ -79,6 +79,7 @@ def profile_sets(
     with bar:
         for fs in with_sources:
             _profile_one(fs, report, out, before, options, reuse, runner, engine)
+            bar.detail = ""  # the rows of the set just done
             bar.advance()
     return out
 
