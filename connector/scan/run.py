@@ -181,6 +181,7 @@ def _scan(
     )
     for error in outcome.evaluation.errors():
         report.fail(f"check {error.rule} raised on {error.target}: {error.message}")
+    progress.step(f"recording the evaluation of {len(sets)} feature sets")
     evaluation = merged_record(
         outcome, increment, rules, signature, fingerprints, consumers=set_consumers(stores)
     )
