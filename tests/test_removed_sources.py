@@ -84,7 +84,8 @@ def test_a_removed_source_is_named_on_every_scan_until_it_is_retired(repo: Path)
     third = run("scan", "--config", "featmesh.yaml")  # still named: never silently left
     assert warning in third.stderr.splitlines()
     report = run("report", "--config", "featmesh.yaml", "--format", "markdown")
-    assert "> **Note:** source manifest:beta is no longer scanned: featmesh://manifest/beta stay" in report.stdout
+    note = "> **Note:** source manifest:beta is no longer scanned: featmesh://manifest/beta stay"
+    assert note in report.stdout
 
     dry = run("scan", "--config", "featmesh.yaml", "--retire-removed", "--dry-run")
     assert dry.exit_code == 0, dry.stderr

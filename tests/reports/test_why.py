@@ -132,3 +132,15 @@ def test_a_rule_of_a_pack_file_is_explained_by_the_check_the_run_recorded() -> N
     assert about["title"] == "The feature set names an owner."
     assert about["fix"].startswith("add ``owner:`` to the set")
     assert about["explanation"].startswith("check owner_present (feature_set, ownership, from featmesh)")
+
+
+def test_check_text_names_the_rules_that_make_a_set_non_compliant(tmp_path: Path) -> None:
+    manifest = tmp_path / "marketing.yaml"
+    manifest.write_text(MANIFEST)
+    result = run("check", str(manifest))
+    assert result.exit_code == 1
+    assert (
+        "featmesh://manifest/marketing/campaign_response@1  score 93.5 (A), "
+        "NON-COMPLIANT: 1 unwaived error (owner-present)"
+    ) in result.stdout.splitlines()
+    assert "featmesh://manifest/marketing/campaign_reach@1  score 100 (A), compliant" in result.stdout
