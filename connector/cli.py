@@ -97,11 +97,9 @@ def cli(verbose: int, quiet: bool) -> None:
         raise click.UsageError(
             f"FEATMESH_LOG_LEVEL={env_level!r}: expected DEBUG, INFO, WARNING, ERROR or CRITICAL"
         )
-    logging.basicConfig(
-        level=env_level.upper() if env_level else level,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = progress.LogHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=env_level.upper() if env_level else level, handlers=[handler])
 
 
 def main(argv: list[str] | None = None) -> Any:

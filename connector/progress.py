@@ -22,6 +22,7 @@ of the phase (or every item of a phase of fewer than a hundred).
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -82,6 +83,23 @@ def done(stream: TextIO | None = None) -> None:
             out.write("\n")
             out.flush()
             _state["open"] = False
+
+
+def interrupt() -> None:
+    """Clear a live bar before another line is written to stderr (a log line); the bar
+    is drawn again at its next step."""
+    with _lock:
+        if _state["open"]:
+            sys.stderr.write("\r\033[K")
+            _state["open"] = False
+
+
+class LogHandler(logging.StreamHandler):
+    """Log lines on stderr that never land in the middle of a live bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        interrupt()
+        super().emit(record)
 
 
 def interval() -> float:
