@@ -201,8 +201,9 @@ def _write_report(catalog_uri: str | None, output: Path, fmt: str) -> None:
             catalog.close()
         output.parent.mkdir(parents=True, exist_ok=True)
         write(output, render(build_report(records, catalog=catalog.uri), fmt))
-        click.echo(f"featmesh: report written to {display_path(output)}", err=True)
-    except (FeatmeshError, OSError) as err:
+        if not progress.quiet():
+            click.echo(f"featmesh: report written to {display_path(output)}", err=True)
+    except (FeatmeshError, OSError) as err:  # said even with -q: a configured output is missing
         click.echo(f"featmesh: warning: report not written: {err}", err=True)
 
 
