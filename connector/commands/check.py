@@ -226,7 +226,9 @@ def check(
     last: Mapping[str, Any] | None = None
     try:
         if opened is not None:
+            progress.step(f"reading the published mesh from {catalog}")
             published = _published(opened, str(catalog), report)
+            progress.done()
             if not len(report.failures):
                 published_consumers = _consumers(opened, str(catalog), report)
             if len(report.failures):  # the catalog cannot be read: it is not asked again
