@@ -206,3 +206,15 @@ def test_a_terminal_with_quiet_gets_nothing(tmp_path):
     os.close(master)
     assert proc.returncode == 0
     assert seen == b""
+
+
+def test_a_scan_with_a_failed_source_says_which_in_its_exit_line(tmp_path):
+    mesh = _mesh(tmp_path / "features", 1)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("apiVersion: featmesh/v1\nstore: {name: x\n")
+    result = run("-q", "scan", str(mesh), str(broken), "--catalog", f"local:{tmp_path / 'c.db'}", "--json")
+    assert result.exit_code == 3
+    assert result.stderr.splitlines() == [
+        f"featmesh: exit 3: the run is incomplete: 1 sources failed (first: manifest:{broken}: {broken}:3: "
+        "invalid YAML: expected ',' or '}', but got '<stream end>')"
+    ]

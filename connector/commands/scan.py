@@ -176,9 +176,15 @@ def exit_reason(outcome: ScanOutcome, fail_on: str, config: Config | None, from_
         else:
             where = "policies.fail_on"
         return f"{found} unwaived findings at or above {fail_on} (fail_on: {where})"
+    sources = summary.get("sources") or []
+    failed = [f"{s['uri']}: {s['error']}" for s in sources if s.get("status") == "failed"]
     failures = summary.get("failures") or []
-    first = f" (first: {failures[0]})" if failures else ""
-    return f"the run is incomplete: {len(failures)} failures{first}"
+    parts = []
+    if failed:
+        parts.append(f"{len(failed)} sources failed (first: {failed[0]})")
+    if failures or not failed:
+        parts.append(f"{len(failures)} failures" + (f" (first: {failures[0]})" if failures else ""))
+    return "the run is incomplete: " + "; ".join(parts)
 
 
 def display_path(path: Path | str) -> str:
