@@ -218,3 +218,16 @@ def test_a_scan_with_a_failed_source_says_which_in_its_exit_line(tmp_path):
         f"featmesh: exit 3: the run is incomplete: 1 sources failed (first: manifest:{broken}: {broken}:3: "
         "invalid YAML: expected ',' or '}', but got '<stream end>')"
     ]
+
+
+def test_a_scan_names_a_broken_file_of_a_folder_once_and_in_its_exit_line(tmp_path):
+    mesh = _mesh(tmp_path / "features", 2)
+    (mesh / "broken.yaml").write_text("apiVersion: featmesh/v1\nstore: {name: x\n")
+    result = run("scan", str(mesh), "--catalog", f"local:{tmp_path / 'c.db'}")
+    assert result.exit_code == 3
+    problem = f"{mesh}/broken.yaml:3: invalid YAML: expected ',' or '}}', but got '<stream end>'"
+    assert f"         not used: {problem}" in result.stdout.splitlines()
+    assert result.stderr.splitlines()[-1] == (
+        f"featmesh: exit 3: the run is incomplete: 1 files could not be used (first: {problem})"
+    )
+    assert result.stderr.count("invalid YAML") == 1

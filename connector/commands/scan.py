@@ -178,11 +178,14 @@ def exit_reason(outcome: ScanOutcome, fail_on: str, config: Config | None, from_
         return f"{found} unwaived findings at or above {fail_on} (fail_on: {where})"
     sources = summary.get("sources") or []
     failed = [f"{s['uri']}: {s['error']}" for s in sources if s.get("status") == "failed"]
+    problems = [p for s in sources for p in s.get("problems") or []]
     failures = summary.get("failures") or []
     parts = []
     if failed:
         parts.append(f"{len(failed)} sources failed (first: {failed[0]})")
-    if failures or not failed:
+    if problems:
+        parts.append(f"{len(problems)} files could not be used (first: {problems[0]})")
+    if failures or not (failed or problems):
         parts.append(f"{len(failures)} failures" + (f" (first: {failures[0]})" if failures else ""))
     return "the run is incomplete: " + "; ".join(parts)
 
@@ -219,6 +222,7 @@ def render_text(outcome: ScanOutcome) -> str:
     for source in s["sources"]:
         detail = f"{source['feature_sets']} feature sets" if source["status"] == "ok" else source["error"]
         lines.append(f"  {source['status']:<6} {source['uri']}: {detail}")
+        lines.extend(f"         not used: {problem}" for problem in source.get("problems") or [])
     score = s.get("score") or {}
     if score.get("mesh") is not None:
         f = s["findings"]

@@ -404,6 +404,7 @@ def summarize(
                 "status": s.status,
                 "feature_sets": s.feature_sets,
                 "error": s.error,
+                "problems": [str(p) for p in s.problems],
             }
             for s in report.sources
         ],
