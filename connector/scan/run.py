@@ -404,7 +404,7 @@ def summarize(
                 "status": s.status,
                 "feature_sets": s.feature_sets,
                 "error": s.error,
-                "problems": [str(p) for p in s.problems],
+                **({"problems": [str(p) for p in s.problems]} if s.problems else {}),
             }
             for s in report.sources
         ],
