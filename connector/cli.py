@@ -78,22 +78,28 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="featmesh")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Nothing on stderr but fatal errors and the last line of a failed run (no progress, "
+    "no warnings, no per-file error lines).",
+)
 def cli(verbose: int, quiet: bool) -> None:
     """featmesh: governance for ML feature stores in a data mesh."""
     click.get_current_context().with_resource(redact.scrubbed_streams())
-    progress.configure(enabled=not quiet)
+    progress.configure(enabled=not quiet, quiet=quiet)
     level = logging.WARNING - 10 * min(verbose, 2)
+    if quiet and not verbose:
+        level = logging.ERROR
     env_level = os.environ.get("FEATMESH_LOG_LEVEL")
     if env_level and env_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise click.UsageError(
             f"FEATMESH_LOG_LEVEL={env_level!r}: expected DEBUG, INFO, WARNING, ERROR or CRITICAL"
         )
-    logging.basicConfig(
-        level=env_level.upper() if env_level else level,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = progress.LogHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=env_level.upper() if env_level else level, handlers=[handler])
 
 
 def main(argv: list[str] | None = None) -> Any:

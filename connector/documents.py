@@ -317,17 +317,19 @@ class _Locator:
         except Exception:
             self.tree = None
         self.base = _address(self.buffer)
+        self._parents: dict[Pointer, tuple[Any, int, Any]] = {}
+        """(data, tree node, text it starts with) of each pointer whose children were looked up."""
 
     def _line(self, view: Any) -> int | object:
-        if view is None or len(view) == 0:
+        if view is _UNKNOWN or view is None or len(view) == 0:
             return _UNKNOWN
         offset = _address(view) - self.base
         if not 0 <= offset < len(self.buffer):
             return _UNKNOWN
         return bisect.bisect_right(self.newlines, offset) + 1
 
-    def _start(self, node: int) -> int | object:
-        """The line a node starts on, as PyYAML's start mark gives it."""
+    def _start(self, node: int) -> Any:
+        """The text a node starts with (its line is PyYAML's start mark), or _UNKNOWN."""
         tree = self.tree
         if tree.is_ref(node) or tree.has_val_anchor(node) or tree.has_val_tag(node):
             return _UNKNOWN
@@ -337,45 +339,56 @@ class _Locator:
             first = tree.first_child(node)
             if first == ryml.NONE:
                 return _UNKNOWN
-            return self._key_line(first) if tree.is_map(node) else self._start(first)
+            return self._key(first) if tree.is_map(node) else self._start(first)
         if tree.is_val_literal(node) or tree.is_val_folded(node) or tree.val_is_null(node):
             return _UNKNOWN
-        return self._line(tree.val(node))
+        return tree.val(node)
 
-    def _key_line(self, node: int) -> int | object:
+    def _key(self, node: int) -> Any:
         if self.tree.has_key_anchor(node) or self.tree.has_key_tag(node):
             return _UNKNOWN
-        return self._line(self.tree.key(node))
+        return self.tree.key(node)
 
     def line_of(self, data: Any, parts: Pointer) -> int | object | None:
+        """The line of the node at ``parts``; only the last node's offset becomes a line
+        (a lookup walks a few levels of a large document, once per finding)."""
         tree = self.tree
         if tree is None:
             return _UNKNOWN
-        node = tree.root_id()
-        if tree.is_stream(node):
-            return _UNKNOWN
-        line = self._start(node)
-        for part in parts:
+        parent = parts[:-1]
+        hit = self._parents.get(parent) if parts else None
+        if hit is not None:  # a sibling's lookup walked here already
+            data, node, view = hit
+            rest = parts[-1:]
+        else:
+            node = tree.root_id()
+            if tree.is_stream(node):
+                return _UNKNOWN
+            view = self._start(node)
+            rest = parts
+        for depth, part in enumerate(rest, start=len(parts) - len(rest)):
+            if depth == len(parent) and hit is None:
+                self._parents[parent] = (data, node, view)
             if isinstance(data, dict) and part in data:
                 if not tree.is_map(node) or tree.is_ref(node):
                     return _UNKNOWN
                 child = tree.find_child(node, str(part).encode("utf-8"))
                 if child == ryml.NONE:
                     return _UNKNOWN
-                line = self._key_line(child)
+                view = self._key(child)
             elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
                 if not tree.is_seq(node) or tree.is_ref(node):
                     return _UNKNOWN
                 child = tree.child(node, part)
                 if child == ryml.NONE:
                     return _UNKNOWN
-                line = self._start(child)
+                view = self._start(child)
             else:
                 break
-            if line is _UNKNOWN:
+            if view is _UNKNOWN or view is None or len(view) == 0:
                 return _UNKNOWN
             data, node = data[part], child
-        return line
+        return self._line(view)
 
 
 _PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})

@@ -215,10 +215,12 @@ class Origin:
         """The origin moved to the first of ``names`` whose line is known (else unchanged)."""
         if not self.keys:
             return self
-        lines = dict(self.keys)
+        find = getattr(self.keys, "line", None)  # a reader's lazy lookup of one key
+        if find is None:
+            find = dict(self.keys).get
         for name in names:
-            if name in lines:
-                where = lines[name]
+            where = find(name)
+            if where is not None:
                 path, line = where if isinstance(where, tuple) else (self.path, where)
                 return Origin(path=path, line=line, pointer=name or self.pointer, keys=self.keys)
         return self

@@ -98,6 +98,8 @@ class SourceReport:
     warnings: CappedList = field(default_factory=CappedList)
     problems: list[InputProblem] = field(default_factory=list)
     """Files of this source that could not be used; the rest of the source was read."""
+    stores: list[str] = field(default_factory=list)
+    """The qualifiedNames of the stores it gave (what to retire once it is no longer scanned)."""
 
     def warn(self, message: str) -> None:
         self.warnings.add(message)
@@ -123,6 +125,7 @@ class SourceReport:
             "error": self.error,
             "counters": dict(self.counters),
             "warnings": self.warnings.to_json(),
+            "stores": list(self.stores),
             **({"problems": [p.to_json() for p in self.problems]} if self.problems else {}),
         }
 

@@ -45,3 +45,8 @@ def xml_tree(root: ET.Element) -> ET.Element:
 
 
 __all__ = ["terminal", "xml_text", "xml_tree"]
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 file``, ``2 files``: a count with its noun, for messages."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from featmesh.connector.model import Consumer, ContractTerms, DatasetProfile, FeatureDrift, FeatureSet, Origin
 from featmesh.policies.context import CheckContext, Mesh
@@ -29,6 +29,16 @@ from featmesh.policies.types import PASS, Outcome, Related, Severity, SkipReason
 from featmesh.policies.waivers import EXPIRED, MALFORMED, TOO_LONG, UNUSED, Waiver, WaiverSet, meta_severity
 
 log = logging.getLogger(__name__)
+
+
+class Progress(Protocol):
+    """What :func:`evaluate` reports its progress to (``connector.progress.Meter``): told
+    the number of units first, then each unit done. A unit is one set under one mesh-wide
+    rule, or one set under all the other rules."""
+
+    def expect(self, total: int | None) -> None: ...
+
+    def advance(self, n: int = 1) -> None: ...
 
 
 class Result(NamedTuple):
@@ -279,17 +289,25 @@ def _run_local(builder: _Builder, rule: Rule, t: _Set, ctx: CheckContext) -> Rul
         return _error_run(rule, t, _raised(rule, err))
 
 
-def _run_mesh(builder: _Builder, rule: Rule, mesh: Mesh, local: Sequence[_Set]) -> dict[str, RuleRun]:
+def _run_mesh(
+    builder: _Builder, rule: Rule, mesh: Mesh, local: Sequence[_Set], progress: Progress | None = None
+) -> dict[str, RuleRun]:
     in_scope = [t for t in local if rule.scope.matches(t.fs)]
+    if progress is not None:
+        progress.advance(len(local) - len(in_scope))
     by_set: dict[int, list[tuple[str | None, Outcome]]] = {}
     try:
         for fs, feature, outcome in rule.check.fn(mesh, rule.params):
             by_set.setdefault(id(fs), []).append((feature, outcome))
     except Exception as err:
         message = _raised(rule, err)
+        if progress is not None:
+            progress.advance(len(in_scope))
         return {t.qn: _error_run(rule, t, message) for t in in_scope}
     runs = {}
     for t in in_scope:
+        if progress is not None:
+            progress.advance()
         found = by_set.get(id(t.fs), [])
         if rule.check.target is Target.FEATURE_SET:
             runs[t.qn] = _mesh_set_run(builder, rule, t, found)
@@ -311,6 +329,7 @@ def evaluate(
     previous: Sequence[FeatureSet] = (),
     consumers: Sequence[Consumer] = (),
     contracts: Mapping[str, ContractTerms] | None = None,
+    progress: Progress | None = None,
 ) -> Evaluation:
     """Evaluate ``policy`` on ``feature_sets``.
 
@@ -321,6 +340,7 @@ def evaluate(
     of the sets in the mesh the mesh-wide checks see (``Mesh.of``). ``previous``: the
     published copies of the sets evaluated, and ``consumers``: who reads the mesh's sets,
     for the breaking-change rules; ``contracts``: what data contracts promise, by table.
+    ``progress``: told how far the evaluation is (see :class:`Progress`).
     """
     with cyclic_gc_paused():
         return _evaluate(
@@ -335,6 +355,7 @@ def evaluate(
             previous,
             consumers,
             contracts,
+            progress,
         )
 
 
@@ -369,19 +390,23 @@ def _evaluate(
     previous: Sequence[FeatureSet] = (),
     consumers: Sequence[Consumer] = (),
     contracts: Mapping[str, ContractTerms] | None = None,
+    progress: Progress | None = None,
 ) -> Evaluation:
     now = now or dt.datetime.now(dt.timezone.utc)
     local = list({t.qn: t for t in map(_Set.of, feature_sets)}.values())
     mesh = Mesh.of([t.fs for t in local], published, order, previous, consumers)
     ctx = CheckContext(mesh=mesh, profiles=profiles or {}, drift=drift or {}, contracts=contracts or {})
     builder = _Builder(waivers, now.date())
-    mesh_runs = {
-        rule.id: _run_mesh(builder, rule, mesh, local)
-        for rule in policy.rules
-        if rule.check.mesh and rule.check.target is not Target.CONSUMER
-    }
+    mesh_rules = [
+        rule for rule in policy.rules if rule.check.mesh and rule.check.target is not Target.CONSUMER
+    ]
+    if progress is not None:
+        progress.expect(len(local) * (len(mesh_rules) + 1))
+    mesh_runs = {rule.id: _run_mesh(builder, rule, mesh, local, progress) for rule in mesh_rules}
     runs: dict[str, list[RuleRun]] = {}
     for t in local:
+        if progress is not None:
+            progress.advance()
         fs_runs = []
         for rule in policy.rules:
             if rule.check.target is Target.CONSUMER:

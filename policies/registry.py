@@ -33,6 +33,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -47,6 +48,9 @@ from featmesh.policies.types import Dimension, Target
 GROUP = "featmesh.checks"
 
 CheckFn = Callable[..., Any]
+
+_SECTION = re.compile(r"^(Fails|Passes|Fix|Not applicable)\b")
+"""The start of another section of a check's docstring."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +87,19 @@ class Check:
     def description(self) -> str:
         """The docstring's first line."""
         return self.doc.splitlines()[0] if self.doc else self.id
+
+    @property
+    def fix(self) -> str:
+        """How to fix what the check finds: the docstring's ``Fix:`` paragraph (its lines
+        joined), or "" when the check has none."""
+        found: list[str] = []
+        for line in self.doc.splitlines():
+            text = line.strip()
+            if found and (not text or _SECTION.match(text)):
+                break
+            if found or text.startswith("Fix:"):
+                found.append(text.removeprefix("Fix:").strip())
+        return " ".join(part for part in found if part)
 
     def param_schema(self) -> dict[str, Any]:
         return {

@@ -39,6 +39,12 @@ META_RULES = {
     UNUSED: "A waiver matches no result of this run and can be removed.",
     MALFORMED: "A waiver entry lacks an owner, a reason or a target, or has unknown keys: it waives nothing.",
 }
+META_FIXES = {
+    EXPIRED: "Fix the finding it waived, or renew the waiver with a new expires: date and a reason.",
+    TOO_LONG: "Set expires: within waivers.max_days of today; renew it when that date comes.",
+    UNUSED: "Remove the waiver from the waivers file (what it waived is fixed or gone).",
+    MALFORMED: "Give the entry rule, target, owner, reason and expires, and no other keys.",
+}
 
 
 @cache

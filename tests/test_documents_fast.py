@@ -71,6 +71,19 @@ def test_a_manifest_takes_the_fast_path_and_positions_come_lazily():
     assert doc.line_of(("feature_sets", 9)) == doc.line_of(("feature_sets",)) == 9
 
 
+def test_positions_are_the_same_in_any_lookup_order():
+    """A lookup reuses the tree node of a parent an earlier lookup reached (findings ask
+    for the keys of one set after another): the order must not change any answer."""
+    composed = list(_composed_lines(MANIFEST).items())
+    for order in (composed, composed[::-1], composed[1::2] + composed[::2]):
+        doc = parse_yaml(MANIFEST, "m.yaml")
+        for pointer, line in order:
+            assert doc.line_of(pointer) == line, pointer
+            # past the end below a known parent: still the deepest node that exists
+            assert doc.line_of((*pointer, "nope")) == line, pointer
+        assert doc.source is not None
+
+
 def test_errors_name_file_and_line_on_the_fast_path():
     doc = parse_yaml(MANIFEST.replace("dtype: float64", "dtype: 7"), "m.yaml")
     assert doc.source is not None

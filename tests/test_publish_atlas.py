@@ -277,3 +277,34 @@ def test_credentials_never_appear_in_output_logs_or_the_run_record(tmp_path: Pat
     for text in (result.stdout, result.stderr, runs.stdout, refused.stdout, refused.stderr, caplog.text):
         assert CANARY not in text and encoded not in text
     assert CANARY.encode() not in history and encoded.encode() not in history
+
+
+def test_retire_removed_retires_a_removed_source_s_store_in_atlas(tmp_path: Path):
+    """A source taken out of featmesh.yaml: its store's sets get FEATMESH.RETIRED in Atlas
+    (classification POSTs), stay ACTIVE entities, and a rescan writes nothing more."""
+    with FakeAtlas(BASE, auth=("featmesh", CANARY)) as atlas:
+        folder = _folder(tmp_path)
+        (tmp_path / "lab").mkdir()
+        (tmp_path / "lab" / "lab.yaml").write_text((SAMPLES / "lab" / "fraud-lab.yaml").read_text())
+        config = tmp_path / "featmesh.yaml"
+        head = f"version: 1\ncatalog:\n  uri: {ATLAS_URI}\nsources:\n  - uri: manifest:{folder}\n"
+        config.write_text(head + f"  - uri: manifest:{tmp_path / 'lab'}\n")
+        first, _ = run_json("scan", "--config", str(config), "--json")
+        assert first.exit_code == 0, first.stderr
+        config.write_text(head)
+        result, summary = run_json("scan", "--config", str(config), "--json", "--retire-removed")
+        assert result.exit_code == 0, result.stderr
+        (removed,) = summary["removed_sources"]
+        assert removed["retired"] is True and summary["applied"]["retired"] > 0
+        lab = [
+            qn
+            for (type_name, qn) in atlas.entities()
+            if type_name == "featmesh_feature_set" and qn.startswith(removed["stores"][0] + "/")
+        ]
+        assert lab
+        assert all("FEATMESH.RETIRED" in atlas.classifications("featmesh_feature_set", qn) for qn in lab)
+        assert all(atlas.entity("featmesh_feature_set", qn)["status"] == "ACTIVE" for qn in lab)
+        writes = _writes(atlas)
+        again, _ = run_json("scan", "--config", str(config), "--json")
+        assert again.exit_code == 0 and "no longer scanned" not in again.stderr
+        assert _writes(atlas) == writes

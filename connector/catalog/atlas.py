@@ -42,7 +42,15 @@ from featmesh.connector import progress, redact
 from featmesh.connector.catalog.base import ApplyResult
 from featmesh.connector.catalog.contacts import OwnerDirectory, graph_root, lacks_contacts, merged_contacts
 from featmesh.connector.catalog.local import LocalCatalog
-from featmesh.connector.catalog.plan import BUSINESS_FIELD, Change, EntityJson, Key, Plan, owned
+from featmesh.connector.catalog.plan import (
+    BUSINESS_FIELD,
+    Change,
+    ClassificationChange,
+    EntityJson,
+    Key,
+    Plan,
+    owned,
+)
 from featmesh.connector.catalog.rest import AtlasRest, basic_auth_headers, unique_path
 from featmesh.connector.errors import CatalogError, UsageError
 from featmesh.connector.mapping.business import GROUP
@@ -519,20 +527,24 @@ class AtlasCatalog:
         target = self._collections_of(plan)
         self._move_unchanged(plan, target, guids, result)
         batches = list(self._batches(writes, target))
-        for number, (collection, batch) in enumerate(batches, start=1):
-            progress.step(f"writing batch {number}/{len(batches)} to {self.uri} ({len(batch)} entities)")
-            oversize = [
-                c for c in batch if c.desired is not None and _json_size(c.desired) > MAX_ENTITY_BYTES
-            ]
-            for change in oversize:
-                failed.add(change.key)
-                result.failed.append(
-                    f"{change.key[1]}: {_json_size(change.desired or {}):,} bytes, over the catalog's "
-                    f"{MAX_ENTITY_BYTES:,} bytes an entity; not sent"
+        bar = progress.meter(f"writing {len(writes)} entities to {self.uri}", len(batches), "batches")
+        with bar:
+            for number, (collection, batch) in enumerate(batches, start=1):
+                oversize = [
+                    c for c in batch if c.desired is not None and _json_size(c.desired) > MAX_ENTITY_BYTES
+                ]
+                for change in oversize:
+                    failed.add(change.key)
+                    result.failed.append(
+                        f"{change.key[1]}: {_json_size(change.desired or {}):,} bytes, over the catalog's "
+                        f"{MAX_ENTITY_BYTES:,} bytes an entity; not sent"
+                    )
+                batch = self._without_orphans(
+                    [c for c in batch if c.key not in failed], guids, failed, result
                 )
-            batch = self._without_orphans([c for c in batch if c.key not in failed], guids, failed, result)
-            if batch:
-                self._send(batch, collection, number, guids, failed, carried, result, placeholder)
+                if batch:
+                    self._send(batch, collection, number, guids, failed, carried, result, placeholder)
+                bar.advance()
         progress.done()
         return carried
 
@@ -757,49 +769,62 @@ class AtlasCatalog:
     def _write_classifications(
         self, plan: Plan, guids: dict[Key, str], failed: set[Key], carried: set[Key], result: ApplyResult
     ) -> None:
+        todo = []
         for change in plan.classifications:
             if change.key in failed or not owned(change.name):
                 continue
             if change.action == "add" and change.key in carried:
                 result.classifications += 1
                 continue
-            guid = guids.get(change.key)
-            if guid is None:
-                result.failed.append(f"classification {change.name} on {change.key[1]}: entity guid unknown")
-                continue
-            body = [{"typeName": change.name, "attributes": dict(change.attributes), "propagate": False}]
-            path = f"/entity/guid/{guid}/classifications"
-            try:
-                if change.action == "remove":
-                    self.rest.request(
-                        "DELETE", f"/entity/guid/{guid}/classification/{quote(change.name)}", allow=(404,)
-                    )
-                elif change.action == "add":
-                    answer = self.rest.request("POST", path, body=body, allow=(400, 409))
-                    if isinstance(answer, dict) and "_status" in answer:
-                        if not _already_associated(answer):
-                            raise CatalogError(
-                                f"POST {path}: HTTP {answer['_status']} "
-                                f"{answer.get('errorCode')}: {answer.get('errorMessage')}",
-                                status=answer["_status"],
-                            )
-                        self.rest.request("PUT", path, body=body)
-                else:
+            todo.append(change)
+        with progress.meter(f"writing classifications to {self.uri}", len(todo), "requests") as bar:
+            for change in todo:
+                self._write_classification(change, guids, result)
+                bar.advance()
+
+    def _write_classification(
+        self, change: ClassificationChange, guids: dict[Key, str], result: ApplyResult
+    ) -> None:
+        guid = guids.get(change.key)
+        if guid is None:
+            result.failed.append(f"classification {change.name} on {change.key[1]}: entity guid unknown")
+            return
+        body = [{"typeName": change.name, "attributes": dict(change.attributes), "propagate": False}]
+        path = f"/entity/guid/{guid}/classifications"
+        try:
+            if change.action == "remove":
+                self.rest.request(
+                    "DELETE", f"/entity/guid/{guid}/classification/{quote(change.name)}", allow=(404,)
+                )
+            elif change.action == "add":
+                answer = self.rest.request("POST", path, body=body, allow=(400, 409))
+                if isinstance(answer, dict) and "_status" in answer:
+                    if not _already_associated(answer):
+                        raise CatalogError(
+                            f"POST {path}: HTTP {answer['_status']} "
+                            f"{answer.get('errorCode')}: {answer.get('errorMessage')}",
+                            status=answer["_status"],
+                        )
                     self.rest.request("PUT", path, body=body)
-            except CatalogError as err:
-                result.failed.append(f"classification {change.name} on {change.key[1]}: {err}")
-                continue
-            result.classifications += 1
+            else:
+                self.rest.request("PUT", path, body=body)
+        except CatalogError as err:
+            result.failed.append(f"classification {change.name} on {change.key[1]}: {err}")
+            return
+        result.classifications += 1
 
     def _delete(self, plan: Plan, guids: dict[Key, str], result: ApplyResult, run_id: str) -> None:
-        for change in plan.of("retire"):
-            body = [retired_classification(run_id)]
-            path = f"/entity/guid/{guids[change.key]}/classifications"
-            try:
-                self.rest.request("POST", path, body=body, allow=(400, 409))
-                result.retired += 1
-            except CatalogError as err:
-                result.failed.append(f"retire {change.key[1]}: {err}")
+        retiring = plan.of("retire")
+        with progress.meter(f"retiring entities in {self.uri}", len(retiring), "entities") as bar:
+            for change in retiring:
+                body = [retired_classification(run_id)]
+                path = f"/entity/guid/{guids[change.key]}/classifications"
+                try:
+                    self.rest.request("POST", path, body=body, allow=(400, 409))
+                    result.retired += 1
+                except CatalogError as err:
+                    result.failed.append(f"retire {change.key[1]}: {err}")
+                bar.advance()
         doomed = sorted(plan.of("delete"), key=lambda c: (_delete_rank(c.key[0]), c.key[1]))
         for batch in _chunks(doomed, self.batch_size):
             params = [("guid", guids[c.key]) for c in batch]

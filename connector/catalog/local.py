@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from featmesh.connector import redact
+from featmesh.connector import progress, redact
 from featmesh.connector.catalog.base import ApplyResult
 from featmesh.connector.catalog.plan import EntityJson, Key, Plan, owned
 from featmesh.connector.errors import CatalogError, InputError
@@ -466,10 +466,15 @@ class LocalCatalog:
             return result
         types = self.type_system()
         problems = []
-        for change in plan.changes:
-            if change.action in ("create", "update") and change.desired is not None:
-                problems += [f"{change.key[1]}: {p}" for p in types.check_entity(change.desired)]
+        writes = [c for c in plan.changes if c.action in ("create", "update") and c.desired is not None]
+        label = f"writing {len(writes)} entities to {self.uri}"
+        bar = progress.meter(label, 2 * len(writes) + len(plan.classifications))
+        for change in writes:
+            assert change.desired is not None
+            problems += [f"{change.key[1]}: {p}" for p in types.check_entity(change.desired)]
+            bar.advance()
         if problems:
+            bar.close()
             raise CatalogError(
                 f"{self.uri} refused the entities, nothing was written: "
                 + "; ".join(problems[:5])
@@ -477,17 +482,23 @@ class LocalCatalog:
                 status=400,
             )
         now = utcnow()
-        with self._transaction() as db:
-            guids = self._upsert(db, plan, now, run_id, result)
+        with bar, self._transaction() as db:
+            guids = self._upsert(db, plan, now, run_id, result, bar)
             self._link(db, plan, guids, types)
             self._delete(db, plan, result, run_id)
-            self._classify(db, plan, guids, types, result)
+            self._classify(db, plan, guids, types, result, bar)
             _index_sets(db, _touched_sets(plan))
         result.requests = 1
         return result
 
     def _upsert(
-        self, db: sqlite3.Connection, plan: Plan, now: str, run_id: str, result: ApplyResult
+        self,
+        db: sqlite3.Connection,
+        plan: Plan,
+        now: str,
+        run_id: str,
+        result: ApplyResult,
+        bar: progress.Meter = progress.SILENT,
     ) -> dict[Key, str]:
         guids: dict[Key, str] = {}
         for change in plan.changes:
@@ -521,6 +532,7 @@ class LocalCatalog:
                     "INSERT OR REPLACE INTO business_metadata VALUES (?, ?, ?)",
                     (guid, name, json.dumps(kept, sort_keys=True)),
                 )
+            bar.advance()
         return guids
 
     def _guid_of(self, db: sqlite3.Connection, reference: Mapping[str, Any], types: TypeSystem) -> str:
@@ -603,8 +615,10 @@ class LocalCatalog:
         guids: dict[Key, str],
         types: TypeSystem,
         result: ApplyResult,
+        bar: progress.Meter = progress.SILENT,
     ) -> None:
         for change in plan.classifications:
+            bar.advance()
             if not owned(change.name):
                 continue
             guid = guids[change.key]
@@ -696,7 +710,6 @@ def _writer_lock(path: Path, *, wait: float = LOCK_WAIT) -> Any:
         return handle
     except BlockingIOError:
         pass
-    from featmesh.connector import progress
 
     log.warning("local:%s is in use by another featmesh run; waiting for it to finish", path)
     progress.step(f"waiting for another featmesh run on local:{path} to finish")

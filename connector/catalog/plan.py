@@ -107,6 +107,7 @@ def compute_plan(
     protected: Iterable[str] = (),
     keep_deleted: bool = False,
     superseded: Iterable[Key] = (),
+    retire_scope: Iterable[str] = (),
 ) -> Plan:
     """Diff ``desired`` against ``current``.
 
@@ -120,6 +121,10 @@ def compute_plan(
     each one the catalog holds is deleted once nothing references it any more, this
     plan's changes counted (``retire_placeholders``); with ``keep_deleted`` it is
     retired (classified ``FEATMESH.RETIRED`` and kept) instead, once.
+
+    Everything under ``retire_scope`` (the stores of sources no longer scanned, with
+    ``scan --retire-removed``) is retired, whatever ``keep_deleted`` says; what is
+    retired already is left alone.
     """
     plan = Plan()
     desired_keys: dict[Key, EntityJson] = {}
@@ -136,11 +141,17 @@ def compute_plan(
         plan.changes.append(Change(action, key, desired=entity, current=existing, fields=differing))
         plan.classifications.extend(_classification_changes(key, entity, existing))
     scopes = tuple(delete_scope)
+    retiring = tuple(retire_scope)
     keep = set(protected)
     for key, existing in sorted(current.items()):
         if key in desired_keys or key[0] in keep:
             continue
-        if keep_deleted and any(c["typeName"] == RETIRED for c in existing.get("classifications", [])):
+        retired = any(c["typeName"] == RETIRED for c in existing.get("classifications", []))
+        if any(key[1] == s or key[1].startswith(s + "/") for s in retiring):
+            if not retired:
+                plan.changes.append(Change("retire", key, current=existing))
+            continue
+        if keep_deleted and retired:
             continue
         if any(key[1] == s or key[1].startswith(s + "/") for s in scopes):
             plan.changes.append(Change("retire" if keep_deleted else "delete", key, current=existing))

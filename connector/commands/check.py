@@ -35,10 +35,9 @@ from urllib.parse import unquote
 
 import click
 
-from featmesh.connector import redact
+from featmesh.connector import progress, redact
 from featmesh.connector.catalog.plan import RETIRED
 from featmesh.connector.cli import Handled
-from featmesh.connector.commands.engine import engine_choice
 from featmesh.connector.commands.options import (
     catalog_option,
     profile_options,
@@ -65,6 +64,7 @@ from featmesh.connector.reports.check_text import render_text
 from featmesh.connector.reports.junit import render_junit
 from featmesh.connector.reports.sarif import render_sarif
 from featmesh.connector.runreport import InputProblem, RunReport
+from featmesh.connector.scan.engine import engine_choice
 from featmesh.connector.scan.evaluate import FAIL_ON, findings_exit_code, with_parent_hashes
 from featmesh.connector.scan.increment import last_scan
 from featmesh.connector.scan.profile import profile_sets
@@ -77,6 +77,7 @@ from featmesh.connector.scan.read import (
     resolve_domains,
 )
 from featmesh.connector.scan.select import narrowed, select
+from featmesh.connector.textsafe import counted
 from featmesh.policies import (
     COMPLIANT,
     NON_COMPLIANT,
@@ -331,7 +332,9 @@ def check(
     last: Mapping[str, Any] | None = None
     try:
         if opened is not None:
+            progress.step(f"reading the published mesh from {catalog}")
             published = _published(opened, str(catalog), report)
+            progress.done()
             if not len(report.failures):
                 published_consumers, published_standing = _consumers(opened, str(catalog), report)
             if len(report.failures):  # the catalog cannot be read: it is not asked again
@@ -392,17 +395,20 @@ def check(
         else None
     )
     sets = with_parent_hashes(sets, published, last)
-    evaluation = evaluate(
-        policy,
-        sets,
-        published=published,
-        previous=previous,
-        consumers=consumers,
-        contracts=contracts,
-        waivers=waiver_set,
-        profiles=profiles.by_set if profiles else None,
-        drift=profiles.drift if profiles else None,
-    )
+    label = f"evaluating {len(sets)} feature sets against {', '.join(policy.packs)}"
+    with progress.meter(label, None) as bar:
+        evaluation = evaluate(
+            policy,
+            sets,
+            published=published,
+            previous=previous,
+            consumers=consumers,
+            contracts=contracts,
+            waivers=waiver_set,
+            profiles=profiles.by_set if profiles else None,
+            drift=profiles.drift if profiles else None,
+            progress=bar,
+        )
     summary = summarize(evaluation)
     _judge_consumers(evaluation, summary, named, waiver_set, published_standing)
     counts = read_counts(stores)
@@ -437,14 +443,16 @@ def check(
         click.echo(render_json(document), nl=False)
     elif not output:
         click.echo(rendered, nl=False)
-    if fmt != "text" or output or as_json:  # the text report on stdout already lists them
+    # each problem once on stderr: not when the text report on stdout lists them, nor with -q
+    listed = (fmt != "text" or output or as_json) and not progress.quiet()
+    if listed:
         for problem in problems:
             click.echo(f"featmesh: {problem}", err=True)
         for message in failures:
             click.echo(f"featmesh: {message}", err=True)
     code = EXIT_INPUT if input_failed else exit_code(evaluation, fail_on, partial)
     if code:
-        why = _why(code, evaluation, fail_on, fail_on_from, problems, failures)
+        why = _why(code, evaluation, fail_on, fail_on_from, problems, failures, listed=bool(listed))
         click.echo(f"featmesh: exit {code}: {why}", err=True)
     sys.exit(code)
 
@@ -506,19 +514,23 @@ def _why(
     fail_on_from: str,
     problems: list[InputProblem],
     failures: list[str],
+    *,
+    listed: bool = False,
 ) -> str:
+    """Why the run exits ``code``; the first problem is named unless the lines just above
+    (``listed``) gave every one."""
     if code == EXIT_FINDINGS:
         found = [r for r in evaluation.findings() if r.severity.rank >= Severity(fail_on).rank]
         return f"{len(found)} unwaived findings at or above {fail_on} (fail_on: {fail_on_from})"
     if code == EXIT_INPUT:
-        return f"no source could be read: {len(problems)} input errors" + (
-            f" (first: {problems[0]})" if problems else ""
-        )
+        first = " (above)" if listed else f" (first: {problems[0]})" if problems else ""
+        return f"no source could be read: {counted(len(problems), 'input error')}{first}"
     parts = []
     if problems:
-        parts.append(f"{len(problems)} files could not be used")
+        first = "" if listed else f" (first: {problems[0]})"
+        parts.append(f"{counted(len(problems), 'file')} could not be used{first}")
     if failures:
-        parts.append(f"{len(failures)} failures ({failures[0]})")
+        parts.append(counted(len(failures), "failure") + ("" if listed else f" ({failures[0]})"))
     return "the run is incomplete: " + "; ".join(parts or ["a check raised"])
 
 

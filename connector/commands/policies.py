@@ -14,7 +14,7 @@ from featmesh.connector.errors import InputError, UsageError
 from featmesh.policies.engine import waiver_findings
 from featmesh.policies.packs import DEFAULT_PACK, describe, load_policy, pack_schema
 from featmesh.policies.registry import all_checks
-from featmesh.policies.waivers import META_RULES, load_waivers, waiver_schema
+from featmesh.policies.waivers import load_waivers, waiver_schema
 
 PACK_OPTION = click.option(
     "--pack",
@@ -126,46 +126,18 @@ def list_rules(packs: tuple[str, ...], as_json: bool) -> None:
 @PACK_OPTION
 def explain(rule_id: str, packs: tuple[str, ...]) -> None:
     """Explain RULE_ID (or a check's id): what it catches, examples, parameters, scope."""
+    from featmesh.policies.explain import explain as explanation
+
     policy = load_policy(list(packs) or None)
-    rule = policy.rule(rule_id)
-    if rule_id in META_RULES:
-        click.echo(f"{rule_id} (waivers)\n\n{META_RULES[rule_id]}")
-        return
-    if rule is None:
-        chk = all_checks().get(rule_id)
-        if chk is None:
-            import difflib
+    found = explanation(policy, rule_id)
+    if found is None:
+        import difflib
 
-            ids = [r.id for r in policy.rules]
-            close = difflib.get_close_matches(rule_id, [*ids, *all_checks()], n=1, cutoff=0.6)
-            hint = f": did you mean '{close[0]}'?" if close else f" (rules: {', '.join(ids)})"
-            raise UsageError(f"no rule or check '{rule_id}' in {policy.name}{hint}")
-        click.echo(f"check {chk.id} ({chk.target.value}, {chk.dimension.value}, from {chk.provider})\n")
-        click.echo(chk.doc)
-        _params(dict(chk.defaults()), chk.params)
-        return
-    chk = rule.check
-    click.echo(f"{rule.id}: {rule.description}")
-    click.echo(
-        f"  severity {rule.severity.value}, dimension {rule.dimension.value}, "
-        f"check {chk.id} on each {chk.target.value}{' (mesh-wide)' if chk.mesh else ''}, "
-        f"pack {rule.pack} ({rule.origin})"
-    )
-    scope = rule.scope.to_json()
-    everything = "every consumer" if chk.target.value == "consumer" else "every feature set"
-    click.echo(f"  scope: {json.dumps(scope) if scope else everything}\n")
-    click.echo(chk.doc)
-    _params(dict(rule.settings), chk.params)
-
-
-def _params(values: dict[str, object], specs: object) -> None:
-    if not values:
-        return
-    click.echo("\nParameters:")
-    assert isinstance(specs, dict)
-    for name, value in values.items():
-        about = specs.get(name, {}).get("description", "")
-        click.echo(f"  {name} = {json.dumps(value)}" + (f"  ({about})" if about else ""))
+        ids = [r.id for r in policy.rules]
+        close = difflib.get_close_matches(rule_id, [*ids, *all_checks()], n=1, cutoff=0.6)
+        hint = f": did you mean '{close[0]}'?" if close else f" (rules: {', '.join(ids)})"
+        raise UsageError(f"no rule or check '{rule_id}' in {policy.name}{hint}")
+    click.echo(found.text)
 
 
 @policies.command(cls=Handled)

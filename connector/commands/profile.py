@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import time
 from typing import Any
 
 import click
@@ -13,36 +11,7 @@ from featmesh.connector.cli import Handled
 from featmesh.connector.errors import UsageError
 from featmesh.connector.model import ColumnProfile, DatasetProfile
 from featmesh.connector.profiling import ProfileOptions, profile_dataset, profile_to_dict
-
-
-class StderrProgress:
-    """Progress on stderr once work takes more than a second: a rewritten line on a
-    terminal, a line every ten seconds otherwise."""
-
-    def __init__(self, stream: Any = None) -> None:
-        self.stream = stream or sys.stderr
-        self.start = time.monotonic()
-        self.last = 0.0
-        self.shown = False
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-
-    def __call__(self, uri: str, done: int, total: int | None) -> None:
-        now = time.monotonic()
-        interval = 0.5 if self.tty else 10.0
-        if now - self.start < 1.0 or now - self.last < interval:
-            return
-        self.last = now
-        share = f" {100 * done / total:.0f}%" if total else ""
-        rows = f"{done:,}" + (f" of {total:,}" if total else "")
-        text = f"profiling {uri}:{share} ({rows} rows, {now - self.start:.0f}s)"
-        self.stream.write(f"\r{text}\x1b[K" if self.tty else f"{text}\n")
-        self.stream.flush()
-        self.shown = True
-
-    def close(self) -> None:
-        if self.shown and self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
+from featmesh.connector.progress import StderrProgress
 
 
 @click.command(cls=Handled)
@@ -137,8 +106,8 @@ def _pushed_down(
     timestamp_column: str | None,
     fmt: str | None,
 ) -> DatasetProfile:
-    from featmesh.connector.commands.engine import EngineChoice, open_engine
     from featmesh.connector.profiling.pushdown import PushdownOptions, profile_relation
+    from featmesh.connector.scan.engine import EngineChoice, open_engine
 
     runner = open_engine(
         EngineChoice(

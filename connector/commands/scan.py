@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
+from featmesh.connector import progress
 from featmesh.connector.cli import Handled
-from featmesh.connector.commands.engine import engine_choice
 from featmesh.connector.commands.options import (
     catalog_option,
     profile_options,
@@ -21,9 +21,11 @@ from featmesh.connector.commands.options import (
 from featmesh.connector.config import Config, load_config
 from featmesh.connector.errors import EXIT_FINDINGS, FeatmeshError, UsageError
 from featmesh.connector.mapping.rules import DEFAULT_RULES
+from featmesh.connector.scan.engine import engine_choice
 from featmesh.connector.scan.evaluate import FAIL_ON
-from featmesh.connector.scan.run import ScanOptions, ScanOutcome, run_scan
+from featmesh.connector.scan.run import ScanOptions, ScanOutcome, removed_message, run_scan
 from featmesh.connector.sources import parse_source
+from featmesh.connector.textsafe import counted
 from featmesh.policies import Severity
 
 SEVERITIES = ("critical", "error", "warning", "info")
@@ -69,6 +71,12 @@ SEVERITIES = ("critical", "error", "warning", "info")
     help="Evaluate and profile everything, even feature sets and data that did not change.",
 )
 @store_name_option
+@click.option(
+    "--retire-removed",
+    is_flag=True,
+    help="Retire (FEATMESH.RETIRED) the feature sets of the stores of sources taken out of the "
+    "config since they were last scanned (without it, each scan names them and leaves them).",
+)
 def scan(
     sources: tuple[str, ...],
     packs: tuple[str, ...],
@@ -88,6 +96,7 @@ def scan(
     resume: bool,
     store_name: str | None,
     timeout: float | None,
+    retire_removed: bool = False,
 ) -> None:
     """Scan feature stores and publish them to a catalog.
 
@@ -99,8 +108,14 @@ def scan(
         raise UsageError("--resume finishes the last push from its stored results: give no SOURCE with it")
     named = store_name_specs(sources, store_name)
     specs = tuple(parse_source(s, named) for s in sources)
+    config_sources = config is not None and not specs and not resume
     if config is not None and not specs and not resume:
         specs = config.sources
+    if retire_removed and not config_sources:
+        raise UsageError(
+            "--retire-removed retires the stores of sources taken out of featmesh.yaml: "
+            "give --config FILE and no SOURCE"
+        )
     if not specs and not resume:
         raise UsageError("no SOURCE given: name at least one feature store to scan, or --config FILE")
     options = ScanOptions(
@@ -126,8 +141,13 @@ def scan(
         },
         contracts=config.contracts if config else (),
         profile_engine=engine_choice(profile_engine, config),
+        config_sources=config_sources,
+        retire_removed=retire_removed,
     )
     outcome = run_scan(options)
+    if not progress.quiet():
+        for entry in outcome.summary.get("removed_sources") or []:
+            click.echo(f"featmesh: warning: {removed_message(entry, dry_run=dry_run)}", err=True)
     if config is not None and config.report_output is not None and not dry_run:
         _write_report(options.catalog, config.report_output, config.report_format or "html")
     if as_json:
@@ -157,20 +177,18 @@ def exit_reason(outcome: ScanOutcome, fail_on: str, config: Config | None, from_
         else:
             where = "policies.fail_on"
         return f"{found} unwaived findings at or above {fail_on} (fail_on: {where})"
-    failed = [s for s in summary.get("sources") or [] if s.get("status") == "failed"]
+    sources = summary.get("sources") or []
+    failed = [f"{s.get('uri')}: {s.get('error')}" for s in sources if s.get("status") == "failed"]
+    problems = [p for s in sources for p in s.get("problems") or []]
     failures = summary.get("failures") or []
-    parts = [_count(len(failed), "source") + " could not be read"] if failed else []
-    if failures or not parts:
-        parts.append(_count(len(failures), "failure"))
+    parts = []
     if failed:
-        first = f" (first: {failed[0].get('uri')}: {failed[0].get('error')})"
-    else:
-        first = f" (first: {failures[0]})" if failures else ""
-    return f"the run is incomplete: {', '.join(parts)}{first}"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
+        parts.append(f"{counted(len(failed), 'source')} could not be read (first: {failed[0]})")
+    if problems:
+        parts.append(f"{counted(len(problems), 'file')} could not be used (first: {problems[0]})")
+    if failures or not (failed or problems):
+        parts.append(counted(len(failures), "failure") + (f" (first: {failures[0]})" if failures else ""))
+    return "the run is incomplete: " + "; ".join(parts)
 
 
 def display_path(path: Path | str) -> str:
@@ -193,8 +211,9 @@ def _write_report(catalog_uri: str | None, output: Path, fmt: str) -> None:
             catalog.close()
         output.parent.mkdir(parents=True, exist_ok=True)
         write(output, render(build_report(records, catalog=catalog.uri), fmt))
-        click.echo(f"featmesh: report written to {display_path(output)}", err=True)
-    except (FeatmeshError, OSError) as err:
+        if not progress.quiet():
+            click.echo(f"featmesh: report written to {display_path(output)}", err=True)
+    except (FeatmeshError, OSError) as err:  # said even with -q: a configured output is missing
         click.echo(f"featmesh: warning: report not written: {err}", err=True)
 
 
@@ -204,6 +223,7 @@ def render_text(outcome: ScanOutcome) -> str:
     for source in s["sources"]:
         detail = f"{source['feature_sets']} feature sets" if source["status"] == "ok" else source["error"]
         lines.append(f"  {source['status']:<6} {source['uri']}: {detail}")
+        lines.extend(f"         not used: {problem}" for problem in source.get("problems") or [])
     score = s.get("score") or {}
     if score.get("mesh") is not None:
         f = s["findings"]
@@ -237,7 +257,7 @@ def render_text(outcome: ScanOutcome) -> str:
         a = s["applied"]
         lines.append(
             f"applied to {s['catalog']}: {a['created']} created, {a['updated']} updated, "
-            f"{a['deleted']} deleted"
+            f"{a['deleted']} deleted" + (f", {a['retired']} retired" if a.get("retired") else "")
         )
     for warning in s["warnings"]:
         lines.append(f"warning: {warning}")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from featmesh.connector import progress
 from featmesh.connector.mapping.business import verdict_metadata
 from featmesh.connector.mapping.rules import DEFAULT_RULES, MappingRule, resolve
 
@@ -130,6 +131,7 @@ def map_mesh(
     processes: list[EntityJson] = []
     extra_attrs = feature_attributes or {}
     by_qn = {fs.qualified_name: fs for fs in sets} if any(fs.derived_from for fs in sets) else {}
+    bar = progress.meter(f"mapping {len(sets)} feature sets to catalog entities", len(sets), "sets")
     for fs in sets:
         out.entities.append(_feature_set(fs, (revisions or {}).get(fs.qualified_name)))
         features.extend(_feature(fs, f, extra_attrs.get(fs.feature_qn(f.name))) for f in fs.features)
@@ -140,6 +142,8 @@ def map_mesh(
         if fs.derived_from:
             processes.append(_derivation_pipeline(fs, by_qn))
             out.lineage_edges += len(fs.derived_from)
+        bar.advance()
+    bar.close()
     out.entities.extend(features)
     known = {fs.qualified_name for fs in sets}
     for store in stores:

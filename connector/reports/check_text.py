@@ -87,10 +87,16 @@ def render_text(
         if score.compliant:
             verdict = "compliant"
         else:
-            why = ", ".join(
-                f"{score.counts[k]} unwaived {k}" for k in ("critical", "error") if score.counts.get(k)
-            )
-            verdict = f"NON-COMPLIANT ({why})"
+            failed = [
+                r for run in evaluation.runs.get(qn, ()) for r in run.results if r.state is State.FAILED
+            ]
+            parts = []
+            for k in ("critical", "error"):
+                if score.counts.get(k):
+                    rules = ", ".join(dict.fromkeys(r.rule for r in failed if r.severity.value == k))
+                    parts.append(f"{score.counts[k]} unwaived {k} ({rules})")
+            why = ", ".join(parts)
+            verdict = f"NON-COMPLIANT: {why}"
         lines.append(f"{qn}  score {score.score:g} ({score.grade}), {verdict}")
     for name, domain in summary.domains.items():
         dims = ", ".join(f"{d} {v:g}" for d, v in domain.dimensions.items())

@@ -26,7 +26,7 @@ Format (``format_version`` 1)::
     history          [{run_id, started_at, status, mesh, grade, domains {name: score},
                        selected}] the recent scan runs with a score (up to 30), oldest first
     worst_sets       [{qualified_name, name, version, domain, owner, score, grade, compliant,
-                       failed {severity: count}, top_finding}] up to 10 sets that score below
+                       failed {severity: count}, why, top_finding}] up to 10 sets that score below
                       100 or are not compliant: lowest score first, then most critical and
                       error findings
     failed_rules     [{rule, severity (highest failed), failed, errors, waived,
@@ -37,7 +37,8 @@ Format (``format_version`` 1)::
                        origin}] by expiry
     expiring_waivers the waivers whose expiry is within 30 days of generated_at, or past
     sets             [{qualified_name, name, version, store, domain, owner, description,
-                       score, grade, compliant, dimensions, sources [uri],
+                       score, grade, compliant, why (what makes a non-compliant set so:
+                       "1 unwaived error (owner-present)", else null), dimensions, sources [uri],
                        derived_from [qn], derived_sets [qn], failed {severity: count},
                        consumers [{key, kind, name, version, owner, domain, features,
                                    revision (the set's revision it was trained on, or null),
@@ -58,6 +59,9 @@ Format (``format_version`` 1)::
                        change, message, feature_sets [qn], consumers [{kind, name, version,
                        owner}], owners}], breaks_downstream}]: proposed contract versions
                        (``contracts:`` in featmesh.yaml) and what each break would break
+    rules            {rule: {title, explanation, fix}}: each rule with a finding, as
+                       ``policies explain`` gives it (title and explanation null for a
+                       rule featmesh does not know), and how to fix what it finds
     mesh_map         {layers [title], domains [{name, feature_sets, compliant,
                        non_compliant, products, models, nodes [{id, type (product |
                        feature_set | derived_set | model), ref (URI, qn or consumer key),
@@ -126,6 +130,13 @@ def build_report(
             "only its summary scores are shown"
         )
 
+    for entry in _mapping(chosen.get("summary")).get("removed_sources") or []:
+        if isinstance(entry, Mapping) and not entry.get("retired"):
+            stores = ", ".join(str(s) for s in entry.get("stores") or []) or "its stores"
+            notices.append(
+                f"source {entry.get('uri')} is no longer scanned: {stores} stay in the catalog as last "
+                "scanned ('featmesh scan --retire-removed' retires them)"
+            )
     history = _history(records, chosen)
     previous = _previous(records, chosen)
     score_block = _mapping(summary.get("score"))
@@ -143,6 +154,7 @@ def build_report(
     for s in sets:
         s["findings"] = sorted(by_set[s["qualified_name"]], key=_finding_order)
         s["failed"] = _failed_counts(s["findings"])
+        s["why"] = _why(s["findings"]) if s["compliant"] is False else None
 
     waivers = _waivers(ev, findings, now.date())
     consumers = _consumers(sets)
@@ -185,6 +197,7 @@ def build_report(
         "consumers": consumers,
         "mesh_map": _mesh_map(sets, consumers),
         "contract_changes": _contract_changes(ev.get("contract_changes")),
+        "rules": _rules(ev, sorted({f["rule"] for f in findings})),
     }
 
 
@@ -375,6 +388,51 @@ def _finding(raw: Record) -> dict[str, Any]:
     }
 
 
+def _why(findings: Sequence[Mapping[str, Any]], most: int = 3) -> str | None:
+    """``2 unwaived error (owner-present, ttl-declared)``: the unwaived failures at error or
+    critical that make a set non-compliant, by severity, naming up to ``most`` rules each."""
+    parts = []
+    for severity in ("critical", "error"):
+        failed = [f for f in findings if f["state"] == "failed" and f["severity"] == severity]
+        if not failed:
+            continue
+        rules = list(dict.fromkeys(f["rule"] for f in failed))
+        named = ", ".join(rules[:most]) + (f", +{len(rules) - most} more" if len(rules) > most else "")
+        parts.append(f"{len(failed)} unwaived {severity} ({named})")
+    return ", ".join(parts) or None
+
+
+def _rules(ev: Record, rule_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """What ``policies explain`` says of each rule, from the packs the run used (the
+    built-in ones; a rule of a pack file is explained by its check, recorded with the run)."""
+    if not rule_ids:
+        return {}
+    from featmesh.connector.errors import FeatmeshError
+    from featmesh.policies import all_checks, builtin_packs, load_policy
+    from featmesh.policies.explain import explain, explain_check
+
+    policy_block = _mapping(ev.get("policy"))
+    names = [str(p).split("@", 1)[0] for p in policy_block.get("packs") or []]
+    builtin = [n for n in dict.fromkeys(names) if n in builtin_packs()]
+    try:
+        policy = load_policy(builtin or None)
+    except FeatmeshError:
+        policy = load_policy(None)
+    checks = _mapping(policy_block.get("checks"))
+    out: dict[str, dict[str, Any]] = {}
+    for rule_id in rule_ids:
+        found = explain(policy, rule_id)
+        if found is None:
+            chk = all_checks().get(str(checks.get(rule_id) or rule_id.replace("-", "_")))
+            found = explain_check(chk) if chk is not None else None
+        out[rule_id] = (
+            {"title": found.title, "explanation": found.text, "fix": found.fix}
+            if found is not None
+            else {"title": None, "explanation": None, "fix": ""}
+        )
+    return out
+
+
 def _finding_order(f: Mapping[str, Any]) -> tuple[Any, ...]:
     waived = f["state"] == "skipped"
     return (waived, -severity_rank(f["severity"]), f["rule"], f["target"])
@@ -421,6 +479,7 @@ def _worst(sets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                     )
                 },
                 "failed": dict(s["failed"]),
+                "why": s["why"],
                 "top_finding": problems[0]["message"] if problems else None,
             }
         )

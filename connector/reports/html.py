@@ -324,6 +324,8 @@ def render_html(report: Mapping[str, Any]) -> str:
     hrefs |= {f"model:{key}": f"#{a}" for key, a in consumer_anchors.items()}
     hrefs |= {f"product:{uri}": f"#{a}" for uri, a in product_anchors.items()}
     mesh_map = report.get("mesh_map") or {}
+    rules = report.get("rules") or {}
+    rule_anchors = {rule_id: f"rule-{i}" for i, rule_id in enumerate(sorted(rules))}
     return (
         _environment()
         .get_template("report.html.j2")
@@ -332,6 +334,8 @@ def render_html(report: Mapping[str, Any]) -> str:
             chart=score_chart(report["history"]),
             anchors=anchors,
             names=names,
+            rule_anchors=rule_anchors,
+            rules=rules,
             consumer_anchors=consumer_anchors,
             product_anchors=product_anchors,
             mesh_map=mesh_map_layout(mesh_map, hrefs, total_sets=len(report["sets"])),

@@ -159,7 +159,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                     escape(s["domain"]),
                     escape(s["owner"]),
                     _score(s["score"]),
-                    escape(s["grade"]),
+                    escape(s["grade"]) + (f", non-compliant: {escape(s['why'])}" if s.get("why") else ""),
                     str(s["failed"]["critical"]),
                     str(s["failed"]["error"]),
                     str(s["failed"]["warning"]),
@@ -191,7 +191,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     if failing:
         lines += ["", "### Most failed rules", ""]
         lines += _table(
-            ["Rule", "Severity", "Failures", "Feature sets", "Domains"],
+            ["Rule", "Severity", "Failures", "Feature sets", "Domains", "How to fix"],
             [
                 [
                     escape(r["rule"]),
@@ -199,6 +199,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                     str(r["failed"]),
                     str(r["feature_sets"]),
                     escape(", ".join(r["domains"])),
+                    escape((report.get("rules") or {}).get(r["rule"], {}).get("fix") or "-"),
                 ]
                 for r in failing[:MAX_ROWS]
             ],

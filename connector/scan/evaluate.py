@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from featmesh.connector import progress
 from featmesh.connector.contracts import Proposal, load_contracts, proposals
 from featmesh.connector.errors import EXIT_FINDINGS, EXIT_OK
 from featmesh.connector.model import (
@@ -89,17 +90,20 @@ def evaluate_sets(
     given: the read order of all the sets, so an incremental scan meets them as a full one;
     and ``consumers``, the models and services of the stores read, for the rules about
     who reads a set)."""
-    evaluation = evaluate(
-        rules.policy,
-        sets,
-        published=published,
-        consumers=consumers,
-        profiles=profiles.by_set if profiles else None,
-        drift=profiles.drift if profiles else None,
-        waivers=rules.waivers,
-        order=order,
-        contracts=rules.contracts,
-    )
+    label = f"evaluating {len(sets)} feature sets against {', '.join(rules.policy.packs)}"
+    with progress.meter(label, None) as bar:
+        evaluation = evaluate(
+            rules.policy,
+            sets,
+            published=published,
+            consumers=consumers,
+            profiles=profiles.by_set if profiles else None,
+            drift=profiles.drift if profiles else None,
+            waivers=rules.waivers,
+            order=order,
+            contracts=rules.contracts,
+            progress=bar,
+        )
     summary = summarize(evaluation)
     classifications: dict[str, list[dict[str, Any]]] = {}
     for outcome in classification_outcomes(evaluation, run_id=run_id, summary=summary):
@@ -255,6 +259,7 @@ def run_record(
             "name": outcome.evaluation.policy.name,
             "version": outcome.evaluation.policy.version,
             "packs": list(outcome.evaluation.policy.packs),
+            "checks": {rule.id: rule.check.id for rule in outcome.evaluation.policy.rules},
         },
         "sets": {
             fs.qualified_name: {

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,9 +52,49 @@ def profile_sets(
 
     With ``reuse``, a source whose data fingerprint equals its stored profile's is not
     read again (incremental scans); drift is measured only on data that changed."""
-    from featmesh.connector.commands.profile import StderrProgress
+    from featmesh.connector import progress as shown
+    from featmesh.connector.profiling import ProfileOptions
+
+    with_sources = [fs for fs in sets if fs.sources]
+    bar = (
+        shown.meter("profiling sources", len(with_sources), "sets") if progress is not False else shown.SILENT
+    )
+    rows = shown.StderrProgress(into=bar) if bar is not shown.SILENT else None
+    options = ProfileOptions(sample_rows=sample_rows, progress=rows, remote=remote)
+    log.info("profiling the sources of %d feature sets", len(with_sources))
+    before: dict[str, dict[str, str]] = {}  # set qualifiedName -> source -> stored profile
+    for (qn, source), text in (previous(fs.qualified_name for fs in sets) if previous else {}).items():
+        before.setdefault(qn, {})[source] = text
+    out = Profiles()
+    runner: Any = None
+    if engine is not None:
+        from featmesh.connector.errors import FeatmeshError
+        from featmesh.connector.scan.engine import open_engine
+
+        try:
+            runner = open_engine(engine)
+        except FeatmeshError as err:
+            report.warn(f"profiling on {engine.engine} is not possible: {err}")
+            return out
+    with bar:
+        for fs in with_sources:
+            _profile_one(fs, report, out, before, options, reuse, runner, engine)
+            bar.detail = ""  # the rows of the set just done
+            bar.advance()
+    return out
+
+
+def _profile_one(
+    fs: FeatureSet,
+    report: RunReport,
+    out: Profiles,
+    before: Mapping[str, Mapping[str, str]],
+    options: Any,
+    reuse: bool,
+    runner: Any,
+    engine: Any,
+) -> None:
     from featmesh.connector.profiling import (
-        ProfileOptions,
         compute_drift,
         feature_columns,
         feature_profile_json,
@@ -64,65 +103,37 @@ def profile_sets(
         profile_to_json,
     )
 
-    show = sys.stderr.isatty() if progress is None else progress
-    options = ProfileOptions(
-        sample_rows=sample_rows, progress=StderrProgress() if show else None, remote=remote
+    stored = {source: profile_from_json(text) for source, text in before.get(fs.qualified_name, {}).items()}
+    results = (
+        _pushed_down(fs, runner, engine.engine, stored)
+        if runner is not None
+        else profile_feature_set(fs, options, earlier=stored if reuse else None)
     )
-    if not show:
-        log.info("profiling the sources of %d feature sets", len(sets))
-    before: dict[str, dict[str, str]] = {}  # set qualifiedName -> source -> stored profile
-    for (qn, source), text in (previous(fs.qualified_name for fs in sets) if previous else {}).items():
-        before.setdefault(qn, {})[source] = text
-    out = Profiles()
-    runner: Any = None
-    if engine is not None:
-        from featmesh.connector.commands.engine import open_engine
-        from featmesh.connector.errors import FeatmeshError
-
-        try:
-            runner = open_engine(engine)
-        except FeatmeshError as err:
-            report.warn(f"profiling on {engine.engine} is not possible: {err}")
-            return out
-    for number, fs in enumerate(sets, start=1):
-        if not fs.sources:
+    for result in results:
+        if result.reused and result.profile is not None:
+            report.count("profiles_reused")
+            out.by_set.setdefault(fs.qualified_name, result.profile)
+            out.fingerprints.setdefault(fs.qualified_name, []).append(result.profile.fingerprint or "")
             continue
-        if show:
-            print(f"profiling {number}/{len(sets)}: {fs.qualified_name}", file=sys.stderr)
-        stored = {
-            source: profile_from_json(text) for source, text in before.get(fs.qualified_name, {}).items()
-        }
-        results = (
-            _pushed_down(fs, runner, engine.engine, stored)
-            if runner is not None
-            else profile_feature_set(fs, options, earlier=stored if reuse else None)
-        )
-        for result in results:
-            if result.reused and result.profile is not None:
-                report.count("profiles_reused")
-                out.by_set.setdefault(fs.qualified_name, result.profile)
-                out.fingerprints.setdefault(fs.qualified_name, []).append(result.profile.fingerprint or "")
-                continue
-            if result.status == "skipped":
-                report.count("profiles_skipped")
-                continue
-            if result.status == "failed":
-                report.warn(f"{fs.qualified_name}: profiling {result.uri} failed: {result.error}")
-                report.count("profiles_failed")
-            elif result.profile is not None:
-                report.count("profiles")
-                text = profile_to_json(result.profile)
-                key = result.source.uri  # as declared: the same on every machine
-                out.rows.append((fs.qualified_name, key, result.profile.profiled_at, text))
-                out.by_set.setdefault(fs.qualified_name, result.profile)
-                out.fingerprints.setdefault(fs.qualified_name, []).append(result.profile.fingerprint or "")
-                earlier = before.get(fs.qualified_name, {}).get(key)
-                if earlier is not None:
-                    drift = compute_drift(profile_from_json(earlier), result.profile)
-                    out.drift.setdefault(fs.qualified_name, []).extend(drift)
-        for name, (column, dataset) in feature_columns(fs, results).items():
-            out.feature_attributes[fs.feature_qn(name)] = {"profile": feature_profile_json(column, dataset)}
-    return out
+        if result.status == "skipped":
+            report.count("profiles_skipped")
+            continue
+        if result.status == "failed":
+            report.warn(f"{fs.qualified_name}: profiling {result.uri} failed: {result.error}")
+            report.count("profiles_failed")
+        elif result.profile is not None:
+            report.count("profiles")
+            text = profile_to_json(result.profile)
+            key = result.source.uri  # as declared: the same on every machine
+            out.rows.append((fs.qualified_name, key, result.profile.profiled_at, text))
+            out.by_set.setdefault(fs.qualified_name, result.profile)
+            out.fingerprints.setdefault(fs.qualified_name, []).append(result.profile.fingerprint or "")
+            earlier = before.get(fs.qualified_name, {}).get(key)
+            if earlier is not None:
+                drift = compute_drift(profile_from_json(earlier), result.profile)
+                out.drift.setdefault(fs.qualified_name, []).extend(drift)
+    for name, (column, dataset) in feature_columns(fs, results).items():
+        out.feature_attributes[fs.feature_qn(name)] = {"profile": feature_profile_json(column, dataset)}
 
 
 def _pushed_down(

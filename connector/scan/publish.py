@@ -8,7 +8,7 @@ starts, so that ``scan --resume`` can finish it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from featmesh.connector import progress
@@ -42,21 +42,23 @@ def push(
     scopes: list[str],
     keep: set[str] | None = None,
     current: dict[tuple[str, str], dict[str, Any]] | None = None,
+    retire: Sequence[str] = (),
 ) -> tuple[Plan, dict[str, Any] | None]:
     """Plan against the catalog and, unless a dry run, apply. A catalog failure is
     recorded in the report, never raised: what was read stays recorded. The feature sets
-    in ``keep`` (skipped by an incremental scan) keep the classifications they have."""
+    in ``keep`` (skipped by an incremental scan) keep the classifications they have.
+    Everything under the store qualifiedNames in ``retire`` is retired."""
     progress.step(f"planning {len(desired)} entities against {catalog.uri}")
     superseded = superseded_placeholders(desired)
     try:
         if current is None:
             current = catalog.current(
                 [*((e["typeName"], e["attributes"]["qualifiedName"]) for e in desired), *superseded],
-                scopes,
+                [*scopes, *retire],
             )
     except CatalogError as err:
         report.fail(f"catalog unreachable, nothing was written: {err}")
-        log.error("%s", err)
+        log.info("%s", err)  # recorded: the command prints it once
         return Plan(), None
     if keep:
         keep_classifications(desired, current, keep)
@@ -67,6 +69,7 @@ def push(
         protected=[DATA_PRODUCT],
         keep_deleted=keep_deleted,
         superseded=superseded,
+        retire_scope=retire,
     )
     if dry_run:
         return plan, None
@@ -87,7 +90,7 @@ def push(
         applied = catalog.apply(plan, run_id=report.run_id)
     except CatalogError as err:
         report.fail(str(err))
-        log.error("%s", err)
+        log.info("%s", err)  # recorded: the command prints it once
         return plan, None
     for failure in applied.failed:
         report.fail(failure)

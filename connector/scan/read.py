@@ -56,14 +56,14 @@ def read_sources(specs: Iterable[SourceSpec], report: RunReport) -> ReadResult:
             stores = read_source(spec, source_report)
         except FeatmeshError as err:
             source_report.fail(str(err))
-            log.error("source %s failed: %s", spec.uri, err)
+            log.info("source %s failed: %s", spec.uri, err)
             if isinstance(err, InputError):
                 result.input_errors.append(err)
             result.per_source.append((source_report, []))
             continue
         except OSError as err:  # a permission error, a vanished file
             source_report.fail(f"cannot read: {err.strerror or err}")
-            log.error("source %s failed: %s", spec.uri, err)
+            log.info("source %s failed: %s", spec.uri, err)
             result.per_source.append((source_report, []))
             continue
         clash = _same_store(result, stores)
@@ -73,11 +73,12 @@ def read_sources(specs: Iterable[SourceSpec], report: RunReport) -> ReadResult:
                 "the same store (each would delete the other's feature sets)"
             )
             source_report.fail(message)
-            log.error("source %s failed: %s", spec.uri, message)
+            log.info("source %s failed: %s", spec.uri, message)
             result.input_errors.append(InputError(message, path=spec.uri))
             result.per_source.append((source_report, []))
             continue
         log.info("source %s: %d feature sets", spec.uri, source_report.feature_sets)
+        source_report.stores = [store.qualified_name for store in stores]
         result.per_source.append((source_report, stores))
     progress.done()
     return result

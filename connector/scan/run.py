@@ -51,6 +51,7 @@ from featmesh.connector.scan.read import (
     read_sources,
     resolve_domains,
 )
+from featmesh.connector.scan.removed import Removed, removed_sources
 from featmesh.connector.sources import SourceSpec
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,10 @@ class ScanOptions:
     """Data contract files or folders the feature sets are checked against."""
     profile_engine: Any = None
     """An ``EngineChoice`` to push profiles down to Spark or Databricks SQL (None: local)."""
+    config_sources: bool = False
+    """The sources are featmesh.yaml's: a source that left it since its last scan is named."""
+    retire_removed: bool = False
+    """Retire the feature sets of the stores of sources no longer scanned."""
 
     def catalog_options(self) -> dict[str, Any]:
         options: dict[str, Any] = dict(self.catalog_settings)
@@ -142,11 +147,14 @@ def _scan(
     sets = [fs for store in stores for fs in store.feature_sets]
     scopes = [store.qualified_name for store in stores]
     current: dict[tuple[str, str], dict[str, Any]] = {}
+    history = _history(catalog, report) if down is None else []
+    removed = removed_sources(history, report.sources) if options.config_sources else []
+    retire = _report_removed(report, removed, options.retire_removed)
     if down is None:
         try:  # what the catalog holds, read once: for the increment and for the plan
             progress.step(f"reading what {catalog.uri} holds for {len(sets)} feature sets")
             keys = mesh_keys(stores, rules=options.rules, exists=catalog.exists)
-            current = catalog.current(keys, scopes)
+            current = catalog.current(keys, [*scopes, *retire])
         except CatalogError as err:
             down = err
     profiles = (
@@ -157,7 +165,6 @@ def _scan(
         {fs.qualified_name: profiles.fingerprint(fs.qualified_name) for fs in sets} if profiles else {}
     )
     signature = rules_signature(rules.policy, options.waivers, contracts=rules.contracts)
-    history = _history(catalog, report) if down is None else []
     last = last_scan(history)
     sets = with_parent_hashes(sets, published, last)
     previous = None if options.full else previous_record(history, signature)
@@ -168,9 +175,6 @@ def _scan(
     skipped = [fs for fs in sets if fs.qualified_name in increment.skipped]
     if increment.skipped:
         report.count("feature_sets_skipped", len(increment.skipped))
-    progress.step(
-        f"evaluating {len(increment.evaluate)} feature sets against {', '.join(rules.policy.packs)}"
-    )
     outcome = evaluate_sets(
         rules,
         increment.evaluate,
@@ -182,6 +186,7 @@ def _scan(
     )
     for error in outcome.evaluation.errors():
         report.fail(f"check {error.rule} raised on {error.target}: {error.message}")
+    progress.step(f"recording the evaluation of {len(sets)} feature sets")
     evaluation = merged_record(
         outcome,
         increment,
@@ -200,7 +205,7 @@ def _scan(
     if down is not None:
         # what was read and evaluated is still summarised and recorded
         report.fail(f"catalog unreachable, nothing was written: {down}")
-        log.error("%s", down)
+        log.info("%s", down)  # recorded: the command prints it once
         offline = map_mesh(
             stores, rules=options.rules, classifications=outcome.classifications, revisions=revisions
         )
@@ -228,6 +233,7 @@ def _scan(
         scopes=scopes,
         keep=set(increment.skipped),
         current=current,
+        retire=retire,
     )
     if profiles and profiles.rows and not options.dry_run:
         try:
@@ -235,6 +241,15 @@ def _scan(
         except CatalogError as err:
             report.warn(f"profiles not stored: {err}")
     summary = summarize(report, stores, mapping, plan, applied, options, evaluation)
+    # retired once the plan is applied without a failure (a refused write may be a retirement)
+    retired = set(retire) if applied is not None and not len(report.failures) else set()
+    summary["removed_sources"] = [
+        {
+            **r.to_json(retired=bool(r.stores) and set(r.stores) <= retired),
+            "retiring": bool(set(r.stores) & set(retire)),
+        }
+        for r in removed
+    ]
     return _finish(
         options,
         report,
@@ -286,6 +301,30 @@ def _profiles(
     )
 
 
+def _report_removed(report: RunReport, removed: Sequence[Removed], retire: bool) -> list[str]:
+    """Name each source no longer scanned in the run report; the stores to retire."""
+    stores: list[str] = []
+    for source in removed:
+        if retire:
+            stores.extend(source.stores)
+        report.count("sources_removed")
+    return stores
+
+
+def removed_message(entry: Mapping[str, Any], *, dry_run: bool = False) -> str:
+    """What a run says of a source no longer scanned (``summary.removed_sources``)."""
+    held = ", ".join(entry.get("stores") or [])
+    if not held:
+        return f"source {entry['uri']} is no longer scanned; no run recorded its stores, nothing to retire"
+    if entry.get("retired") or (dry_run and entry.get("retiring")):
+        done = "would retire" if dry_run else "retired"
+        return f"source {entry['uri']} is no longer scanned: {done} the feature sets of {held}"
+    return (
+        f"source {entry['uri']} is no longer scanned (it left the config): {held} stay in the catalog "
+        "as last scanned; 'featmesh scan --retire-removed' retires their feature sets"
+    )
+
+
 def _published(catalog: Catalog, stores: list[FeatureStore], report: RunReport) -> list[FeatureSet]:
     """The rest of the mesh, as published: what the mesh-wide rules compare with.
     Sets of the stores read in this run come from the run, not the catalog."""
@@ -320,7 +359,9 @@ def _finish(
     summary["status"] = report.status
     summary["failures"] = report.failures.to_json()
     if not options.dry_run:
-        record = {**report.to_json(), "summary": summary}
+        record = {**report.to_json(), "summary": summary, "config_sources": options.config_sources}
+        if summary.get("removed_sources"):
+            record["removed_sources"] = summary["removed_sources"]
         if evaluation is not None:
             record["evaluation"] = evaluation
         if report.status != "ok" and not catalog.transactional and pending[0]:
@@ -328,7 +369,7 @@ def _finish(
         try:
             catalog.record_run(record)
         except FeatmeshError as err:  # a run nobody can find again is not a finished run
-            log.error("could not record the run: %s", err)
+            log.info("could not record the run: %s", err)
             report.fail(f"the run was not recorded: {err}")
             summary["status"] = report.status
             summary["failures"] = report.failures.to_json()
@@ -403,6 +444,7 @@ def summarize(
                 "status": s.status,
                 "feature_sets": s.feature_sets,
                 "error": s.error,
+                **({"problems": [str(p) for p in s.problems]} if s.problems else {}),
             }
             for s in report.sources
         ],
@@ -419,6 +461,7 @@ def summarize(
         },
         "warnings": report.warnings.to_json() + [w for s in report.sources for w in s.warnings.to_json()],
         "failures": report.failures.to_json(),
+        "removed_sources": [],
     }
 
 

@@ -45,6 +45,8 @@ def contract_conformance(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext
     no such column; or a TTL of ``12h`` on a product promising freshness within ``1d``
     Passes: every column read is in the active contract, types fit, TTL ``2d`` >= ``1d``
     Not applicable when no contract covers any of the set's sources.
+    Fix: read only columns the contract lists, cast where the types differ, set a TTL of
+    at least the contract's freshness, or move to the contract's active version.
     """
     covered = [(s, ctx.contracts[s.uri]) for s in fs.sources if s.uri in ctx.contracts]
     if not covered:

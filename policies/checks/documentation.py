@@ -36,6 +36,8 @@ def set_description(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> 
 
     Fails:  ``name: card_txn_7d``, ``description: "Card txn 7d"``
     Passes: ``description: "Card transactions per customer over the last 7 days, by merchant type"``
+    Fix: write a sentence under ``description:`` saying what the set holds, per which
+    key, over which window.
     """
     problem = description_problem(fs.name, fs.description, p["min_length"])
     return PASS if problem is None else fail(f"feature set '{fs.name}': {problem}")
@@ -54,6 +56,7 @@ def feature_description(
 
     Fails:  ``name: txn_count``, no description, or ``description: "txn count"``
     Passes: ``description: "Number of settled card transactions in the window"``
+    Fix: give each feature a ``description:`` saying what it measures and in which unit.
     """
     min_length = p["min_length"]
     for feature in fs.features:

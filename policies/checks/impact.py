@@ -70,6 +70,8 @@ def breaking_change(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
     Passes: the same change when nothing reads ``txn_count_7d``; adding a feature
     Not applicable without a catalog (nothing published to compare with), or to a set
     never published.
+    Fix: publish the change as a new version (``version: 3``) and keep the old one until
+    its readers move, or tell the owners named before removing it.
     """
     published: dict[tuple[str, str, str], list[FeatureSet]] = defaultdict(list)
     for fs in mesh.previous:
@@ -145,6 +147,8 @@ def consumer_on_old_version(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
     Fails:  ``fraud-model@7`` reads ``txn_aggregates@1`` while ``txn_aggregates@2`` exists
     Passes: every reader reads the newest version
     Not applicable to a set that has only one version in the mesh.
+    Fix: move the reader named to the newest version of the set (or retire the old
+    version once nothing reads it).
     """
     versions: dict[tuple[str, str, str], list[FeatureSet]] = defaultdict(list)
     for fs in mesh.sets:
@@ -180,6 +184,9 @@ def consumer_on_old_revision(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
     which has gained a feature since (its revision is now ``8a0e5c7f1b2d``)
     Passes: every consumer naming a revision of the set names the one it has now
     Not applicable to a set no consumer names a revision of.
+    Fix: retrain the model named on the set's current definition and record that revision
+    where the model is declared (``consumers: reads: revision:``), or restore the definition
+    it was trained on.
     """
     named: dict[str, list[tuple[str, str | None, str]]] = defaultdict(list)
     for consumer in mesh.consumers:
@@ -217,6 +224,8 @@ def consumer_on_noncompliant_set(
     ``risk-shared/customer_risk_360@1``, which is non-compliant (grade D, score 58.0);
     or reads a set removed from its store
     Passes: every set it reads is compliant
+    Fix: bring the set read to compliance (its own findings say how), move the consumer to
+    a compliant set or version, or waive this rule for the consumer while it moves.
     """
     who = f"{_who(consumer)} ({consumer.owner or 'no owner'})"
     for read in consumer.reads:

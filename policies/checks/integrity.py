@@ -25,6 +25,7 @@ def definition_consistent(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContex
     on which was applied last)
     Passes: several asset files for ``transactions:1`` that differ only in
     ``materialization_settings`` (merged: the last file's settings win)
+    Fix: make the files agree on the definition, or give one of them a new ``version``.
     """
     conflict = fs.extra.get(CONFLICT)
     if conflict:
@@ -41,6 +42,7 @@ def version_unchanged(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -
     definition the catalog holds (``check --catalog``) or the last scan recorded.
     Fails:  ``accounts`` version 1 gains a feature and keeps ``version: "1"``
     Passes: the same change published as ``version: "2"``
+    Fix: give the changed definition a new ``version`` (the old one stays reproducible).
     """
     previous = fs.extra.get(PREVIOUS_HASH)
     if previous and previous != fs.content_hash:

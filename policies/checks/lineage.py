@@ -46,6 +46,8 @@ def source_resolves(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> 
     Fails:  no ``sources`` and no ``derived_from``; or ``derived_from`` a set that has
     no sources itself
     Passes: ``sources: [{uri: "abfss://raw@lake.dfs.core.windows.net/cards/txn"}]``
+    Fix: add ``sources:`` (the table or path the set is computed from), or
+    ``derived_from:`` a set that has sources.
     """
     if resolves(fs, ctx.mesh):
         return PASS

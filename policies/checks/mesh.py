@@ -80,6 +80,8 @@ def feature_meaning_conflict(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
     Fails:  ``customer_age`` is ``int32`` in domain ``marketing`` and ``string`` in
     ``risk``; or ``balance`` has ``unit: eur`` in one domain and ``unit: usd`` in another
     Passes: both domains define ``customer_age`` as ``int32`` (or call one ``age_band``)
+    Fix: use the other domain's type and unit for the name, or rename the feature
+    (``age_band``) so the two no longer collide.
     """
     ignore = frozenset(p["ignore_names"])
     tags = tuple(p["meaning_tags"])
@@ -153,6 +155,8 @@ def duplicate_engineering(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
     Fails:  ``sum(amount) over 7d`` of ``abfss://raw@lake.../cards/txn`` column ``amount``
     is a feature in both ``payments`` and ``risk`` (duplicate effort: share one)
     Passes: ``risk`` reuses the ``payments`` feature set through ``derived_from``
+    Fix: read the other domain's feature set through ``derived_from`` instead of
+    computing the same feature again.
     """
     passthrough = p["include_passthrough"]
     normalized: dict[str | None, str] = {None: "", "": ""}  # texts recur: normalise once
@@ -222,6 +226,8 @@ def stale_derived(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
     Not applicable to sets that derive from nothing, or whose source records no hashes.
     (``featmesh scan`` records them from its run history: the parents' hashes when the
     derived set's own definition last changed.)
+    Fix: rebuild the derived set from its parents' current definitions and scan again
+    (the new hashes are recorded).
     """
     for fs in mesh.sets:
         if not mesh.is_local(fs):

@@ -17,6 +17,8 @@ def owner_present(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Ou
 
     Fails:  ``owner:`` left out (and no store-wide owner either).
     Passes: ``owner: payments-data@contoso.com``
+    Fix: add ``owner:`` to the set, or once for every set to the store block (a team
+    address or ``group:NAME``).
     """
     if fs.owner and fs.owner.strip():
         return PASS
@@ -41,6 +43,8 @@ def owner_principal(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> 
     Fails:  ``owner: bob`` (a first name nobody can page)
     Passes: ``owner: payments-data@contoso.com`` or ``owner: group:payments-data``
     Not applicable when there is no owner (``owner_present`` reports that).
+    Fix: set ``owner:`` to an address or group the directory knows
+    (``payments-data@contoso.com``, ``group:payments-data``).
     """
     if not fs.owner:
         return PASS
@@ -66,6 +70,8 @@ def domain_declared(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> 
 
     Fails:  a set whose domain only comes from its store's grouping (rule ``store``)
     Passes: ``domain: payments`` in the manifest, a ``domain`` tag, or the config's mapping
+    Fix: add ``domain:`` to the set or its store block, a ``domain`` tag, or map the
+    source to its domain in featmesh.yaml (``domains:``).
     """
     if fs.domain and fs.domain_rule in p["accept"]:
         return PASS

@@ -38,6 +38,8 @@ def null_fraction(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Ou
 
     Fails:  ``max: 0.05`` and the profile counts 1,200 nulls in 10,000 rows (12%)
     Passes: 300 nulls in 10,000 rows (3%)
+    Fix: fill or filter the nulls upstream, or raise the rule's ``max`` in your pack
+    where nulls are expected.
     """
     profiled = _profiled(fs, ctx)
     if profiled is None:
@@ -84,6 +86,7 @@ def distinct_values(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> 
 
     Fails:  every non-null value of ``is_active`` is ``true`` (1 distinct value)
     Passes: ``is_active`` holds both ``true`` and ``false``
+    Fix: drop a feature that never varies, or check the pipeline that computes it.
     """
     profiled = _profiled(fs, ctx)
     if profiled is None:
@@ -161,6 +164,8 @@ def value_range(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Outc
     ``ranges``; features with neither are not applicable.
     Fails:  ``tags: {valid_min: 0, valid_max: 1}`` and the profile's max is 3.5
     Passes: the profile's min is 0.0 and max 0.97
+    Fix: fix the values upstream, or correct the feature's ``valid_min`` / ``valid_max``
+    tags.
     """
     ranges = p["ranges"]
     if not ranges and not any("valid_min" in f.tags or "valid_max" in f.tags for f in fs.features):
@@ -214,6 +219,8 @@ def freshness_lag(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Ou
 
     Fails:  ``ttl: 1d`` and the newest ``event_ts`` in the data is 3 days old
     Passes: the newest ``event_ts`` is 2 hours old
+    Fix: run the pipeline that materialises the set, or set a ``ttl`` that matches how
+    often it runs.
     """
     profile = ctx.profile(fs)
     if profile is None:
@@ -254,6 +261,8 @@ def feature_drift(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Ou
     profile (``max_psi: 0.25``), or ``channel``'s category shares moved by 0.35
     Passes: PSI 0.03; a frequency shift of 0.05
     Not applicable without two profiles of the set's data.
+    Fix: check the upstream data and the pipeline for the shift; retrain what reads the
+    feature if the shift is real.
     """
     drifts = ctx.feature_drift(fs)
     if not drifts:

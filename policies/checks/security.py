@@ -58,6 +58,8 @@ def pii_tagged_by_name(
     Fails:  ``name: customer_email`` without a ``pii`` tag
     Passes: ``name: customer_email``, ``tags: {pii: "true"}`` (or ``pii: "false"`` where
     the name misleads: an explicit tag is a decision someone made)
+    Fix: add ``tags: {pii: "true"}`` to the feature, or ``pii: "false"`` where the name
+    misleads.
     """
     search = p["pattern"].search
     keys = p["tag_keys"]
@@ -96,6 +98,7 @@ def pii_tagged_by_sample(
     ``contact`` has no ``pii`` tag (or ``pii: "false"``)
     Passes: the same feature with ``tags: {pii: "true"}``
     Not applicable without a profile of the set's data.
+    Fix: add ``tags: {pii: "true"}`` to the feature (and restrict who can read it).
     """
     columns = ctx.columns(fs)
     if columns is None:
@@ -161,6 +164,8 @@ def pii_keys_tagged(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> 
     Fails:  a Feast view keyed by the entity ``dob_ssn`` ("date of birth and last four
     digits of the social security number") or by ``zipcode``, the view with no ``pii`` tag
     Passes: the same view with ``tags: {pii: "true"}``
+    Fix: add ``tags: {pii: "true"}`` to the set (or ``pii: "false"`` when the key is not
+    personal data).
     """
     keys = p["tag_keys"]
     if any(k in fs.tags for k in keys):

@@ -33,6 +33,8 @@ def set_naming(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Outco
 
     Fails:  ``name: CardTxn-7d``
     Passes: ``name: card_txn_7d``
+    Fix: rename the set to match the pattern (``card_txn_7d``), as a new version if it
+    is published.
     """
     if p["pattern"].fullmatch(fs.name):
         return PASS
@@ -50,6 +52,7 @@ def feature_naming(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> I
 
     Fails:  ``name: TxnCount``
     Passes: ``name: txn_count``
+    Fix: rename the feature to match the pattern (``txn_count``).
     """
     match = p["pattern"].fullmatch
     for feature in fs.features:
@@ -83,6 +86,8 @@ def dtype_allowlist(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> 
 
     Fails:  ``dtype: struct`` or a store type featmesh could not map (``unknown``)
     Passes: ``dtype: float64``
+    Fix: declare a scalar ``dtype:`` from the allowlist (split a struct into features of
+    their own).
     """
     allowed = _known(p["allowed"])
     for feature in fs.features:
@@ -112,6 +117,7 @@ def feature_type_declared(
     Fails:  a Feathr feature ``f_trip_distance: {def: "trip_distance"}`` with no ``type``
     (Feathr infers it at run time)
     Passes: ``f_trip_distance: {def: "trip_distance", type: FLOAT}``
+    Fix: declare the feature's ``type`` in its definition.
     """
     for feature in fs.features:
         if untyped(feature):
@@ -125,6 +131,7 @@ def join_keys_typed(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> 
     Fails:  no ``entities:`` (no join key), or an entity key without ``dtype``
     Passes: ``entities: [customer]``, the entity ``customer`` having
     ``join_keys: [{name: customer_id, dtype: int64}]``
+    Fix: list the set's ``entities:``, each entity's ``join_keys`` with a ``dtype``.
     """
     if not fs.join_keys:
         return fail(f"feature set '{fs.name}' declares no join key")
@@ -144,6 +151,7 @@ def timestamp_declared(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) 
 
     Fails:  no ``timestamp_field``
     Passes: ``timestamp_field: event_ts``
+    Fix: add ``timestamp_field:`` naming the event-time column of the set's source.
     """
     if fs.timestamp_field or any(s.timestamp_field for s in fs.sources):
         return PASS
@@ -168,6 +176,7 @@ def ttl_declared(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> Out
 
     Fails:  no ``ttl``, or ``ttl: 365d`` with ``max_seconds: 2592000``
     Passes: ``ttl: 7d``
+    Fix: add ``ttl:`` (``7d``), no longer than the pack's maximum.
     """
     if not fs.ttl_seconds:
         return fail(f"feature set '{fs.name}' declares no TTL")
@@ -187,6 +196,7 @@ def version_present(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> 
 
     Fails:  no ``version`` (the set is published as ``@latest``)
     Passes: ``version: 2``
+    Fix: add ``version:`` to the set (``version: 1``).
     """
     if fs.version:
         return PASS
@@ -229,6 +239,8 @@ def tag_vocabulary(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContext) -> O
 
     Fails:  ``tags: {Team: payments}`` (unknown key) or ``tags: {tier: platinum}``
     Passes: ``tags: {team: payments, tier: gold}``
+    Fix: use tag keys and values from the vocabulary in the pack (``tier: gold``), or
+    add the term to the pack.
     """
     keys = frozenset(p["keys"])
     values: Mapping[str, list[str]] = p["values"]

@@ -48,6 +48,8 @@ def test_every_builtin_check_has_cases_and_examples() -> None:
     consumer = {c.id for c in all_checks().values() if c.target.value == "consumer"}
     for chk in all_checks().values():
         assert "Fails:" in chk.doc and "Passes:" in chk.doc, chk.id
+        if chk.provider == "featmesh":  # the report's "how to fix" beside each failed rule
+            assert chk.fix and not chk.fix.startswith("Fix"), chk.id
         if chk.provider == "featmesh" and not chk.mesh and chk.id not in consumer:
             assert chk.id in covered, f"no cases for {chk.id}"
     assert consumer == {"consumer_on_noncompliant_set"}  # cases in test_consumer_rules.py

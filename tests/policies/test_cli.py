@@ -214,7 +214,7 @@ def test_one_broken_file_is_a_result_in_every_format_the_rest_checked(tmp_path: 
     out = tmp_path / f"report.{fmt}"
     result = run("check", str(folder), "--format", fmt, "-o", str(out))
     assert result.exit_code == 3, result.output  # incomplete: a file could not be used
-    assert "featmesh: exit 3: the run is incomplete: 1 files could not be used" in result.stderr
+    assert "featmesh: exit 3: the run is incomplete: 1 file could not be used" in result.stderr
     text = out.read_text()
     typo = str(folder / "typo.yaml")
     if fmt == "json":

@@ -19,7 +19,7 @@ ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "header", "div", "span", "dl", "dt", "dd", "main",
     "p", "section", "b", "nav", "a", "h2", "figure", "svg", "line", "text", "polyline", "circle",
     "figcaption", "i", "table", "thead", "tbody", "tr", "th", "td", "button", "label", "input",
-    "output", "details", "summary", "footer", "script", "path", "rect", "g",
+    "output", "details", "summary", "footer", "script", "path", "rect", "g", "article", "h3", "pre", "code",
 }  # fmt: skip
 
 

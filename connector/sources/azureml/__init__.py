@@ -22,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from featmesh.connector import progress
 from featmesh.connector.errors import InputError
 from featmesh.connector.sources import Reader
 
@@ -48,23 +49,26 @@ def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> lis
         raise InputError("expected an Azure ML feature store folder, not a file", path=location)
     builder = StoreBuilder(name=root.resolve().name, uri=location)
     models, retrieval_specs = [], []
-    for path in _yaml_files(root):
-        if path.name.lower() == SPEC_NAME:
-            builder.specs[path.resolve()] = path
-            continue
-        if path.name.lower() == RETRIEVAL_SPEC:
-            retrieval_specs.append(path)
-            continue
-        doc = load_yaml(path)
-        role = classify(doc)
-        if role is None and is_model_asset(doc):
-            models.append(doc)
-            continue
-        if role is None:
-            report.warn(f"{path}: neither a feature set asset nor an entity; skipped")
-            report.count("files_skipped")
-            continue
-        builder.add(role, doc)
+    files = _yaml_files(root)
+    with progress.meter(f"reading {location}", len(files), "files") as bar:
+        for path in files:
+            bar.advance()
+            if path.name.lower() == SPEC_NAME:
+                builder.specs[path.resolve()] = path
+                continue
+            if path.name.lower() == RETRIEVAL_SPEC:
+                retrieval_specs.append(path)
+                continue
+            doc = load_yaml(path)
+            role = classify(doc)
+            if role is None and is_model_asset(doc):
+                models.append(doc)
+                continue
+            if role is None:
+                report.warn(f"{path}: neither a feature set asset nor an entity; skipped")
+                report.count("files_skipped")
+                continue
+            builder.add(role, doc)
     store = store_files(builder.build(report), root)  # files of the store folder, by their path in it
     consumers = model_consumers(models, retrieval_specs, kind=KIND, report=report)
     report.count("entities", len(store.entities))

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from featmesh.connector import progress
 from featmesh.connector.documents import load_yaml
 from featmesh.connector.errors import InputError
 from featmesh.connector.model import FeatureSet, FeatureStore, KeyPlace, LazyKeys, Origin
@@ -38,18 +39,20 @@ def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> lis
     workspace = root if root.is_dir() else root.parent
     included = _included(files, workspace)
     sections: dict[str, dict[str, Located]] = {s: {} for s in SECTIONS}
-    for path in files:
-        if path.resolve() in included:  # read as part of the file that includes it
-            report.count("files_included")
-            continue
-        tree = plain(parse_conf(path, workspace))
-        if not isinstance(tree, dict) or not any(s in tree for s in SECTIONS):
-            report.count("files_skipped")
-            continue
-        report.count("files")
-        text = path.read_text(encoding="utf-8", errors="replace")
-        for section in SECTIONS:
-            _collect(sections[section], section, tree.get(section), path, text)
+    with progress.meter(f"reading {location}", len(files), "files") as bar:
+        for path in files:
+            bar.advance()
+            if path.resolve() in included:  # read as part of the file that includes it
+                report.count("files_included")
+                continue
+            tree = plain(parse_conf(path, workspace))
+            if not isinstance(tree, dict) or not any(s in tree for s in SECTIONS):
+                report.count("files_skipped")
+                continue
+            report.count("files")
+            text = path.read_text(encoding="utf-8", errors="replace")
+            for section in SECTIONS:
+                _collect(sections[section], section, tree.get(section), path, text)
     if root.is_dir():
         report.count("python_files_not_executed", sum(1 for _ in root.rglob("*.py")))
     # a relative path is found beside the conf naming it, named by its path in the workspace

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from featmesh.connector import progress
 from featmesh.connector.documents import Document, load_schema, load_yaml, validate
 from featmesh.connector.errors import InputError
 from featmesh.connector.model import (
@@ -59,36 +60,47 @@ def read(location: str, report: SourceReport, options: Mapping[str, Any]) -> lis
         raise InputError("folder holds no manifest (*.yaml, *.yml)", path=location)
     builders: dict[str, _StoreBuilder] = {}
     first_error: InputError | None = None
-    for path in files:
-        try:
-            doc = load_yaml(path)
-            if root.is_dir() and _other_featmesh_kind(doc):
-                # a policy pack or waivers file beside the manifests (the recommended layout)
-                report.count("files_skipped")
-                continue
-            if root.is_dir() and not _declares_manifest(doc):
-                report.warn(f"{path}: not a featmesh manifest (no 'apiVersion: {API_VERSION}'); skipped")
-                report.count("files_skipped")
-                continue
-            validate(doc, schema())
-            store = doc.data["store"]
-            builder = builders.get(store["name"])
-            if builder is None:
-                builder = _StoreBuilder(name=store["name"], uri=location)
-            builder.add(doc)
-            builders[store["name"]] = builder
-        except InputError as err:
-            # one broken file never blocks the rest: it is recorded, the others are read
-            if root.is_file():
-                raise
-            report.problem(err)
+    with progress.meter(f"reading {location}", len(files), "files") as bar:
+        for path in files:
+            err = _read_file(root, location, path, builders, report)
             first_error = first_error or err
-            continue
-        report.count("files")
+            bar.advance()
     if not builders and first_error is not None:
         raise first_error
     # a relative path is a file beside the manifest: named by the store and that path
     return [store_files(builder.build(report, strict=root.is_file()), None) for builder in builders.values()]
+
+
+def _read_file(
+    root: Path, location: str, path: Path, builders: dict[str, _StoreBuilder], report: SourceReport
+) -> InputError | None:
+    """Read one manifest into its store's builder; a broken file of a folder is recorded
+    and returned (one broken file never blocks the rest), a broken single file raises."""
+    try:
+        doc = load_yaml(path)
+        if root.is_dir() and _other_featmesh_kind(doc):
+            # a policy pack or waivers file beside the manifests (the recommended layout)
+            report.count("files_skipped")
+            return None
+        if root.is_dir() and not _declares_manifest(doc):
+            report.warn(f"{path}: not a featmesh manifest (no 'apiVersion: {API_VERSION}'); skipped")
+            report.count("files_skipped")
+            return None
+        validate(doc, schema())
+        store = doc.data["store"]
+        builder = builders.get(store["name"])
+        if builder is None:
+            builder = _StoreBuilder(name=store["name"], uri=location)
+        builder.add(doc)
+        builders[store["name"]] = builder
+    except InputError as err:
+        # one broken file never blocks the rest: it is recorded, the others are read
+        if root.is_file():
+            raise
+        report.problem(err)
+        return err
+    report.count("files")
+    return None
 
 
 READER = Reader(
@@ -440,7 +452,7 @@ class _KeyLines:
     message needs a line does reading a manifest pay for positions (a set of 40 features has
     some 200 keys). Compared and hashed by identity; never copied (``asdict`` deep-copies)."""
 
-    __slots__ = ("_doc", "_extra", "_pairs", "_raw", "_where")
+    __slots__ = ("_doc", "_extra", "_features", "_found", "_pairs", "_raw", "_where")
 
     def __init__(
         self,
@@ -451,6 +463,8 @@ class _KeyLines:
     ) -> None:
         self._doc, self._where, self._raw, self._extra = doc, where, raw, extra
         self._pairs: tuple[tuple[str, int], ...] | None = None
+        self._found: dict[str, int | None] = {}
+        self._features: dict[str, int] | None = None
 
     def plus(self, extra: Iterable[tuple[str, int]]) -> _KeyLines:
         return _KeyLines(self._doc, self._where, self._raw, (*self._extra, *extra))
@@ -459,6 +473,36 @@ class _KeyLines:
         if self._pairs is None:
             self._pairs = (*_key_lines(self._doc, self._where, self._raw), *self._extra)
         return iter(self._pairs)
+
+    def line(self, name: str) -> int | None:
+        """The line of one key (``owner``, ``features.NAME``, ``features.NAME.dtype``),
+        looked up alone: a finding needs one or two keys of a set, not its 200."""
+        if name in self._found:
+            return self._found[name]
+        line = self._lookup(name)
+        self._found[name] = line
+        return line
+
+    def _lookup(self, name: str) -> int | None:
+        for key, line in reversed(self._extra):
+            if key == name:
+                return line
+        if not name.startswith("features."):
+            known = name in _SET_KEYS and name in self._raw
+            return self._doc.line_of((*self._where, name)) if known else None
+        if self._features is None:
+            self._features = {}
+            for number, feature in enumerate(self._raw.get("features", ())):
+                self._features.setdefault(str(feature["name"]), number)
+        rest = name.removeprefix("features.")
+        j = self._features.get(rest)
+        if j is not None:
+            return self._doc.line_of((*self._where, "features", j))
+        feature_name, _, key = rest.rpartition(".")
+        j = self._features.get(feature_name)
+        if j is None or key not in _FEATURE_KEYS or key not in self._raw["features"][j]:
+            return None
+        return self._doc.line_of((*self._where, "features", j, key))
 
     def __bool__(self) -> bool:
         return True
