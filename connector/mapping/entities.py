@@ -466,6 +466,31 @@ def superseded_placeholders(desired: Iterable[EntityJson]) -> list[tuple[str, st
     return list(found)
 
 
+def abandoned_placeholders(
+    current: Iterable[EntityJson], desired: Iterable[EntityJson]
+) -> list[tuple[str, str]]:
+    """The placeholders featmesh made that the catalog's processes of the scanned stores
+    read or write (``current``) and that no ``desired`` entity is: a source a set no longer
+    reads, or that is named otherwise now (a repo-local file once named by its absolute
+    path). Candidates only: a placeholder goes once nothing reads it any more, a process
+    of a store not scanned in this run included (``plan.retire_placeholders``). Only
+    ``featmesh_data_product`` entities featmesh named are ever listed, never a real one."""
+    wanted = {(e["typeName"], e["attributes"]["qualifiedName"]) for e in desired}
+    found: dict[tuple[str, str], None] = {}
+    for entity in current:
+        attributes = entity.get("attributes") or {}
+        for end in ("inputs", "outputs"):
+            for item in attributes.get(end) or []:
+                if not isinstance(item, dict) or item.get("typeName") != DATA_PRODUCT:
+                    continue
+                qn = (item.get("uniqueAttributes") or {}).get("qualifiedName")
+                if not isinstance(qn, str) or not qn.startswith(placeholder_qn("")):
+                    continue
+                if (DATA_PRODUCT, qn) not in wanted:
+                    found[(DATA_PRODUCT, qn)] = None
+    return list(found)
+
+
 def _display_name(source: SourceRef) -> str:
     if source.name:
         return source.name

@@ -15,7 +15,12 @@ from featmesh.connector import progress
 from featmesh.connector.catalog import Catalog
 from featmesh.connector.catalog.plan import Plan, compute_plan, owned
 from featmesh.connector.errors import CatalogError
-from featmesh.connector.mapping.entities import DATA_PRODUCT, FEATURE_SET, superseded_placeholders
+from featmesh.connector.mapping.entities import (
+    DATA_PRODUCT,
+    FEATURE_SET,
+    abandoned_placeholders,
+    superseded_placeholders,
+)
 from featmesh.connector.runreport import RunReport
 
 log = logging.getLogger(__name__)
@@ -49,6 +54,11 @@ def push(
                 [*((e["typeName"], e["attributes"]["qualifiedName"]) for e in desired), *superseded],
                 scopes,
             )
+        # placeholders the scanned stores' pipelines read before and read no more
+        abandoned = [k for k in abandoned_placeholders(current.values(), desired) if k not in current]
+        if abandoned:
+            current.update(catalog.current(abandoned, []))
+            superseded = [*superseded, *abandoned]
     except CatalogError as err:
         report.fail(f"catalog unreachable, nothing was written: {err}")
         log.error("%s", err)

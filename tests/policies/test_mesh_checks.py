@@ -179,7 +179,8 @@ def test_a_join_key_typed_two_ways_in_one_store_fails_both_sets(one_rule) -> Non
         "join key 'customer_id' is 'int64' here but 'string' in "
         "featmesh://manifest/payments/b@1 of the same store"
     )
-    assert got[("b@1", "r")][0] == "failed" and "'int64' in featmesh://manifest/payments/a@1" in got[("b@1", "r")][1]
+    state, message = got[("b@1", "r")]
+    assert state == "failed" and "'int64' in featmesh://manifest/payments/a@1" in message
     assert got[("c@1", "r")][0] == "failed"
 
 
