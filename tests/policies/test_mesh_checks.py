@@ -7,6 +7,7 @@ from dataclasses import replace
 from featmesh.connector.model import FeatureSetRef, KeyColumn, SourceRef
 from featmesh.policies import evaluate
 from featmesh.policies.context import PARENT_HASHES
+from tests.conftest import run_json
 from tests.policies.helpers import feature, good_set
 
 
@@ -204,3 +205,48 @@ def test_a_published_store_of_the_same_domain_is_compared(one_rule) -> None:
     assert not any("cards" in k[0] for k in states(evaluate(policy, [mine], published=[theirs])))
     narrow = one_rule("join_key_type_consistent", params={"across_stores": False})
     assert states(evaluate(narrow, [mine], published=[theirs]))[("a@1", "r")][0] == "passed"
+
+
+KEYED_TWO_WAYS = """\
+apiVersion: featmesh/v1
+store:
+  name: loans
+  domain: credit
+  owner: credit-ml@contoso.com
+entities:
+  - name: bureau
+    join_keys:
+      - {name: sk_id_bureau, dtype: int64}
+  - name: bureau_stream
+    join_keys:
+      - {name: sk_id_bureau, dtype: string}
+feature_sets:
+  - name: bureau_balance
+    version: "1"
+    description: Monthly bureau balance per credit line, from the bureau extract.
+    entities: [bureau]
+    features:
+      - {name: months_balance, dtype: int64}
+  - name: bureau_balance_stream
+    version: "1"
+    description: Bureau balance changes as they arrive on the stream.
+    entities:
+      - bureau_stream
+    features:
+      - {name: status, dtype: string}
+"""
+
+
+def test_the_finding_is_at_the_set_s_entities_line(tmp_path) -> None:
+    """In a manifest the key is declared where the set names its entities: the finding
+    (SARIF region) points there, for each of the two sets."""
+    (tmp_path / "store.yaml").write_text(KEYED_TWO_WAYS)
+    _, doc = run_json("check", f"manifest:{tmp_path}", "--format", "sarif")
+    found = {
+        r["message"]["text"].split("' is '")[1].split("'")[0]: r["locations"][0]["physicalLocation"]["region"]
+        for r in doc["runs"][0]["results"]
+        if r["ruleId"] == "join-key-type-consistent"
+    }
+    lines = KEYED_TWO_WAYS.splitlines()
+    assert lines[found["int64"]["startLine"] - 1] == "    entities: [bureau]"
+    assert lines[found["string"]["startLine"] - 1] == "    entities:"
