@@ -359,3 +359,31 @@ def _source_inputs_of(uri: str, store: str) -> list[tuple[str, str]]:
         for i in e["attributes"]["inputs"]
     )
 
+
+
+def test_former_placeholders_nothing_reads_are_found_by_name(tmp_path):
+    """A catalog whose pipelines already read the ``file:`` placeholders yet still holds
+    the ones named before (by the absolute path, Feast's former name, or by the path as
+    written, the other readers'): no process names them, so they are looked up by those
+    names, and deleted. One another store's pipeline still reads stays."""
+    own, _ = _labs(tmp_path)
+    uri = f"local:{tmp_path / 'c.db'}"
+    _scan(own, uri)
+    files = sorted((tmp_path / "data").glob("*.parquet"))
+    assert len(files) == 3 and all(f.name in LAB.read_text() for f in files)
+    absolute = [(PRODUCT, placeholder_qn(str(f))) for f in files]
+    written = [(PRODUCT, placeholder_qn(f"../data/{f.name}")) for f in files]
+    catalog = open_catalog(uri)
+    old = [
+        {"typeName": PRODUCT, "attributes": {"qualifiedName": qn, "name": qn.rsplit("/", 1)[-1]}}
+        for _, qn in absolute + written
+    ]
+    reader = _pipeline("featmesh://manifest/elsewhere/x@1/pipeline/source", written[0])
+    reader["attributes"]["name"] = "x source"
+    catalog.apply(compute_plan([*old, reader], catalog.current([], [])), run_id="before")
+    catalog.close()
+
+    summary = _scan(own, uri)
+    assert sorted(_deleted(summary)) == sorted([*absolute, *written[1:]])
+    assert _products(uri, absolute + written) == {written[0]}
+    assert _deleted(_scan(own, uri)) == []

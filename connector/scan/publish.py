@@ -19,6 +19,7 @@ from featmesh.connector.mapping.entities import (
     DATA_PRODUCT,
     FEATURE_SET,
     abandoned_placeholders,
+    is_placeholder,
     superseded_placeholders,
 )
 from featmesh.connector.runreport import RunReport
@@ -55,10 +56,14 @@ def push(
                 scopes,
             )
         # placeholders the scanned stores' pipelines read before and read no more
-        abandoned = [k for k in abandoned_placeholders(current.values(), desired) if k not in current]
-        if abandoned:
-            current.update(catalog.current(abandoned, []))
-            superseded = [*superseded, *abandoned]
+        abandoned = abandoned_placeholders(current.values(), desired)
+        missing = [k for k in abandoned if k not in current]
+        if missing:
+            current.update(catalog.current(missing, []))
+        # and those asked for by their former names (former_placeholder_keys)
+        wanted = {(e["typeName"], e["attributes"]["qualifiedName"]) for e in desired}
+        former = [k for k in current if k[0] == DATA_PRODUCT and is_placeholder(k[1]) and k not in wanted]
+        superseded = [*superseded, *abandoned, *former]
     except CatalogError as err:
         report.fail(f"catalog unreachable, nothing was written: {err}")
         log.error("%s", err)
