@@ -24,6 +24,7 @@ KEY_OF_CHECK = {
     "feature_naming": "name",
     "dtype_allowlist": "dtype",
     "join_keys_typed": "entities",
+    "join_key_type_consistent": "entities",
     "timestamp_declared": "timestamp_field",
     "freshness_lag": "timestamp_field",
     "ttl_declared": "ttl",

@@ -123,3 +123,31 @@ def test_the_summary_and_runs_say_how_many_sets_were_evaluated_and_skipped(tmp_p
     result, rows = run_json("runs", "--catalog", f"local:{db}", "--json")
     assert result.exit_code == 0, result.stderr
     assert [r["evaluated"] for r in rows] == [second["evaluated"], first["evaluated"]]
+
+
+def test_a_key_retyped_in_one_store_re_evaluates_the_other_stores_of_its_domain(tmp_path: Path):
+    """Marketing moved into the customer domain; customer-360 then types ``customer_id``
+    int64. Marketing's sets are unchanged, yet now disagree with it: the incremental scan
+    evaluates them again and finds what ``--full`` finds."""
+    folder, db = _copy(tmp_path), tmp_path / "c.db"
+    marketing = folder / "marketing.yaml"
+    marketing.write_text(marketing.read_text().replace("  domain: marketing\n", "  domain: customer\n", 1))
+    _scan(folder, db)
+    assert not [f for f in _record(db)["evaluation"]["findings"] if f["rule"] == "join-key-type-consistent"]
+    customer = folder / "customer.yaml"
+    text = customer.read_text()
+    assert text.count("{name: customer_id, dtype: string}") == 1
+    customer.write_text(text.replace("customer_id, dtype: string}", "customer_id, dtype: int64}"))
+    shutil.copy(db, tmp_path / "full.db")
+    _scan(folder, db)
+    _scan(folder, tmp_path / "full.db", "--full")
+
+    def keyed(path: Path) -> list[tuple[str, str]]:
+        findings = _record(path)["evaluation"]["findings"]
+        rule = "join-key-type-consistent"
+        return sorted((f["target"], f["message"]) for f in findings if f["rule"] == rule)
+
+    got = keyed(db)
+    assert got == keyed(tmp_path / "full.db")
+    assert any(t.startswith("featmesh://manifest/marketing/") and "customer-360" in m for t, m in got)
+    assert any(t.startswith("featmesh://manifest/customer-360/") for t, _ in got)

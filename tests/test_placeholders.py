@@ -12,11 +12,13 @@ placeholders the same way once the real asset exists (issue text).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 import requests
 
+from featmesh.connector.catalog import open_catalog
 from featmesh.connector.catalog.local import LocalCatalog
 from featmesh.connector.catalog.plan import Change, Plan, compute_plan, retire_placeholders
 from featmesh.connector.mapping.entities import placeholder_qn, superseded_placeholders
@@ -330,3 +332,169 @@ def test_a_mapping_to_the_real_product_names_only_columns_its_schema_shows(tmp_p
     finally:
         if flavour == "atlas":
             fake.stop()
+# ----------------------------------------------------------------- placeholders nobody reads
+
+LAB = SAMPLES / "lab" / "fraud-lab.yaml"
+
+
+def _labs(tmp_path: Path) -> tuple[Path, Path]:
+    """The fraud lab and a mirror store beside it, both reading ``../data/*.parquet``."""
+    shutil.copytree(SAMPLES / "data", tmp_path / "data")
+    own, mirror = tmp_path / "lab", tmp_path / "mirror"
+    own.mkdir()
+    mirror.mkdir()
+    text = LAB.read_text()
+    (own / "fraud-lab.yaml").write_text(text)
+    renamed = text.replace("  name: fraud-lab\n", "  name: fraud-lab-mirror\n", 1)
+    (mirror / "fraud-lab.yaml").write_text(renamed)
+    return own, mirror
+
+
+def _as_named_before(uri: str, folder: Path, store: str) -> list[tuple[str, str]]:
+    """Turn a store's lineage into what a scan made before repo-local files were named by
+    their store (``file:manifest/STORE/path``): each pipeline reads a placeholder named by
+    the file's absolute path on the scanning machine, and a real lake entity too, and the
+    ``file:`` placeholders are not there. Returns the old placeholders."""
+    catalog = open_catalog(uri)
+    try:
+        held = catalog.current([], [f"featmesh://manifest/{store}"])
+        prefix = placeholder_qn(f"file:manifest/{store}/")
+        desired, new, old = [], set(), {}
+        for (type_name, qn), entity in sorted(held.items()):
+            if type_name != PIPELINE or not qn.endswith("/pipeline/source"):
+                continue
+            inputs = []
+            for ref in entity["attributes"]["inputs"]:
+                ref_qn = ref["uniqueAttributes"]["qualifiedName"]
+                assert ref_qn.startswith(prefix), ref_qn
+                new.add((PRODUCT, ref_qn))
+                absolute = placeholder_qn(str((folder / ref_qn.removeprefix(prefix)).resolve()))
+                old[absolute] = None
+                inputs.append({"typeName": PRODUCT, "uniqueAttributes": {"qualifiedName": absolute}})
+            inputs.append({"typeName": ADLS, "uniqueAttributes": {"qualifiedName": REAL_QN}})
+            desired.append({"typeName": PIPELINE, "attributes": {**entity["attributes"], "inputs": inputs}})
+        desired += [
+            {"typeName": PRODUCT, "attributes": {"qualifiedName": qn, "name": qn.rsplit("/", 1)[-1]}}
+            for qn in old
+        ]
+        keys = [(e["typeName"], e["attributes"]["qualifiedName"]) for e in desired]
+        current = catalog.current([*keys, *new], [])
+        plan = compute_plan(desired, current)
+        plan.changes += [Change("delete", k, current=current[k]) for k in sorted(new) if k in current]
+        catalog.apply(plan, run_id="before-file-identities")
+    finally:
+        catalog.close()
+    return [(PRODUCT, qn) for qn in old]
+
+
+def _products(uri: str, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    catalog = open_catalog(uri, read_only=True)
+    try:
+        return set(catalog.current(keys, []))
+    finally:
+        catalog.close()
+
+
+@pytest.mark.parametrize("flavour", ["local", "atlas", "purview"])
+def test_a_placeholder_no_set_reads_any_more_goes_and_the_new_one_stays(tmp_path, monkeypatch, flavour):
+    """A catalog scanned when repo-local files were named by their absolute path: the
+    rescan's pipelines read the ``file:STORE/path`` placeholders, and the absolute-path
+    ones, which nothing reads any more, are deleted; the real lake entity the old lineage
+    also read is never touched."""
+    own, _ = _labs(tmp_path)
+    fake, uri = FakeAtlas(BASE, auth=("featmesh", "pw")), ATLAS_URI
+    headers = {"Authorization": "Basic ZmVhdG1lc2g6cHc="}
+    if flavour == "purview":
+        token = type("T", (), {"token": "t0k3n", "expires_on": 4102444800})()
+        credential = type("C", (), {"get_token": lambda self, *s, **k: token})()
+        monkeypatch.setattr("featmesh.connector.catalog.auth.azure_credential", lambda env=None: credential)
+        fake, uri, headers = FakeAtlas.purview("contoso"), "purview://contoso", {"Authorization": "Bearer x"}
+    elif flavour == "local":
+        uri = f"local:{tmp_path / 'c.db'}"
+    with fake:
+        _scan(own, uri)
+        new = [k for k in _source_inputs_of(uri, "fraud-lab")]
+        assert len(new) == 3 and all(qn.startswith("featmesh://data-product/file:") for _, qn in new)
+        catalog = open_catalog(uri)
+        if flavour == "local":
+            catalog.add_typedefs(ADLS_TYPE)
+        else:
+            assert requests.post(f"{fake.base}/types/typedefs", json=ADLS_TYPE, headers=headers).ok
+        catalog.apply(compute_plan([REAL], catalog.current([(ADLS, REAL_QN)], [])), run_id="lake-scan")
+        catalog.close()
+        old = _as_named_before(uri, own, "fraud-lab")
+        assert len(old) == 3 and _products(uri, [*old, *new]) == set(old)
+
+        summary = _scan(own, uri)
+        assert sorted(_deleted(summary)) == sorted(old)
+        assert _products(uri, [*old, *new, (ADLS, REAL_QN)]) == {*new, (ADLS, REAL_QN)}
+        assert sorted(_source_inputs_of(uri, "fraud-lab")) == sorted(new)
+        again = _scan(own, uri)
+        assert _deleted(again) == []
+
+
+def test_a_placeholder_a_store_not_scanned_still_reads_stays(tmp_path):
+    """Two stores read the same old placeholders; scanning one leaves them to the other
+    (its pipelines still read them), and the other's scan deletes them."""
+    own, mirror = _labs(tmp_path)
+    uri = f"local:{tmp_path / 'c.db'}"
+    _scan(own, uri)
+    _scan(mirror, uri)
+    catalog = open_catalog(uri)
+    catalog.add_typedefs(ADLS_TYPE)
+    catalog.apply(compute_plan([REAL], catalog.current([(ADLS, REAL_QN)], [])), run_id="lake-scan")
+    catalog.close()
+    old = _as_named_before(uri, own, "fraud-lab")
+    assert _as_named_before(uri, mirror, "fraud-lab-mirror") == old  # the same files
+
+    summary = _scan(own, uri)
+    assert [k for k in _deleted(summary) if k in old] == []
+    assert _products(uri, old) == set(old)
+    assert set(old) <= set(_source_inputs_of(uri, "fraud-lab-mirror"))
+
+    summary = _scan(mirror, uri)
+    assert sorted(_deleted(summary)) == sorted(old)
+    assert _products(uri, old) == set()
+
+
+def _source_inputs_of(uri: str, store: str) -> list[tuple[str, str]]:
+    catalog = open_catalog(uri, read_only=True)
+    try:
+        held = catalog.current([], [f"featmesh://manifest/{store}"])
+    finally:
+        catalog.close()
+    return sorted(
+        (i["typeName"], i["uniqueAttributes"]["qualifiedName"])
+        for (t, qn), e in held.items()
+        if t == PIPELINE and qn.endswith("/pipeline/source")
+        for i in e["attributes"]["inputs"]
+    )
+
+
+
+def test_former_placeholders_nothing_reads_are_found_by_name(tmp_path):
+    """A catalog whose pipelines already read the ``file:`` placeholders yet still holds
+    the ones named before (by the absolute path, Feast's former name, or by the path as
+    written, the other readers'): no process names them, so they are looked up by those
+    names, and deleted. One another store's pipeline still reads stays."""
+    own, _ = _labs(tmp_path)
+    uri = f"local:{tmp_path / 'c.db'}"
+    _scan(own, uri)
+    files = sorted((tmp_path / "data").glob("*.parquet"))
+    assert len(files) == 3 and all(f.name in LAB.read_text() for f in files)
+    absolute = [(PRODUCT, placeholder_qn(str(f))) for f in files]
+    written = [(PRODUCT, placeholder_qn(f"../data/{f.name}")) for f in files]
+    catalog = open_catalog(uri)
+    old = [
+        {"typeName": PRODUCT, "attributes": {"qualifiedName": qn, "name": qn.rsplit("/", 1)[-1]}}
+        for _, qn in absolute + written
+    ]
+    reader = _pipeline("featmesh://manifest/elsewhere/x@1/pipeline/source", written[0])
+    reader["attributes"]["name"] = "x source"
+    catalog.apply(compute_plan([*old, reader], catalog.current([], [])), run_id="before")
+    catalog.close()
+
+    summary = _scan(own, uri)
+    assert sorted(_deleted(summary)) == sorted([*absolute, *written[1:]])
+    assert _products(uri, absolute + written) == {written[0]}
+    assert _deleted(_scan(own, uri)) == []

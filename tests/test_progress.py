@@ -215,7 +215,8 @@ def test_a_scan_with_a_failed_source_says_which_in_its_exit_line(tmp_path):
     result = run("-q", "scan", str(mesh), str(broken), "--catalog", f"local:{tmp_path / 'c.db'}", "--json")
     assert result.exit_code == 3
     assert result.stderr.splitlines() == [
-        f"featmesh: exit 3: the run is incomplete: 1 source could not be read (first: manifest:{broken}: {broken}:3: "
+        "featmesh: exit 3: the run is incomplete: 1 source could not be read "
+        f"(first: manifest:{broken}: {broken}:3: "
         "invalid YAML: expected ',' or '}', but got '<stream end>')"
     ]
 

@@ -22,6 +22,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from featmesh.connector import progress
@@ -530,10 +531,18 @@ def _product(
         products[key] = product
 
 
+def is_placeholder(qn: str) -> bool:
+    """A qualifiedName featmesh gives its own placeholders (:func:`placeholder_qn`)."""
+    return qn.startswith(PLACEHOLDER_PREFIX)
+
+
+PLACEHOLDER_PREFIX = "featmesh://data-product/"
+
+
 def placeholder_qn(name: str) -> str:
     """A placeholder's qualifiedName: the name the real entity will have, prefixed, since
     Atlas keeps qualifiedNames unique across types and the real one may come later."""
-    return f"featmesh://data-product/{name}"
+    return f"{PLACEHOLDER_PREFIX}{name}"
 
 
 def superseded_placeholders(desired: Iterable[EntityJson]) -> list[tuple[str, str]]:
@@ -549,6 +558,49 @@ def superseded_placeholders(desired: Iterable[EntityJson]) -> list[tuple[str, st
             qn = (item.get("uniqueAttributes") or {}).get("qualifiedName")
             if qn and type_name not in FEATMESH_TYPES:
                 found[(DATA_PRODUCT, placeholder_qn(qn))] = None
+    return list(found)
+
+
+def former_placeholder_keys(stores: Sequence[FeatureStore]) -> list[tuple[str, str]]:
+    """The placeholders featmesh made, before files of a store's own folder were named by
+    the store (``file:KIND/STORE/PATH``), for the repo-local files the stores read: Feast's
+    were named by the file's absolute path on the scanning machine, the other readers' by
+    the path as written. Looked up by name (no search of the catalog), for the plan to
+    retire once nothing reads them (``plan.retire_placeholders``)."""
+    found: dict[tuple[str, str], None] = {}
+    for store in stores:
+        for fs in store.feature_sets:
+            for source in fs.sources:
+                written = source.extra.get("path_as_written")  # localfiles.WRITTEN
+                if source.location is None or not isinstance(written, str):
+                    continue
+                for name in (source.location, str(Path(source.location).resolve()), written):
+                    found[(DATA_PRODUCT, placeholder_qn(name))] = None
+    return list(found)
+
+
+def abandoned_placeholders(
+    current: Iterable[EntityJson], desired: Iterable[EntityJson]
+) -> list[tuple[str, str]]:
+    """The placeholders featmesh made that the catalog's processes of the scanned stores
+    read or write (``current``) and that no ``desired`` entity is: a source a set no longer
+    reads, or that is named otherwise now (a repo-local file once named by its absolute
+    path). Candidates only: a placeholder goes once nothing reads it any more, a process
+    of a store not scanned in this run included (``plan.retire_placeholders``). Only
+    ``featmesh_data_product`` entities featmesh named are ever listed, never a real one."""
+    wanted = {(e["typeName"], e["attributes"]["qualifiedName"]) for e in desired}
+    found: dict[tuple[str, str], None] = {}
+    for entity in current:
+        attributes = entity.get("attributes") or {}
+        for end in ("inputs", "outputs"):
+            for item in attributes.get(end) or []:
+                if not isinstance(item, dict) or item.get("typeName") != DATA_PRODUCT:
+                    continue
+                qn = (item.get("uniqueAttributes") or {}).get("qualifiedName")
+                if not isinstance(qn, str) or not is_placeholder(qn):
+                    continue
+                if (DATA_PRODUCT, qn) not in wanted:
+                    found[(DATA_PRODUCT, qn)] = None
     return list(found)
 
 

@@ -25,7 +25,7 @@ from featmesh.connector.model import (
     FeatureSet,
     FeatureStore,
 )
-from featmesh.connector.scan.increment import Increment, count_findings, merge_scores
+from featmesh.connector.scan.increment import Increment, count_findings, key_types, merge_scores
 from featmesh.connector.scan.profile import Profiles
 from featmesh.policies import (
     Evaluation,
@@ -272,6 +272,7 @@ def run_record(
                 "sources": [s.uri for s in fs.sources],
                 "derived_from": [r.qualified_name for r in fs.derived_from],
                 "features": [f.name for f in fs.features],
+                "join_keys": key_types(fs),
                 "score": summary.sets[fs.qualified_name].score,
                 "grade": summary.sets[fs.qualified_name].grade,
                 "compliant": summary.sets[fs.qualified_name].compliant,

@@ -7,8 +7,9 @@ recorded scan of the same catalog:
 - the rules are the same: pack names and versions and their full configuration, the
   waivers file's content, and the day (waivers expire, data ages);
 - no changed, added or removed feature set can change its mesh-wide results: none
-  shares one of its feature names (meaning conflicts) or one of its sources (duplicate
-  engineering), and none is its parent or its child (stale derived sets).
+  shares one of its feature names (meaning conflicts), one of its sources (duplicate
+  engineering) or a join key name whose types or domain changed (key types), and none is
+  its parent or its child (stale derived sets).
 
 Everything else is evaluated as usual, with the skipped sets as the rest of the mesh.
 The skipped sets keep their scores and findings from that run, their classifications
@@ -120,7 +121,7 @@ def plan_increment(
     }
     current = {fs.qualified_name for fs in sets}
     removed = [meta for qn, meta in before.items() if qn not in current]
-    touched = _touched(changed, removed)
+    touched = _touched(changed, removed, before)
     changed_ids = {id(fs) for fs in changed}
     out = Increment(previous_run=record.get("run_id"))
     for fs in sets:
@@ -149,20 +150,38 @@ def _readers_changed(before: Mapping[str, Any] | None, readers: Mapping[str, Any
 @dataclass
 class _Touched:
     names: set[str] = field(default_factory=set)
+    keys: set[str] = field(default_factory=set)
     sources: set[str] = field(default_factory=set)
     sets: set[str] = field(default_factory=set)
     parents: set[str] = field(default_factory=set)
 
 
-def _touched(changed: Sequence[FeatureSet], removed: Sequence[Mapping[str, Any]]) -> _Touched:
+def key_types(fs: FeatureSet) -> list[list[str]]:
+    """The set's join keys as recorded: ``[[name, dtype], ...]``."""
+    return [[k.name, k.dtype] for k in fs.join_keys]
+
+
+def _touched(
+    changed: Sequence[FeatureSet],
+    removed: Sequence[Mapping[str, Any]],
+    before: Mapping[str, Mapping[str, Any]],
+) -> _Touched:
     touched = _Touched()
     for fs in changed:
         touched.names.update(f.name for f in fs.features)
+        # a set's join keys matter to other sets only where their types or domain changed
+        # (most sets of a mesh share a key such as customer_id)
+        prev = before.get(fs.qualified_name) or {}
+        keys = key_types(fs)
+        if prev.get("join_keys") != keys or prev.get("domain") != (fs.domain or fs.store):
+            touched.keys.update(name for name, _ in keys)
+            touched.keys.update(entry[0] for entry in prev.get("join_keys") or ())
         touched.sources.update(s.uri.rstrip("/") for s in fs.sources)
         touched.sets.add(fs.qualified_name)
         touched.parents.update(r.qualified_name for r in fs.derived_from)
     for meta in removed:
         touched.names.update(meta.get("features", []))
+        touched.keys.update(entry[0] for entry in meta.get("join_keys") or ())
         touched.sources.update(s.rstrip("/") for s in meta.get("sources", []))
         touched.parents.update(meta.get("derived_from", []))
     return touched
@@ -171,6 +190,7 @@ def _touched(changed: Sequence[FeatureSet], removed: Sequence[Mapping[str, Any]]
 def _affected(fs: FeatureSet, touched: _Touched) -> bool:
     return (
         any(f.name in touched.names for f in fs.features)
+        or any(k.name in touched.keys for k in fs.join_keys)
         or any(s.uri.rstrip("/") in touched.sources for s in fs.sources)
         or any(r.qualified_name in touched.sets for r in fs.derived_from)
         or fs.qualified_name in touched.parents

@@ -16,7 +16,13 @@ from featmesh.connector.catalog import Catalog
 from featmesh.connector.catalog.plan import Plan, compute_plan, owned
 from featmesh.connector.errors import CatalogError
 from featmesh.connector.mapping.business import GROUP
-from featmesh.connector.mapping.entities import DATA_PRODUCT, FEATURE_SET, superseded_placeholders
+from featmesh.connector.mapping.entities import (
+    DATA_PRODUCT,
+    FEATURE_SET,
+    abandoned_placeholders,
+    is_placeholder,
+    superseded_placeholders,
+)
 from featmesh.connector.runreport import RunReport
 
 log = logging.getLogger(__name__)
@@ -56,6 +62,15 @@ def push(
                 [*((e["typeName"], e["attributes"]["qualifiedName"]) for e in desired), *superseded],
                 [*scopes, *retire],
             )
+        # placeholders the scanned stores' pipelines read before and read no more
+        abandoned = abandoned_placeholders(current.values(), desired)
+        missing = [k for k in abandoned if k not in current]
+        if missing:
+            current.update(catalog.current(missing, []))
+        # and those asked for by their former names (former_placeholder_keys)
+        wanted = {(e["typeName"], e["attributes"]["qualifiedName"]) for e in desired}
+        former = [k for k in current if k[0] == DATA_PRODUCT and is_placeholder(k[1]) and k not in wanted]
+        superseded = [*superseded, *abandoned, *former]
     except CatalogError as err:
         report.fail(f"catalog unreachable, nothing was written: {err}")
         log.info("%s", err)  # recorded: the command prints it once

@@ -25,7 +25,13 @@ from featmesh.connector.errors import (
     InputError,
     UsageError,
 )
-from featmesh.connector.mapping.entities import FEATURE_SET, MeshMapping, map_mesh, mesh_keys
+from featmesh.connector.mapping.entities import (
+    FEATURE_SET,
+    MeshMapping,
+    former_placeholder_keys,
+    map_mesh,
+    mesh_keys,
+)
 from featmesh.connector.mapping.rules import DEFAULT_RULES, MappingRule
 from featmesh.connector.model import FeatureSet, FeatureStore
 from featmesh.connector.runreport import RunReport, utcnow
@@ -154,6 +160,7 @@ def _scan(
         try:  # what the catalog holds, read once: for the increment and for the plan
             progress.step(f"reading what {catalog.uri} holds for {len(sets)} feature sets")
             keys = mesh_keys(stores, rules=options.rules, exists=catalog.exists)
+            keys += former_placeholder_keys(stores)
             current = catalog.current(keys, [*scopes, *retire])
         except CatalogError as err:
             down = err

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from featmesh.connector.model import FeatureSet
+from featmesh.connector.model import FeatureSet, is_known_dtype
 from featmesh.policies.context import PARENT_HASHES, Mesh
 from featmesh.policies.registry import check
 from featmesh.policies.types import Outcome, Related, fail, not_applicable
@@ -249,5 +249,70 @@ def stale_derived(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
                 problems.append(f"no hash recorded for parent {qn}")
             elif recorded[qn] != parent.extra.get("published_content_hash", parent.content_hash):
                 problems.append(f"parent {qn} changed after this set was built")
+        if problems:
+            yield fs, None, fail("; ".join(problems))
+
+
+@check(
+    "join_key_type_consistent",
+    dimension="standardization",
+    mesh=True,
+    params={
+        "across_stores": {
+            "type": "boolean",
+            "default": True,
+            "description": "Also compare the stores of a domain (else only the sets of one store).",
+        }
+    },
+)
+def join_key_type_consistent(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
+    """A join key name has one type across the feature sets of a store and of its domain.
+
+    Two sets keyed by the same column name with different types cannot be joined on it
+    (a training query joining them casts, or matches nothing).
+    Fails:  entity ``bureau_balance`` types ``sk_id_bureau`` as ``int64`` and entity
+    ``stream_bureau_balance`` as ``string``, in one Feast project
+    Passes: both entities type ``sk_id_bureau`` as ``int64``
+    Fix: give the key one type everywhere it is declared (the entity's ``value_type`` /
+    ``join_keys[].dtype``), or name the keys differently where they hold different things.
+    Keys without a known type are ``join-keys-typed``'s business and are not compared.
+    """
+    across = p["across_stores"]
+    # (scope, key name) -> dtype -> store -> an example set
+    groups: dict[tuple[str, str], dict[str, dict[str, FeatureSet]]] = defaultdict(dict)
+    for fs in mesh.sets:
+        store = f"{fs.store_kind}/{fs.store}"
+        scopes = (f"store:{store}", f"domain:{_domain(fs)}") if across else (f"store:{store}",)
+        for key in fs.join_keys:
+            if key.expression is not None or not is_known_dtype(key.dtype):
+                continue
+            for scope in scopes:
+                groups[(scope, key.name)].setdefault(key.dtype, {}).setdefault(store, fs)
+    disputed = {k: by_dtype for k, by_dtype in groups.items() if len(by_dtype) > 1}
+    if not disputed:
+        return
+    for fs in mesh.sets:
+        if not mesh.is_local(fs):
+            continue
+        store = f"{fs.store_kind}/{fs.store}"
+        problems: list[str] = []
+        for key in fs.join_keys:
+            mentioned: set[str] = set()
+            in_store = disputed.get((f"store:{store}", key.name), {})
+            for dtype, stores in in_store.items():
+                if dtype != key.dtype and store in stores:
+                    mentioned.add(dtype)
+                    problems.append(
+                        f"join key '{key.name}' is '{key.dtype}' here but '{dtype}' in "
+                        f"{mesh.qn(stores[store])} of the same store"
+                    )
+            in_domain = disputed.get((f"domain:{_domain(fs)}", key.name), {}) if across else {}
+            for dtype, stores in in_domain.items():
+                other = next((s for s in stores if s != store), None)
+                if dtype != key.dtype and dtype not in mentioned and other is not None:
+                    problems.append(
+                        f"join key '{key.name}' is '{key.dtype}' here but '{dtype}' in "
+                        f"{mesh.qn(stores[other])} of store '{other}', domain '{_domain(fs)}'"
+                    )
         if problems:
             yield fs, None, fail("; ".join(problems))

@@ -60,4 +60,5 @@ def test_every_builtin_check_has_cases_and_examples() -> None:
         "breaking_change",
         "consumer_on_old_version",
         "consumer_on_old_revision",
+        "join_key_type_consistent",
     }

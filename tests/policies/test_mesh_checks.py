@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from featmesh.connector.model import FeatureSetRef, SourceRef
+from featmesh.connector.model import FeatureSetRef, KeyColumn, SourceRef
 from featmesh.policies import evaluate
 from featmesh.policies.context import PARENT_HASHES
+from tests.conftest import run_json
 from tests.policies.helpers import feature, good_set
 
 
@@ -163,3 +164,89 @@ def test_duplicate_engineering_sees_the_source_a_feature_reads(one_rule) -> None
     )
     state, message = states(evaluate(policy, [mine], published=[theirs]))[("card_txn_7d@1#spend_30d", "r")]
     assert state == "failed" and "web_behaviour@1#card_spend_30d" in message
+
+
+def _keyed(name: str, dtype: str, **kw):
+    return good_set(name=name, join_keys=(KeyColumn(name="customer_id", dtype=dtype),), **kw)
+
+
+def test_a_join_key_typed_two_ways_in_one_store_fails_both_sets(one_rule) -> None:
+    policy = one_rule("join_key_type_consistent")
+    a, b, c = _keyed("a", "int64"), _keyed("b", "string"), _keyed("c", "int64")
+    got = states(evaluate(policy, [a, b, c]))
+    state, message = got[("a@1", "r")]
+    assert state == "failed"
+    assert message == (
+        "join key 'customer_id' is 'int64' here but 'string' in "
+        "featmesh://manifest/payments/b@1 of the same store"
+    )
+    state, message = got[("b@1", "r")]
+    assert state == "failed" and "'int64' in featmesh://manifest/payments/a@1" in message
+    assert got[("c@1", "r")][0] == "failed"
+
+
+def test_one_type_per_key_passes_and_untyped_keys_are_not_compared(one_rule) -> None:
+    policy = one_rule("join_key_type_consistent")
+    sets = [_keyed("a", "int64"), _keyed("b", "int64"), _keyed("c", "unknown")]
+    other_domain = _keyed("d", "string", store="risk", domain="risk")
+    got = states(evaluate(policy, sets, published=[other_domain]))
+    assert {got[(n, "r")][0] for n in ("a@1", "b@1", "c@1")} == {"passed"}
+
+
+def test_a_published_store_of_the_same_domain_is_compared(one_rule) -> None:
+    """Another store of the domain, known from the catalog (``check --catalog``), types
+    the key differently: flagged, naming that store; ``across_stores: false`` does not."""
+    policy = one_rule("join_key_type_consistent")
+    mine = _keyed("a", "string")
+    theirs = _keyed("b", "int64", store="cards")  # domain payments too
+    state, message = states(evaluate(policy, [mine], published=[theirs]))[("a@1", "r")]
+    assert state == "failed"
+    assert "'int64' in featmesh://manifest/cards/b@1 of store 'manifest/cards', domain 'payments'" in message
+    assert not any("cards" in k[0] for k in states(evaluate(policy, [mine], published=[theirs])))
+    narrow = one_rule("join_key_type_consistent", params={"across_stores": False})
+    assert states(evaluate(narrow, [mine], published=[theirs]))[("a@1", "r")][0] == "passed"
+
+
+KEYED_TWO_WAYS = """\
+apiVersion: featmesh/v1
+store:
+  name: loans
+  domain: credit
+  owner: credit-ml@contoso.com
+entities:
+  - name: bureau
+    join_keys:
+      - {name: sk_id_bureau, dtype: int64}
+  - name: bureau_stream
+    join_keys:
+      - {name: sk_id_bureau, dtype: string}
+feature_sets:
+  - name: bureau_balance
+    version: "1"
+    description: Monthly bureau balance per credit line, from the bureau extract.
+    entities: [bureau]
+    features:
+      - {name: months_balance, dtype: int64}
+  - name: bureau_balance_stream
+    version: "1"
+    description: Bureau balance changes as they arrive on the stream.
+    entities:
+      - bureau_stream
+    features:
+      - {name: status, dtype: string}
+"""
+
+
+def test_the_finding_is_at_the_set_s_entities_line(tmp_path) -> None:
+    """In a manifest the key is declared where the set names its entities: the finding
+    (SARIF region) points there, for each of the two sets."""
+    (tmp_path / "store.yaml").write_text(KEYED_TWO_WAYS)
+    _, doc = run_json("check", f"manifest:{tmp_path}", "--format", "sarif")
+    found = {
+        r["message"]["text"].split("' is '")[1].split("'")[0]: r["locations"][0]["physicalLocation"]["region"]
+        for r in doc["runs"][0]["results"]
+        if r["ruleId"] == "join-key-type-consistent"
+    }
+    lines = KEYED_TWO_WAYS.splitlines()
+    assert lines[found["int64"]["startLine"] - 1] == "    entities: [bureau]"
+    assert lines[found["string"]["startLine"] - 1] == "    entities:"

@@ -150,6 +150,28 @@ def test_a_view_on_a_kafka_source_is_a_stream_set() -> None:
     assert sum(fs.kind == STREAM for fs in store.feature_sets) == 1
 
 
+def test_a_join_key_typed_int64_by_one_entity_and_string_by_another_is_flagged() -> None:
+    """The home-credit repo's entities ``bureau_balance`` (``sk_id_bureau``, Int64) and
+    ``stream_bureau_balance`` (``sk_id_bureau``, String): the two views keyed by them
+    cannot be joined on the key. Its other ten views share ``sk_id_curr`` as Int64."""
+    _, doc = check("feast-homecredit")
+    got = results(doc, "join-key-type-consistent")
+    failed = {name: message for name, (state, message) in got.items() if state == "failed"}
+    assert failed == {
+        "bureau_balance": "join key 'sk_id_bureau' is 'int64' here but 'string' in "
+        "featmesh://feast/homecredit/stream_flink_merged_bureau_balance@latest of the same store",
+        "stream_flink_merged_bureau_balance": "join key 'sk_id_bureau' is 'string' here but "
+        "'int64' in featmesh://feast/homecredit/bureau_balance@latest of the same store",
+    }
+    assert len(got) == 12
+    severities = {
+        r["severity"]
+        for r in doc["results"]
+        if r["rule"] == "join-key-type-consistent" and r["state"] == "failed"
+    }
+    assert severities == {"warning"}
+
+
 def test_a_registry_written_by_an_older_feast_is_checked_whole() -> None:
     """IBM's repo was built with Feast 0.40 (its plugin's pin), the others with 0.67."""
     code, doc = check("feast-ibm-quickstart")

@@ -140,7 +140,7 @@ def test_check_text_names_the_rules_that_make_a_set_non_compliant(tmp_path: Path
     result = run("check", str(manifest))
     assert result.exit_code == 1
     assert (
-        "featmesh://manifest/marketing/campaign_response@1  score 93.5 (A), "
+        "featmesh://manifest/marketing/campaign_response@1  score 93.8 (A), "
         "NON-COMPLIANT: 1 unwaived error (owner-present)"
     ) in result.stdout.splitlines()
     assert "featmesh://manifest/marketing/campaign_reach@1  score 100 (A), compliant" in result.stdout
