@@ -36,7 +36,7 @@ import click
 
 from featmesh.connector import redact
 from featmesh.connector.cli import Handled
-from featmesh.connector.commands.engine import engine_choice
+from featmesh.connector.commands.engine import engine_plan
 from featmesh.connector.commands.options import catalog_option, profile_options, timeout_option
 from featmesh.connector.config import load_config
 from featmesh.connector.contracts import load_contracts
@@ -67,6 +67,7 @@ from featmesh.connector.scan.read import (
     read_counts,
     read_sources,
     resolve_domains,
+    store_sources,
 )
 from featmesh.connector.sources import parse_source
 from featmesh.policies import Evaluation, evaluate, load_policy, load_waivers, summarize
@@ -268,7 +269,8 @@ def check(
             sample_rows=sample_rows,
             previous=lambda _qns: earlier,
             remote=profile_remote,
-            engine=engine_choice(profile_engine, config),
+            engine=engine_plan(profile_engine, config),
+            source_of=store_sources(result),
         )
         if profile
         else None

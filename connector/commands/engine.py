@@ -6,7 +6,8 @@ azure-identity as the Databricks reader gets it)."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from featmesh.connector.errors import UsageError
@@ -23,6 +24,64 @@ class EngineChoice:
     spark_master: str | None = None
     databricks_host: str | None = None
     warehouse_id: str | None = None
+    named: bool = True
+    """An engine was named (on the command line, for the source or under ``profiling``);
+    False for the default, which Unity Catalog tables override when a warehouse is set."""
+
+
+_KEYS = ("engine", "spark_master", "databricks_host", "warehouse_id")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnginePlan:
+    """Where each source's feature sets are profiled: ``--profile-engine`` for every
+    source, else the source's own ``profiling`` keys over the top-level ones."""
+
+    forced: EngineChoice | None = None
+    default: EngineChoice = field(default_factory=lambda: EngineChoice(engine="local", named=False))
+    by_source: Mapping[str, EngineChoice] = field(default_factory=dict)
+    """Source URI (as ``SourceSpec.uri``) -> its choice, for sources with a ``profiling`` block."""
+
+    def for_source(self, uri: str | None) -> EngineChoice:
+        if self.forced is not None:
+            return self.forced
+        return self.by_source.get(uri or "", self.default)
+
+    def choices(self) -> Iterable[EngineChoice]:
+        yield from (self.forced,) if self.forced is not None else (self.default, *self.by_source.values())
+
+
+def engine_plan(flag: str | None, config: Any = None) -> EnginePlan:
+    """The plan from ``--profile-engine`` (every source) or the config's top-level
+    ``profiling`` keys and each source's ``profiling`` block (key by key)."""
+    settings = {k: getattr(config, _ATTR[k], None) for k in _KEYS} if config is not None else {}
+    default = _choice(settings)
+    if flag:
+        return EnginePlan(forced=replace(default, engine=flag, named=True), default=default)
+    per_source = getattr(config, "source_profiling", None) or {}
+    return EnginePlan(
+        default=default,
+        by_source={uri: _choice({**settings, **dict(own)}) for uri, own in per_source.items()},
+    )
+
+
+_ATTR = {
+    "engine": "profile_engine",
+    "spark_master": "spark_master",
+    "databricks_host": "databricks_host",
+    "warehouse_id": "warehouse_id",
+}
+
+
+def _choice(settings: Mapping[str, Any]) -> EngineChoice:
+    name = settings.get("engine")
+    return EngineChoice(
+        engine=name or "local",
+        spark_master=settings.get("spark_master"),
+        databricks_host=settings.get("databricks_host"),
+        warehouse_id=settings.get("warehouse_id"),
+        named=bool(name),
+    )
 
 
 def open_engine(choice: EngineChoice) -> Any:

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from featmesh.connector.cli import Handled
-from featmesh.connector.commands.engine import engine_choice
+from featmesh.connector.commands.engine import engine_plan
 from featmesh.connector.commands.options import catalog_option, profile_options, timeout_option
 from featmesh.connector.config import Config, load_config
 from featmesh.connector.errors import EXIT_FINDINGS, FeatmeshError, UsageError
@@ -125,7 +125,7 @@ def scan(
             **({"timeout": timeout} if timeout is not None else {}),
         },
         contracts=config.contracts if config else (),
-        profile_engine=engine_choice(profile_engine, config),
+        profile_engine=engine_plan(profile_engine, config),
     )
     outcome = run_scan(options)
     if config is not None and config.report_output is not None and not dry_run:
