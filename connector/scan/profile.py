@@ -151,7 +151,7 @@ def route(fs: FeatureSet, choice: Any) -> Any:
     from urllib.parse import urlparse
 
     unity = any(is_unity_table(fs, s) for s in fs.sources)
-    if unity and not choice.named and choice.warehouse_id:
+    if unity and choice.engine == "local" and not choice.named and choice.warehouse_id:
         choice = replace(choice, engine="databricks-sql")
     if unity and choice.engine == "databricks-sql" and not choice.databricks_host and fs.origin:
         host = urlparse(fs.origin.path).netloc
