@@ -29,6 +29,7 @@ of non-numeric columns are absent (the tables hold doubles).
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -56,6 +57,8 @@ from featmesh.connector.profiling.pushdown import (
     _typed,
     sql_dtype,
 )
+
+log = logging.getLogger(__name__)
 
 SOURCE = "lakehouse-monitoring"
 MONITOR_PATH = "/api/2.1/unity-catalog/tables/{}/monitor"
@@ -115,6 +118,28 @@ def stale(monitor: Monitor, detail: dict[str, Any] | None) -> bool:
     ``lastModified``)."""
     modified = _stamp((detail or {}).get("lastModified"))
     return modified is not None and modified > monitor.refreshed_at
+
+
+def monitored_profile(
+    engine: Any,
+    table: str,
+    relation: str,
+    options: PushdownOptions,
+    detail: dict[str, Any] | None,
+    uri: str,
+    engine_name: str = "databricks-sql",
+) -> DatasetProfile | None:
+    """The profile from the table's monitor, or None (no usable monitor, or metrics older
+    than the table's last write; logged): then it is computed."""
+    monitor, why = find_monitor(engine, table)
+    if monitor is None:
+        if why:
+            log.info("%s: profiled on the warehouse: %s", table, why)
+        return None
+    if stale(monitor, detail):
+        log.info("%s: the monitor's metrics predate the last write; profiled on the warehouse", table)
+        return None
+    return monitor_profile(engine, monitor, relation, options, uri=uri, engine_name=engine_name)
 
 
 _METRICS = (

@@ -220,6 +220,7 @@ def _pushed_down(
     from featmesh.connector.profiling import SourceProfile
     from featmesh.connector.profiling.engines import is_table_name
     from featmesh.connector.profiling.locate import local_path
+    from featmesh.connector.profiling.monitoring import monitored_profile
     from featmesh.connector.profiling.pushdown import PushdownOptions, profile_relation
 
     base_dir = os.path.dirname(os.path.abspath(fs.origin.path)) if fs.origin else None
@@ -261,7 +262,9 @@ def _pushed_down(
                 options = PushdownOptions(previous=options.previous)
             profile = None
             if unity and hasattr(runner, "get"):
-                profile = _from_monitor(runner, str(source.name), relation, options, detail, source.uri, name)
+                profile = monitored_profile(
+                    runner, str(source.name), relation, options, detail, source.uri, name
+                )
             if profile is None:
                 profile = profile_relation(runner, relation, options, uri=source.uri, engine_name=name)
         except FeatmeshError as err:
@@ -273,24 +276,6 @@ def _pushed_down(
             )
         )
     return tuple(results)
-
-
-def _from_monitor(
-    runner: Any, table: str, relation: str, options: Any, detail: Any, uri: str, name: str
-) -> DatasetProfile | None:
-    """The profile from the table's Lakehouse Monitoring tables, or None (no usable
-    monitor, or metrics older than the table's last write: logged)."""
-    from featmesh.connector.profiling.monitoring import find_monitor, monitor_profile, stale
-
-    monitor, why = find_monitor(runner, table)
-    if monitor is None:
-        if why:
-            log.info("%s: profiled on the warehouse: %s", table, why)
-        return None
-    if stale(monitor, detail):
-        log.info("%s: the monitor's metrics predate the last write; profiled on the warehouse", table)
-        return None
-    return monitor_profile(runner, monitor, relation, options, uri=uri, engine_name=name)
 
 
 def _detail(runner: Any, relation: str, target: str) -> dict[str, Any] | None:

@@ -450,3 +450,27 @@ def test_no_monitor_and_time_series_monitors() -> None:
     assert monitor is None and why is not None and "time windows" in why
     responses.replace(responses.GET, MONITOR, json={**MONITOR_INFO, "status": "MONITOR_STATUS_PENDING"})
     assert find_monitor(engine, TABLE)[1] == "its monitor is MONITOR_STATUS_PENDING"
+
+
+@responses.activate
+def test_the_profile_command_reads_the_monitor_too(monkeypatch) -> None:
+    from tests.conftest import run
+
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-test")
+    responses.get(MONITOR, json=MONITOR_INFO)
+    responses.get(f"{MONITOR}/refreshes", json=REFRESHES)
+    responses.add_callback(responses.POST, STATEMENTS, callback=Warehouse())
+    result = run(
+        "profile",
+        TABLE,
+        "--engine",
+        "databricks-sql",
+        "--warehouse-id",
+        "abc123def456",
+        "--databricks-host",
+        HOST,
+    )
+    assert result.exit_code == 0, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert "9,000,000 rows" in first and "from lakehouse-monitoring, refreshed 2025-12-03T00:00:00Z" in first
+    assert "quantiles" in result.stdout and "dapi-test" not in result.stdout + result.stderr
