@@ -6,7 +6,7 @@ azure-identity as the Databricks reader gets it)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,6 +24,9 @@ class EngineChoice:
     spark_master: str | None = None
     databricks_host: str | None = None
     warehouse_id: str | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    """The source's ``env`` (variable a reader expects, variable holding it): the token
+    for Databricks SQL is read through it, as the source's reader reads it."""
     named: bool = True
     """An engine was named (on the command line, for the source or under ``profiling``);
     False for the default, which Unity Catalog tables override when a warehouse is set."""
@@ -47,9 +50,6 @@ class EnginePlan:
             return self.forced
         return self.by_source.get(uri or "", self.default)
 
-    def choices(self) -> Iterable[EngineChoice]:
-        yield from (self.forced,) if self.forced is not None else (self.default, *self.by_source.values())
-
 
 def engine_plan(flag: str | None, config: Any = None) -> EnginePlan:
     """The plan from ``--profile-engine`` (every source) or the config's top-level
@@ -59,10 +59,12 @@ def engine_plan(flag: str | None, config: Any = None) -> EnginePlan:
     if flag:
         return EnginePlan(forced=replace(default, engine=flag, named=True), default=default)
     per_source = getattr(config, "source_profiling", None) or {}
-    return EnginePlan(
-        default=default,
-        by_source={uri: _choice({**settings, **dict(own)}) for uri, own in per_source.items()},
-    )
+    envs = {s.uri: tuple(sorted(s.options.get("env", {}).items())) for s in getattr(config, "sources", ())}
+    by_source = {
+        uri: replace(_choice({**settings, **dict(per_source.get(uri, {}))}), env=envs.get(uri, ()))
+        for uri in {*per_source, *(u for u, e in envs.items() if e)}
+    }
+    return EnginePlan(default=default, by_source=by_source)
 
 
 _ATTR = {
@@ -103,18 +105,18 @@ def open_engine(choice: EngineChoice) -> Any:
             )
         hostname = host.removeprefix("https://").rstrip("/")
         token, _ = token_provider(hostname)
+        if choice.env:
+            token = _through(token, dict(choice.env), hostname)
         return StatementEngine(hostname, warehouse, token)
     raise UsageError(f"unknown profiling engine {choice.engine!r}: one of {', '.join(ENGINES)}")
 
 
-def engine_choice(flag: str | None, config: Any = None) -> EngineChoice | None:
-    """The engine from ``--profile-engine`` or ``profiling.engine`` (None for local)."""
-    name = flag or (getattr(config, "profile_engine", None) if config is not None else None) or "local"
-    if name == "local":
-        return None
-    return EngineChoice(
-        engine=name,
-        spark_master=getattr(config, "spark_master", None),
-        databricks_host=getattr(config, "databricks_host", None),
-        warehouse_id=getattr(config, "warehouse_id", None),
-    )
+def _through(token: Callable[[], str], env: Mapping[str, str], what: str) -> Callable[[], str]:
+    """``token`` read with the source's ``env`` aliases in place."""
+    from featmesh.connector.sources import environment
+
+    def read() -> str:
+        with environment(env, what=what):
+            return token()
+
+    return read

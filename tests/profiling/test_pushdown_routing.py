@@ -5,6 +5,7 @@ default (never pulled through pyarrow), and unchanged data not profiled again.""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -152,3 +153,24 @@ def test_unchanged_files_are_not_profiled_again_on_the_engine(tmp_path: Path) ->
     os.utime(path, (1_800_000_000, 1_800_000_000))
     (changed,) = _pushed_down(fs, engine, "duckdb", {str(path): first.profile}, reuse=True)
     assert not changed.reused and changed.profile is not None and changed.profile.row_count == 700
+
+
+def test_the_warehouse_token_is_read_through_the_source_s_env(tmp_path: Path, monkeypatch) -> None:
+    """Two workspaces, two tokens: the source's ``env`` aliases apply to its warehouse too."""
+    from featmesh.connector.commands.engine import open_engine
+
+    (tmp_path / "payments").mkdir()
+    path = tmp_path / "featmesh.yaml"
+    path.write_text(
+        "version: 1\nprofiling: {enabled: true, warehouse_id: wh-1}\nsources:\n"
+        "  - uri: manifest:payments\n    env: {DATABRICKS_TOKEN: DBX_PAYMENTS_TOKEN}\n"
+    )
+    config = load_config(path)
+    monkeypatch.setenv("DBX_PAYMENTS_TOKEN", "dapi-payments")
+    monkeypatch.delenv("DATABRICKS_TOKEN", raising=False)
+    choice = engine_plan(None, config).for_source(config.sources[0].uri)
+    assert choice.env == (("DATABRICKS_TOKEN", "DBX_PAYMENTS_TOKEN"),) and choice.warehouse_id == "wh-1"
+    chosen = route(_unity_set(), replace(choice, databricks_host="dbc-1.cloud.databricks.com"))
+    engine = open_engine(chosen)
+    assert engine.token() == "dapi-payments"
+    assert "DATABRICKS_TOKEN" not in os.environ  # only while the token is read
