@@ -50,10 +50,12 @@ class Timed:
         self.engine = engine
         self.dialect = engine.dialect
         self.times: list[tuple[str, float]] = []
+        self.start_bytes = int(engine.bytes_received)
 
     @property
     def bytes_received(self) -> int:
-        return int(self.engine.bytes_received)
+        """Result bytes of this run's queries (not the warm-up's)."""
+        return int(self.engine.bytes_received) - self.start_bytes
 
     def schema(self, relation: str) -> list[tuple[str, str]]:
         return list(self.engine.schema(relation))
