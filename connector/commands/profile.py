@@ -153,6 +153,7 @@ def _pushed_down(
     relation = runner.relation(path, fmt)
     options = PushdownOptions(columns=columns, timestamp_column=timestamp_column)
     if is_table_name(path) and hasattr(runner, "get"):  # a Unity Catalog table: its monitor first
+        runner.schema(relation)  # a missing table or column grant fails here, before the monitor
         detail = runner.describe_detail(relation)
         found = monitored_profile(runner, path, relation, options, detail, path, engine)
         if found is not None:
