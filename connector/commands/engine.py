@@ -37,8 +37,8 @@ _KEYS = ("engine", "spark_master", "databricks_host", "warehouse_id")
 
 @dataclass(frozen=True, kw_only=True)
 class EnginePlan:
-    """Where each source's feature sets are profiled: ``--profile-engine`` for every
-    source, else the source's own ``profiling`` keys over the top-level ones."""
+    """Where each source's feature sets are profiled: the source's own ``profiling`` keys
+    over the top-level ones, the engine named by ``--profile-engine`` over both."""
 
     forced: EngineChoice | None = None
     default: EngineChoice = field(default_factory=lambda: EngineChoice(engine="local", named=False))
@@ -46,9 +46,10 @@ class EnginePlan:
     """Source URI (as ``SourceSpec.uri``) -> its choice, for sources with a ``profiling`` block."""
 
     def for_source(self, uri: str | None) -> EngineChoice:
-        if self.forced is not None:
-            return self.forced
-        return self.by_source.get(uri or "", self.default)
+        own = self.by_source.get(uri or "", self.default)
+        if self.forced is not None:  # the command line names the engine; the other keys stay
+            return replace(own, engine=self.forced.engine, named=True)
+        return own
 
 
 def engine_plan(flag: str | None, config: Any = None) -> EnginePlan:
@@ -56,15 +57,14 @@ def engine_plan(flag: str | None, config: Any = None) -> EnginePlan:
     ``profiling`` keys and each source's ``profiling`` block (key by key)."""
     settings = {k: getattr(config, _ATTR[k], None) for k in _KEYS} if config is not None else {}
     default = _choice(settings)
-    if flag:
-        return EnginePlan(forced=replace(default, engine=flag, named=True), default=default)
     per_source = getattr(config, "source_profiling", None) or {}
     envs = {s.uri: tuple(sorted(s.options.get("env", {}).items())) for s in getattr(config, "sources", ())}
     by_source = {
         uri: replace(_choice({**settings, **dict(per_source.get(uri, {}))}), env=envs.get(uri, ()))
         for uri in {*per_source, *(u for u, e in envs.items() if e)}
     }
-    return EnginePlan(default=default, by_source=by_source)
+    forced = replace(default, engine=flag, named=True) if flag else None
+    return EnginePlan(forced=forced, default=default, by_source=by_source)
 
 
 _ATTR = {

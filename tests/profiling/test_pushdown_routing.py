@@ -58,8 +58,10 @@ def test_a_source_s_keys_override_the_top_level_ones(tmp_path: Path) -> None:
     )
     assert (lab.engine, lab.warehouse_id) == ("spark", "wh-shared")
     assert fraud.engine == "local" and fraud.named
-    forced = engine_plan("local", config)  # the command line wins for every source
+    forced = engine_plan("local", config)  # the command line's engine wins for every source
     assert {forced.for_source(s.uri).engine for s in config.sources} == {"local"}
+    on_sql = engine_plan("databricks-sql", config).for_source(config.sources[0].uri)
+    assert (on_sql.engine, on_sql.warehouse_id) == ("databricks-sql", "wh-payments")  # its own warehouse
 
 
 @pytest.mark.parametrize(
