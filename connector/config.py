@@ -53,10 +53,13 @@ class Config:
     profile: bool = False
     sample_rows: int | None = None
     profile_remote: bool = False
-    profile_engine: str = "local"
+    profile_engine: str | None = None
+    """``profiling.engine`` (None: not set, the pyarrow profiler unless a source says otherwise)."""
     spark_master: str | None = None
     warehouse_id: str | None = None
     databricks_host: str | None = None
+    source_profiling: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Source URI -> that source's own ``profiling`` keys (engine, warehouse_id...)."""
     report_format: str | None = None
     report_output: Path | None = None
     contracts: tuple[Path, ...] = ()
@@ -71,11 +74,14 @@ def load_config(path: Path | str) -> Config:
     base = path.parent
     sources = []
     source_domains: dict[str, str] = {}
+    source_profiling: dict[str, dict[str, str]] = {}
     for i, raw in enumerate(data["sources"]):
         spec = _source(doc, i, raw, base)
         sources.append(spec)
         if raw.get("domain"):
             source_domains[spec.uri] = raw["domain"]
+        if raw.get("profiling"):
+            source_profiling[spec.uri] = dict(raw["profiling"])
     catalog = data.get("catalog", {})
     if catalog.get("uri"):
         try:
@@ -105,10 +111,11 @@ def load_config(path: Path | str) -> Config:
         profile=bool(profiling.get("enabled", False)),
         sample_rows=profiling.get("sample_rows"),
         profile_remote=bool(profiling.get("remote", False)),
-        profile_engine=profiling.get("engine", "local"),
+        profile_engine=profiling.get("engine"),
         spark_master=profiling.get("spark_master"),
         warehouse_id=profiling.get("warehouse_id"),
         databricks_host=profiling.get("databricks_host"),
+        source_profiling=source_profiling,
         report_format=report.get("format"),
         report_output=base / report["output"] if "output" in report else None,
         contracts=tuple(base / c for c in data.get("contracts", ())),

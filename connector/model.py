@@ -698,6 +698,16 @@ class DatasetProfile:
     engine: str | None = None
     """Where the metrics were computed: None or ``local`` (pyarrow in featmesh's process),
     ``duckdb``, ``spark``, ``databricks-sql`` (pushed down as SQL)."""
+    metrics_source: str | None = None
+    """``lakehouse-monitoring`` when the metrics were read from a Databricks Lakehouse
+    Monitoring monitor's metric tables instead of being computed (None: computed)."""
+    metrics_refreshed_at: str | None = None
+    """When that monitor last refreshed its metrics (ISO 8601, UTC)."""
+    missing: tuple[str, ...] = ()
+    """What the metrics source did not have, and how it was filled in or that it is absent."""
+    drift: tuple[FeatureDrift, ...] = ()
+    """Drift the metrics source computed itself (a monitor's drift table), used instead of
+    featmesh's own comparison with the previous profile."""
 
     def column(self, name: str) -> ColumnProfile | None:
         return next((c for c in self.columns if c.name == name), None)

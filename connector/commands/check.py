@@ -64,7 +64,7 @@ from featmesh.connector.reports.check_text import render_text
 from featmesh.connector.reports.junit import render_junit
 from featmesh.connector.reports.sarif import render_sarif
 from featmesh.connector.runreport import InputProblem, RunReport
-from featmesh.connector.scan.engine import engine_choice
+from featmesh.connector.scan.engine import engine_plan
 from featmesh.connector.scan.evaluate import FAIL_ON, findings_exit_code, with_parent_hashes
 from featmesh.connector.scan.increment import last_scan
 from featmesh.connector.scan.profile import profile_sets
@@ -75,6 +75,7 @@ from featmesh.connector.scan.read import (
     read_counts,
     read_sources,
     resolve_domains,
+    store_sources,
 )
 from featmesh.connector.scan.select import narrowed, select
 from featmesh.connector.textsafe import counted
@@ -389,7 +390,8 @@ def check(
             sample_rows=sample_rows,
             previous=lambda _qns: earlier,
             remote=profile_remote,
-            engine=engine_choice(profile_engine, config),
+            engine=engine_plan(profile_engine, config),
+            source_of=store_sources(result),
         )
         if profile
         else None

@@ -106,6 +106,8 @@ def _pushed_down(
     timestamp_column: str | None,
     fmt: str | None,
 ) -> DatasetProfile:
+    from featmesh.connector.profiling.engines import is_table_name
+    from featmesh.connector.profiling.monitoring import monitored_profile
     from featmesh.connector.profiling.pushdown import PushdownOptions, profile_relation
     from featmesh.connector.scan.engine import EngineChoice, open_engine
 
@@ -119,6 +121,12 @@ def _pushed_down(
     )
     relation = runner.relation(path, fmt)
     options = PushdownOptions(columns=columns, timestamp_column=timestamp_column)
+    if is_table_name(path) and hasattr(runner, "get"):  # a Unity Catalog table: its monitor first
+        runner.schema(relation)  # a missing table or column grant fails here, before the monitor
+        detail = runner.describe_detail(relation)
+        found = monitored_profile(runner, path, relation, options, detail, path, engine)
+        if found is not None:
+            return found
     return profile_relation(runner, relation, options, uri=path, engine_name=engine)
 
 
@@ -126,6 +134,12 @@ def render(profile: DatasetProfile) -> str:
     lines = [f"{profile.uri}: {profile.row_count:,} rows, {len(profile.columns)} columns"]
     if profile.engine and profile.engine != "local":
         lines[0] += f" (computed on {profile.engine})"
+    if profile.metrics_source:
+        lines[0] = lines[0].replace(
+            "(computed on",
+            f"(from {profile.metrics_source}, refreshed {profile.metrics_refreshed_at}; rest on",
+        )
+        lines.extend(f"  {note}" for note in profile.missing)
     if profile.sampled_rows is not None:
         lines[0] += f" (sampled {profile.sampled_rows:,} rows)"
     if profile.timestamp_column:

@@ -21,7 +21,7 @@ from featmesh.connector.commands.options import (
 from featmesh.connector.config import Config, load_config
 from featmesh.connector.errors import EXIT_FINDINGS, FeatmeshError, UsageError
 from featmesh.connector.mapping.rules import DEFAULT_RULES
-from featmesh.connector.scan.engine import engine_choice
+from featmesh.connector.scan.engine import engine_plan
 from featmesh.connector.scan.evaluate import FAIL_ON
 from featmesh.connector.scan.run import ScanOptions, ScanOutcome, removed_message, run_scan
 from featmesh.connector.sources import parse_source
@@ -140,7 +140,7 @@ def scan(
             **({"timeout": timeout} if timeout is not None else {}),
         },
         contracts=config.contracts if config else (),
-        profile_engine=engine_choice(profile_engine, config),
+        profile_engine=engine_plan(profile_engine, config),
         config_sources=config_sources,
         retire_removed=retire_removed,
     )

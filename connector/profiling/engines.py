@@ -141,6 +141,14 @@ class SparkEngine:
         except Exception as err:
             raise SourceError(f"Spark: {str(err).splitlines()[0]}") from err
 
+    def describe_detail(self, relation: str) -> dict[str, Any] | None:
+        """``DESCRIBE DETAIL`` of a Delta table or path, None for other tables."""
+        try:
+            rows = self.session.sql(f"DESCRIBE DETAIL {relation}").collect()
+        except Exception:  # not a Delta table, or no Delta extension in this session
+            return None
+        return dict(rows[0].asDict()) if rows else None
+
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         try:
             rows = [tuple(r) for r in self.session.sql(sql).collect()]

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from featmesh.connector.errors import InputError
-from featmesh.connector.model import ColumnProfile, DatasetProfile, PiiMatch, to_dict
+from featmesh.connector.model import ColumnProfile, DatasetProfile, FeatureDrift, PiiMatch, to_dict
 
 FORMAT_VERSION = 1
 FEATURE_TOP_VALUES = 5
@@ -40,6 +40,10 @@ def profile_from_dict(data: Mapping[str, Any]) -> DatasetProfile:
             sampled_rows=data.get("sampled_rows"),
             fingerprint=data.get("fingerprint"),
             engine=data.get("engine"),
+            metrics_source=data.get("metrics_source"),
+            metrics_refreshed_at=data.get("metrics_refreshed_at"),
+            missing=tuple(str(m) for m in data.get("missing") or ()),
+            drift=tuple(FeatureDrift(**d) for d in data.get("drift") or ()),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise InputError(f"not a stored dataset profile: {err!r}") from err

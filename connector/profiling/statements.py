@@ -72,7 +72,14 @@ class StatementEngine:
 
     # ------------------------------------------------------------------ HTTP
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    def get(self, path: str) -> dict[str, Any] | None:
+        """GET a workspace REST path (a Unity Catalog API) with the same credentials;
+        None when it answers 404 (no such object)."""
+        return self._call("GET", path, allow_missing=True)
+
+    def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, *, allow_missing: bool = False
+    ) -> Any:
         url = path if path.startswith("https://") else self.base + path
 
         def send() -> requests.Response:
@@ -92,6 +99,8 @@ class StatementEngine:
                 f"Databricks SQL: HTTP {response.status_code} on {path}: the token may not use "
                 f"warehouse {self.warehouse_id} (CAN USE) or read the table (SELECT)"
             )
+        if response.status_code == 404 and allow_missing:
+            return None
         if response.status_code >= 400:
             raise SourceError(f"Databricks SQL: HTTP {response.status_code} on {path}: {_message(response)}")
         try:
@@ -109,6 +118,15 @@ class StatementEngine:
     def schema(self, relation: str) -> list[tuple[str, str]]:
         _, columns = self._run(f"SELECT * FROM {relation} LIMIT 0")
         return columns
+
+    def describe_detail(self, relation: str) -> dict[str, Any] | None:
+        """``DESCRIBE DETAIL`` of a Delta table (its ``lastModified``, ``numFiles``,
+        ``sizeInBytes``...), None when the table is not Delta."""
+        try:
+            rows, columns = self._run(f"DESCRIBE DETAIL {relation}")
+        except (InputError, SourceError):
+            return None
+        return dict(zip((n for n, _ in columns), rows[0], strict=False)) if rows else None
 
     def relation(self, uri: str, fmt: str | None = None) -> str:
         from featmesh.connector.profiling.dialect import quote, quote_table

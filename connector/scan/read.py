@@ -184,6 +184,11 @@ def domain_mapping(
     return mapping
 
 
+def store_sources(read: ReadResult) -> dict[tuple[str, str], str]:
+    """``(store kind, store name)`` -> the URI of the source that gave it."""
+    return {(store.kind, store.name): report.uri for report, stores in read.per_source for store in stores}
+
+
 def _domain_of(fs: FeatureSet, store: FeatureStore, mapping: DomainMap) -> FeatureSet:
     for key in (f"{fs.store_kind}/{fs.store}/{fs.name}", f"{fs.store_kind}/{fs.store}", fs.store):
         if key in mapping:

@@ -56,6 +56,7 @@ from featmesh.connector.scan.read import (
     read_counts,
     read_sources,
     resolve_domains,
+    store_sources,
 )
 from featmesh.connector.scan.removed import Removed, removed_sources
 from featmesh.connector.sources import SourceSpec
@@ -89,7 +90,8 @@ class ScanOptions:
     contracts: tuple[Path, ...] = ()
     """Data contract files or folders the feature sets are checked against."""
     profile_engine: Any = None
-    """An ``EngineChoice`` to push profiles down to Spark or Databricks SQL (None: local)."""
+    """An ``EnginePlan`` (or one ``EngineChoice``): where each source's profiles are
+    computed, pyarrow here or pushed down to Spark or Databricks SQL (None: local)."""
     config_sources: bool = False
     """The sources are featmesh.yaml's: a source that left it since its last scan is named."""
     retire_removed: bool = False
@@ -165,7 +167,9 @@ def _scan(
         except CatalogError as err:
             down = err
     profiles = (
-        _profiles(options, report, catalog if down is None else None, sets) if options.profile else None
+        _profiles(options, report, catalog if down is None else None, sets, store_sources(read))
+        if options.profile
+        else None
     )
     published = _published(catalog, stores, report) if down is None else []
     fingerprints = (
@@ -286,7 +290,11 @@ def _schema_reader(catalog: Catalog, report: RunReport) -> Callable[[str, str], 
 
 
 def _profiles(
-    options: ScanOptions, report: RunReport, catalog: Catalog | None, sets: list[FeatureSet]
+    options: ScanOptions,
+    report: RunReport,
+    catalog: Catalog | None,
+    sets: list[FeatureSet],
+    source_of: Mapping[tuple[str, str], str],
 ) -> Profiles:
     def previous(qns: Iterable[str]) -> Mapping[tuple[str, str], str]:
         if catalog is None:
@@ -305,6 +313,7 @@ def _profiles(
         reuse=not options.full,
         remote=options.profile_remote,
         engine=options.profile_engine,
+        source_of=source_of,
     )
 
 

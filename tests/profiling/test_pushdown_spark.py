@@ -16,6 +16,7 @@ from pushdown_agreement import assert_agree, make_mixed, remember_exact
 from tests_profiling_data import NOW
 
 from featmesh.connector.profiling import profile_dataset
+from featmesh.connector.profiling.dialect import SPARK
 from featmesh.connector.profiling.profiler import ProfileOptions
 from featmesh.connector.profiling.pushdown import PushdownOptions, profile_relation
 
@@ -39,11 +40,11 @@ def test_local_spark_agrees_with_pyarrow(spark: Any, tmp_path: Path) -> None:
     path = tmp_path / "mixed.parquet"
     pq.write_table(table, path, row_group_size=1000)
     remember_exact(table)
-    local = profile_dataset(str(path), ProfileOptions(now=NOW, distinct_limit=3000))
-    options = PushdownOptions(now=NOW, distinct_limit=3000, sample_size=3000)
+    local = profile_dataset(str(path), ProfileOptions(now=NOW, distinct_limit=1500))
+    options = PushdownOptions(now=NOW, distinct_limit=1500, sample_size=3000)
     pushed = profile_relation(spark, spark.relation(str(path)), options, uri=str(path))
     assert pushed.engine == "spark"
     assert_agree(local, pushed, accuracy=options.accuracy)
     user = pushed.column("user_id")
-    assert user is not None and not user.distinct_exact and user.distinct_error == 0.02
+    assert user is not None and not user.distinct_exact and user.distinct_error == SPARK.distinct_error
     assert spark.bytes_received < 20_000
