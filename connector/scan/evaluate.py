@@ -402,16 +402,20 @@ def standing_elsewhere(
     read) leaves a recorded evaluation as it was.
     Costs one lookup per set read and run, never a pass over the mesh."""
     wanted = {r.feature_set.qualified_name: r.feature_set for p in placed for r in p.consumer.reads}
-    scans = [run for run in history if run.get("command") == "scan" and run.get("evaluation")]
+    scans = [
+        (run, set(run["evaluation"].get("stores") or ()))
+        for run in history
+        if run.get("command") == "scan" and run.get("evaluation")
+    ]
     out: dict[str, Standing] = {}
     for qn, ref in sorted(wanted.items()):
         if qn in known:
             continue
         store = f"{ref.store_kind}/{ref.store}"
-        for run in scans:
+        for run, read in scans:
             entry = (run["evaluation"].get("sets") or {}).get(qn)
             gone = (run["evaluation"].get("retired") or {}).get(qn)
-            if entry is None and gone is None and store in (run["evaluation"].get("stores") or ()):
+            if entry is None and gone is None and store in read:
                 why = f"not defined in {store} when run {run.get('run_id')} read it"
                 out[qn] = Standing(name=f"{ref.store}/{ref.name}@{ref.version or 'latest'}", retired=why)
                 break
