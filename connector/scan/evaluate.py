@@ -458,7 +458,7 @@ def standing(
 def _retired(entry: Mapping[str, Any]) -> Standing:
     return Standing(
         name=_shown(entry),
-        retired=f"no longer defined in {entry.get('store')} since run {entry.get('since')}",
+        retired=f"no longer defined in {entry.get('store')}, last defined in run {entry.get('since')}",
     )
 
 
@@ -473,8 +473,8 @@ def retired_sets(
     last: Mapping[str, Any] | None,
 ) -> dict[str, dict[str, Any]]:
     """Sets retired from the stores read now and still read: recorded by the last scan
-    (as a set or as retired) and no longer defined, each with the run it was first missed
-    in and the stores whose consumers read it (``read_by``). A set defined again is no
+    (as a set or as retired) and no longer defined, each with the last run that defined
+    it (``since``: the same in an incremental and a full scan) and the stores whose consumers read it (``read_by``). A set defined again is no
     longer retired, nor is one that no consumer reads any more: the stores read now say
     who of theirs reads it, a store not read now keeps what was recorded of its readers.
     So the record holds what is still read, not every set ever removed."""

@@ -139,6 +139,8 @@ def test_a_model_reading_a_set_removed_from_its_store_is_flagged_until_it_stops(
     manifests, models = _copy(tmp_path)
     db = tmp_path / "c.db"
     _scan(manifests, models, db)
+    with sqlite3.connect(db) as conn:
+        (defined_in,) = conn.execute("SELECT json_extract(record, '$.run_id') FROM runs").fetchone()
     payments = manifests / "payments.yaml"
     doc = payments.read_text(encoding="utf-8")
     start = doc.index("  - name: merchant_risk_signals")
@@ -152,9 +154,9 @@ def test_a_model_reading_a_set_removed_from_its_store_is_flagged_until_it_stops(
         "serving-endpoint/fraud-scoring-service@latest",
     ]
     assert (
-        "reads payments/merchant_risk_signals@1, which is retired (no longer defined in manifest/payments"
-        in (found[0][1])
-    )
+        "reads payments/merchant_risk_signals@1, which is retired (no longer defined in manifest/payments, "
+        f"last defined in run {defined_in})"
+    ) in found[0][1]
     assert _consumer_findings(_scan(manifests, models, db)) == found  # still read, still retired
     reads = models / "risk-models.yaml"
     reads.write_text(
