@@ -474,10 +474,11 @@ def retired_sets(
 ) -> dict[str, dict[str, Any]]:
     """Sets retired from the stores read now and still read: recorded by the last scan
     (as a set or as retired) and no longer defined, each with the last run that defined
-    it (``since``: the same in an incremental and a full scan) and the stores whose consumers read it (``read_by``). A set defined again is no
-    longer retired, nor is one that no consumer reads any more: the stores read now say
-    who of theirs reads it, a store not read now keeps what was recorded of its readers.
-    So the record holds what is still read, not every set ever removed."""
+    it (``since``: the same in an incremental and a full scan) and the stores whose
+    consumers read it (``read_by``). A set defined again is no longer retired, nor is one
+    that no consumer reads any more: the stores read now say who of theirs reads it, a
+    store not read now keeps what was recorded of its readers. So the record holds what
+    is still read, not every set ever removed."""
     before = (last or {}).get("evaluation") or {}
     read = {f"{s.kind}/{s.name}" for s in stores}
     readers = reader_stores(stores)
