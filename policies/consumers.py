@@ -5,8 +5,9 @@ What a rule can say about one is whether the sets it reads can be trusted, which
 only once every set has been evaluated. :func:`evaluate_consumers` runs the rules whose
 check targets ``consumer`` over each :class:`ConsumerAt` (the consumer, its qualifiedName
 and store) its scope matches, given each
-set's :class:`Standing`: the compliance an evaluation gave it (in this run, or in the run
-an incremental scan kept it from), or that it was retired.
+set's :class:`Standing`: the compliance an evaluation gave it (in this run, in the run
+an incremental scan kept it from, or, for a set of a store not read now, in the newest run
+that recorded it), or that it was retired.
 
 A result targets the consumer and names, as its ``feature_set``, the set it is about, so
 it is listed with that set and kept apart from the set's score. Nothing here is stored
@@ -35,7 +36,8 @@ class Standing:
     name: str
     """How a message names the set (``store/name@version``)."""
     compliant: bool | None = None
-    """None: not evaluated in this run or the run it was kept from."""
+    """None: not known to be evaluated (in this run, the run it was kept from, or the
+    newest run that recorded a set of a store not read now)."""
     grade: str | None = None
     score: float | None = None
     retired: str | None = None

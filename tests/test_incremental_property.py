@@ -5,7 +5,8 @@ Each step applies one random edit to a copy of the sample mesh (add, change or r
 feature set, add or remove a waiver, switch the policy packs), copies the catalog, and
 scans it twice: incrementally, and with ``--full`` on the copy. The sample models are
 scanned too, unchanged, so the consumer rule's findings (a model reading a set that an
-edit made non-compliant, or removed) must also agree.
+edit made non-compliant, or removed) must also agree; a "split" edit switches to scanning
+the sets and the models in two runs, so the models are judged on the recorded history.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ rules:
 
 edits = st.lists(
     st.tuples(
-        st.sampled_from(["add", "change", "remove", "waive", "unwaive", "packs"]),
+        st.sampled_from(["add", "change", "remove", "waive", "unwaive", "packs", "split"]),
         st.integers(min_value=0, max_value=10_000),
     ),
     min_size=1,
@@ -61,6 +62,7 @@ class Mesh:
         self.pack.write_text(PACK)
         self.packs: list[str] = ["mesh-baseline"]
         self.added = 0
+        self.split = False
 
     def _docs(self) -> list[tuple[Path, dict[str, Any]]]:
         return [(p, yaml.safe_load(p.read_text())) for p in sorted(self.manifests.glob("*.yaml"))]
@@ -113,15 +115,27 @@ class Mesh:
                 )
             self.waivers.write_text(yaml.safe_dump(waivers, sort_keys=False))
             return
+        elif kind == "split":
+            self.split = not self.split
+            return
         else:
             self.packs = ["mesh-baseline"] if len(self.packs) > 1 else ["mesh-baseline", str(self.pack)]
             return
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
     def scan(self, db: Path, *extra: str) -> dict[str, Any]:
+        """One scan of the sets and the models, or (split) one of each: what both recorded."""
+        if not self.split:
+            return self._scan(db, [str(self.manifests), f"manifest:{self.models}"], extra)
+        return {
+            "sets": self._scan(db, [str(self.manifests)], extra),
+            "models": self._scan(db, [f"manifest:{self.models}"], extra),
+        }
+
+    def _scan(self, db: Path, sources: list[str], extra: tuple[str, ...]) -> dict[str, Any]:
         packs = [a for p in self.packs for a in ("--policy", p)]
         result, summary = run_json(
-            "scan", str(self.manifests), f"manifest:{self.models}", "--catalog", f"local:{db}", "--json",
+            "scan", *sources, "--catalog", f"local:{db}", "--json",
             "--waivers", str(self.waivers), *packs, *extra,
         )  # fmt: skip
         assert result.exit_code == 0, result.stderr
@@ -137,6 +151,7 @@ class Mesh:
             "score": record["score"],
             "counts": summary["findings"],
             "sets": sets,
+            "retired": record.get("retired"),
             "classifications": len(classifications),
         }
 

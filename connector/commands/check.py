@@ -372,7 +372,12 @@ def check(
         held = {(fs.store_kind, fs.store) for fs in context}
         published = [*context, *(fs for fs in published if (fs.store_kind, fs.store) not in held)]
     named = [
-        ConsumerAt(store.consumer_qn(c), store.kind, store.name, replace(c, domain=c.domain or store.domain))
+        ConsumerAt(
+            store.consumer_qn(c),
+            store.kind,
+            store.name,
+            replace(c, owner=c.owner or store.owner, domain=c.domain or store.domain),
+        )
         for store in stores
         for c in store.consumers
     ]

@@ -9,7 +9,7 @@ of it (the contract's ``findings`` and ``score`` blocks among it).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -323,6 +323,8 @@ def merged_record(
     consumers: Mapping[str, list[dict[str, Any]]] | None = None,
     stores: Sequence[FeatureStore] = (),
     last: Mapping[str, Any] | None = None,
+    history: Sequence[Mapping[str, Any]] = (),
+    held: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """The run's evaluation record: the sets evaluated now, and the sets an incremental
     scan skipped with their scores and findings from the run they were evaluated in.
@@ -331,8 +333,11 @@ def merged_record(
 
     Then the consumer rules judge every consumer of ``stores`` on the merged sets'
     compliance, and on the sets retired since (``retired``: sets of the stores read now
-    that an earlier run recorded and this one no longer reads, carried from ``last``):
-    an unchanged model gets its finding whether its set was evaluated now or kept."""
+    that an earlier run recorded and this one no longer reads, carried from ``last`` while
+    a consumer still reads them): an unchanged model gets its finding whether its set was
+    evaluated now or kept. A set of a store not read now is judged on what the run
+    ``history`` recorded of it, and ``held``, the published sets of the other stores
+    (:func:`standing_elsewhere`)."""
     record = run_record(outcome, increment.evaluate, signature=signature, fingerprints=fingerprints)
     record["sets"].update(increment.kept_sets)
     if consumers is not None:
@@ -342,11 +347,15 @@ def merged_record(
     record["findings"] = _without_waivers_used_by_kept(
         record["findings"], increment.kept_findings, rules.waivers
     )
+    record["stores"] = sorted({f"{s.kind}/{s.name}" for s in stores})
     record["retired"] = retired_sets(record["sets"], stores, last)
+    placed = store_consumers(stores)
+    known = standing(record["sets"], record["retired"])
+    known.update(standing_elsewhere(placed, known, history, held))
     judged = evaluate_consumers(
         rules.policy,
-        store_consumers(stores),
-        standing(record["sets"], record["retired"]),
+        placed,
+        known,
         waivers=rules.waivers,
         today=outcome.evaluation.evaluated_at.date(),
     )
@@ -370,12 +379,68 @@ def merged_record(
 
 
 def store_consumers(stores: Sequence[FeatureStore]) -> list[ConsumerAt]:
-    """Every consumer of ``stores`` with its qualifiedName and store."""
+    """Every consumer of ``stores`` with its qualifiedName and store, its owner and
+    domain defaulted from the store's (as the report's readers show them)."""
     return [
-        ConsumerAt(store.consumer_qn(c), store.kind, store.name, replace(c, domain=c.domain or store.domain))
+        ConsumerAt(
+            store.consumer_qn(c),
+            store.kind,
+            store.name,
+            replace(c, owner=c.owner or store.owner, domain=c.domain or store.domain),
+        )
         for store in stores
         for c in store.consumers
     ]
+
+
+def standing_elsewhere(
+    placed: Sequence[ConsumerAt],
+    known: Mapping[str, Standing],
+    history: Sequence[Mapping[str, Any]],
+    held: Collection[str] | None,
+) -> dict[str, Standing]:
+    """The standing of each set a consumer reads that this run did not record: as the
+    newest scan in ``history`` (newest first) recorded it, compliant or not, or retired.
+    A set recorded as evaluated that no store holds any more (not in ``held``, the sets
+    the other stores publish; the stores read now hold only what this run recorded) is
+    retired, and so is one a newer scan of its store did not find. Sets no run in
+    ``history`` recorded are not judged; ``held`` None (the published sets could not be
+    read) leaves a recorded evaluation as it was.
+    Costs one lookup per set read and run, never a pass over the mesh."""
+    wanted = {r.feature_set.qualified_name: r.feature_set for p in placed for r in p.consumer.reads}
+    scans = [
+        (run, set(run["evaluation"].get("stores") or ()))
+        for run in history
+        if run.get("command") == "scan" and run.get("evaluation")
+    ]
+    out: dict[str, Standing] = {}
+    for qn, ref in sorted(wanted.items()):
+        if qn in known:
+            continue
+        store = f"{ref.store_kind}/{ref.store}"
+        for run, read in scans:
+            entry = (run["evaluation"].get("sets") or {}).get(qn)
+            gone = (run["evaluation"].get("retired") or {}).get(qn)
+            if entry is None and gone is None and store in read:
+                why = f"not defined in {store} when run {run.get('run_id')} read it"
+                out[qn] = Standing(name=f"{ref.store}/{ref.name}@{ref.version or 'latest'}", retired=why)
+                break
+            if entry is not None:
+                if held is not None and qn not in held:
+                    why = f"no store publishes it any more; last recorded by run {run.get('run_id')}"
+                    out[qn] = Standing(name=_shown(entry), retired=why)
+                else:
+                    out[qn] = Standing(
+                        name=_shown(entry),
+                        compliant=entry.get("compliant"),
+                        grade=entry.get("grade"),
+                        score=entry.get("score"),
+                    )
+                break
+            if gone is not None:  # retired then, and not defined by any newer scan
+                out[qn] = _retired(gone)
+                break
+    return out
 
 
 def standing(
@@ -392,11 +457,15 @@ def standing(
         for qn, entry in sets.items()
     }
     for qn, entry in retired.items():
-        out[qn] = Standing(
-            name=_shown(entry),
-            retired=f"no longer defined in {entry.get('store')} since run {entry.get('since')}",
-        )
+        out[qn] = _retired(entry)
     return out
+
+
+def _retired(entry: Mapping[str, Any]) -> Standing:
+    return Standing(
+        name=_shown(entry),
+        retired=f"no longer defined in {entry.get('store')}, last defined in run {entry.get('since')}",
+    )
 
 
 def _shown(entry: Mapping[str, Any]) -> str:
@@ -409,15 +478,21 @@ def retired_sets(
     stores: Sequence[FeatureStore],
     last: Mapping[str, Any] | None,
 ) -> dict[str, dict[str, Any]]:
-    """Sets retired from the stores read now: recorded by the last scan (as a set or as
-    retired) and no longer read, each with the run it was first missed in. A set read
-    again is no longer retired; a store not read now keeps what was recorded of it."""
+    """Sets retired from the stores read now and still read: recorded by the last scan
+    (as a set or as retired) and no longer defined, each with the last run that defined
+    it (``since``: the same in an incremental and a full scan) and the stores whose
+    consumers read it (``read_by``). A set defined again is no longer retired, nor is one
+    that no consumer reads any more: the stores read now say who of theirs reads it, a
+    store not read now keeps what was recorded of its readers. So the record holds what
+    is still read, not every set ever removed."""
     before = (last or {}).get("evaluation") or {}
     read = {f"{s.kind}/{s.name}" for s in stores}
+    readers = reader_stores(stores)
     out: dict[str, dict[str, Any]] = {}
     for qn, entry in (before.get("retired") or {}).items():
         if qn not in sets:
-            out[qn] = dict(entry)
+            kept = {s for s in entry.get("read_by") or () if s not in read}
+            out[qn] = {**entry, "read_by": sorted(kept | readers.get(qn, set()))}
     for qn, entry in (before.get("sets") or {}).items():
         if qn in sets or qn in out or entry.get("store") not in read:
             continue
@@ -426,8 +501,19 @@ def retired_sets(
             "version": entry.get("version"),
             "store": entry.get("store"),
             "since": (last or {}).get("run_id"),
+            "read_by": sorted(readers.get(qn, set())),
         }
-    return dict(sorted(out.items()))
+    return {qn: entry for qn, entry in sorted(out.items()) if entry["read_by"]}
+
+
+def reader_stores(stores: Sequence[FeatureStore]) -> dict[str, set[str]]:
+    """Set qualifiedName -> the stores (``kind/name``) of ``stores`` whose consumers read it."""
+    out: dict[str, set[str]] = {}
+    for store in stores:
+        for consumer in store.consumers:
+            for read in consumer.reads:
+                out.setdefault(read.feature_set.qualified_name, set()).add(f"{store.kind}/{store.name}")
+    return out
 
 
 def _without_waivers_used_by_kept(

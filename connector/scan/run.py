@@ -171,7 +171,8 @@ def _scan(
         if options.profile
         else None
     )
-    published = _published(catalog, stores, report) if down is None else []
+    elsewhere = _published(catalog, stores, report) if down is None else None
+    published = elsewhere or []
     fingerprints = (
         {fs.qualified_name: profiles.fingerprint(fs.qualified_name) for fs in sets} if profiles else {}
     )
@@ -207,6 +208,8 @@ def _scan(
         consumers=readers,
         stores=stores,
         last=last,
+        history=history,
+        held=None if elsewhere is None else {fs.qualified_name for fs in elsewhere},
     )
     hashes = {fs.qualified_name: fs.revision_hash for fs in sets}
     held = {qn: e.get("attributes") or {} for (kind, qn), e in current.items() if kind == FEATURE_SET}
@@ -341,15 +344,16 @@ def removed_message(entry: Mapping[str, Any], *, dry_run: bool = False) -> str:
     )
 
 
-def _published(catalog: Catalog, stores: list[FeatureStore], report: RunReport) -> list[FeatureSet]:
+def _published(catalog: Catalog, stores: list[FeatureStore], report: RunReport) -> list[FeatureSet] | None:
     """The rest of the mesh, as published: what the mesh-wide rules compare with.
-    Sets of the stores read in this run come from the run, not the catalog."""
+    Sets of the stores read in this run come from the run, not the catalog. None when
+    the catalog could not say."""
     scanned = {(s.kind, s.name) for s in stores}
     try:
         published = catalog.published_feature_sets(exclude_stores=scanned)
     except CatalogError as err:
         report.warn(f"the published mesh could not be read; mesh-wide rules see this run only: {err}")
-        return []
+        return None
     return [fs for fs in published if (fs.store_kind, fs.store) not in scanned]
 
 

@@ -218,8 +218,9 @@ def consumer_on_noncompliant_set(
     """No model, endpoint or service reads a non-compliant or retired feature set.
 
     Judged after every set is evaluated, one finding per set read, listed with that set
-    and naming the consumer and its owner. A set of a store not scanned in the run has
-    no standing and is not judged.
+    and naming the consumer and its owner (once per set, however many times it reads
+    it). A set of a store not scanned in the run is judged on what the run history
+    recorded of it; a set nothing recorded has no standing and is not judged.
     Fails:  model ``fraud-model@7`` (fraud-ml@contoso.com) reads
     ``risk-shared/customer_risk_360@1``, which is non-compliant (grade D, score 58.0);
     or reads a set removed from its store
@@ -228,11 +229,13 @@ def consumer_on_noncompliant_set(
     a compliant set or version, or waive this rule for the consumer while it moves.
     """
     who = f"{_who(consumer)} ({consumer.owner or 'no owner'})"
+    seen: set[str] = set()
     for read in consumer.reads:
         qn = read.feature_set.qualified_name
         known = standing.get(qn)
-        if known is None:
+        if known is None or qn in seen:
             continue
+        seen.add(qn)
         if known.retired:
             yield qn, fail(f"{who} reads {known.name}, which is retired ({known.retired})")
         elif known.compliant is False:

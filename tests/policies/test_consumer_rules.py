@@ -11,7 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from featmesh.connector.model import Consumer, ConsumerRead, FeatureSetRef
+from featmesh.connector.model import Consumer, ConsumerRead, FeatureSetRef, FeatureStore
+from featmesh.connector.scan.evaluate import retired_sets, store_consumers
 from featmesh.policies import load_policy
 from featmesh.policies.consumers import ConsumerAt, Standing, evaluate_consumers
 from tests.conftest import SAMPLES, run
@@ -138,6 +139,8 @@ def test_a_model_reading_a_set_removed_from_its_store_is_flagged_until_it_stops(
     manifests, models = _copy(tmp_path)
     db = tmp_path / "c.db"
     _scan(manifests, models, db)
+    with sqlite3.connect(db) as conn:
+        (defined_in,) = conn.execute("SELECT json_extract(record, '$.run_id') FROM runs").fetchone()
     payments = manifests / "payments.yaml"
     doc = payments.read_text(encoding="utf-8")
     start = doc.index("  - name: merchant_risk_signals")
@@ -151,9 +154,9 @@ def test_a_model_reading_a_set_removed_from_its_store_is_flagged_until_it_stops(
         "serving-endpoint/fraud-scoring-service@latest",
     ]
     assert (
-        "reads payments/merchant_risk_signals@1, which is retired (no longer defined in manifest/payments"
-        in (found[0][1])
-    )
+        "reads payments/merchant_risk_signals@1, which is retired (no longer defined in manifest/payments, "
+        f"last defined in run {defined_in})"
+    ) in found[0][1]
     assert _consumer_findings(_scan(manifests, models, db)) == found  # still read, still retired
     reads = models / "risk-models.yaml"
     reads.write_text(
@@ -165,7 +168,9 @@ def test_a_model_reading_a_set_removed_from_its_store_is_flagged_until_it_stops(
         + "\n",
         encoding="utf-8",
     )
-    assert _consumer_findings(_scan(manifests, models, db)) == []
+    record = _scan(manifests, models, db)
+    assert _consumer_findings(record) == []
+    assert record["retired"] == {}  # no consumer reads it any more: the entry is dropped
 
 
 def test_check_judges_the_models_on_the_sets_it_checks(tmp_path: Path) -> None:
@@ -229,3 +234,115 @@ def test_a_model_teams_check_judges_its_models_on_the_published_sets(tmp_path: P
         "serving-endpoint fraud-scoring-service (fraud-ml@contoso.com) reads "
         "risk-shared/customer_risk_360@1, which is non-compliant (grade F, score 40)",
     ]
+
+
+def _non_compliant_shared(manifests: Path) -> None:
+    """Untagged PII in ``customer_risk_360``: a critical finding, grade F."""
+    shared = manifests / "risk-shared.yaml"
+    text = shared.read_text(encoding="utf-8")
+    pii = (
+        '      - {name: customer_email, dtype: string, description: "Contact address.", '
+        "source_columns: [email]}\n"
+    )
+    anchor = "      - {name: has_mortgage,"
+    shared.write_text(text.replace(anchor, pii + anchor, 1), encoding="utf-8")
+
+
+def _scan_only(source: str, db: Path, *extra: str) -> dict[str, Any]:
+    result = run("scan", source, "--catalog", f"local:{db}", *extra)
+    assert result.exit_code in (0, 1), result.stderr
+    with sqlite3.connect(db) as conn:
+        (row,) = conn.execute("SELECT record FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1")
+    return dict(json.loads(row[0])["evaluation"])
+
+
+def test_a_scan_of_the_models_alone_judges_them_on_the_sets_recorded_before(tmp_path: Path) -> None:
+    """The sets' store is not read: their standing is what the scan that read them
+    recorded, in an incremental scan and with ``--full`` alike."""
+    manifests, models = _copy(tmp_path)
+    _non_compliant_shared(manifests)
+    db = tmp_path / "c.db"
+    _scan_only(f"manifest:{manifests}", db)  # the sets alone: nobody reads them in this run
+    shutil.copy(db, tmp_path / "full.db")
+    found = _consumer_findings(_scan_only(f"manifest:{models}", db))
+    assert [who for who, _ in found] == [
+        "model/credit-limit-model@4",
+        "model/fraud-model@7",
+        "serving-endpoint/fraud-scoring-service@latest",
+    ]
+    assert found[0][1] == (
+        "model credit-limit-model@4 (risk-modelling@contoso.com) reads risk-shared/customer_risk_360@1, "
+        "which is non-compliant (grade F, score 40)"
+    )
+    assert _consumer_findings(_scan_only(f"manifest:{models}", tmp_path / "full.db", "--full")) == found
+    assert _consumer_findings(_scan_only(f"manifest:{models}", db)) == found  # the history goes back
+
+
+def test_a_set_removed_while_its_readers_were_not_scanned_is_retired_for_them(tmp_path: Path) -> None:
+    """The payments store drops a set in a scan that does not read the models: nobody
+    read it in that run, so its record keeps no retired entry; the models' next scan
+    finds from the history that the store no longer defines it."""
+    manifests, models = _copy(tmp_path)
+    db = tmp_path / "c.db"
+    _scan(manifests, models, db)
+    payments = manifests / "payments.yaml"
+    doc = payments.read_text(encoding="utf-8")
+    start = doc.index("  - name: merchant_risk_signals")
+    end = doc.find("\n  - name:", start + 1)
+    payments.write_text(doc[:start] + (doc[end + 1 :] if end != -1 else ""), encoding="utf-8")
+    record = _scan_only(f"manifest:{manifests}", db)
+    assert record["retired"] == {}
+    found = _consumer_findings(_scan_only(f"manifest:{models}", db))
+    assert [who for who, _ in found] == [
+        "model/fraud-model@7",
+        "serving-endpoint/fraud-scoring-service@latest",
+    ]
+    assert (
+        "reads payments/merchant_risk_signals@1, which is retired (not defined in manifest/payments"
+        in (found[0][1])
+    )
+
+
+def test_a_retired_entry_keeps_the_readers_of_stores_not_read_and_goes_with_the_last() -> None:
+    """``read_by``: the stores read now say who of theirs reads a retired set; what was
+    recorded of the other stores' readers is kept; an entry nobody reads is dropped, and
+    so is one whose set is defined again."""
+    qn = REF.qualified_name
+    last = {
+        "run_id": "r1",
+        "evaluation": {
+            "retired": {
+                qn: {"name": "customer_risk_360", "version": "1", "store": "manifest/risk-shared",
+                     "since": "r0", "read_by": ["manifest/lab", "manifest/risk-models"]},
+            },
+        },
+    }  # fmt: skip
+    models = FeatureStore(kind="manifest", name="risk-models", uri="manifest:models")
+    reading = replace(models, consumers=(_model(REF),))
+    assert retired_sets({}, [reading], last)[qn]["read_by"] == ["manifest/lab", "manifest/risk-models"]
+    assert retired_sets({}, [models], last)[qn]["read_by"] == ["manifest/lab"]
+    lab = FeatureStore(kind="manifest", name="lab", uri="manifest:lab")
+    assert retired_sets({}, [models, lab], last) == {}  # neither reads it now
+    assert retired_sets({qn: {}}, [reading], last) == {}  # defined again
+
+
+def test_a_consumer_without_an_owner_is_named_with_its_stores_owner() -> None:
+    store = FeatureStore(
+        kind="feast", name="fraud", uri="feast:repo", owner="fraud-ml@contoso.com",
+        consumers=(replace(_model(REF), owner=None),),
+    )  # fmt: skip
+    (placed,) = store_consumers([store])
+    judged = evaluate_consumers(
+        load_policy(None), [placed], {REF.qualified_name: Standing(name="x", compliant=False, grade="F")}
+    )
+    assert [r.message for r in judged.results] == [
+        "model fraud-model@7 (fraud-ml@contoso.com) reads x, which is non-compliant (grade F)"
+    ]
+
+
+def test_a_set_read_twice_is_one_finding() -> None:
+    """A Feast feature service may project the same view twice (``with_name``)."""
+    twice = _model(REF, REF)
+    placed = ConsumerAt("featmesh://m/a", "manifest", "risk-models", twice)
+    standing = {REF.qualified_name: Standing(name="x", compliant=False, grade="F")}
+    assert len(evaluate_consumers(load_policy(None), [placed], standing).results) == 1
