@@ -37,7 +37,9 @@ def check_uri(uri: str) -> None:
     if scheme.startswith("atlas+"):
         parts = urlsplit(uri.partition("+")[2])
         if not parts.hostname:
-            raise UsageError(f"catalog '{uri}': expected atlas+https://HOST[:PORT] or atlas+http://HOST[:PORT]")
+            raise UsageError(
+                f"catalog '{uri}': expected atlas+https://HOST[:PORT] or atlas+http://HOST[:PORT]"
+            )
         if parts.username or parts.password:
             raise UsageError(
                 "catalog URI must not hold credentials: set ATLAS_USERNAME and ATLAS_PASSWORD "

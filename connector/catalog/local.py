@@ -24,7 +24,7 @@ from featmesh.connector import redact
 from featmesh.connector.catalog.base import ApplyResult
 from featmesh.connector.catalog.plan import EntityJson, Key, Plan, owned
 from featmesh.connector.errors import CatalogError, InputError
-from featmesh.connector.mapping.entities import DATA_PRODUCT, FEATMESH_TYPES, FEATURE, FEATURE_SET
+from featmesh.connector.mapping.entities import DATA_PRODUCT, FEATMESH_TYPES, FEATURE, FEATURE_SET, MODEL
 from featmesh.connector.mapping.reverse import (
     FEATURE_ATTRIBUTES,
     SET_ATTRIBUTES,
@@ -79,7 +79,27 @@ CREATE TABLE IF NOT EXISTS published_sets (
     domain TEXT,
     content_hash TEXT,
     body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS remote_entities (
+    catalog TEXT NOT NULL,
+    type_name TEXT NOT NULL,
+    qualified_name TEXT NOT NULL,
+    body TEXT,
+    PRIMARY KEY (catalog, type_name, qualified_name));
+CREATE INDEX IF NOT EXISTS remote_entities_qn ON remote_entities (catalog, qualified_name);
+CREATE TABLE IF NOT EXISTS remote_scopes (
+    catalog TEXT NOT NULL, scope TEXT NOT NULL, synced_at TEXT NOT NULL,
+    PRIMARY KEY (catalog, scope));
+CREATE TABLE IF NOT EXISTS remote_sets (
+    catalog TEXT NOT NULL,
+    qualified_name TEXT NOT NULL,
+    store_kind TEXT NOT NULL,
+    store TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (catalog, qualified_name));
 """
+"""``remote_*`` (in a remote catalog's run history only): what featmesh last wrote to each
+remote catalog, so that a rescan asks the catalog only about what changed
+(``connector.catalog.mirror``)."""
 
 INDEXED = "published_sets"
 """``meta`` key present once the ``published_sets`` index has been built: one row per
@@ -349,6 +369,16 @@ class LocalCatalog:
 
     def export(self) -> list[EntityJson]:
         rows = self.db.execute("SELECT * FROM entities ORDER BY type_name, qualified_name").fetchall()
+        return [self._entity_json(row, inverse=True) for row in rows]
+
+    def confirm(self, plan: Plan) -> dict[Key, EntityJson | None] | None:
+        """Nothing to confirm: :meth:`current` reads the catalog itself."""
+        return {}
+
+    def published_models(self) -> list[EntityJson]:
+        rows = self.db.execute(
+            "SELECT * FROM entities WHERE type_name = ? ORDER BY qualified_name", (MODEL,)
+        ).fetchall()
         return [self._entity_json(row, inverse=True) for row in rows]
 
     def published_feature_sets(self, *, exclude_stores: Iterable[tuple[str, str]] = ()) -> list[FeatureSet]:
@@ -758,12 +788,6 @@ def _index_row(
     if ref is None:  # not a feature set's name: never read back as one
         db.execute("DELETE FROM published_sets WHERE qualified_name = ?", (qn,))
         return
-    body = {
-        "set": {k: attrs[k] for k in SET_ATTRIBUTES if k in attrs} | {"qualifiedName": qn},
-        "features": [
-            {k: f[k] for k in FEATURE_ATTRIBUTES if k in f} for f in sorted(features, key=lambda f: f["name"])
-        ],
-    }
     db.execute(
         "INSERT OR REPLACE INTO published_sets VALUES (?, ?, ?, ?, ?, ?)",
         (
@@ -772,9 +796,20 @@ def _index_row(
             ref.store,
             attrs.get("domain"),
             attrs.get("contentHash"),
-            json.dumps(body, separators=(",", ":"), sort_keys=True),
+            index_body(qn, attrs, features),
         ),
     )
+
+
+def index_body(qn: str, attrs: Mapping[str, Any], features: Sequence[Mapping[str, Any]]) -> str:
+    """What the mesh-wide rules read of a published set: its and its features' attributes."""
+    body = {
+        "set": {k: attrs[k] for k in SET_ATTRIBUTES if k in attrs} | {"qualifiedName": qn},
+        "features": [
+            {k: f[k] for k in FEATURE_ATTRIBUTES if k in f} for f in sorted(features, key=lambda f: f["name"])
+        ],
+    }
+    return json.dumps(body, separators=(",", ":"), sort_keys=True)
 
 
 def _store_prefix(qualified_name: str) -> str:

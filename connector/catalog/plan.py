@@ -190,9 +190,7 @@ def _referrer_key(item: Mapping[str, Any], by_guid: Mapping[str, Key]) -> Key | 
     return by_guid.get(guid) if isinstance(guid, str) else None
 
 
-def _still_refers(
-    referrer: Key | None, key: Key, going: set[Key], desired: Mapping[Key, EntityJson]
-) -> bool:
+def _still_refers(referrer: Key | None, key: Key, going: set[Key], desired: Mapping[Key, EntityJson]) -> bool:
     if referrer is None:
         return True  # a process featmesh cannot name: keep the placeholder
     if referrer in going:

@@ -97,7 +97,7 @@ def _open_catalog(uri: str, report: RunReport, timeout: float | None = None) -> 
 def _consumers(catalog: Any, uri: str, report: RunReport) -> list[tuple[tuple[str, str], Consumer]]:
     """The models the catalog holds, with the (store kind, store) that recorded each."""
     try:
-        models = [e for e in catalog.export() if e.get("typeName") == MODEL]
+        models = [e for e in catalog.published_models() if e.get("typeName") == MODEL]
     except CatalogError as err:
         report.fail(f"catalog {uri}: cannot read the published models: {err}")
         return []

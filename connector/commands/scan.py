@@ -63,6 +63,11 @@ SEVERITIES = ("critical", "error", "warning", "info")
     help="Evaluate and profile everything, even feature sets and data that did not change.",
 )
 @click.option(
+    "--verify",
+    is_flag=True,
+    help="Atlas, Purview: read the whole catalog again instead of trusting what featmesh recorded writing.",
+)
+@click.option(
     "--store-name",
     metavar="NAME",
     default=None,
@@ -76,6 +81,7 @@ def scan(
     profile: bool,
     sample_rows: int | None,
     full: bool,
+    verify: bool,
     profile_remote: bool,
     profile_engine: str | None,
     config_path: Path | None,
@@ -123,6 +129,7 @@ def scan(
         catalog_settings={
             **(config.catalog_settings if config else {}),
             **({"timeout": timeout} if timeout is not None else {}),
+            **({"verify": True} if verify else {}),
         },
         contracts=config.contracts if config else (),
         profile_engine=engine_choice(profile_engine, config),

@@ -53,16 +53,12 @@ def push(
         report.fail(f"catalog unreachable, nothing was written: {err}")
         log.error("%s", err)
         return Plan(), None
-    if keep:
-        keep_classifications(desired, current, keep)
-    plan = compute_plan(
-        desired,
-        current,
-        delete_scope=scopes,
-        protected=[DATA_PRODUCT],
-        keep_deleted=keep_deleted,
-        superseded=superseded,
-    )
+    try:
+        plan = _plan(catalog, desired, current, scopes, keep, keep_deleted, superseded)
+    except CatalogError as err:
+        report.fail(f"catalog unreachable, nothing was written: {err}")
+        log.error("%s", err)
+        return Plan(), None
     if dry_run:
         return plan, None
     if not catalog.transactional:
@@ -89,6 +85,47 @@ def push(
     for warning in applied.warnings:
         report.warn(warning)
     return plan, applied.to_json()
+
+
+def _plan(
+    catalog: Catalog,
+    desired: list[dict[str, Any]],
+    current: dict[tuple[str, str], dict[str, Any]],
+    scopes: list[str],
+    keep: set[str] | None,
+    keep_deleted: bool,
+    superseded: list[tuple[str, str]],
+) -> Plan:
+    """The plan against ``current``; against what the catalog really holds for what it
+    would write, when ``current`` came from what featmesh recorded (``Catalog.confirm``)."""
+
+    def planned() -> Plan:
+        if keep:
+            keep_classifications(desired, current, keep)
+        return compute_plan(
+            desired,
+            current,
+            delete_scope=scopes,
+            protected=[DATA_PRODUCT],
+            keep_deleted=keep_deleted,
+            superseded=superseded,
+        )
+
+    plan = planned()
+    fresh = catalog.confirm(plan)
+    if fresh is None:  # the catalog disagrees with the record: read it all again
+        keys = [*((e["typeName"], e["attributes"]["qualifiedName"]) for e in desired), *superseded]
+        current.clear()
+        current.update(catalog.current(keys, scopes))
+        return planned()
+    if fresh:
+        for key, entity in fresh.items():
+            if entity is None:
+                current.pop(key, None)
+            else:
+                current[key] = entity
+        plan = planned()
+    return plan
 
 
 def keep_classifications(
