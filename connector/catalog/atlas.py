@@ -39,7 +39,7 @@ from featmesh.connector.catalog.base import ApplyResult
 from featmesh.connector.catalog.contacts import OwnerDirectory, graph_root, lacks_contacts, merged_contacts
 from featmesh.connector.catalog.local import LocalCatalog
 from featmesh.connector.catalog.mirror import Mirror
-from featmesh.connector.catalog.plan import Change, EntityJson, Key, Plan, owned
+from featmesh.connector.catalog.plan import REFERRING_ENDS, Change, EntityJson, Key, Plan, owned
 from featmesh.connector.catalog.rest import AtlasRest, basic_auth_headers, unique_path
 from featmesh.connector.errors import CatalogError, UsageError
 from featmesh.connector.mapping.entities import (
@@ -212,6 +212,8 @@ class AtlasCatalog:
         """Of those, the ones the mirror says the catalog holds."""
         self._looked_up: set[Key] = set()
         """Keys read from the catalog itself in this run."""
+        self._seen: dict[Key, EntityJson] = {}
+        """What those reads found."""
         self._full_scopes: list[str] = []
         """Stores read in full by the last :meth:`current`: the mirror is rebuilt for them."""
         self._unsure: set[Key] = set()
@@ -315,11 +317,12 @@ class AtlasCatalog:
             fresh = self._lookup(unknown) if unknown else {}
             self._recorded = set(found)
             self._trusted = set(found) | absent
-            self._looked_up = set(unknown)
+            self._looked_up, self._seen = set(unknown), dict(fresh)
             return {**found, **fresh}
         self._full_scopes = scope_list
-        self._looked_up = set(keys)
-        return self._read_all(keys, scope_list)
+        held = self._read_all(keys, scope_list)
+        self._looked_up, self._seen = set(keys), dict(held)
+        return held
 
     def confirm(self, plan: Plan) -> dict[Key, EntityJson | None] | None:
         """What the catalog really holds for the entities a plan would write (or move, or
@@ -353,6 +356,7 @@ class AtlasCatalog:
         self._trusted -= set(keys)
         self._recorded -= set(keys)
         self._looked_up |= set(keys)
+        self._seen.update(fresh)
         return {k: fresh.get(k) for k in keys}
 
     def _lookup(self, keys: Sequence[Key]) -> dict[Key, EntityJson]:
@@ -583,9 +587,12 @@ class AtlasCatalog:
             if not entity["classifications"]:
                 entity.pop("classifications")
             held[key] = entity
-        for key in self._looked_up - set(held) - failed:
-            if key not in {c.key for c in plan.changes}:
-                held[key] = None  # looked up, not held, not written: known absent
+        planned = {c.key for c in plan.changes}
+        for key in (self._looked_up | set(self._seen)) - planned - failed:
+            held[key] = copy.deepcopy(self._seen.get(key))  # read, not planned: as read (None: known absent)
+        for kept in held.values():
+            for end in REFERRING_ENDS:  # kept by the catalog as processes change: never trusted
+                (kept or {}).get("relationshipAttributes", {}).pop(end, None)
         self.mirror.forget(failed)
         self.mirror.record(held, synced=[] if failed else self._full_scopes)
 

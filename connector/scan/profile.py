@@ -125,8 +125,6 @@ def profile_sets(
     return out
 
 
-
-
 def _pushed_down(
     fs: FeatureSet, runner: Any, name: str, stored: Mapping[str, DatasetProfile]
 ) -> tuple[Any, ...]:

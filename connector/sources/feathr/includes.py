@@ -148,7 +148,7 @@ def _expand(path: Path, workspace: Path, out: Expanded, stack: tuple[Path, ...],
             where = str(_line(text, found.start()))
             if statement is None:
                 raise InputError(
-                    "'include' must be followed by \"FILE.conf\" or file(\"FILE.conf\")",
+                    '\'include\' must be followed by "FILE.conf" or file("FILE.conf")',
                     path=str(path),
                     where=where,
                 )
