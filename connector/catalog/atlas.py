@@ -888,6 +888,9 @@ class AtlasCatalog:
     def record_run(self, record: dict[str, Any]) -> None:
         self.history.record_run({**record, "catalog": self.uri})
 
+    def last_scan(self, window: int = 10) -> dict[str, Any] | None:
+        return self.history.last_scan(self.uri, window * 4)
+
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         return [r for r in self.history.runs(limit * 4) if r.get("catalog") == self.uri][:limit]
 

@@ -614,6 +614,20 @@ class LocalCatalog:
                 ),
             )
 
+    def last_scan(self, catalog: str | None = None, window: int = 10) -> dict[str, Any] | None:
+        """The newest scan recorded with an evaluation among the ``window`` newest runs
+        (of ``catalog`` when given: a remote catalog's history), decoding only that one."""
+        rows = self.db.execute(
+            "SELECT command, record FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (window,)
+        )
+        for command, text in rows:
+            if command != "scan" or '"evaluation"' not in text:
+                continue
+            record: dict[str, Any] = json.loads(text)
+            if record.get("evaluation") and (catalog is None or record.get("catalog") == catalog):
+                return record
+        return None
+
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT record FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,)

@@ -58,7 +58,6 @@ from featmesh.connector.reports.junit import render_junit
 from featmesh.connector.reports.sarif import render_sarif
 from featmesh.connector.runreport import InputProblem, RunReport
 from featmesh.connector.scan.evaluate import FAIL_ON, findings_exit_code, with_parent_hashes
-from featmesh.connector.scan.increment import last_scan
 from featmesh.connector.scan.profile import profile_sets
 from featmesh.connector.scan.read import (
     KnownSets,
@@ -243,7 +242,7 @@ def check(
                     fs.qualified_name for s in result.stores for fs in s.feature_sets
                 )
             if opened is not None:  # the last scan's record: when derived sets were built
-                last = last_scan(opened.runs(10))
+                last = opened.last_scan()
         except CatalogError as err:
             report.fail(f"catalog {catalog}: {err}")
             check_references(result)

@@ -38,7 +38,7 @@ from featmesh.connector.scan.evaluate import (
     with_parent_hashes,
     with_revisions,
 )
-from featmesh.connector.scan.increment import last_scan, plan_increment, previous_record, rules_signature
+from featmesh.connector.scan.increment import plan_increment, previous_record, rules_signature
 from featmesh.connector.scan.profile import Profiles, profile_sets
 from featmesh.connector.scan.publish import has_outcome, push
 from featmesh.connector.scan.read import (
@@ -156,10 +156,9 @@ def _scan(
         {fs.qualified_name: profiles.fingerprint(fs.qualified_name) for fs in sets} if profiles else {}
     )
     signature = rules_signature(rules.policy, options.waivers, contracts=rules.contracts)
-    history = _history(catalog, report) if down is None else []
-    last = last_scan(history)
+    last = _last_scan(catalog, report) if down is None else None
     sets = with_parent_hashes(sets, published, last)
-    previous = None if options.full else previous_record(history, signature)
+    previous = None if options.full else previous_record([last] if last else [], signature)
     increment = plan_increment(sets, previous, fingerprints, held=lambda qn: has_outcome(current, qn))
     skipped = [fs for fs in sets if fs.qualified_name in increment.skipped]
     if increment.skipped:
@@ -258,12 +257,12 @@ def _published(catalog: Catalog, stores: list[FeatureStore], report: RunReport) 
     return [fs for fs in published if (fs.store_kind, fs.store) not in scanned]
 
 
-def _history(catalog: Catalog, report: RunReport) -> list[dict[str, Any]]:
+def _last_scan(catalog: Catalog, report: RunReport) -> dict[str, Any] | None:
     try:
-        return catalog.runs(10)
+        return catalog.last_scan()
     except CatalogError as err:
         report.warn(f"no run history, every feature set is evaluated: {err}")
-        return []
+        return None
 
 
 def _finish(
