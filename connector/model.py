@@ -281,7 +281,7 @@ class FeatureSet:
     extra: Mapping[str, Any] = field(default_factory=dict)
     origin: Origin | None = field(default=None, compare=False)
 
-    @property
+    @cached_property
     def qualified_name(self) -> str:
         return feature_set_qn(self.store_kind, self.store, self.name, self.version)
 

@@ -108,6 +108,80 @@ features' attributes) as one compact JSON document, so that reading the rest of 
 decodes one row per set instead of every feature entity."""
 
 
+class StoredEntity(Mapping[str, Any]):
+    """An entity the local catalog holds, as Atlas JSON decoded on first use: a plan of an
+    unchanged mesh compares most entities by their stored text (:meth:`same_as`) and never
+    decodes them."""
+
+    __slots__ = ("_attributes", "_classifications", "_decoded", "_guid", "_relationships", "_type")
+
+    def __init__(
+        self,
+        type_name: str,
+        guid: str,
+        attributes: str,
+        relationships: str,
+        classifications: Sequence[tuple[str, str]],
+    ) -> None:
+        self._type, self._guid = type_name, guid
+        self._attributes, self._relationships = attributes, relationships
+        self._classifications: Any = classifications
+        self._decoded: dict[str, Any] | None = None
+
+    def same_as(self, desired: Mapping[str, Any]) -> bool:
+        """``desired``'s attributes and references are exactly what is stored (as written)."""
+        return json.dumps(desired.get("attributes", {}), sort_keys=True) == self._attributes and (
+            json.dumps(desired.get("relationshipAttributes", {}), sort_keys=True) == self._relationships
+        )
+
+    def _held(self) -> list[dict[str, Any]]:
+        if isinstance(self._classifications, tuple | list) and (
+            not self._classifications or isinstance(self._classifications[0], tuple)
+        ):
+            self._classifications = [
+                {"typeName": t, "attributes": json.loads(a)} for t, a in self._classifications
+            ]
+        return list(self._classifications)
+
+    def _full(self) -> dict[str, Any]:
+        if self._decoded is None:
+            entity: dict[str, Any] = {
+                "typeName": self._type,
+                "guid": self._guid,
+                "attributes": json.loads(self._attributes),
+                "relationshipAttributes": json.loads(self._relationships),
+            }
+            classifications = self._held()
+            if classifications:
+                entity["classifications"] = classifications
+            self._decoded = entity
+        return self._decoded
+
+    def __getitem__(self, key: str) -> Any:
+        if self._decoded is None:
+            if key == "guid":
+                return self._guid
+            if key == "typeName":
+                return self._type
+            if key == "classifications":
+                held = self._held()
+                if not held:
+                    raise KeyError(key)
+                return held
+        return self._full()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._full())
+
+    def __len__(self) -> int:
+        return len(self._full())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        import copy
+
+        return copy.deepcopy(self._full(), memo)
+
+
 def parse_local_uri(uri: str) -> Path:
     from featmesh.connector.catalog import DEFAULT_LOCAL_PATH
 
@@ -276,18 +350,39 @@ class LocalCatalog:
         return row is not None
 
     def current(self, keys: Iterable[Key], scopes: Iterable[str]) -> dict[Key, EntityJson]:
-        wanted = set(keys)
-        found: dict[Key, EntityJson] = {}
-        products: list[Key] = []
-        for row in self.db.execute("SELECT * FROM entities"):
-            key = (row["type_name"], row["qualified_name"])
-            in_scope = row["type_name"] in FEATMESH_TYPES and any(
-                key[1] == s or key[1].startswith(s + "/") for s in scopes
-            )
-            if key in wanted or in_scope:
-                found[key] = self._entity_json(row, inverse=False)
-                if key[0] == DATA_PRODUCT:
-                    products.append(key)
+        """The entities held for ``keys`` and every featmesh entity under ``scopes``, read by
+        index ranges; each is decoded only when the plan looks into it (:class:`StoredEntity`)."""
+        scopes = sorted(set(scopes))
+        held: dict[str, list[tuple[str, str]]] = {}
+        for guid, type_name, attributes in self.db.execute(
+            "SELECT entity_guid, type_name, attributes FROM classifications ORDER BY type_name"
+        ):
+            held.setdefault(guid, []).append((type_name, attributes))
+        found: dict[Key, Any] = {}  # StoredEntity: Atlas JSON, decoded when read
+        columns = "guid, type_name, qualified_name, attributes, relationship_attributes"
+
+        def take(row: Sequence[Any]) -> None:
+            guid, type_name, qn, attributes, relationships = row
+            stored = StoredEntity(type_name, guid, attributes, relationships, held.get(guid, ()))
+            found[(type_name, qn)] = stored
+
+        for scope in scopes:
+            for row in self.db.execute(
+                f"SELECT {columns} FROM entities WHERE qualified_name = ? "
+                "OR (qualified_name >= ? AND qualified_name < ?)",
+                (scope, scope + "/", scope + "0"),  # "0" follows "/"
+            ):
+                if row[1] in FEATMESH_TYPES:
+                    take(row)
+        for key in dict.fromkeys(keys):
+            if key in found:
+                continue
+            row = self.db.execute(
+                f"SELECT {columns} FROM entities WHERE type_name = ? AND qualified_name = ?", key
+            ).fetchone()
+            if row is not None:
+                take(row)
+        products = [key for key in found if key[0] == DATA_PRODUCT]
         if products:
             ends = self._process_ends(set(products))
             for key in products:

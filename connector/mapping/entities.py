@@ -105,7 +105,10 @@ def map_mesh(
     by_qn = {fs.qualified_name: fs for fs in sets} if any(fs.derived_from for fs in sets) else {}
     for fs in sets:
         out.entities.append(_feature_set(fs))
-        features.extend(_feature(fs, f, extra_attrs.get(fs.feature_qn(f.name))) for f in fs.features)
+        features.extend(
+            _feature(fs, f, extra_attrs.get(fs.feature_qn(f.name)) if extra_attrs else None)
+            for f in fs.features
+        )
         if fs.sources:
             inputs = [products[_product_key(s)] for s in fs.sources]
             processes.append(_source_pipeline(fs, inputs))
