@@ -172,10 +172,12 @@ class Origin:
         """The origin moved to the first of ``names`` whose line is known (else unchanged)."""
         if not self.keys:
             return self
-        lines = dict(self.keys)
+        one = getattr(self.keys, "line_of", None)  # a reader's lazy listing: one key at a time
+        lines = None if one is not None else dict(self.keys)
         for name in names:
-            if name in lines:
-                return Origin(path=self.path, line=lines[name], pointer=name, keys=self.keys)
+            line = one(name) if one is not None else lines.get(name) if lines is not None else None
+            if line is not None:
+                return Origin(path=self.path, line=line, pointer=name, keys=self.keys)
         return self
 
     def __str__(self) -> str:

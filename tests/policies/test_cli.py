@@ -140,7 +140,10 @@ class FakeCatalog:
     def runs(self, limit=50):
         return []
 
-    def export(self):
+    def last_scan(self):
+        return None
+
+    def published_models(self):
         return []
 
     def close(self):

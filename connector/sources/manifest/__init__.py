@@ -460,6 +460,29 @@ class _KeyLines:
     def __bool__(self) -> bool:
         return True
 
+    def line_of(self, name: str) -> int | None:
+        """The line of one key, as ``dict(self)[name]`` would give it, computing only that
+        key's position (a finding at ``features.NAME.dtype`` does not place every feature)."""
+        for key, line in reversed(self._extra):
+            if key == name:
+                return line
+        found: list[tuple[Any, ...]] = []
+        if name in _SET_KEYS and name in self._raw:
+            found.append((*self._where, name))
+        if name.startswith("features."):
+            rest = name[len("features.") :]
+            for j, feature in enumerate(self._raw.get("features", ())):
+                fname = str(feature["name"])
+                if rest == fname:
+                    found.append((*self._where, "features", j))
+                elif rest.startswith(fname + ".") and rest[len(fname) + 1 :] in _FEATURE_KEYS:
+                    key = rest[len(fname) + 1 :]
+                    if key in feature:
+                        found.append((*self._where, "features", j, key))
+        if len(found) > 1:  # names that read two ways: as the whole listing has it
+            return dict(self).get(name)
+        return self._doc.line_of(found[0]) if found else None
+
     def __deepcopy__(self, memo: dict[int, Any]) -> _KeyLines:
         return self
 
