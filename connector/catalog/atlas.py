@@ -891,6 +891,13 @@ class AtlasCatalog:
     def last_scan(self, window: int = 10) -> dict[str, Any] | None:
         return self.history.last_scan(self.uri, window * 4)
 
+    def briefs(self, limit: int = 50) -> list[dict[str, Any]]:
+        return [r for r in self.history.briefs(limit * 4) if r.get("catalog") == self.uri][:limit]
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        record = self.history.run(run_id)
+        return record if record is not None and record.get("catalog") == self.uri else None
+
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         return [r for r in self.history.runs(limit * 4) if r.get("catalog") == self.uri][:limit]
 

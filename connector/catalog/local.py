@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS profiles (
     PRIMARY KEY (feature_set, source, run_id));
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, command TEXT, started_at TEXT, finished_at TEXT,
-    status TEXT, record TEXT NOT NULL);
+    status TEXT, record TEXT NOT NULL, brief TEXT);
 CREATE TABLE IF NOT EXISTS published_sets (
     qualified_name TEXT PRIMARY KEY,
     store_kind TEXT NOT NULL,
@@ -182,6 +182,21 @@ class StoredEntity(Mapping[str, Any]):
         return copy.deepcopy(self._full(), memo)
 
 
+BRIEF_KEYS = ("run_id", "command", "started_at", "finished_at", "status", "catalog", "dry_run")
+
+
+def brief_of(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What a list of runs shows of each (the report's score history): the header, the
+    summary's scores, and an empty ``evaluation`` when the run holds one."""
+    brief: dict[str, Any] = {k: record[k] for k in BRIEF_KEYS if k in record}
+    summary = record.get("summary")
+    if isinstance(summary, Mapping) and "score" in summary:
+        brief["summary"] = {"score": summary["score"]}
+    if isinstance(record.get("evaluation"), Mapping):
+        brief["evaluation"] = {}
+    return brief
+
+
 def parse_local_uri(uri: str) -> Path:
     from featmesh.connector.catalog import DEFAULT_LOCAL_PATH
 
@@ -246,12 +261,19 @@ class LocalCatalog:
 
     def _migrate(self) -> None:
         """Build the ``published_sets`` index of a catalog written before it existed
-        (once: later applies keep it up to date in their own transaction)."""
+        (once: later applies keep it up to date in their own transaction), and give the
+        runs table its ``brief`` column (a run's header and scores, read without the record)."""
+        if not self._has_brief():
+            with self.db:
+                self.db.execute("ALTER TABLE runs ADD COLUMN brief TEXT")
         if self._index_built():
             return
         with self.db:
             _index_sets(self.db, None)
             self.db.execute("INSERT INTO meta (key, value) VALUES (?, '1')", (INDEXED,))
+
+    def _has_brief(self) -> bool:
+        return any(row[1] == "brief" for row in self.db.execute("PRAGMA table_info(runs)"))
 
     def _index_built(self) -> bool:
         try:
@@ -698,7 +720,9 @@ class LocalCatalog:
     def record_run(self, record: dict[str, Any]) -> None:
         with self._transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO runs"
+                " (run_id, command, started_at, finished_at, status, record, brief)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     record["run_id"],
                     record.get("command"),
@@ -706,8 +730,26 @@ class LocalCatalog:
                     record.get("finished_at"),
                     record.get("status"),
                     redact.scrub(json.dumps(record, sort_keys=True)),
+                    redact.scrub(json.dumps(brief_of(record), sort_keys=True)),
                 ),
             )
+
+    def briefs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest runs as their :func:`brief_of` (a run recorded before briefs, whole)."""
+        if not self._has_brief():
+            return [brief_of(r) for r in self.runs(limit)]
+        rows = self.db.execute(
+            "SELECT run_id, brief FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [
+            json.loads(brief) if brief is not None else brief_of(self.run(run_id) or {})
+            for run_id, brief in rows
+        ]
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        """One run's whole record."""
+        row = self.db.execute("SELECT record FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
 
     def last_scan(self, catalog: str | None = None, window: int = 10) -> dict[str, Any] | None:
         """The newest scan recorded with an evaluation among the ``window`` newest runs

@@ -178,13 +178,13 @@ def _write_report(catalog_uri: str | None, output: Path, fmt: str) -> None:
     """The config's report of the run just recorded (a report that cannot be written is
     a warning: the scan itself is done)."""
     from featmesh.connector.catalog import open_catalog
-    from featmesh.connector.commands.report import RUN_WINDOW, render, write
+    from featmesh.connector.commands.report import render, report_records, write
     from featmesh.connector.reports.governance import build_report
 
     try:
         catalog = open_catalog(catalog_uri, read_only=True)
         try:
-            records = catalog.runs(RUN_WINDOW)
+            records = report_records(catalog, None)
         finally:
             catalog.close()
         output.parent.mkdir(parents=True, exist_ok=True)
