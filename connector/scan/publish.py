@@ -61,8 +61,9 @@ def push(
         return Plan(), None
     if dry_run:
         return plan, None
-    if not catalog.transactional:
-        # the run's results are stored locally before any push starts
+    if not catalog.transactional and plan.writes:
+        # the run's results are stored locally before any push starts (nothing to resume
+        # when nothing is to be written)
         catalog.record_run(
             {**report.to_json(), "status": "pushing", "pending": {"entities": desired, "scopes": scopes}}
         )
