@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -156,17 +156,41 @@ def is_known_dtype(dtype: str) -> bool:
 # --------------------------------------------------------------------------- objects
 
 
+class _Line:
+    """``Origin.line``: a number, or worked out on first read from the function a reader
+    gave (:meth:`Origin.deferred`), so that reading a mesh places no definition no
+    message needs."""
+
+    def __get__(self, obj: Any, objtype: Any = None) -> int | None:
+        if obj is None:
+            return None  # the field's default
+        value = obj.__dict__.get("_line")
+        if callable(value):
+            value = obj.__dict__["_line"] = value()
+        return value
+
+    def __set__(self, obj: Any, value: int | None) -> None:
+        obj.__dict__["_line"] = value
+
+
 @dataclass(frozen=True, kw_only=True)
 class Origin:
     """Where a definition was read from, for messages and SARIF locations."""
 
     path: str
-    line: int | None = None
+    line: _Line = _Line()  # int | None
     pointer: str = ""
     keys: Iterable[tuple[str, int]] = ()
     """The line of each key of the definition a reader knows (``owner``, ``ttl``,
     ``features.NAME``, ``features.NAME.dtype``...): where a finding about it is fixed.
     A key the definition inherits (a store block's ``owner``) has the inherited line."""
+
+    @classmethod
+    def deferred(cls, *, line: Callable[[], int | None], **values: Any) -> Origin:
+        """An origin whose line is found on first use (``line()``)."""
+        origin = cls(**values)
+        origin.__dict__["_line"] = line
+        return origin
 
     def at(self, *names: str) -> Origin:
         """The origin moved to the first of ``names`` whose line is known (else unchanged)."""

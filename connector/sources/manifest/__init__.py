@@ -246,9 +246,9 @@ class _StoreBuilder:
                 for j, text in enumerate(raw.get("derived_from", ()))
             ),
             consumers=tuple(raw.get("consumers", ())),
-            origin=Origin(
+            origin=Origin.deferred(
                 path=doc.path,
-                line=doc.line_of(where),
+                line=lambda: doc.line_of(where),
                 pointer=f"feature_sets[{i}]",
                 keys=_KeyLines(doc, where, raw),
             ),
