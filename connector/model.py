@@ -192,6 +192,12 @@ class Origin:
         origin.__dict__["_line"] = line
         return origin
 
+    def with_keys(self, keys: Iterable[tuple[str, int]]) -> Origin:
+        """This origin with other key lines (its line still found on first use)."""
+        origin = Origin(path=self.path, pointer=self.pointer, keys=keys)
+        origin.__dict__["_line"] = self.__dict__.get("_line")
+        return origin
+
     def at(self, *names: str) -> Origin:
         """The origin moved to the first of ``names`` whose line is known (else unchanged)."""
         if not self.keys:
