@@ -49,6 +49,8 @@ def test_a_catalog_recorded_before_briefs_reports_the_same(catalog: Path):
     store = LocalCatalog(catalog, read_only=True)
     try:
         expected = build_report(store.runs(500), now=NOW, catalog=store.uri)
+        newest = store.last_scan()
+        assert newest == store.runs(1)[0] and newest["evaluation"]["sets"]
     finally:
         store.close()
     db = sqlite3.connect(catalog)
@@ -58,6 +60,7 @@ def test_a_catalog_recorded_before_briefs_reports_the_same(catalog: Path):
     store = LocalCatalog(catalog, read_only=True)  # read-only: not migrated
     try:
         assert build_report(report_records(store, None), now=NOW, catalog=store.uri) == expected
+        assert store.last_scan() == newest
     finally:
         store.close()
     LocalCatalog(catalog).close()  # a writer adds the column back

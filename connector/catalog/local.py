@@ -182,6 +182,17 @@ class StoredEntity(Mapping[str, Any]):
         return copy.deepcopy(self._full(), memo)
 
 
+def _last_scan_of(record: Mapping[str, Any], catalog: str | None, *, brief: bool = False) -> bool:
+    """A scan of ``catalog`` (any, when None) recorded with an evaluation (in a brief:
+    marked as holding one)."""
+    evaluation = record.get("evaluation")
+    return (
+        record.get("command") == "scan"
+        and (isinstance(evaluation, Mapping) if brief else bool(evaluation))
+        and (catalog is None or record.get("catalog") == catalog)
+    )
+
+
 BRIEF_KEYS = ("run_id", "command", "started_at", "finished_at", "status", "catalog", "dry_run")
 
 
@@ -753,15 +764,20 @@ class LocalCatalog:
 
     def last_scan(self, catalog: str | None = None, window: int = 10) -> dict[str, Any] | None:
         """The newest scan recorded with an evaluation among the ``window`` newest runs
-        (of ``catalog`` when given: a remote catalog's history), decoding only that one."""
+        (of ``catalog`` when given: a remote catalog's history), picked by the runs' briefs
+        and decoding only that one record."""
+        if not self._has_brief():
+            return next((r for r in self.runs(window) if _last_scan_of(r, catalog)), None)
         rows = self.db.execute(
-            "SELECT command, record FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (window,)
-        )
-        for command, text in rows:
-            if command != "scan" or '"evaluation"' not in text:
+            "SELECT run_id, command, brief FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (window,)
+        ).fetchall()
+        for run_id, command, brief in rows:
+            if command != "scan":
                 continue
-            record: dict[str, Any] = json.loads(text)
-            if record.get("evaluation") and (catalog is None or record.get("catalog") == catalog):
+            if brief is not None and not _last_scan_of(json.loads(brief), catalog, brief=True):
+                continue
+            record = self.run(run_id)
+            if record is not None and _last_scan_of(record, catalog):
                 return record
         return None
 
