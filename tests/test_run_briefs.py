@@ -16,6 +16,7 @@ import pytest
 
 from featmesh.connector.catalog.local import LocalCatalog
 from featmesh.connector.commands.report import report_records
+from featmesh.connector.errors import InputError
 from featmesh.connector.reports.governance import build_report
 from tests.conftest import SAMPLES, run
 
@@ -55,6 +56,7 @@ def test_a_catalog_recorded_before_briefs_reports_the_same(catalog: Path):
         store.close()
     db = sqlite3.connect(catalog)
     db.execute("ALTER TABLE runs DROP COLUMN brief")
+    db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")  # as version 1 wrote it
     db.commit()
     db.close()
     store = LocalCatalog(catalog, read_only=True)  # read-only: not migrated
@@ -64,5 +66,17 @@ def test_a_catalog_recorded_before_briefs_reports_the_same(catalog: Path):
     finally:
         store.close()
     LocalCatalog(catalog).close()  # a writer adds the column back
-    columns = [r[1] for r in sqlite3.connect(catalog).execute("PRAGMA table_info(runs)")]
-    assert "brief" in columns
+    db = sqlite3.connect(catalog)
+    assert "brief" in [r[1] for r in db.execute("PRAGMA table_info(runs)")]
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+
+
+def test_a_newer_schema_is_refused_with_a_message(tmp_path: Path):
+    db = tmp_path / "c.db"
+    LocalCatalog(db).close()
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(InputError, match="catalog schema version 3, this featmesh reads 1 and 2"):
+        LocalCatalog(db, read_only=True)

@@ -37,7 +37,11 @@ from featmesh.typedefs import TypeSystem, load_base_typedefs, load_typedefs
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+READS = ("1", "2")
+"""Schema versions this featmesh opens. Version 1 (before the runs' briefs and the remote
+catalogs' mirror) is read as it is, and upgraded in place when opened for writing; an
+older featmesh refuses version 2 with a message rather than failing to record a run."""
 CATEGORIES = ("enumDefs", "structDefs", "classificationDefs", "entityDefs", "relationshipDefs")
 
 _DDL = """
@@ -277,6 +281,8 @@ class LocalCatalog:
         if not self._has_brief():
             with self.db:
                 self.db.execute("ALTER TABLE runs ADD COLUMN brief TEXT")
+        with self.db:
+            self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
         if self._index_built():
             return
         with self.db:
@@ -295,10 +301,10 @@ class LocalCatalog:
 
     def _check_schema(self) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None or row[0] != SCHEMA_VERSION:
+        if row is None or row[0] not in READS:
             found = row[0] if row else "none"
             raise InputError(
-                f"catalog schema version {found}, this featmesh reads {SCHEMA_VERSION}",
+                f"catalog schema version {found}, this featmesh reads {' and '.join(READS)}",
                 path=str(self.path),
             )
 
