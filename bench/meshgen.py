@@ -30,6 +30,9 @@ from pathlib import Path
 
 import yaml
 
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+"""libyaml's emitter where PyYAML has it (the same text as the pure-Python one, 4x faster)."""
+
 DTYPES = ["int64", "float64", "string", "int32", "bool", "float32"]
 STEMS = [
     "txn_count", "txn_amount", "spend", "balance", "visits", "clicks", "age", "tenure",
@@ -172,7 +175,7 @@ def generate(root: Path, sets: int, features: int = 40, domains: int = 20, seed:
             doc = _store_doc(dom, members[chunk : chunk + SETS_PER_FILE], chunk == 0)
             if not doc["feature_sets"]:
                 continue
-            text = yaml.safe_dump(doc, sort_keys=False, width=200)
+            text = yaml.dump(doc, Dumper=_DUMPER, sort_keys=False, width=200)
             (folder / f"{dom}_{chunk // SETS_PER_FILE:04d}.yaml").write_text(text)
     config = root / "featmesh.yaml"
     config.write_text(CONFIG)

@@ -196,12 +196,29 @@ class LazyKeys:
         return self
 
 
+class _Line:
+    """``Origin.line``: a number, or worked out on first read from the function a reader
+    gave (:meth:`Origin.deferred`), so that reading a mesh places no definition no
+    message needs."""
+
+    def __get__(self, obj: Any, objtype: Any = None) -> int | None:
+        if obj is None:
+            return None  # the field's default
+        value = obj.__dict__.get("_line")
+        if callable(value):
+            value = obj.__dict__["_line"] = value()
+        return value
+
+    def __set__(self, obj: Any, value: int | None) -> None:
+        obj.__dict__["_line"] = value
+
+
 @dataclass(frozen=True, kw_only=True)
 class Origin:
     """Where a definition was read from, for messages and SARIF locations."""
 
     path: str
-    line: int | None = None
+    line: _Line = _Line()  # int | None
     pointer: str = ""
     keys: Iterable[tuple[str, KeyPlace]] = ()
     """The line of each key of the definition a reader knows (``owner``, ``ttl``,
@@ -210,6 +227,19 @@ class Origin:
     A key written in another file than ``path`` has ``(file, line)``; the key ``""`` is
     the definition itself (a Feast view's ``FeatureView(...)`` call in the repo's Python,
     while ``path`` is the registry it was read from)."""
+
+    @classmethod
+    def deferred(cls, *, line: Callable[[], int | None], **values: Any) -> Origin:
+        """An origin whose line is found on first use (``line()``)."""
+        origin = cls(**values)
+        origin.__dict__["_line"] = line
+        return origin
+
+    def with_keys(self, keys: Iterable[tuple[str, KeyPlace]]) -> Origin:
+        """This origin with other key lines (its line still found on first use)."""
+        origin = Origin(path=self.path, pointer=self.pointer, keys=keys)
+        origin.__dict__["_line"] = self.__dict__.get("_line")
+        return origin
 
     def at(self, *names: str) -> Origin:
         """The origin moved to the first of ``names`` whose line is known (else unchanged)."""
@@ -333,7 +363,7 @@ class FeatureSet:
     extra: Mapping[str, Any] = field(default_factory=dict)
     origin: Origin | None = field(default=None, compare=False)
 
-    @property
+    @cached_property
     def qualified_name(self) -> str:
         return feature_set_qn(self.store_kind, self.store, self.name, self.version)
 

@@ -57,6 +57,23 @@ def test_good_manifest_fields():
     assert derived.derived_from[0].qualified_name == "featmesh://manifest/lending/loan_features@1"
 
 
+def test_positions_are_looked_up_when_asked_for(monkeypatch):
+    """Reading places no feature set: a set's line and its keys' lines are found when a
+    message or a finding asks (a 10,000-set mesh is read without placing 400,000 keys)."""
+    from featmesh.connector.documents import Document
+
+    calls = []
+    original = Document.line_of
+    monkeypatch.setattr(Document, "line_of", lambda self, p: calls.append(tuple(p)) or original(self, p))
+    (store,) = read(str(SAMPLES / "manifests" / "payments.yaml"), SourceReport(uri="x", kind="manifest"), {})
+    assert not [c for c in calls if c[:1] == ("feature_sets",)]
+    fs = store.feature_sets[0]
+    assert fs.origin is not None and fs.origin.line == 24  # "- name: transaction_aggregates"
+    moved = fs.origin.at("features.txn_count_7d.dtype")
+    assert moved.line == 41 and moved.pointer == "features.txn_count_7d.dtype"
+    assert len([c for c in calls if c[:1] == ("feature_sets",)]) == 2  # the set's line, the one key
+
+
 def test_folder_detection_and_kind_prefix():
     assert parse_source(str(SAMPLES / "manifests")).kind == "manifest"
     assert parse_source(f"manifest:{SAMPLES / 'manifests'}").kind == "manifest"

@@ -42,8 +42,10 @@ from featmesh.connector import progress, redact
 from featmesh.connector.catalog.base import ApplyResult
 from featmesh.connector.catalog.contacts import OwnerDirectory, graph_root, lacks_contacts, merged_contacts
 from featmesh.connector.catalog.local import LocalCatalog
+from featmesh.connector.catalog.mirror import Mirror
 from featmesh.connector.catalog.plan import (
     BUSINESS_FIELD,
+    REFERRING_ENDS,
     Change,
     ClassificationChange,
     EntityJson,
@@ -199,6 +201,7 @@ class AtlasCatalog:
         directory: OwnerDirectory | None = None,
         owners: Mapping[str, str] | None = None,
         owner_lookup: str | None = None,
+        verify: bool = False,
     ):
         """``directory`` (Purview) resolves owners to the contacts written with each
         entity; ``owners`` / ``owner_lookup`` are its settings, unused by Atlas, which
@@ -229,6 +232,22 @@ class AtlasCatalog:
         self._type_names: set[str] | None = None
         self._schemas: dict[Key, frozenset[str] | None] = {}
         self._schema_options: dict[str, Any] = {}
+        self.verify = verify
+        """Read the whole catalog, trusting nothing recorded (``scan --verify``)."""
+        self._trusted: set[Key] = set()
+        """Keys the last :meth:`current` answered from the mirror (held or tombstoned)."""
+        self._recorded: set[Key] = set()
+        """Of those, the ones the mirror says the catalog holds."""
+        self._looked_up: set[Key] = set()
+        """Keys read from the catalog itself in this run."""
+        self._seen: dict[Key, EntityJson] = {}
+        """What those reads found."""
+        self._full_scopes: list[str] = []
+        """Stores read in full by the last :meth:`current`: the mirror is rebuilt for them."""
+        self._unsure: set[Key] = set()
+        """Keys whose classification, retirement or delete failed in the last apply."""
+        self._sent: dict[Key, dict[str, Any]] = {}
+        """Per written entity, what the payload carried beside the plan (contacts, collection)."""
 
     def _has_type(self, type_name: str) -> bool:
         """Whether the catalog defines the type (a lookup of an unknown type is an error
@@ -354,14 +373,98 @@ class AtlasCatalog:
                 self._schema_options[type_name] = (found.get("options") or {}).get("schemaElementsAttribute")
         return self._schema_options[type_name]
 
+    @property
+    def mirror(self) -> Mirror:
+        """What featmesh last wrote to this catalog, kept in the run history."""
+        return Mirror(self.history.db, self.uri, writable=not self.read_only)
+
+    def _trusting(self, scopes: Sequence[str]) -> bool:
+        """Whether this run may answer from the mirror: not asked to verify, the catalog
+        still defines featmesh's types (a new or wiped catalog does not), and every
+        store of the run was read in full once."""
+        return not self.verify and self._has_type(FEATURE_SET) and self.mirror.trusted(scopes)
+
     def current(self, keys: Iterable[Key], scopes: Iterable[str]) -> dict[Key, EntityJson]:
         """What the catalog holds for ``keys``, and every featmesh entity reachable
         from the stores named in ``scopes`` (their feature sets, features, entities
-        and pipelines), normalised for the plan."""
+        and pipelines), normalised for the plan.
+
+        When the mirror is trusted (:meth:`_trusting`), what it recorded answers, and only
+        the keys it knows nothing of are looked up; :meth:`confirm` reads again those a
+        plan would write. Otherwise (first run from this history, ``--verify``, after a
+        disagreement) everything is read, and the apply records it."""
+        keys, scope_list = list(keys), list(scopes)
+        self._trusted, self._recorded = set(), set()
+        self._full_scopes = []
+        if self._trusting(scope_list):
+            found, absent = self.mirror.entries(keys, scope_list)
+            unknown = [k for k in dict.fromkeys(keys) if k not in found and k not in absent]
+            fresh = self._lookup(unknown) if unknown else {}
+            self._recorded = set(found)
+            self._trusted = set(found) | absent
+            self._looked_up, self._seen = set(unknown), dict(fresh)
+            return {**found, **fresh}
+        self._full_scopes = scope_list
+        held = self._read_all(keys, scope_list)
+        self._looked_up, self._seen = set(keys), dict(held)
+        return held
+
+    def confirm(self, plan: Plan) -> dict[Key, EntityJson | None] | None:
+        """What the catalog really holds for the entities a plan would write (or move, or
+        give contacts) that :meth:`current` answered from the mirror: {} when there are
+        none. None when the catalog lacks one the mirror says it holds: the mirror is
+        dropped, and the caller reads everything again with :meth:`current`."""
+        if not self._trusted:
+            return {}
+        touched = {c.key for c in plan.changes if c.action != "unchanged"}
+        touched |= {c.key for c in plan.classifications}
+        touched |= {c.key for c in self._contacts_behind(plan)}
+        target = self._collections_of(plan)
+        touched |= {
+            c.key
+            for c in plan.changes
+            if c.action == "unchanged"
+            and target.get(c.key)
+            and (c.current or {}).get("collectionId") != target.get(c.key)
+        }
+        keys = sorted(touched & self._trusted)
+        if not keys:
+            return {}
+        fresh = self._lookup(keys)
+        if any(k in self._recorded and k not in fresh for k in keys):
+            log.warning(
+                "%s does not hold an entity featmesh recorded writing: reading it all again", self.uri
+            )
+            self.mirror.distrust()
+            self.verify = True
+            return None
+        self._trusted -= set(keys)
+        self._recorded -= set(keys)
+        self._looked_up |= set(keys)
+        self._seen.update(fresh)
+        return {k: fresh.get(k) for k in keys}
+
+    def _lookup(self, keys: Sequence[Key]) -> dict[Key, EntityJson]:
+        """The entities the catalog holds for ``keys``, by unique-attribute lookups alone."""
         raw: dict[str, dict[str, Any]] = {}
         names: dict[str, tuple[str, str]] = {}
         by_type: dict[str, list[str]] = {}
-        scope_list = list(scopes)
+        for type_name, qn in keys:
+            by_type.setdefault(type_name, []).append(qn)
+        for type_name, qns in by_type.items():
+            if not self._has_type(type_name):
+                continue
+            for chunk in _chunks(sorted(set(qns)), LOOKUP_CHUNK):
+                params = [(f"attr_{i}:qualifiedName", qn) for i, qn in enumerate(chunk)]
+                data = self.rest.request("GET", unique_path(type_name), params=params, allow=(404,))
+                self._collect(data, raw, names)
+        return _active(raw, names)
+
+    def _read_all(self, keys: Sequence[Key], scope_list: Sequence[str]) -> dict[Key, EntityJson]:
+        raw: dict[str, dict[str, Any]] = {}
+        names: dict[str, tuple[str, str]] = {}
+        by_type: dict[str, list[str]] = {}
+        scope_list = list(scope_list)
         for type_name, qn in keys:
             by_type.setdefault(type_name, []).append(qn)
         for type_name in by_type:
@@ -390,13 +493,7 @@ class AtlasCatalog:
             for chunk in _chunks(sorted(set(wanted)), LOOKUP_CHUNK * 2):
                 data = self.rest.request("GET", "/entity/bulk", params=[("guid", g) for g in chunk])
                 self._collect(data, raw, names)
-        out: dict[Key, EntityJson] = {}
-        for entity in raw.values():
-            if entity.get("status", "ACTIVE") != "ACTIVE":
-                continue
-            normal = _normalise(entity, names)
-            out[(normal["typeName"], normal["attributes"]["qualifiedName"])] = normal
-        return out
+        return _active(raw, names)
 
     @staticmethod
     def _collect(data: Any, raw: dict[str, dict[str, Any]], names: dict[str, tuple[str, str]]) -> None:
@@ -414,7 +511,9 @@ class AtlasCatalog:
 
     def feature_set_versions(self, store_kind: str, store: str, name: str) -> list[str | None]:
         scope = store_qn(store_kind, store)
-        held = self.current([(STORE, scope)], [scope])
+        if self._trusting([scope]):
+            return self.mirror.versions(scope, name)
+        held = self._read_all([(STORE, scope)], [scope])
         versions: list[str | None] = []
         for type_name, qn in held:
             ref = parse_feature_set_qn(qn) if type_name == FEATURE_SET else None
@@ -443,6 +542,23 @@ class AtlasCatalog:
             _normalise(e, names, keep_all=True) for e in raw.values() if e.get("status", "ACTIVE") == "ACTIVE"
         ]
         return sorted(entities, key=lambda e: (e["typeName"], e["attributes"]["qualifiedName"]))
+
+    def published_models(self) -> list[EntityJson]:
+        """The model entities (found by search, read in bulk): O(models), not O(mesh)."""
+        if not self._has_type(MODEL):
+            return []
+        raw: dict[str, dict[str, Any]] = {}
+        names: dict[str, tuple[str, str]] = {}
+        for chunk in _chunks(sorted(set(self._search_guids(MODEL))), LOOKUP_CHUNK * 2):
+            self._collect(
+                self.rest.request("GET", "/entity/bulk", params=[("guid", g) for g in chunk]), raw, names
+            )
+        entities = [
+            _normalise(e, names, keep_all=True)
+            for e in raw.values()
+            if e.get("status", "ACTIVE") == "ACTIVE" and e.get("typeName") == MODEL
+        ]
+        return sorted(entities, key=lambda e: e["attributes"]["qualifiedName"])
 
     def _search_guids(self, type_name: str) -> Iterator[str]:
         if self.flavour == "purview":
@@ -484,8 +600,15 @@ class AtlasCatalog:
                 return
 
     def published_feature_sets(self, *, exclude_stores: Iterable[tuple[str, str]] = ()) -> list[FeatureSet]:
-        entities = self.export()
+        """The published sets, from the mirror's index; from a full export (which rebuilds
+        the index) the first time, or with ``--verify``."""
         skip = set(exclude_stores)
+        if not self.verify and self._has_type(FEATURE_SET):
+            indexed = self.mirror.published(skip)
+            if indexed is not None:
+                return indexed
+        entities = self.export()
+        self.mirror.rebuild_index(entities)
         return [
             fs
             for fs in feature_sets_from_entities(
@@ -503,14 +626,61 @@ class AtlasCatalog:
             raise CatalogError(f"{self.uri} is open read-only")
         guids: dict[Key, str] = {c.key: c.current["guid"] for c in plan.changes if c.current}
         failed: set[Key] = set()
+        self._sent, self._unsure = {}, set()
         carried = self._write_entities(plan, guids, failed, result)
         self._write_business(plan, guids, failed, result)
         self._write_classifications(plan, guids, failed, carried, result)
         self._delete(plan, guids, result, run_id)
         if self.directory is not None:
             result.warnings.extend(self.directory.warnings())
+        self._remember(plan, guids, failed, run_id)
         result.requests = self.rest.log.total
         return result
+
+    def _remember(self, plan: Plan, guids: Mapping[Key, str], failed: set[Key], run_id: str) -> None:
+        """Record in the mirror what the catalog holds after ``plan``: what was written,
+        seen or deleted; entities whose write failed are forgotten (looked up next run)."""
+        failed = failed | self._unsure
+        held: dict[Key, EntityJson | None] = {}
+        changes: dict[Key, list[Any]] = {}
+        for classification in plan.classifications:
+            changes.setdefault(classification.key, []).append(classification)
+        for change in plan.changes:
+            key = change.key
+            if key in failed:
+                continue
+            if change.action == "delete":
+                held[key] = None
+                continue
+            if change.action in ("create", "update") and change.desired is not None:
+                guid = guids.get(key)
+                if not guid or guid.startswith("-"):
+                    failed.add(key)
+                    continue
+                entity: EntityJson = {**change.desired, "guid": guid, **self._sent.get(key, {})}
+                before = [] if change.current is None else change.current.get("classifications", [])
+                entity["classifications"] = copy.deepcopy(before)
+            elif change.current is not None:
+                if key in self._recorded and key not in changes and change.action == "unchanged":
+                    continue  # recorded as it is
+                entity = copy.deepcopy(change.current)
+                entity.setdefault("classifications", [])
+            else:
+                continue
+            if change.action == "retire":
+                entity["classifications"].append(retired_classification(run_id))
+            entity["classifications"] = _classified(entity["classifications"], changes.get(key, []))
+            if not entity["classifications"]:
+                entity.pop("classifications")
+            held[key] = entity
+        planned = {c.key for c in plan.changes}
+        for key in (self._looked_up | set(self._seen)) - planned - failed:
+            held[key] = copy.deepcopy(self._seen.get(key))  # read, not planned: as read (None: known absent)
+        for kept in held.values():
+            for end in REFERRING_ENDS:  # kept by the catalog as processes change: never trusted
+                (kept or {}).get("relationshipAttributes", {}).pop(end, None)
+        self.mirror.forget(failed)
+        self.mirror.record(held, synced=[] if failed else self._full_scopes)
 
     def _write_entities(
         self, plan: Plan, guids: dict[Key, str], failed: set[Key], result: ApplyResult
@@ -622,7 +792,9 @@ class AtlasCatalog:
             )
             return
         assigned = response.get("guidAssignments") or {}
-        for change in batch:
+        for change, sent in zip(batch, payload, strict=True):
+            extra = {"contacts": sent["contacts"]} if sent.get("contacts") else {}
+            self._sent[change.key] = extra | ({"collectionId": collection} if collection else {})
             if change.action == "create":
                 real = assigned.get(local[change.key])
                 if real:
@@ -788,6 +960,7 @@ class AtlasCatalog:
         guid = guids.get(change.key)
         if guid is None:
             result.failed.append(f"classification {change.name} on {change.key[1]}: entity guid unknown")
+            self._unsure.add(change.key)
             return
         body = [{"typeName": change.name, "attributes": dict(change.attributes), "propagate": False}]
         path = f"/entity/guid/{guid}/classifications"
@@ -810,6 +983,7 @@ class AtlasCatalog:
                 self.rest.request("PUT", path, body=body)
         except CatalogError as err:
             result.failed.append(f"classification {change.name} on {change.key[1]}: {err}")
+            self._unsure.add(change.key)
             return
         result.classifications += 1
 
@@ -824,6 +998,7 @@ class AtlasCatalog:
                     result.retired += 1
                 except CatalogError as err:
                     result.failed.append(f"retire {change.key[1]}: {err}")
+                    self._unsure.add(change.key)
                 bar.advance()
         doomed = sorted(plan.of("delete"), key=lambda c: (_delete_rank(c.key[0]), c.key[1]))
         for batch in _chunks(doomed, self.batch_size):
@@ -832,6 +1007,7 @@ class AtlasCatalog:
                 self.rest.request("DELETE", "/entity/bulk", params=params)
             except CatalogError as err:
                 result.failed.append(f"delete batch from {batch[0].key[1]}: {err}")
+                self._unsure.update(c.key for c in batch)
                 continue
             result.deleted += len(batch)
 
@@ -852,6 +1028,16 @@ class AtlasCatalog:
 
     def record_run(self, record: dict[str, Any]) -> None:
         self.history.record_run({**record, "catalog": self.uri})
+
+    def last_scan(self, window: int = 10) -> dict[str, Any] | None:
+        return self.history.last_scan(self.uri, window * 4)
+
+    def briefs(self, limit: int = 50) -> list[dict[str, Any]]:
+        return [r for r in self.history.briefs(limit * 4) if r.get("catalog") == self.uri][:limit]
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        record = self.history.run(run_id)
+        return record if record is not None and record.get("catalog") == self.uri else None
 
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         return [r for r in self.history.runs(limit * 4) if r.get("catalog") == self.uri][:limit]
@@ -881,6 +1067,30 @@ def owner_directory(
     if lookup == "config":
         return OwnerDirectory(owners)
     return OwnerDirectory(owners, graph=graph_root(host), token=token)
+
+
+def _classified(held: list[dict[str, Any]], changes: Sequence[Any]) -> list[dict[str, Any]]:
+    """``held`` classifications after a plan's classification changes of that entity."""
+    by_name = {c["typeName"]: c for c in held}
+    for change in changes:
+        if change.action == "remove":
+            by_name.pop(change.name, None)
+        else:
+            by_name[change.name] = {"typeName": change.name, "attributes": dict(change.attributes)}
+    return sorted(by_name.values(), key=lambda c: c["typeName"])
+
+
+def _active(
+    raw: Mapping[str, Mapping[str, Any]], names: Mapping[str, tuple[str, str]]
+) -> dict[Key, EntityJson]:
+    """The active entities among ``raw`` (by guid), in the plan's form, by key."""
+    out: dict[Key, EntityJson] = {}
+    for entity in raw.values():
+        if entity.get("status", "ACTIVE") != "ACTIVE":
+            continue
+        normal = _normalise(entity, names)
+        out[(normal["typeName"], normal["attributes"]["qualifiedName"])] = normal
+    return out
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

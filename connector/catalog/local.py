@@ -24,7 +24,8 @@ from featmesh.connector import progress, redact
 from featmesh.connector.catalog.base import ApplyResult
 from featmesh.connector.catalog.plan import EntityJson, Key, Plan, owned
 from featmesh.connector.errors import CatalogError, InputError
-from featmesh.connector.mapping.entities import DATA_PRODUCT, FEATMESH_TYPES, FEATURE, FEATURE_SET
+from featmesh.connector.mapping.business import owned_values
+from featmesh.connector.mapping.entities import DATA_PRODUCT, FEATMESH_TYPES, FEATURE, FEATURE_SET, MODEL
 from featmesh.connector.mapping.reverse import (
     FEATURE_ATTRIBUTES,
     SET_ATTRIBUTES,
@@ -40,7 +41,11 @@ log = logging.getLogger(__name__)
 PRODUCT_COLUMNS = "featmesh_data_product_columns"
 """The relationship type holding a placeholder's columns (typedefs/relationships.json)."""
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+READS = ("1", "2")
+"""Schema versions this featmesh opens. Version 1 (before the runs' briefs and the remote
+catalogs' mirror) is read as it is, and upgraded in place when opened for writing; an
+older featmesh refuses version 2 with a message rather than failing to record a run."""
 CATEGORIES = SECTIONS
 
 _DDL = """
@@ -74,7 +79,7 @@ CREATE TABLE IF NOT EXISTS profiles (
     PRIMARY KEY (feature_set, source, run_id));
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, command TEXT, started_at TEXT, finished_at TEXT,
-    status TEXT, record TEXT NOT NULL);
+    status TEXT, record TEXT NOT NULL, brief TEXT);
 CREATE TABLE IF NOT EXISTS published_sets (
     qualified_name TEXT PRIMARY KEY,
     store_kind TEXT NOT NULL,
@@ -82,13 +87,142 @@ CREATE TABLE IF NOT EXISTS published_sets (
     domain TEXT,
     content_hash TEXT,
     body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS remote_entities (
+    catalog TEXT NOT NULL,
+    type_name TEXT NOT NULL,
+    qualified_name TEXT NOT NULL,
+    body TEXT,
+    PRIMARY KEY (catalog, type_name, qualified_name));
+CREATE INDEX IF NOT EXISTS remote_entities_qn ON remote_entities (catalog, qualified_name);
+CREATE TABLE IF NOT EXISTS remote_scopes (
+    catalog TEXT NOT NULL, scope TEXT NOT NULL, synced_at TEXT NOT NULL,
+    PRIMARY KEY (catalog, scope));
+CREATE TABLE IF NOT EXISTS remote_sets (
+    catalog TEXT NOT NULL,
+    qualified_name TEXT NOT NULL,
+    store_kind TEXT NOT NULL,
+    store TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (catalog, qualified_name));
 """
+"""``remote_*`` (in a remote catalog's run history only): what featmesh last wrote to each
+remote catalog, so that a rescan asks the catalog only about what changed
+(``connector.catalog.mirror``)."""
 
 INDEXED = "published_sets"
 """``meta`` key present once the ``published_sets`` index has been built: one row per
 published feature set, holding what the mesh-wide rules read of it (the set's and its
 features' attributes) as one compact JSON document, so that reading the rest of the mesh
 decodes one row per set instead of every feature entity."""
+
+
+class StoredEntity(Mapping[str, Any]):
+    """An entity the local catalog holds, as Atlas JSON decoded on first use: a plan of an
+    unchanged mesh compares most entities by their stored text (:meth:`same_as`) and never
+    decodes them."""
+
+    __slots__ = ("_attributes", "_business", "_classifications", "_decoded", "_guid", "_relationships", "_type")
+
+    def __init__(
+        self,
+        type_name: str,
+        guid: str,
+        attributes: str,
+        relationships: str,
+        classifications: Sequence[tuple[str, str]],
+        business: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        self._type, self._guid = type_name, guid
+        self._attributes, self._relationships = attributes, relationships
+        self._classifications: Any = classifications
+        self._business = business
+        """(group name, attributes JSON) of its business metadata."""
+        self._decoded: dict[str, Any] | None = None
+
+    def same_as(self, desired: Mapping[str, Any]) -> bool:
+        """``desired``'s attributes, references and featmesh business metadata are exactly
+        what is stored (as written)."""
+        if json.dumps(desired.get("attributes", {}), sort_keys=True) != self._attributes or (
+            json.dumps(desired.get("relationshipAttributes", {}), sort_keys=True) != self._relationships
+        ):
+            return False
+        wanted = owned_values(desired)
+        return wanted is None or owned_values(self._full()) == wanted
+
+    def _held(self) -> list[dict[str, Any]]:
+        if isinstance(self._classifications, tuple | list) and (
+            not self._classifications or isinstance(self._classifications[0], tuple)
+        ):
+            self._classifications = [
+                {"typeName": t, "attributes": json.loads(a)} for t, a in self._classifications
+            ]
+        return list(self._classifications)
+
+    def _full(self) -> dict[str, Any]:
+        if self._decoded is None:
+            entity: dict[str, Any] = {
+                "typeName": self._type,
+                "guid": self._guid,
+                "attributes": json.loads(self._attributes),
+                "relationshipAttributes": json.loads(self._relationships),
+            }
+            classifications = self._held()
+            if classifications:
+                entity["classifications"] = classifications
+            if self._business:
+                entity["businessAttributes"] = {name: json.loads(a) for name, a in self._business}
+            self._decoded = entity
+        return self._decoded
+
+    def __getitem__(self, key: str) -> Any:
+        if self._decoded is None:
+            if key == "guid":
+                return self._guid
+            if key == "typeName":
+                return self._type
+            if key == "classifications":
+                held = self._held()
+                if not held:
+                    raise KeyError(key)
+                return held
+        return self._full()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._full())
+
+    def __len__(self) -> int:
+        return len(self._full())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        import copy
+
+        return copy.deepcopy(self._full(), memo)
+
+
+def _last_scan_of(record: Mapping[str, Any], catalog: str | None, *, brief: bool = False) -> bool:
+    """A scan of ``catalog`` (any, when None) recorded with an evaluation (in a brief:
+    marked as holding one)."""
+    evaluation = record.get("evaluation")
+    return (
+        record.get("command") == "scan"
+        and (isinstance(evaluation, Mapping) if brief else bool(evaluation))
+        and (catalog is None or record.get("catalog") == catalog)
+    )
+
+
+BRIEF_KEYS = ("run_id", "command", "started_at", "finished_at", "status", "catalog", "dry_run")
+
+
+def brief_of(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What a list of runs shows of each (the report's score history): the header, the
+    summary's scores, and an empty ``evaluation`` when the run holds one."""
+    brief: dict[str, Any] = {k: record[k] for k in BRIEF_KEYS if k in record}
+    summary = record.get("summary")
+    if isinstance(summary, Mapping) and "score" in summary:
+        brief["summary"] = {"score": summary["score"]}
+    if isinstance(record.get("evaluation"), Mapping):
+        brief["evaluation"] = {}
+    return brief
 
 
 def parse_local_uri(uri: str) -> Path:
@@ -156,15 +290,23 @@ class LocalCatalog:
 
     def _migrate(self) -> None:
         """Add what a catalog written by an earlier featmesh lacks: the business metadata
-        table, and the ``published_sets`` index (built once: later applies keep it up to
+        table, the runs table's ``brief`` column (a run's header and scores, read without the
+        record), and the ``published_sets`` index (built once: later applies keep it up to
         date in their own transaction)."""
+        if not self._has_brief():
+            with self.db:
+                self.db.execute("ALTER TABLE runs ADD COLUMN brief TEXT")
         with self.db:
             self.db.execute(_BUSINESS_DDL)
+            self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
         if self._index_built():
             return
         with self.db:
             _index_sets(self.db, None)
             self.db.execute("INSERT INTO meta (key, value) VALUES (?, '1')", (INDEXED,))
+
+    def _has_brief(self) -> bool:
+        return any(row[1] == "brief" for row in self.db.execute("PRAGMA table_info(runs)"))
 
     def _index_built(self) -> bool:
         try:
@@ -175,10 +317,10 @@ class LocalCatalog:
 
     def _check_schema(self) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None or row[0] != SCHEMA_VERSION:
+        if row is None or row[0] not in READS:
             found = row[0] if row else "none"
             raise InputError(
-                f"catalog schema version {found}, this featmesh reads {SCHEMA_VERSION}",
+                f"catalog schema version {found}, this featmesh reads {' and '.join(READS)}",
                 path=str(self.path),
             )
 
@@ -310,18 +452,47 @@ class LocalCatalog:
         return out
 
     def current(self, keys: Iterable[Key], scopes: Iterable[str]) -> dict[Key, EntityJson]:
-        wanted = set(keys)
-        found: dict[Key, EntityJson] = {}
-        products: list[Key] = []
-        for row in self.db.execute("SELECT * FROM entities"):
-            key = (row["type_name"], row["qualified_name"])
-            in_scope = row["type_name"] in FEATMESH_TYPES and any(
-                key[1] == s or key[1].startswith(s + "/") for s in scopes
+        """The entities held for ``keys`` and every featmesh entity under ``scopes``, read by
+        index ranges; each is decoded only when the plan looks into it (:class:`StoredEntity`)."""
+        scopes = sorted(set(scopes))
+        held: dict[str, list[tuple[str, str]]] = {}
+        for guid, type_name, attributes in self.db.execute(
+            "SELECT entity_guid, type_name, attributes FROM classifications ORDER BY type_name"
+        ):
+            held.setdefault(guid, []).append((type_name, attributes))
+        business: dict[str, list[tuple[str, str]]] = {}
+        if self._business:
+            for guid, name, attributes in self.db.execute(
+                "SELECT entity_guid, name, attributes FROM business_metadata ORDER BY name"
+            ):
+                business.setdefault(guid, []).append((name, attributes))
+        found: dict[Key, Any] = {}  # StoredEntity: Atlas JSON, decoded when read
+        columns = "guid, type_name, qualified_name, attributes, relationship_attributes"
+
+        def take(row: Sequence[Any]) -> None:
+            guid, type_name, qn, attributes, relationships = row
+            stored = StoredEntity(
+                type_name, guid, attributes, relationships, held.get(guid, ()), business.get(guid, ())
             )
-            if key in wanted or in_scope:
-                found[key] = self._entity_json(row, inverse=False)
-                if key[0] == DATA_PRODUCT:
-                    products.append(key)
+            found[(type_name, qn)] = stored
+
+        for scope in scopes:
+            for row in self.db.execute(
+                f"SELECT {columns} FROM entities WHERE qualified_name = ? "
+                "OR (qualified_name >= ? AND qualified_name < ?)",
+                (scope, scope + "/", scope + "0"),  # "0" follows "/"
+            ):
+                if row[1] in FEATMESH_TYPES:
+                    take(row)
+        for key in dict.fromkeys(keys):
+            if key in found:
+                continue
+            row = self.db.execute(
+                f"SELECT {columns} FROM entities WHERE type_name = ? AND qualified_name = ?", key
+            ).fetchone()
+            if row is not None:
+                take(row)
+        products = [key for key in found if key[0] == DATA_PRODUCT]
         if products:
             ends = self._process_ends(set(products))
             for key in products:
@@ -413,6 +584,16 @@ class LocalCatalog:
 
     def export(self) -> list[EntityJson]:
         rows = self.db.execute("SELECT * FROM entities ORDER BY type_name, qualified_name").fetchall()
+        return [self._entity_json(row, inverse=True) for row in rows]
+
+    def confirm(self, plan: Plan) -> dict[Key, EntityJson | None] | None:
+        """Nothing to confirm: :meth:`current` reads the catalog itself."""
+        return {}
+
+    def published_models(self) -> list[EntityJson]:
+        rows = self.db.execute(
+            "SELECT * FROM entities WHERE type_name = ? ORDER BY qualified_name", (MODEL,)
+        ).fetchall()
         return [self._entity_json(row, inverse=True) for row in rows]
 
     def published_feature_sets(self, *, exclude_stores: Iterable[tuple[str, str]] = ()) -> list[FeatureSet]:
@@ -668,7 +849,9 @@ class LocalCatalog:
     def record_run(self, record: dict[str, Any]) -> None:
         with self._transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO runs"
+                " (run_id, command, started_at, finished_at, status, record, brief)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     record["run_id"],
                     record.get("command"),
@@ -676,8 +859,45 @@ class LocalCatalog:
                     record.get("finished_at"),
                     record.get("status"),
                     redact.scrub(json.dumps(record, sort_keys=True)),
+                    redact.scrub(json.dumps(brief_of(record), sort_keys=True)),
                 ),
             )
+
+    def briefs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest runs as their :func:`brief_of` (a run recorded before briefs, whole)."""
+        if not self._has_brief():
+            return [brief_of(r) for r in self.runs(limit)]
+        rows = self.db.execute(
+            "SELECT run_id, brief FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [
+            json.loads(brief) if brief is not None else brief_of(self.run(run_id) or {})
+            for run_id, brief in rows
+        ]
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        """One run's whole record."""
+        row = self.db.execute("SELECT record FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def last_scan(self, catalog: str | None = None, window: int = 10) -> dict[str, Any] | None:
+        """The newest scan recorded with an evaluation among the ``window`` newest runs
+        (of ``catalog`` when given: a remote catalog's history), picked by the runs' briefs
+        and decoding only that one record."""
+        if not self._has_brief():
+            return next((r for r in self.runs(window) if _last_scan_of(r, catalog)), None)
+        rows = self.db.execute(
+            "SELECT run_id, command, brief FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (window,)
+        ).fetchall()
+        for run_id, command, brief in rows:
+            if command != "scan":
+                continue
+            if brief is not None and not _last_scan_of(json.loads(brief), catalog, brief=True):
+                continue
+            record = self.run(run_id)
+            if record is not None and _last_scan_of(record, catalog):
+                return record
+        return None
 
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = self.db.execute(
@@ -863,12 +1083,6 @@ def _index_row(
     if ref is None:  # not a feature set's name: never read back as one
         db.execute("DELETE FROM published_sets WHERE qualified_name = ?", (qn,))
         return
-    body = {
-        "set": {k: attrs[k] for k in SET_ATTRIBUTES if k in attrs} | {"qualifiedName": qn},
-        "features": [
-            {k: f[k] for k in FEATURE_ATTRIBUTES if k in f} for f in sorted(features, key=lambda f: f["name"])
-        ],
-    }
     db.execute(
         "INSERT OR REPLACE INTO published_sets VALUES (?, ?, ?, ?, ?, ?)",
         (
@@ -877,9 +1091,20 @@ def _index_row(
             ref.store,
             attrs.get("domain"),
             attrs.get("contentHash"),
-            json.dumps(body, separators=(",", ":"), sort_keys=True),
+            index_body(qn, attrs, features),
         ),
     )
+
+
+def index_body(qn: str, attrs: Mapping[str, Any], features: Sequence[Mapping[str, Any]]) -> str:
+    """What the mesh-wide rules read of a published set: its and its features' attributes."""
+    body = {
+        "set": {k: attrs[k] for k in SET_ATTRIBUTES if k in attrs} | {"qualifiedName": qn},
+        "features": [
+            {k: f[k] for k in FEATURE_ATTRIBUTES if k in f} for f in sorted(features, key=lambda f: f["name"])
+        ],
+    }
+    return json.dumps(body, separators=(",", ":"), sort_keys=True)
 
 
 def _store_prefix(qualified_name: str) -> str:

@@ -136,7 +136,8 @@ def compute_plan(
             plan.changes.append(Change("create", key, desired=entity))
             plan.classifications.extend(_classification_changes(key, entity, None))
             continue
-        differing = diff_fields(entity, existing)
+        same = getattr(existing, "same_as", None)  # a stored entity compared as stored
+        differing = () if same is not None and same(entity) else diff_fields(entity, existing)
         action = "update" if differing else "unchanged"
         plan.changes.append(Change(action, key, desired=entity, current=existing, fields=differing))
         plan.classifications.extend(_classification_changes(key, entity, existing))
@@ -303,7 +304,7 @@ def _classification_changes(
     for name, attributes in sorted(want.items()):
         if name not in have:
             changes.append(ClassificationChange("add", key, name, attributes))
-        elif _stable(attributes) != _stable(have[name]):
+        elif attributes != have[name] and _stable(attributes) != _stable(have[name]):
             changes.append(ClassificationChange("update", key, name, attributes))
     for name in sorted(set(have) - set(want)):
         changes.append(ClassificationChange("remove", key, name))

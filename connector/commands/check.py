@@ -66,7 +66,6 @@ from featmesh.connector.reports.sarif import render_sarif
 from featmesh.connector.runreport import InputProblem, RunReport
 from featmesh.connector.scan.engine import engine_plan
 from featmesh.connector.scan.evaluate import FAIL_ON, findings_exit_code, with_parent_hashes
-from featmesh.connector.scan.increment import last_scan
 from featmesh.connector.scan.profile import profile_sets
 from featmesh.connector.scan.read import (
     KnownSets,
@@ -120,15 +119,17 @@ def _consumers(
     """The models the catalog holds, with the (store kind, store) that recorded each, and
     each published set's standing from its featmesh classifications."""
     try:
-        entities = list(catalog.export())
+        models = [e for e in catalog.published_models() if e.get("typeName") == MODEL]
+        out = []
+        for entity, consumer in zip(models, consumers_from_entities(models), strict=True):
+            parts = str(entity["attributes"]["qualifiedName"]).removeprefix("featmesh://").split("/")
+            out.append(((unquote(parts[0]), unquote(parts[1]) if len(parts) > 1 else ""), consumer))
+        # the standing of exactly the sets those models read, not of the whole catalog
+        read = sorted({r.feature_set.qualified_name for _, c in out for r in c.reads})
+        entities = catalog.current([(FEATURE_SET, qn) for qn in read], []).values()
     except CatalogError as err:
         report.fail(f"catalog {uri}: cannot read the published models: {err}")
         return [], {}
-    models = [e for e in entities if e.get("typeName") == MODEL]
-    out = []
-    for entity, consumer in zip(models, consumers_from_entities(models), strict=True):
-        parts = str(entity["attributes"]["qualifiedName"]).removeprefix("featmesh://").split("/")
-        out.append(((unquote(parts[0]), unquote(parts[1]) if len(parts) > 1 else ""), consumer))
     standing = {}
     for entity in entities:
         found = _standing(entity)
@@ -352,7 +353,7 @@ def check(
                     fs.qualified_name for s in result.stores for fs in s.feature_sets
                 )
             if opened is not None:  # the last scan's record: when derived sets were built
-                last = last_scan(opened.runs(10))
+                last = opened.last_scan()
         except CatalogError as err:
             report.fail(f"catalog {catalog}: {err}")
             check_references(result)

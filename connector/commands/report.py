@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,13 +15,24 @@ from featmesh.connector.cli import Handled
 from featmesh.connector.commands.options import catalog_option
 from featmesh.connector.config import load_config
 from featmesh.connector.errors import InputError
-from featmesh.connector.reports.governance import build_report
+from featmesh.connector.reports.governance import build_report, choose
 from featmesh.connector.sources import environment
 
 RUN_WINDOW = 500
 """How many recent runs are read: ``--run`` can name any of them."""
 
 DEFAULT_HTML = "featmesh-report.html"
+
+
+def report_records(catalog: Any, run_id: str | None) -> list[dict[str, Any]]:
+    """The recent runs as briefs (header and scores), the one reported on whole: a
+    report reads one full run record, not the whole window."""
+    briefs = catalog.briefs(RUN_WINDOW)
+    if not briefs:
+        return []
+    chosen, _ = choose(briefs, run_id, catalog.uri)
+    full = catalog.run(str(chosen.get("run_id")))
+    return [full if r is chosen and full is not None else r for r in briefs]
 
 
 @click.command(cls=Handled)
@@ -66,7 +78,7 @@ def report(
     with environment(config.catalog_env if config else {}, what="catalog"):
         catalog = open_catalog(catalog_uri or (config.catalog if config else None), read_only=True)
         try:
-            records = catalog.runs(RUN_WINDOW)
+            records = report_records(catalog, run_id)
         finally:
             catalog.close()
     text = render(build_report(records, run_id=run_id, catalog=catalog.uri), fmt)

@@ -77,6 +77,11 @@ SEVERITIES = ("critical", "error", "warning", "info")
     help="Retire (FEATMESH.RETIRED) the feature sets of the stores of sources taken out of the "
     "config since they were last scanned (without it, each scan names them and leaves them).",
 )
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Atlas, Purview: read the whole catalog again instead of trusting what featmesh recorded writing.",
+)
 def scan(
     sources: tuple[str, ...],
     packs: tuple[str, ...],
@@ -85,6 +90,7 @@ def scan(
     profile: bool,
     sample_rows: int | None,
     full: bool,
+    verify: bool,
     profile_remote: bool,
     profile_engine: str | None,
     config_path: Path | None,
@@ -138,6 +144,7 @@ def scan(
         catalog_settings={
             **(config.catalog_settings if config else {}),
             **({"timeout": timeout} if timeout is not None else {}),
+            **({"verify": True} if verify else {}),
         },
         contracts=config.contracts if config else (),
         profile_engine=engine_plan(profile_engine, config),
@@ -200,13 +207,13 @@ def _write_report(catalog_uri: str | None, output: Path, fmt: str) -> None:
     """The config's report of the run just recorded (a report that cannot be written is
     a warning: the scan itself is done)."""
     from featmesh.connector.catalog import open_catalog
-    from featmesh.connector.commands.report import RUN_WINDOW, render, write
+    from featmesh.connector.commands.report import render, report_records, write
     from featmesh.connector.reports.governance import build_report
 
     try:
         catalog = open_catalog(catalog_uri, read_only=True)
         try:
-            records = catalog.runs(RUN_WINDOW)
+            records = report_records(catalog, None)
         finally:
             catalog.close()
         output.parent.mkdir(parents=True, exist_ok=True)

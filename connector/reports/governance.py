@@ -118,7 +118,7 @@ def build_report(
     where = catalog or "the catalog"
     if not records:
         raise InputError(f"no runs recorded in {where}: run 'featmesh scan' first")
-    chosen, notices = _choose(records, run_id, where)
+    chosen, notices = choose(records, run_id, where)
     summary = _mapping(chosen.get("summary"))
     evaluation = chosen.get("evaluation")
     evaluated = isinstance(evaluation, Mapping) and isinstance(evaluation.get("sets"), Mapping)
@@ -249,7 +249,9 @@ def _contract_changes(raw: Any) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- run choice
 
 
-def _choose(records: Sequence[Record], run_id: str | None, where: str) -> tuple[Record, list[str]]:
+def choose(records: Sequence[Record], run_id: str | None, where: str) -> tuple[Record, list[str]]:
+    """The run reported on: ``run_id``'s, else the newest scan holding an evaluation, else
+    the newest scan (with a notice saying so)."""
     if run_id is not None:
         for record in records:
             if record.get("run_id") == run_id:

@@ -75,21 +75,17 @@ def push(
         report.fail(f"catalog unreachable, nothing was written: {err}")
         log.info("%s", err)  # recorded: the command prints it once
         return Plan(), None
-    if keep:
-        keep_classifications(desired, current, keep)
-    plan = compute_plan(
-        desired,
-        current,
-        delete_scope=scopes,
-        protected=[DATA_PRODUCT],
-        keep_deleted=keep_deleted,
-        superseded=superseded,
-        retire_scope=retire,
-    )
+    try:
+        plan = _plan(catalog, desired, current, scopes, keep, keep_deleted, superseded, retire)
+    except CatalogError as err:
+        report.fail(f"catalog unreachable, nothing was written: {err}")
+        log.info("%s", err)  # recorded: the command prints it once
+        return Plan(), None
     if dry_run:
         return plan, None
-    if not catalog.transactional:
-        # the run's results are stored locally before any push starts
+    if not catalog.transactional and plan.writes:
+        # the run's results are stored locally before any push starts (nothing to resume
+        # when nothing is to be written)
         catalog.record_run(
             {**report.to_json(), "status": "pushing", "pending": {"entities": desired, "scopes": scopes}}
         )
@@ -112,6 +108,49 @@ def push(
     for warning in applied.warnings:
         report.warn(warning)
     return plan, applied.to_json()
+
+
+def _plan(
+    catalog: Catalog,
+    desired: list[dict[str, Any]],
+    current: dict[tuple[str, str], dict[str, Any]],
+    scopes: list[str],
+    keep: set[str] | None,
+    keep_deleted: bool,
+    superseded: list[tuple[str, str]],
+    retire: Sequence[str],
+) -> Plan:
+    """The plan against ``current``; against what the catalog really holds for what it
+    would write, when ``current`` came from what featmesh recorded (``Catalog.confirm``)."""
+
+    def planned() -> Plan:
+        if keep:
+            keep_classifications(desired, current, keep)
+        return compute_plan(
+            desired,
+            current,
+            delete_scope=scopes,
+            protected=[DATA_PRODUCT],
+            keep_deleted=keep_deleted,
+            superseded=superseded,
+            retire_scope=retire,
+        )
+
+    plan = planned()
+    fresh = catalog.confirm(plan)
+    if fresh is None:  # the catalog disagrees with the record: read it all again
+        keys = [*((e["typeName"], e["attributes"]["qualifiedName"]) for e in desired), *superseded]
+        current.clear()
+        current.update(catalog.current(keys, [*scopes, *retire]))
+        return planned()
+    if fresh:
+        for key, entity in fresh.items():
+            if entity is None:
+                current.pop(key, None)
+            else:
+                current[key] = entity
+        plan = planned()
+    return plan
 
 
 def keep_classifications(

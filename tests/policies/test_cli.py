@@ -140,8 +140,14 @@ class FakeCatalog:
     def runs(self, limit=50):
         return []
 
-    def export(self):
+    def last_scan(self):
+        return None
+
+    def published_models(self):
         return []
+
+    def current(self, keys, scopes):
+        return {}
 
     def close(self):
         self.closed = True

@@ -261,9 +261,9 @@ class _StoreBuilder:
                 for j, text in enumerate(raw.get("derived_from", ()))
             ),
             consumers=tuple(raw.get("consumers", ())),
-            origin=Origin(
+            origin=Origin.deferred(
                 path=doc.path,
-                line=doc.line_of(where),
+                line=lambda: doc.line_of(where),
                 pointer=f"feature_sets[{i}]",
                 keys=_KeyLines(doc, where, raw),
             ),
@@ -289,21 +289,22 @@ class _StoreBuilder:
                 raise err
             report.problem(err)
 
-        seen: dict[tuple[str, str | None], str] = {}
+        seen: dict[tuple[str, str | None], tuple[Document, int]] = {}
         built: list[tuple[FeatureSet, Document, int]] = []
         store_domain = self.attrs.get("domain")
         for fs, doc, i in self.sets:
             key = (fs.name, fs.version)
             if key in seen:
+                first, at = seen[key]
                 problem(
                     doc.error(
                         f"feature set '{fs.name}' version {fs.version or '(none)'} is declared twice "
-                        f"(first at {seen[key]})",
+                        f"(first at {first.path}:{first.line_of(('feature_sets', at))})",
                         ("feature_sets", i, "name"),
                     )
                 )
                 continue
-            seen[key] = f"{doc.path}:{doc.line_of(('feature_sets', i))}"
+            seen[key] = (doc, i)  # placed only if a duplicate names it
             missing = [j for j, entity in enumerate(fs.entities) if entity not in self.entities]
             if missing:
                 known = ", ".join(sorted(self.entities)) or "none"
@@ -334,7 +335,7 @@ class _StoreBuilder:
             if inherited and fs.origin is not None:
                 keys = fs.origin.keys
                 more = keys.plus(inherited) if isinstance(keys, _KeyLines) else (*keys, *inherited)
-                updates["origin"] = replace(fs.origin, keys=more)
+                updates["origin"] = fs.origin.with_keys(more)
             built.append((replace(fs, **updates), doc, i))
         versions: dict[str, list[str | None]] = {}
         for name, version in seen:
@@ -361,7 +362,7 @@ class _StoreBuilder:
         )
 
     def _build_consumers(
-        self, declared: Mapping[tuple[str, str | None], str], versions_of: Mapping[str, list[str | None]]
+        self, declared: Mapping[tuple[str, str | None], object], versions_of: Mapping[str, list[str | None]]
     ) -> tuple[Consumer, ...]:
         """Consumers with owner and domain defaulted from the store, each read of one of
         this store's sets pinned to a declared version, none declared twice."""
@@ -397,7 +398,7 @@ class _StoreBuilder:
     def _pin(
         self,
         ref: FeatureSetRef,
-        declared: Mapping[tuple[str, str | None], str],
+        declared: Mapping[tuple[str, str | None], object],
         versions_of: Mapping[str, list[str | None]],
     ) -> FeatureSetRef | None:
         """A reference into this store pinned to a declared version (the newest when it
@@ -414,7 +415,7 @@ class _StoreBuilder:
         fs: FeatureSet,
         doc: Document,
         i: int,
-        declared: Mapping[tuple[str, str | None], str],
+        declared: Mapping[tuple[str, str | None], object],
         versions_of: Mapping[str, list[str | None]],
     ) -> FeatureSet:
         """A derived-from naming this same store must name one of its sets; a reference
