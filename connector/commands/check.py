@@ -308,7 +308,12 @@ def check(
         always = [p for p in (config.path if config else None, waivers, *packs) if p and Path(p).is_file()]
         selection = select(sources, config.sources if config else (), [Path(p) for p in always])
         specs = selection.specs
-        if renamed:  # exactly one SOURCE: its store takes the name given
+        if renamed and len(specs) > 1:  # e.g. featmesh.yaml changed: every configured source
+            raise UsageError(
+                f"--store-name names the store of one SOURCE: {sources[0]} selects {len(specs)} sources "
+                f"({', '.join(s.uri for s in specs)})"
+            )
+        if renamed:  # exactly one source: its store takes the name given
             specs = [replace(spec, options={**spec.options, **renamed}) for spec in specs]
         for note in selection.notes:
             click.echo(f"featmesh: note: {note}", err=True)
