@@ -65,7 +65,7 @@ from featmesh.connector.reports.junit import render_junit
 from featmesh.connector.reports.sarif import render_sarif
 from featmesh.connector.runreport import InputProblem, RunReport
 from featmesh.connector.scan.engine import engine_plan
-from featmesh.connector.scan.evaluate import FAIL_ON, findings_exit_code, with_parent_hashes
+from featmesh.connector.scan.evaluate import FAIL_ON, findings_exit_code, store_consumers, with_parent_hashes
 from featmesh.connector.scan.increment import last_scan
 from featmesh.connector.scan.profile import profile_sets
 from featmesh.connector.scan.read import (
@@ -376,16 +376,7 @@ def check(
     if context:  # a selected folder's other stores, as written now, over their published copies
         held = {(fs.store_kind, fs.store) for fs in context}
         published = [*context, *(fs for fs in published if (fs.store_kind, fs.store) not in held)]
-    named = [
-        ConsumerAt(
-            store.consumer_qn(c),
-            store.kind,
-            store.name,
-            replace(c, owner=c.owner or store.owner, domain=c.domain or store.domain),
-        )
-        for store in stores
-        for c in store.consumers
-    ]
+    named = store_consumers(stores)
     local_consumers = {(s.kind, s.name) for s in stores if s.consumers}
     named += [
         ConsumerAt(consumer_qn(*key, c.kind, c.name, c.version), *key, c)
