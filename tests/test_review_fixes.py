@@ -106,3 +106,12 @@ def test_check_store_name_refuses_a_file_that_selects_several_sources(tmp_path: 
     one, summary = run_json("check", "--config", str(config), "--store-name", "x", str(conf), "--json")
     assert one.exit_code in (0, 1), one.stderr
     assert all(qn.startswith("featmesh://feathr/x/") for qn in summary["sets"]), summary["sets"]
+
+
+def test_counts_of_one_are_singular_in_the_check_summary(tmp_path: Path):
+    """``1 file not used``: the summary line counts as the exit line does."""
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("apiVersion: featmesh/v1\nstore: {name: s}\nfeature_sets: [\n")
+    result = run("check", str(SAMPLES / "manifests" / "payments.yaml"), f"manifest:{broken}")
+    assert "; 1 file not used; in 2 files\n" in result.stdout, result.stdout
+    assert "1 files" not in result.stdout + result.stderr
