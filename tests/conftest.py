@@ -21,6 +21,30 @@ products and the 34 columns their readers' lineage reads, 9 feature sets, 69 fea
 SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
 
 
+PAYMENTS_MANIFEST = """\
+apiVersion: featmesh/v1
+store: {{name: {store}, domain: payments, owner: payments-ml@contoso.com}}
+entities:
+  - {{name: customer, join_keys: [{{name: customer_id, dtype: string}}]}}
+feature_sets:
+  - name: transaction_aggregates
+    version: 2
+    description: Rolling counts and amounts of a customer's card transactions.
+    entities: [customer]
+    timestamp_field: event_ts
+    ttl: 2d
+    sources:
+      - {{kind: delta, uri: main.payments.card_transactions, columns: [customer_id, amount_eur]}}
+    features:
+      - {{name: txn_count_7d, dtype: int64, description: "Card transactions in 7 days."}}
+"""
+
+
+def payments_manifest(store: str) -> str:
+    """A small, valid manifest of one store named ``store``: one feature set of one feature."""
+    return PAYMENTS_MANIFEST.format(store=store)
+
+
 def shared_fixture(*parts: str) -> Path:
     """A real-world fixture from the shared folder beside the repo, or skip."""
     path = SHARED_FIXTURES.joinpath(*parts)

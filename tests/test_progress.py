@@ -14,25 +14,7 @@ from pathlib import Path
 import pytest
 
 from featmesh.connector import progress
-from tests.conftest import run
-
-MANIFEST = """\
-apiVersion: featmesh/v1
-store: {{name: payments_{n}, domain: payments, owner: payments-ml@contoso.com}}
-entities:
-  - {{name: customer, join_keys: [{{name: customer_id, dtype: string}}]}}
-feature_sets:
-  - name: transaction_aggregates
-    version: 2
-    description: Rolling counts and amounts of a customer's card transactions.
-    entities: [customer]
-    timestamp_field: event_ts
-    ttl: 2d
-    sources:
-      - {{kind: delta, uri: main.payments.card_transactions, columns: [customer_id, amount_eur]}}
-    features:
-      - {{name: txn_count_7d, dtype: int64, description: "Card transactions in 7 days."}}
-"""
+from tests.conftest import payments_manifest, run
 
 
 class Clock:
@@ -54,7 +36,7 @@ def _progress_on(monkeypatch: pytest.MonkeyPatch) -> None:
 def _mesh(folder: Path, files: int) -> Path:
     folder.mkdir()
     for n in range(files):
-        (folder / f"m{n:02}.yaml").write_text(MANIFEST.format(n=n))
+        (folder / f"m{n:02}.yaml").write_text(payments_manifest(f"payments_{n}"))
     return folder
 
 
@@ -130,9 +112,7 @@ def test_quiet_prints_no_progress_and_no_per_file_lines_but_the_exit_line(tmp_pa
     loud = run("check", str(mesh), "--format", "sarif", "-o", str(tmp_path / "a.sarif"))
     assert loud.exit_code == 3
     assert loud.stderr.count("broken.yaml:3: invalid YAML") == 1  # once, not again at exit
-    assert (
-        loud.stderr.splitlines()[-1] == "featmesh: exit 3: the run is incomplete: 1 file could not be used"
-    )
+    assert loud.stderr.splitlines()[-1] == "featmesh: exit 3: the run is incomplete: 1 file could not be used"
 
     quiet = run("-q", "check", str(mesh), "--format", "sarif", "-o", str(tmp_path / "b.sarif"))
     assert quiet.exit_code == 3

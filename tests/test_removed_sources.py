@@ -9,25 +9,8 @@ from pathlib import Path
 import pytest
 
 from featmesh.connector.catalog import open_catalog
-from tests.conftest import run
+from tests.conftest import payments_manifest, run
 
-MANIFEST = """\
-apiVersion: featmesh/v1
-store: {{name: {store}, domain: payments, owner: payments-ml@contoso.com}}
-entities:
-  - {{name: customer, join_keys: [{{name: customer_id, dtype: string}}]}}
-feature_sets:
-  - name: transaction_aggregates
-    version: 2
-    description: Rolling counts and amounts of a customer's card transactions.
-    entities: [customer]
-    timestamp_field: event_ts
-    ttl: 2d
-    sources:
-      - {{kind: delta, uri: main.payments.card_transactions, columns: [customer_id, amount_eur]}}
-    features:
-      - {{name: txn_count_7d, dtype: int64, description: "Card transactions in 7 days."}}
-"""
 CONFIG = "version: 1\ncatalog:\n  uri: local:.featmesh/catalog.db\nsources:\n"
 BETA = "featmesh://manifest/beta"
 
@@ -36,7 +19,7 @@ BETA = "featmesh://manifest/beta"
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for store in ("alpha", "beta"):
         (tmp_path / store).mkdir()
-        (tmp_path / store / f"{store}.yaml").write_text(MANIFEST.format(store=store))
+        (tmp_path / store / f"{store}.yaml").write_text(payments_manifest(store))
     _config(tmp_path, "alpha", "beta")
     monkeypatch.chdir(tmp_path)
     first = run("scan", "--config", "featmesh.yaml")

@@ -81,3 +81,37 @@ def test_a_placeholder_shared_by_two_stores_does_not_flip_between_scans(tmp_path
     for name in ("a", "b", "a"):
         _, summary = run_json("scan", str(tmp_path / name), "--catalog", db, "--json")
     assert summary["plan"]["update"] == 0, summary["plan"]["changes"]
+
+
+def test_check_store_name_refuses_a_file_that_selects_several_sources(tmp_path: Path):
+    """``check --store-name`` names the store of one source: a changed ``featmesh.yaml``
+    selects every configured source, and giving them all one name would merge two stores
+    into one (exit 2, the sources named); a file of one source takes the name."""
+    import shutil
+
+    workspace = Path(__file__).parent / "realworld" / "feathr" / "swa-extractor"
+    for team in ("a", "b"):
+        shutil.copytree(workspace, tmp_path / team)
+    config = tmp_path / "featmesh.yaml"
+    config.write_text(
+        "version: 1\nsources:\n"
+        f"  - uri: feathr:{tmp_path / 'a'}\n    store: team_a\n"
+        f"  - uri: feathr:{tmp_path / 'b'}\n    store: team_b\n"
+    )
+    both = run("check", "--config", str(config), "--store-name", "x", str(config))
+    assert both.exit_code == 2, both.stdout
+    assert "--store-name" in both.stderr and "2 sources" in both.stderr
+    assert "Traceback" not in both.stderr
+    conf = next(p for p in sorted((tmp_path / "a").rglob("*.conf")))
+    one, summary = run_json("check", "--config", str(config), "--store-name", "x", str(conf), "--json")
+    assert one.exit_code in (0, 1), one.stderr
+    assert all(qn.startswith("featmesh://feathr/x/") for qn in summary["sets"]), summary["sets"]
+
+
+def test_counts_of_one_are_singular_in_the_check_summary(tmp_path: Path):
+    """``1 file not used``: the summary line counts as the exit line does."""
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("apiVersion: featmesh/v1\nstore: {name: s}\nfeature_sets: [\n")
+    result = run("check", str(SAMPLES / "manifests" / "payments.yaml"), f"manifest:{broken}")
+    assert "; 1 file not used; in 2 files\n" in result.stdout, result.stdout
+    assert "1 files" not in result.stdout + result.stderr

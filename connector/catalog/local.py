@@ -121,7 +121,9 @@ class StoredEntity(Mapping[str, Any]):
     unchanged mesh compares most entities by their stored text (:meth:`same_as`) and never
     decodes them."""
 
-    __slots__ = ("_attributes", "_business", "_classifications", "_decoded", "_guid", "_relationships", "_type")
+    __slots__ = (
+        "_attributes", "_business", "_classifications", "_decoded", "_guid", "_relationships", "_type",
+    )  # fmt: skip
 
     def __init__(
         self,

@@ -65,7 +65,7 @@ from featmesh.connector.reports.junit import render_junit
 from featmesh.connector.reports.sarif import render_sarif
 from featmesh.connector.runreport import InputProblem, RunReport
 from featmesh.connector.scan.engine import engine_plan
-from featmesh.connector.scan.evaluate import FAIL_ON, findings_exit_code, with_parent_hashes
+from featmesh.connector.scan.evaluate import FAIL_ON, findings_exit_code, store_consumers, with_parent_hashes
 from featmesh.connector.scan.profile import profile_sets
 from featmesh.connector.scan.read import (
     KnownSets,
@@ -309,7 +309,12 @@ def check(
         always = [p for p in (config.path if config else None, waivers, *packs) if p and Path(p).is_file()]
         selection = select(sources, config.sources if config else (), [Path(p) for p in always])
         specs = selection.specs
-        if renamed:  # exactly one SOURCE: its store takes the name given
+        if renamed and len(specs) > 1:  # e.g. featmesh.yaml changed: every configured source
+            raise UsageError(
+                f"--store-name names the store of one SOURCE: {sources[0]} selects {len(specs)} sources "
+                f"({', '.join(s.uri for s in specs)})"
+            )
+        if renamed:  # exactly one source: its store takes the name given
             specs = [replace(spec, options={**spec.options, **renamed}) for spec in specs]
         for note in selection.notes:
             click.echo(f"featmesh: note: {note}", err=True)
@@ -372,16 +377,7 @@ def check(
     if context:  # a selected folder's other stores, as written now, over their published copies
         held = {(fs.store_kind, fs.store) for fs in context}
         published = [*context, *(fs for fs in published if (fs.store_kind, fs.store) not in held)]
-    named = [
-        ConsumerAt(
-            store.consumer_qn(c),
-            store.kind,
-            store.name,
-            replace(c, owner=c.owner or store.owner, domain=c.domain or store.domain),
-        )
-        for store in stores
-        for c in store.consumers
-    ]
+    named = store_consumers(stores)
     local_consumers = {(s.kind, s.name) for s in stores if s.consumers}
     named += [
         ConsumerAt(consumer_qn(*key, c.kind, c.name, c.version), *key, c)

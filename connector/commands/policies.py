@@ -11,6 +11,7 @@ import click
 from featmesh.connector.cli import Handled
 from featmesh.connector.documents import load_yaml
 from featmesh.connector.errors import InputError, UsageError
+from featmesh.connector.textsafe import counted
 from featmesh.policies.engine import waiver_findings
 from featmesh.policies.packs import DEFAULT_PACK, describe, load_policy, pack_schema
 from featmesh.policies.registry import all_checks
@@ -99,7 +100,7 @@ def validate(files: tuple[str, ...], packs: tuple[str, ...]) -> None:
         for error in errors:
             click.echo(f"featmesh: error: {error}", err=True)
         where = len({e.path for e in errors})
-        click.echo(f"featmesh: exit 2: {len(errors)} errors in {where} files", err=True)
+        click.echo(f"featmesh: exit 2: {counted(len(errors), 'error')} in {counted(where, 'file')}", err=True)
         raise SystemExit(2)
 
 

@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping, Sequence
 
 from featmesh.connector.runreport import InputProblem, RunReport
+from featmesh.connector.textsafe import counted
 from featmesh.policies.engine import Evaluation, Result
 from featmesh.policies.scoring import MeshScore, findings_block
 from featmesh.policies.types import SkipReason, State
@@ -60,7 +61,7 @@ def render_text(
     lines: list[str] = []
     for source in report.sources:
         state = "ok" if source.status == "ok" else f"FAILED: {source.error}"
-        broken = f", {len(source.problems)} files not used" if source.problems else ""
+        broken = f", {counted(len(source.problems), 'file')} not used" if source.problems else ""
         lines.append(f"source {source.uri}: {source.feature_sets} feature sets{broken}, {state}")
     lines.append("")
     shown = {State.FAILED, State.ERROR}
@@ -110,7 +111,7 @@ def render_text(
         f"{found['error']} error, {found['warning']} warning, "
         f"{found['info']} info, {found['waived']} waived"
         + (f"; {found['check_errors']} check errors" if found["check_errors"] else "")
-        + (f"; {len(problems)} files not used" if problems else "")
-        + f"; in {len(by_file)} files"
+        + (f"; {counted(len(problems), 'file')} not used" if problems else "")
+        + f"; in {counted(len(by_file), 'file')}"
     )
     return "\n".join(lines) + "\n"

@@ -386,7 +386,7 @@ def test_validate_reads_waivers_in_the_context_of_the_packs_named_and_reports_ev
     assert result.exit_code == 2
     assert f"{waivers}:6: waivers[2].rule: unknown rule 'nope-rule'" in result.stderr
     assert f"{waivers}:7: waivers[3].expires: not a date" in result.stderr  # both, in one pass
-    assert "featmesh: exit 2: 2 errors in 1 files" in result.stderr
+    assert "featmesh: exit 2: 2 errors in 1 file\n" in result.stderr
     # what check will say about the entry without an owner, at its line
     assert f"{waivers}:5 (waivers[1]): featmesh.waiver-malformed [warning]" in result.stdout
     ok = tmp_path / "ok.yaml"

@@ -175,14 +175,7 @@ def test_a_model_reading_a_set_removed_from_its_store_is_flagged_until_it_stops(
 
 def test_check_judges_the_models_on_the_sets_it_checks(tmp_path: Path) -> None:
     manifests, models = _copy(tmp_path)
-    shared = manifests / "risk-shared.yaml"
-    text = shared.read_text(encoding="utf-8")
-    pii = (
-        '      - {name: customer_email, dtype: string, description: "Contact address.", '
-        "source_columns: [email]}\n"
-    )
-    anchor = "      - {name: has_mortgage,"
-    shared.write_text(text.replace(anchor, pii + anchor, 1), encoding="utf-8")  # untagged PII: critical
+    _non_compliant_shared(manifests)
     junit = tmp_path / "check.xml"
     result = run(
         "check",
@@ -214,14 +207,7 @@ def test_a_model_teams_check_judges_its_models_on_the_published_sets(tmp_path: P
     """``check models/ --catalog``: the sets are not checked now, so their standing is the
     classification the scheduled scan gave them."""
     manifests, models = _copy(tmp_path)
-    shared = manifests / "risk-shared.yaml"
-    text = shared.read_text(encoding="utf-8")
-    pii = (
-        '      - {name: customer_email, dtype: string, description: "Contact address.", '
-        "source_columns: [email]}\n"
-    )
-    anchor = "      - {name: has_mortgage,"
-    shared.write_text(text.replace(anchor, pii + anchor, 1), encoding="utf-8")
+    _non_compliant_shared(manifests)
     db = tmp_path / "c.db"
     _scan(manifests, models, db)
     result = run("check", f"manifest:{models}", "--catalog", f"local:{db}", "--json")
