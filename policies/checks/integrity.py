@@ -6,14 +6,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from featmesh.connector.model import PREVIOUS_HASH, FeatureSet
+from featmesh.connector.model import PREVIOUS_HASH, FeatureSet, Origin
 from featmesh.policies.context import CheckContext
 from featmesh.policies.registry import check
-from featmesh.policies.types import PASS, Outcome, fail
+from featmesh.policies.types import PASS, Outcome, Related, fail
 
 CONFLICT = "definition_conflict"
 """``FeatureSet.extra`` key a reader fills when files of the store declare the same
 set version with different definitions: the message names the files."""
+CONFLICT_AT = "definition_conflict_at"
+"""Beside it, ``[path, line]`` of each other file declaring the version (SARIF
+``relatedLocations``)."""
 
 
 @check("definition_consistent", dimension="standardization")
@@ -29,7 +32,11 @@ def definition_consistent(fs: FeatureSet, p: Mapping[str, Any], ctx: CheckContex
     """
     conflict = fs.extra.get(CONFLICT)
     if conflict:
-        return fail(str(conflict))
+        related = tuple(
+            Related(fs.qualified_name, Origin(path=str(path), line=line if isinstance(line, int) else None))
+            for path, line in fs.extra.get(CONFLICT_AT) or ()
+        )
+        return fail(str(conflict), related)
     return PASS
 
 

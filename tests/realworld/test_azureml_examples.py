@@ -146,3 +146,26 @@ def test_spec_keys_are_placed_in_the_spec(tmp_path) -> None:
     assert (where.path, where.line) == (spec, 34)
     where = place(transactions.origin, "owner_present", None)
     assert (Path(where.path).name, where.line) == ("featureset_asset_offline_enabled_with_schedule.yaml", 2)
+
+
+def test_a_conflict_in_sarif_points_at_the_other_asset_file(tmp_path: Path, monkeypatch) -> None:
+    """The SARIF result of ``definition-consistent`` carries the other asset file that
+    declares the version as a related location (SARIF 2.1.0 section 3.27.22)."""
+    import json
+
+    from tests.conftest import run
+
+    root = tmp_path / "featurestore"
+    shutil.copytree(STORE, root)
+    asset = root / TRANSACTIONS / "featureset_asset_online_enabled.yaml"
+    asset.write_text(asset.read_text().replace("description: 7-day", "description: Seven-day"))
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out.sarif"
+    run("check", "azureml:featurestore", "--format", "sarif", "-o", str(out))
+    results = [
+        r for r in json.loads(out.read_text())["runs"][0]["results"] if r["ruleId"] == "definition-consistent"
+    ]
+    assert len(results) == 1
+    (other,) = results[0]["relatedLocations"]
+    assert other["physicalLocation"]["artifactLocation"]["uri"].endswith("featureset_asset_online_enabled.yaml")
+    assert other["physicalLocation"]["region"]["startLine"] >= 1

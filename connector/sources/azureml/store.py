@@ -282,6 +282,7 @@ def _merge_assets(
     base = _definition(first)
     extra = dict(first.extra)
     conflicts: list[str] = []
+    elsewhere: list[list[Any]] = []  # [path, line] of each file disagreeing with the first
     winner: str | None = first_doc.path if MATERIALIZATION in first.extra else None
     for fs, doc, _ in group[1:]:
         other = _definition(fs)
@@ -297,6 +298,7 @@ def _merge_assets(
                 f"{first_doc.path} and {doc.path} both declare feature set '{first.name}' version "
                 f"{first.version} but differ in {', '.join(differ)}"
             )
+            elsewhere.append([doc.path, doc.line_of(("name",))])
             continue
         if MATERIALIZATION in fs.extra:
             extra[MATERIALIZATION] = fs.extra[MATERIALIZATION]
@@ -306,6 +308,7 @@ def _merge_assets(
         extra["materialization_settings_from"] = winner
     if conflicts:
         extra["definition_conflict"] = "; ".join(conflicts)
+        extra["definition_conflict_at"] = elsewhere
         for message in conflicts:
             report.warn(message)
         report.count("asset_conflicts", len(conflicts))
