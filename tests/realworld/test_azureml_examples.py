@@ -167,5 +167,6 @@ def test_a_conflict_in_sarif_points_at_the_other_asset_file(tmp_path: Path, monk
     ]
     assert len(results) == 1
     (other,) = results[0]["relatedLocations"]
-    assert other["physicalLocation"]["artifactLocation"]["uri"].endswith("featureset_asset_online_enabled.yaml")
+    where = other["physicalLocation"]["artifactLocation"]["uri"]
+    assert where.endswith("featureset_asset_online_enabled.yaml")
     assert other["physicalLocation"]["region"]["startLine"] >= 1
