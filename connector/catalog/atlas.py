@@ -451,6 +451,16 @@ class AtlasCatalog:
         by_type: dict[str, list[str]] = {}
         for type_name, qn in keys:
             by_type.setdefault(type_name, []).append(qn)
+        self._fetch(by_type, raw, names)
+        return _active(raw, names)
+
+    def _fetch(
+        self,
+        by_type: Mapping[str, Sequence[str]],
+        raw: dict[str, dict[str, Any]],
+        names: dict[str, tuple[str, str]],
+    ) -> None:
+        """Unique-attribute lookups of the qualifiedNames of each type, in chunks, into ``raw``."""
         for type_name, qns in by_type.items():
             if not self._has_type(type_name):
                 continue
@@ -458,7 +468,6 @@ class AtlasCatalog:
                 params = [(f"attr_{i}:qualifiedName", qn) for i, qn in enumerate(chunk)]
                 data = self.rest.request("GET", unique_path(type_name), params=params, allow=(404,))
                 self._collect(data, raw, names)
-        return _active(raw, names)
 
     def _read_all(self, keys: Sequence[Key], scope_list: Sequence[str]) -> dict[Key, EntityJson]:
         raw: dict[str, dict[str, Any]] = {}
@@ -472,13 +481,7 @@ class AtlasCatalog:
                 by_type[type_name] = sorted(set(by_type[type_name]) | set(scope_list))
         if scope_list and STORE not in by_type:
             by_type[STORE] = scope_list
-        for type_name, qns in by_type.items():
-            if not self._has_type(type_name):
-                continue
-            for chunk in _chunks(sorted(set(qns)), LOOKUP_CHUNK):
-                params = [(f"attr_{i}:qualifiedName", qn) for i, qn in enumerate(chunk)]
-                data = self.rest.request("GET", unique_path(type_name), params=params, allow=(404,))
-                self._collect(data, raw, names)
+        self._fetch(by_type, raw, names)
         # follow the stores' compositions to what they hold, then the sets' to theirs
         for follow in (("featureSets", "entities"), ("features", "outputFromProcesses")):
             wanted = []
