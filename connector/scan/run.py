@@ -45,7 +45,7 @@ from featmesh.connector.scan.evaluate import (
     with_parent_hashes,
     with_revisions,
 )
-from featmesh.connector.scan.increment import plan_increment, previous_record, rules_signature
+from featmesh.connector.scan.increment import last_scan, plan_increment, previous_record, rules_signature
 from featmesh.connector.scan.profile import Profiles, profile_sets
 from featmesh.connector.scan.publish import has_outcome, push
 from featmesh.connector.scan.read import (
@@ -177,7 +177,7 @@ def _scan(
         {fs.qualified_name: profiles.fingerprint(fs.qualified_name) for fs in sets} if profiles else {}
     )
     signature = rules_signature(rules.policy, options.waivers, contracts=rules.contracts)
-    last = _last_scan(catalog, report) if down is None else None
+    last = last_scan(history)  # the history read above holds it: decoded once
     sets = with_parent_hashes(sets, published, last)
     previous = None if options.full else previous_record([last] if last else [], signature)
     readers = set_consumers(stores)
@@ -355,15 +355,6 @@ def _published(catalog: Catalog, stores: list[FeatureStore], report: RunReport) 
         report.warn(f"the published mesh could not be read; mesh-wide rules see this run only: {err}")
         return None
     return [fs for fs in published if (fs.store_kind, fs.store) not in scanned]
-
-
-def _last_scan(catalog: Catalog, report: RunReport) -> dict[str, Any] | None:
-    """The newest scan recorded with an evaluation, the only record the increment decodes."""
-    try:
-        return catalog.last_scan()
-    except CatalogError as err:
-        report.warn(f"no run history, every feature set is evaluated: {err}")
-        return None
 
 
 def _history(catalog: Catalog, report: RunReport) -> list[dict[str, Any]]:
