@@ -391,6 +391,8 @@ class FeatureSet:
         of those who read it (``consumers``) left out, so that a new model or feature
         service reading the set leaves the revision others were trained on as it was.
         Equal to the content hash of a set nobody names as a reader."""
+        if not self.consumers:  # the same definition: hashed once
+            return self.content_hash
         return stable_hash({**self._definition, "consumers": []})
 
     @property
@@ -628,7 +630,27 @@ def feature_set_from_dict(data: Mapping[str, Any]) -> FeatureSet:
 
 
 def with_domain(fs: FeatureSet, domain: str | None, rule: str | None) -> FeatureSet:
-    return replace(fs, domain=domain, domain_rule=rule)
+    return _carrying_hashes(fs, replace(fs, domain=domain, domain_rule=rule))
+
+
+def with_derived(fs: FeatureSet, **values: Any) -> FeatureSet:
+    """The set with derived ``extra`` keys (:data:`DERIVED_EXTRA`) set; its hashes, which
+    leave them out, are carried rather than computed again."""
+    unknown = set(values) - DERIVED_EXTRA
+    if unknown:
+        raise ValueError(f"not derived extra keys: {sorted(unknown)}")
+    return _carrying_hashes(fs, replace(fs, extra={**fs.extra, **values}))
+
+
+_HASHED = ("_definition", "content_hash", "revision_hash")
+"""The cached properties computed from what the hashes cover (not domain, not derived extra)."""
+
+
+def _carrying_hashes(old: FeatureSet, new: FeatureSet) -> FeatureSet:
+    for name in _HASHED:
+        if name in old.__dict__:
+            new.__dict__[name] = old.__dict__[name]
+    return new
 
 
 def newest_version(versions: list[str | None]) -> str | None:

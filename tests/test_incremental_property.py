@@ -143,6 +143,7 @@ class Mesh:
         try:
             record = catalog.runs(1)[0]["evaluation"]
             classifications = catalog.db.execute("SELECT * FROM classifications ORDER BY 1, 2, 3").fetchall()
+            entities = _entities(catalog)
         finally:
             catalog.close()
         sets = {qn: _comparable(m) for qn, m in record["sets"].items()}
@@ -153,7 +154,39 @@ class Mesh:
             "sets": sets,
             "retired": record.get("retired"),
             "classifications": len(classifications),
+            "entities": entities,
         }
+
+
+VOLATILE = frozenset({"evaluatedAt", "runId", "revisionFirstSeen", "revisionFirstRun"})
+"""What differs between two runs from the same state: when they ran, and which run it was."""
+
+
+def _entities(catalog: LocalCatalog) -> dict[str, Any]:
+    """What the catalog holds, by (typeName, qualifiedName), without guids, timestamps and
+    the attributes naming the run: two scans that agree leave equal catalogs."""
+
+    def steady(text: str) -> Any:
+        value = json.loads(text)
+        return {k: v for k, v in value.items() if k not in VOLATILE} if isinstance(value, dict) else value
+
+    db = catalog.db
+    names = {
+        guid: f"{t} {qn}"
+        for guid, t, qn in db.execute("SELECT guid, type_name, qualified_name FROM entities")
+    }
+    out: dict[str, Any] = {}
+    for guid, _, _, attributes, relationships, *_ in db.execute("SELECT * FROM entities"):
+        out[names[guid]] = {"attributes": steady(attributes), "relationships": steady(relationships)}
+    for guid, name, attributes in db.execute(
+        "SELECT entity_guid, type_name, attributes FROM classifications"
+    ):
+        out[names[guid]].setdefault("classifications", {})[name] = steady(attributes)
+    for guid, name, attributes in db.execute("SELECT entity_guid, name, attributes FROM business_metadata"):
+        out[names[guid]].setdefault("business", {})[name] = steady(attributes)
+    links = db.execute("SELECT relationship_type, from_guid, attribute, to_guid FROM relationships")
+    out["relationships"] = sorted(f"{names[a]} {attr} {names[b]} ({kind})" for kind, a, attr, b in links)
+    return out
 
 
 RUN_STAMPS = ("first_seen", "first_run", "last_seen", "last_run")

@@ -297,6 +297,10 @@ class AtlasCatalog:
 
     # ------------------------------------------------------------------ reading
 
+    def generation(self) -> str | None:
+        """None: others write to Atlas and Purview, so every scan plans every set it reads."""
+        return None
+
     def exists(self, type_name: str, qualified_name: str) -> bool:
         key = (type_name, qualified_name)
         if key not in self._exists and not self._has_type(type_name):
@@ -1044,6 +1048,9 @@ class AtlasCatalog:
 
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         return [r for r in self.history.runs(limit * 4) if r.get("catalog") == self.uri][:limit]
+
+    def recent_runs(self, limit: int = 10) -> list[Mapping[str, Any]]:
+        return [r for r in self.history.recent_runs(limit * 4) if r.get("catalog") == self.uri][:limit]
 
     def close(self) -> None:
         if self._history is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -47,6 +47,12 @@ class Catalog(Protocol):
 
     def exists(self, type_name: str, qualified_name: str) -> bool: ...
 
+    def generation(self) -> str | None:
+        """A mark that changes with every write to the catalog, or None where the catalog
+        cannot tell (others may write to it): a scan skips re-planning the entities of
+        unchanged sets only while the mark is the one its last scan recorded."""
+        ...
+
     def columns(self, type_name: str, qualified_name: str) -> frozenset[str] | None:
         """The column names of the schema the catalog shows for an entity it holds (the
         elements its type's ``options.schemaElementsAttribute`` names, one level of schema
@@ -85,6 +91,11 @@ class Catalog(Protocol):
     def record_run(self, record: dict[str, Any]) -> None: ...
 
     def runs(self, limit: int = 50) -> list[dict[str, Any]]: ...
+
+    def recent_runs(self, limit: int = 10) -> list[Mapping[str, Any]]:
+        """The newest runs (newest first) as mappings decoded whole only when asked for more
+        than the header a run's brief holds."""
+        ...
 
     def briefs(self, limit: int = 50) -> list[dict[str, Any]]:
         """The newest runs' headers and scores, without their results (``runs`` whole)."""

@@ -15,7 +15,7 @@ import logging
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -108,6 +108,9 @@ CREATE TABLE IF NOT EXISTS remote_sets (
 """``remote_*`` (in a remote catalog's run history only): what featmesh last wrote to each
 remote catalog, so that a rescan asks the catalog only about what changed
 (``connector.catalog.mirror``)."""
+
+GENERATION = "generation"
+"""``meta`` key counting the applies that wrote to the catalog (:meth:`LocalCatalog.generation`)."""
 
 INDEXED = "published_sets"
 """``meta`` key present once the ``published_sets`` index has been built: one row per
@@ -225,6 +228,33 @@ def brief_of(record: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(record.get("evaluation"), Mapping):
         brief["evaluation"] = {}
     return brief
+
+
+class RunRecord(Mapping[str, Any]):
+    """A run record answered from its brief for the header (:data:`BRIEF_KEYS`), and
+    decoded whole on the first question about anything else."""
+
+    __slots__ = ("_brief", "_load", "_whole")
+
+    def __init__(self, brief: Mapping[str, Any], load: Callable[[], dict[str, Any] | None]) -> None:
+        self._brief, self._load = brief, load
+        self._whole: dict[str, Any] | None = None
+
+    def _record(self) -> dict[str, Any]:
+        if self._whole is None:
+            self._whole = self._load() or {}
+        return self._whole
+
+    def __getitem__(self, key: str) -> Any:
+        if key in BRIEF_KEYS and self._whole is None:
+            return self._brief[key]  # absent from the brief: absent from the record
+        return self._record()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._record())
+
+    def __len__(self) -> int:
+        return len(self._record())
 
 
 def parse_local_uri(uri: str) -> Path:
@@ -406,6 +436,12 @@ class LocalCatalog:
                 )
 
     # ------------------------------------------------------------------ reading
+
+    def generation(self) -> str | None:
+        """How many applies have written to this catalog: a scan trusts what it recorded of
+        the entities it wrote only while no write has come after it."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (GENERATION,)).fetchone()
+        return str(row[0]) if row else "0"
 
     def exists(self, type_name: str, qualified_name: str) -> bool:
         row = self.db.execute(
@@ -671,6 +707,11 @@ class LocalCatalog:
             self._delete(db, plan, result, run_id)
             self._classify(db, plan, guids, types, result, bar)
             _index_sets(db, _touched_sets(plan))
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, '1') "
+                "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                (GENERATION,),
+            )
         result.requests = 1
         return result
 
@@ -906,6 +947,21 @@ class LocalCatalog:
             "SELECT record FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,)
         )
         return [json.loads(row[0]) for row in rows]
+
+    def recent_runs(self, limit: int = 10) -> list[Mapping[str, Any]]:
+        """The newest runs, each decoded whole only when asked for more than its header
+        (:class:`RunRecord`): a scan looks into the newest scan and seldom further."""
+        if not self._has_brief():
+            return list(self.runs(limit))
+        rows = self.db.execute(
+            "SELECT run_id, brief FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [
+            RunRecord(json.loads(brief), functools.partial(self.run, run_id))
+            if brief is not None
+            else (self.run(run_id) or {})
+            for run_id, brief in rows
+        ]
 
 
 BUSY_TIMEOUT = 60.0

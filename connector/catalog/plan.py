@@ -55,12 +55,15 @@ class ClassificationChange:
 class Plan:
     changes: list[Change] = field(default_factory=list)
     classifications: list[ClassificationChange] = field(default_factory=list)
+    kept: int = 0
+    """Entities left out of the diff, known unchanged (the sets a scan did not map again),
+    counted with the unchanged ones."""
 
     def of(self, action: str) -> list[Change]:
         return [c for c in self.changes if c.action == action]
 
     def counts(self) -> dict[str, int]:
-        counts = {"create": 0, "update": 0, "delete": 0, "unchanged": 0, "retire": 0}
+        counts = {"create": 0, "update": 0, "delete": 0, "unchanged": self.kept, "retire": 0}
         for change in self.changes:
             counts[change.action] += 1
         return counts

@@ -19,7 +19,7 @@ features it reads in ``readsFeatures`` instead of a column mapping.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -40,6 +40,7 @@ from featmesh.connector.model import (
     SourceRef,
     consumer_qn,
     entity_qn,
+    stable_hash,
     store_qn,
 )
 
@@ -77,6 +78,12 @@ class MeshMapping:
     """(typeName, qualifiedName) of existing catalog entities used as sources."""
     unmapped_columns: list[str] = field(default_factory=list)
     """Why column pairs were left out of a columnMapping (a real product lacks the column)."""
+    digests: dict[str, str] = field(default_factory=dict)
+    """Each set's mapping digest: a hash of everything its entities are made from, so that
+    equal digests mean equal entities (:func:`_mapping_digest`)."""
+    kept: list[tuple[str, str]] = field(default_factory=list)
+    """The keys of the entities of sets not mapped again (``map_mesh(unchanged=...)``): the
+    catalog holds them as they would be mapped; the plan counts them unchanged."""
 
     def keys(self) -> list[tuple[str, str]]:
         """The desired keys, and the placeholders they supersede (for the plan to find)."""
@@ -98,6 +105,8 @@ def map_mesh(
     feature_attributes: Mapping[str, Mapping[str, Any]] | None = None,
     revisions: Mapping[str, Mapping[str, Any]] | None = None,
     columns: Columns | None = None,
+    unchanged: Mapping[str, str] | None = None,
+    held: Container[tuple[str, str]] | None = None,
 ) -> MeshMapping:
     """Map stores to Atlas entities.
 
@@ -108,6 +117,11 @@ def map_mesh(
     ``columns`` says which columns those show (None: mappings to them are not checked).
     ``revisions`` gives each set's revision as the run history knows it (when and in
     which run it was first seen, the revisions before it: a run record's ``revision``).
+
+    ``unchanged`` gives, for sets whose entities the catalog holds as the last scan wrote
+    them (and nothing has written since), the :attr:`MeshMapping.digests` that scan
+    recorded: a set whose digest is the same, with every entity in ``held`` and no
+    classification to set, is not mapped again; its keys go to :attr:`MeshMapping.kept`.
     """
     rules = tuple(rules)
     out = MeshMapping()
@@ -132,17 +146,31 @@ def map_mesh(
     processes: list[EntityJson] = []
     extra_attrs = feature_attributes or {}
     by_qn = {fs.qualified_name: fs for fs in sets} if any(fs.derived_from for fs in sets) else {}
+    held = held if held is not None else ()
     bar = progress.meter(f"mapping {len(sets)} feature sets to catalog entities", len(sets), "sets")
     for fs in sets:
-        out.entities.append(_feature_set(fs, (revisions or {}).get(fs.qualified_name)))
-        features.extend(_feature(fs, f, extra_attrs.get(fs.feature_qn(f.name))) for f in fs.features)
+        qn = fs.qualified_name
+        revision = (revisions or {}).get(qn)
+        inputs = [products[_product_key(s)] for s in fs.sources]
         if fs.sources:
-            inputs = [products[_product_key(s)] for s in fs.sources]
-            processes.append(_source_pipeline(fs, inputs, schemas, out.unmapped_columns))
             out.lineage_edges += len({p.qualified_name for p in inputs})
         if fs.derived_from:
-            processes.append(_derivation_pipeline(fs, by_qn))
             out.lineage_edges += len(fs.derived_from)
+        digest = _mapping_digest(fs, revision, inputs, schemas, by_qn, extra_attrs)
+        out.digests[qn] = digest
+        keys = set_keys(fs) if unchanged and unchanged.get(qn) == digest else None
+        if keys and _as_held(keys, classifications, held):
+            out.kept.extend(keys)
+            if any(schemas.get(p.qualified_name) is not None for p in inputs):
+                _source_pipeline(fs, inputs, schemas, out.unmapped_columns)  # what it says of them
+            bar.advance()
+            continue
+        out.entities.append(_feature_set(fs, revision))
+        features.extend(_feature(fs, f, extra_attrs.get(fs.feature_qn(f.name))) for f in fs.features)
+        if fs.sources:
+            processes.append(_source_pipeline(fs, inputs, schemas, out.unmapped_columns))
+        if fs.derived_from:
+            processes.append(_derivation_pipeline(fs, by_qn))
         bar.advance()
     bar.close()
     out.entities.extend(features)
@@ -169,6 +197,82 @@ def map_mesh(
                 if business:
                     entity["businessAttributes"] = business
     return out
+
+
+def set_keys(fs: FeatureSet) -> list[tuple[str, str]]:
+    """The keys of the entities a feature set is mapped to: itself, its features, its pipelines."""
+    qn = fs.qualified_name
+    keys = [(FEATURE_SET, qn), *((FEATURE, fs.feature_qn(f.name)) for f in fs.features)]
+    if fs.sources:
+        keys.append((PIPELINE, f"{qn}/pipeline/source"))
+    if fs.derived_from:
+        keys.append((PIPELINE, f"{qn}/pipeline/derivation"))
+    return keys
+
+
+@cache
+def _mapping_code() -> str:
+    """A hash of the modules that decide how a set is mapped: a featmesh whose mapping
+    differs maps every set again rather than trusting digests an older one recorded."""
+    here = Path(__file__).parent
+    return stable_hash([(here / name).read_text(encoding="utf-8") for name in _MAPPING_MODULES])
+
+
+_MAPPING_MODULES = ("entities.py", "business.py", "rules.py")
+
+
+def _mapping_digest(
+    fs: FeatureSet,
+    revision: Mapping[str, Any] | None,
+    inputs: Sequence[_Product],
+    schemas: Mapping[str, frozenset[str] | None],
+    by_qn: Mapping[str, FeatureSet],
+    extra: Mapping[str, Mapping[str, Any]],
+) -> str:
+    """A hash of what a set's entities are made of: its definition, the revision the
+    history gives it, the products it reads (as resolved, and the schemas of real ones),
+    the features of its parents and the profile attributes of its features."""
+    known = revision if revision and revision.get("content_hash") == fs.revision_hash else {}
+    parents = [by_qn.get(r.qualified_name) for r in fs.derived_from]
+    return stable_hash(
+        {
+            "code": _mapping_code(),
+            "set": fs.content_hash,
+            "revision": fs.revision_hash,
+            "domain": [fs.domain, fs.domain_rule],
+            "known": [
+                known.get("first_seen"),
+                known.get("first_run"),
+                [h.get("id") for h in known.get("history") or ()],
+            ],
+            "inputs": [
+                [
+                    p.type_name,
+                    p.qualified_name,
+                    p.existing,
+                    list(p.source.columns),
+                    sorted(schemas[p.qualified_name] or ())
+                    if schemas.get(p.qualified_name) is not None
+                    else None,
+                ]
+                for p in inputs
+            ],
+            "parents": [[f.name for f in parent.features] if parent else None for parent in parents],
+            "profiles": [extra.get(fs.feature_qn(f.name)) for f in fs.features] if extra else [],
+        }
+    )
+
+
+def _as_held(
+    keys: Sequence[tuple[str, str]],
+    classifications: Mapping[str, Any] | None,
+    held: Container[tuple[str, str]],
+) -> bool:
+    """The catalog holds every entity of a set (its ``keys``) and this run sets none of
+    their classifications (a set not evaluated again keeps what it has)."""
+    if classifications and any(classifications.get(qn) for _, qn in keys):
+        return False
+    return all(key in held for key in keys)
 
 
 def mesh_keys(

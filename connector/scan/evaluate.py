@@ -24,6 +24,7 @@ from featmesh.connector.model import (
     ContractTerms,
     FeatureSet,
     FeatureStore,
+    with_derived,
 )
 from featmesh.connector.scan.increment import Increment, count_findings, key_types, merge_scores
 from featmesh.connector.scan.profile import Profiles
@@ -147,7 +148,7 @@ def with_parent_hashes(
                 for r in fs.derived_from
                 if r.qualified_name in current
             }
-        out.append(replace(fs, extra={**fs.extra, "parent_hashes": recorded}))
+        out.append(with_derived(fs, parent_hashes=recorded))
     return out
 
 
@@ -164,7 +165,7 @@ def _with_previous_hashes(
         earlier = before.get(qn) or {}
         previous = earlier.get(PREVIOUS_HASH) or catalog.get(qn) or earlier.get("content_hash")
         if previous and PREVIOUS_HASH not in fs.extra:
-            fs = replace(fs, extra={**fs.extra, PREVIOUS_HASH: previous})
+            fs = with_derived(fs, **{PREVIOUS_HASH: previous})
         out.append(fs)
     return out
 
@@ -408,6 +409,8 @@ def standing_elsewhere(
     read) leaves a recorded evaluation as it was.
     Costs one lookup per set read and run, never a pass over the mesh."""
     wanted = {r.feature_set.qualified_name: r.feature_set for p in placed for r in p.consumer.reads}
+    if all(qn in known for qn in wanted):
+        return {}  # the earlier records are not decoded
     scans = [
         (run, set(run["evaluation"].get("stores") or ()))
         for run in history

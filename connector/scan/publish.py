@@ -49,11 +49,14 @@ def push(
     keep: set[str] | None = None,
     current: dict[tuple[str, str], dict[str, Any]] | None = None,
     retire: Sequence[str] = (),
+    kept: Sequence[tuple[str, str]] = (),
 ) -> tuple[Plan, dict[str, Any] | None]:
     """Plan against the catalog and, unless a dry run, apply. A catalog failure is
     recorded in the report, never raised: what was read stays recorded. The feature sets
     in ``keep`` (skipped by an incremental scan) keep the classifications they have.
-    Everything under the store qualifiedNames in ``retire`` is retired."""
+    Everything under the store qualifiedNames in ``retire`` is retired. The entities of
+    ``kept`` (of sets the mapping did not map again: ``MeshMapping.kept``) are left as
+    the catalog holds them and counted unchanged."""
     progress.step(f"planning {len(desired)} entities against {catalog.uri}")
     superseded = superseded_placeholders(desired)
     try:
@@ -62,6 +65,10 @@ def push(
                 [*((e["typeName"], e["attributes"]["qualifiedName"]) for e in desired), *superseded],
                 [*scopes, *retire],
             )
+        held = len(current)
+        for key in kept:
+            current.pop(key, None)
+        unchanged = held - len(current)
         # placeholders the scanned stores' pipelines read before and read no more
         abandoned = abandoned_placeholders(current.values(), desired)
         missing = [k for k in abandoned if k not in current]
@@ -77,6 +84,7 @@ def push(
         return Plan(), None
     try:
         plan = _plan(catalog, desired, current, scopes, keep, keep_deleted, superseded, retire)
+        plan.kept = unchanged
     except CatalogError as err:
         report.fail(f"catalog unreachable, nothing was written: {err}")
         log.info("%s", err)  # recorded: the command prints it once

@@ -8,7 +8,7 @@ together and fills the run report and the JSON summary (the machine-readable con
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,8 +212,7 @@ def _scan(
         held=None if elsewhere is None else {fs.qualified_name for fs in elsewhere},
     )
     hashes = {fs.qualified_name: fs.revision_hash for fs in sets}
-    held = {qn: e.get("attributes") or {} for (kind, qn), e in current.items() if kind == FEATURE_SET}
-    with_revisions(evaluation, last, report.run_id, utcnow(), hashes, published=held)
+    with_revisions(evaluation, last, report.run_id, utcnow(), hashes, published=_HeldSets(current))
     revisions = {qn: e["revision"] for qn, e in evaluation["sets"].items() if "revision" in e}
     extra = profiles.feature_attributes if profiles else None
     if down is not None:
@@ -234,6 +233,8 @@ def _scan(
         feature_attributes=extra,
         revisions=revisions,
         columns=_schema_reader(catalog, report),
+        unchanged=_unchanged(options, rules, catalog, last, increment.skipped),
+        held=current,
     )
     evaluation["contract_changes"] = proposal_impacts(rules.proposals, mapping.entities)
     for message in mapping.unmapped_columns:
@@ -248,7 +249,14 @@ def _scan(
         keep=set(increment.skipped),
         current=current,
         retire=retire,
+        kept=mapping.kept,
     )
+    if applied is not None and not len(report.failures) and not options.dry_run:
+        # what the catalog now holds of each set, for the next scan to trust while nothing
+        # else writes to the catalog (None: a catalog others write to, nothing recorded)
+        generation = catalog.generation()
+        if generation is not None:
+            evaluation["mapped"] = {"generation": generation, "sets": mapping.digests}
     if profiles and profiles.rows and not options.dry_run:
         try:
             catalog.record_profiles(report.run_id, profiles.rows)
@@ -273,6 +281,45 @@ def _scan(
         pending=(mapping.entities, scopes),
         evaluation=evaluation,
     )
+
+
+class _HeldSets(Mapping[str, Mapping[str, Any]]):
+    """The attributes of the feature sets the catalog holds, by qualifiedName, decoded
+    only for the sets asked about (those the last scan did not read)."""
+
+    def __init__(self, current: Mapping[tuple[str, str], Mapping[str, Any]]) -> None:
+        self._current = current
+
+    def __getitem__(self, qn: str) -> Mapping[str, Any]:
+        entity = self._current[(FEATURE_SET, qn)]
+        return entity.get("attributes") or {}
+
+    def __iter__(self) -> Iterator[str]:
+        return (qn for kind, qn in self._current if kind == FEATURE_SET)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _unchanged(
+    options: ScanOptions,
+    rules: Rules,
+    catalog: Catalog,
+    last: Mapping[str, Any] | None,
+    skipped: Iterable[str],
+) -> dict[str, str] | None:
+    """The mapping digests the last scan recorded for the sets this run does not evaluate
+    again, when the catalog holds what that scan wrote: no write came after it (its
+    ``generation``), ``--full`` was not asked for, and no contract proposal needs every
+    set's entities. None: every set is mapped and planned."""
+    if options.full or rules.proposals or last is None:
+        return None
+    mapped = (last.get("evaluation") or {}).get("mapped") or {}
+    generation = mapped.get("generation")
+    if generation is None or generation != catalog.generation():
+        return None
+    digests: Mapping[str, str] = mapped.get("sets") or {}
+    return {qn: digests[qn] for qn in skipped if qn in digests}
 
 
 def _schema_reader(catalog: Catalog, report: RunReport) -> Callable[[str, str], frozenset[str] | None]:
@@ -357,11 +404,12 @@ def _published(catalog: Catalog, stores: list[FeatureStore], report: RunReport) 
     return [fs for fs in published if (fs.store_kind, fs.store) not in scanned]
 
 
-def _history(catalog: Catalog, report: RunReport) -> list[dict[str, Any]]:
+def _history(catalog: Catalog, report: RunReport) -> list[Mapping[str, Any]]:
     """The recent runs: the newest scan for the increment, and what earlier scans read
-    (sources no longer scanned, the standing of sets other stores hold)."""
+    (sources no longer scanned, the standing of sets other stores hold), each decoded
+    only once asked about more than its header."""
     try:
-        return catalog.runs(10)
+        return catalog.recent_runs(10)
     except CatalogError as err:
         report.warn(f"no run history, every feature set is evaluated: {err}")
         return []
