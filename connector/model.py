@@ -409,9 +409,11 @@ class FeatureSet:
     @cached_property
     def _definition(self) -> dict[str, Any]:
         """The definition both hashes are of, built once per set."""
-        body = to_dict(self)
-        for transient in ("origin", "domain", "domain_rule"):
-            body.pop(transient, None)
+        body = {  # the origin is not hashed: its lines are never looked up for the hash
+            name: _plain(getattr(self, name))
+            for name in _field_names(FeatureSet) or ()
+            if name not in ("origin", "domain", "domain_rule")
+        }
         body["extra"] = {k: v for k, v in body.get("extra", {}).items() if k not in DERIVED_EXTRA}
         # fields added to the model later are left out at their default, so the hash
         # of an unchanged definition stays what earlier featmesh versions published
@@ -591,14 +593,28 @@ def _field_names(cls: type) -> tuple[str, ...] | None:
         return names
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+"""Types ``_plain`` returns as they are: tested before any call, so that the leaves of a
+set's definition (most of its values) cost no call of their own."""
+
+
 def _plain(value: Any) -> Any:
-    names = _field_names(type(value))
+    kind = type(value)
+    if kind is tuple or kind is list:  # before the (slow) ABC test below
+        return [v if type(v) in _LEAVES else _plain(v) for v in value]
+    if kind is dict:
+        return {str(k): v if type(v) in _LEAVES else _plain(v) for k, v in value.items()}
+    names = _field_names(kind)
     if names is not None:
-        return {name: _plain(getattr(value, name)) for name in names}
+        out = {}
+        for name in names:
+            item = getattr(value, name)
+            out[name] = item if type(item) in _LEAVES else _plain(item)
+        return out
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): v if type(v) in _LEAVES else _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [v if type(v) in _LEAVES else _plain(v) for v in value]
     return value
 
 

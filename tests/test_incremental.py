@@ -53,15 +53,38 @@ def test_a_change_re_evaluates_the_set_and_what_it_can_affect(tmp_path: Path):
     folder, db = _copy(tmp_path), tmp_path / "c.db"
     _scan(folder, db)
     payments = folder / "payments.yaml"
-    payments.write_text(payments.read_text().replace("ttl: 2d", "ttl: 3d"))
+    payments.write_text(
+        payments.read_text().replace(
+            'dtype: float64, description: "Total card spend', 'dtype: float32, description: "Total card spend'
+        )
+    )
     incremental = _scan(folder, db)
     record = _record(db)
     skipped = {s["feature_set"].split("/")[-1] for s in record["evaluation"]["increment"]["skipped"]}
-    # transaction_aggregates changed; evaluated again with it: sets sharing a feature name
-    # (customer_profile, campaign_response: total_spend_90d; web_sessions_daily: txn_amount_sum_30d),
-    # sharing its source (card_usage_patterns, web_sessions_daily) or derived from it (customer_risk_360)
+    # transaction_aggregates retyped a feature; evaluated again with it: sets sharing a feature
+    # name (customer_profile, campaign_response: total_spend_90d; web_sessions_daily:
+    # txn_amount_sum_30d), sharing its source (card_usage_patterns, web_sessions_daily) or
+    # derived from it (customer_risk_360)
     assert skipped == {"merchant_risk_signals@1", "customer_engagement@1", "customer_support_contacts@1"}
     full = _scan(folder, db, "--full")  # the same history: the derived set is stale in both
+    assert incremental["score"] == full["score"] and incremental["findings"] == full["findings"]
+
+
+def test_a_change_no_other_set_compares_re_evaluates_only_the_set_and_its_lineage(tmp_path: Path):
+    """A TTL says nothing the mesh-wide rules compare by name or source: the sets sharing
+    its names and sources keep their findings; the set derived from it (stale-derived) and
+    its parents are evaluated again with it."""
+    folder, db = _copy(tmp_path), tmp_path / "c.db"
+    _scan(folder, db)
+    payments = folder / "payments.yaml"
+    payments.write_text(payments.read_text().replace("ttl: 2d", "ttl: 3d"))
+    incremental = _scan(folder, db)
+    record = _record(db)
+    evaluated = set(record["evaluation"]["sets"]) - {
+        s["feature_set"] for s in record["evaluation"]["increment"]["skipped"]
+    }
+    assert {qn.split("/")[-1] for qn in evaluated} == {"transaction_aggregates@2", "customer_risk_360@1"}
+    full = _scan(folder, db, "--full")
     assert incremental["score"] == full["score"] and incremental["findings"] == full["findings"]
 
 
@@ -119,7 +142,7 @@ def test_the_summary_and_runs_say_how_many_sets_were_evaluated_and_skipped(tmp_p
     payments = folder / "payments.yaml"
     payments.write_text(payments.read_text().replace("ttl: 2d", "ttl: 3d"))
     second = _scan(folder, db)
-    assert second["evaluated"] == {"feature_sets": 6, "skipped": 3, "previous_run": first["run_id"]}
+    assert second["evaluated"] == {"feature_sets": 2, "skipped": 7, "previous_run": first["run_id"]}
     result, rows = run_json("runs", "--catalog", f"local:{db}", "--json")
     assert result.exit_code == 0, result.stderr
     assert [r["evaluated"] for r in rows] == [second["evaluated"], first["evaluated"]]

@@ -667,9 +667,10 @@ class LocalCatalog:
     def feature_set_versions(self, store_kind: str, store: str, name: str) -> list[str | None]:
         prefix = f"featmesh://{store_kind}/{store}/{name}@"
         versions: list[str | None] = []
-        for row in self.db.execute(
-            "SELECT qualified_name FROM entities WHERE type_name = ? AND qualified_name LIKE ? ESCAPE '\\'",
-            (FEATURE_SET, _like_prefix(prefix)),
+        for row in self.db.execute(  # a range of the (type_name, qualified_name) index
+            "SELECT qualified_name FROM entities "
+            "WHERE type_name = ? AND qualified_name >= ? AND qualified_name < ?",
+            (FEATURE_SET, prefix, prefix[:-1] + "A"),  # "A" follows "@"
         ):
             ref = parse_feature_set_qn(row[0])
             if ref is not None and ref.name == name:
@@ -1170,7 +1171,3 @@ def _store_prefix(qualified_name: str) -> str:
     names' own ``/`` are percent-encoded, so the last one ends the store)."""
     base = qualified_name.split("#", 1)[0]
     return base[: base.rfind("/") + 1]
-
-
-def _like_prefix(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -26,7 +26,7 @@ from featmesh.connector.model import (
     FeatureStore,
     with_derived,
 )
-from featmesh.connector.scan.increment import Increment, count_findings, key_types, merge_scores
+from featmesh.connector.scan.increment import Increment, count_findings, key_types, merge_scores, mesh_facts
 from featmesh.connector.scan.profile import Profiles
 from featmesh.policies import (
     Evaluation,
@@ -274,6 +274,7 @@ def run_record(
                 "derived_from": [r.qualified_name for r in fs.derived_from],
                 "features": [f.name for f in fs.features],
                 "join_keys": key_types(fs),
+                "mesh_facts": mesh_facts(fs),
                 "score": summary.sets[fs.qualified_name].score,
                 "grade": summary.sets[fs.qualified_name].grade,
                 "compliant": summary.sets[fs.qualified_name].compliant,

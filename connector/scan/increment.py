@@ -161,6 +161,23 @@ def key_types(fs: FeatureSet) -> list[list[str]]:
     return [[k.name, k.dtype] for k in fs.join_keys]
 
 
+def mesh_facts(fs: FeatureSet) -> str:
+    """A hash of what the mesh-wide rules compare of a set with other sets by feature name
+    and by source: its domain, its sources and their columns, and each feature's name,
+    type, tags, source columns and transformation. A set edited elsewhere (a description,
+    an owner, a TTL) keeps it, and touches no other set through its names or sources."""
+    return stable_hash(
+        [
+            fs.domain or fs.store,
+            [[s.uri, list(s.columns)] for s in fs.sources],
+            [
+                [f.name, f.dtype, sorted(f.tags.items()), list(f.source_columns), f.transformation]
+                for f in fs.features
+            ],
+        ]
+    )[:32]
+
+
 def _touched(
     changed: Sequence[FeatureSet],
     removed: Sequence[Mapping[str, Any]],
@@ -168,15 +185,16 @@ def _touched(
 ) -> _Touched:
     touched = _Touched()
     for fs in changed:
-        touched.names.update(f.name for f in fs.features)
+        prev = before.get(fs.qualified_name) or {}
+        if not prev or prev.get("mesh_facts") != mesh_facts(fs):
+            touched.names.update(f.name for f in fs.features)
+            touched.sources.update(s.uri.rstrip("/") for s in fs.sources)
         # a set's join keys matter to other sets only where their types or domain changed
         # (most sets of a mesh share a key such as customer_id)
-        prev = before.get(fs.qualified_name) or {}
         keys = key_types(fs)
         if prev.get("join_keys") != keys or prev.get("domain") != (fs.domain or fs.store):
             touched.keys.update(name for name, _ in keys)
             touched.keys.update(entry[0] for entry in prev.get("join_keys") or ())
-        touched.sources.update(s.uri.rstrip("/") for s in fs.sources)
         touched.sets.add(fs.qualified_name)
         touched.parents.update(r.qualified_name for r in fs.derived_from)
     for meta in removed:
