@@ -147,3 +147,29 @@ def test_published_sets_leave_out_the_excluded_stores_undecoded(tmp_path):
     assert {fs.store for fs in every} == {"payments", "customer-360", "marketing", "risk-shared"}
     kept = [to_dict(fs) for fs in every if fs.store != "payments"]
     assert [to_dict(fs) for fs in rest] == kept and len(rest) == len(every) - 3
+
+
+def test_features_are_read_by_key_until_filled_and_then_compare_as_stored(tmp_path):
+    catalog = _catalog(tmp_path)
+    desired = map_mesh([_store("a", "b")]).entities
+    for entity in desired:
+        if entity["typeName"] == "featmesh_feature":
+            entity["classifications"] = [{"typeName": "FEATMESH.COMPLIANT", "attributes": {"score": 90.0}}]
+    _apply(catalog, desired)
+    generation = catalog.generation()
+    scope = ["featmesh://manifest/s"]
+    keys = [(e["typeName"], e["attributes"]["qualifiedName"]) for e in desired]
+    current = catalog.current(keys, scope)
+    features = [e for (kind, _), e in current.items() if kind == "featmesh_feature"]
+    assert len(features) == 2 and all(e.deferred for e in features)
+    assert all(not e.deferred for (kind, _), e in current.items() if kind != "featmesh_feature")
+    catalog.fill(current)
+    assert not any(e.deferred for e in features)
+    assert [c["typeName"] for c in features[0]["classifications"]] == ["FEATMESH.COMPLIANT"]
+    assert compute_plan(desired, current, delete_scope=scope).counts()["unchanged"] == len(desired)
+    # one read alone, unfilled, reads itself
+    lone = catalog.current([], scope)[("featmesh_feature", features[1]["attributes"]["qualifiedName"])]
+    assert lone.deferred and lone["attributes"]["dataType"] == "int64" and not lone.deferred
+    assert catalog.generation() == generation  # reading writes nothing
+    _apply(catalog, map_mesh([_store("a")]).entities, scope)
+    assert catalog.generation() != generation

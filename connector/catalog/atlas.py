@@ -297,6 +297,9 @@ class AtlasCatalog:
 
     # ------------------------------------------------------------------ reading
 
+    def fill(self, current: Mapping[Key, EntityJson]) -> None:
+        """Nothing to do: :meth:`current` reads each entity whole."""
+
     def generation(self) -> str | None:
         """None: others write to Atlas and Purview, so every scan plans every set it reads."""
         return None

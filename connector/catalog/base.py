@@ -64,6 +64,12 @@ class Catalog(Protocol):
         (qualifiedName prefixes), as Atlas JSON with their classifications."""
         ...
 
+    def fill(self, current: Mapping[Key, EntityJson]) -> None:
+        """Read in full, at once, what :meth:`current` read of some entities by key only
+        (the local catalog's features), before a plan compares them; a catalog that reads
+        every entity whole does nothing."""
+        ...
+
     def confirm(self, plan: Plan) -> dict[Key, EntityJson | None] | None:
         """What the catalog holds for the entities ``plan`` writes that :meth:`current`
         answered from featmesh's own record rather than the catalog ({} when none; None

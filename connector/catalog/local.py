@@ -125,17 +125,19 @@ class StoredEntity(Mapping[str, Any]):
     decodes them."""
 
     __slots__ = (
-        "_attributes", "_business", "_classifications", "_decoded", "_guid", "_relationships", "_type",
+        "_attributes", "_business", "_classifications", "_decoded", "_guid", "_load", "_relationships",
+        "_type",
     )  # fmt: skip
 
     def __init__(
         self,
         type_name: str,
         guid: str,
-        attributes: str,
-        relationships: str,
+        attributes: str | None,
+        relationships: str | None,
         classifications: Sequence[tuple[str, str]],
         business: Sequence[tuple[str, str]] = (),
+        load: Callable[[Sequence[StoredEntity]], None] | None = None,
     ) -> None:
         self._type, self._guid = type_name, guid
         self._attributes, self._relationships = attributes, relationships
@@ -143,10 +145,37 @@ class StoredEntity(Mapping[str, Any]):
         self._business = business
         """(group name, attributes JSON) of its business metadata."""
         self._decoded: dict[str, Any] | None = None
+        self._load = load
+        """Reads the rest of the entity (``attributes`` None: only its key was read), for
+        :meth:`LocalCatalog.fill` to read many at once."""
+
+    @property
+    def guid(self) -> str:
+        return self._guid
+
+    @property
+    def deferred(self) -> bool:
+        """Only its key and guid are read so far."""
+        return self._attributes is None
+
+    def filled(
+        self,
+        attributes: str,
+        relationships: str,
+        classifications: Sequence[tuple[str, str]],
+        business: Sequence[tuple[str, str]],
+    ) -> None:
+        self._attributes, self._relationships = attributes, relationships
+        self._classifications, self._business, self._load = classifications, business, None
+
+    def _read(self) -> None:
+        if self._attributes is None and self._load is not None:
+            self._load([self])
 
     def same_as(self, desired: Mapping[str, Any]) -> bool:
         """``desired``'s attributes, references and featmesh business metadata are exactly
         what is stored (as written)."""
+        self._read()
         if json.dumps(desired.get("attributes", {}), sort_keys=True) != self._attributes or (
             json.dumps(desired.get("relationshipAttributes", {}), sort_keys=True) != self._relationships
         ):
@@ -155,6 +184,7 @@ class StoredEntity(Mapping[str, Any]):
         return wanted is None or owned_values(self._full()) == wanted
 
     def _held(self) -> list[dict[str, Any]]:
+        self._read()
         if isinstance(self._classifications, tuple | list) and (
             not self._classifications or isinstance(self._classifications[0], tuple)
         ):
@@ -165,11 +195,12 @@ class StoredEntity(Mapping[str, Any]):
 
     def _full(self) -> dict[str, Any]:
         if self._decoded is None:
+            self._read()
             entity: dict[str, Any] = {
                 "typeName": self._type,
                 "guid": self._guid,
-                "attributes": json.loads(self._attributes),
-                "relationshipAttributes": json.loads(self._relationships),
+                "attributes": json.loads(self._attributes or "{}"),
+                "relationshipAttributes": json.loads(self._relationships or "{}"),
             }
             classifications = self._held()
             if classifications:
@@ -493,25 +524,38 @@ class LocalCatalog:
         """The entities held for ``keys`` and every featmesh entity under ``scopes``, read by
         index ranges; each is decoded only when the plan looks into it (:class:`StoredEntity`)."""
         scopes = sorted(set(scopes))
+        # features, most of a mesh, are read by key only: the plan reads in full the few it
+        # compares (``fill``), once it knows which sets it leaves as they are
         held: dict[str, list[tuple[str, str]]] = {}
         for guid, type_name, attributes in self.db.execute(
-            "SELECT entity_guid, type_name, attributes FROM classifications ORDER BY type_name"
+            "SELECT c.entity_guid, c.type_name, c.attributes FROM classifications c "
+            "JOIN entities e ON e.guid = c.entity_guid WHERE e.type_name != ? ORDER BY c.type_name",
+            (FEATURE,),
         ):
             held.setdefault(guid, []).append((type_name, attributes))
         business: dict[str, list[tuple[str, str]]] = {}
         if self._business:
             for guid, name, attributes in self.db.execute(
-                "SELECT entity_guid, name, attributes FROM business_metadata ORDER BY name"
+                "SELECT b.entity_guid, b.name, b.attributes FROM business_metadata b "
+                "JOIN entities e ON e.guid = b.entity_guid WHERE e.type_name != ? ORDER BY b.name",
+                (FEATURE,),
             ):
                 business.setdefault(guid, []).append((name, attributes))
         found: dict[Key, Any] = {}  # StoredEntity: Atlas JSON, decoded when read
-        columns = "guid, type_name, qualified_name, attributes, relationship_attributes"
+        columns = (
+            "guid, type_name, qualified_name, "
+            f"CASE WHEN type_name = '{FEATURE}' THEN NULL ELSE attributes END, "
+            f"CASE WHEN type_name = '{FEATURE}' THEN NULL ELSE relationship_attributes END"
+        )
 
         def take(row: Sequence[Any]) -> None:
             guid, type_name, qn, attributes, relationships = row
-            stored = StoredEntity(
-                type_name, guid, attributes, relationships, held.get(guid, ()), business.get(guid, ())
-            )
+            if attributes is None:
+                stored = StoredEntity(type_name, guid, None, None, (), (), load=self._fill)
+            else:
+                stored = StoredEntity(
+                    type_name, guid, attributes, relationships, held.get(guid, ()), business.get(guid, ())
+                )
             found[(type_name, qn)] = stored
 
         for scope in scopes:
@@ -536,6 +580,38 @@ class LocalCatalog:
             for key in products:
                 found[key]["relationshipAttributes"].update(ends.get(key, {}))
         return found
+
+    def fill(self, current: Mapping[Key, Any]) -> None:
+        """Read in full, at once, the entities of ``current`` (from :meth:`current`) read by
+        key only so far."""
+        self._fill([e for e in current.values() if isinstance(e, StoredEntity) and e.deferred])
+
+    def _fill(self, entities: Sequence[StoredEntity]) -> None:
+        if not entities:
+            return
+        by_guid = {e.guid: e for e in entities}
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (guid TEXT PRIMARY KEY)")
+        self.db.execute("DELETE FROM temp.wanted")
+        self.db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?)", ((g,) for g in by_guid))
+        held: dict[str, list[tuple[str, str]]] = {}
+        for guid, type_name, attributes in self.db.execute(
+            "SELECT c.entity_guid, c.type_name, c.attributes FROM classifications c "
+            "JOIN temp.wanted w ON w.guid = c.entity_guid ORDER BY c.type_name"
+        ):
+            held.setdefault(guid, []).append((type_name, attributes))
+        business: dict[str, list[tuple[str, str]]] = {}
+        if self._business:
+            for guid, name, attributes in self.db.execute(
+                "SELECT b.entity_guid, b.name, b.attributes FROM business_metadata b "
+                "JOIN temp.wanted w ON w.guid = b.entity_guid ORDER BY b.name"
+            ):
+                business.setdefault(guid, []).append((name, attributes))
+        for guid, attributes, relationships in self.db.execute(
+            "SELECT e.guid, e.attributes, e.relationship_attributes FROM entities e "
+            "JOIN temp.wanted w ON w.guid = e.guid"
+        ):
+            by_guid[guid].filled(attributes, relationships, held.get(guid, ()), business.get(guid, ()))
+        self.db.execute("DELETE FROM temp.wanted")
 
     def _process_ends(self, products: set[Key]) -> dict[Key, dict[str, list[dict[str, Any]]]]:
         """Each data product's ``inputToProcesses`` / ``outputFromProcesses``, as Atlas shows

@@ -69,11 +69,13 @@ def push(
         for key in kept:
             current.pop(key, None)
         unchanged = held - len(current)
+        catalog.fill(current)  # what the plan compares, read at once
         # placeholders the scanned stores' pipelines read before and read no more
         abandoned = abandoned_placeholders(current.values(), desired)
         missing = [k for k in abandoned if k not in current]
         if missing:
             current.update(catalog.current(missing, []))
+            catalog.fill(current)
         # and those asked for by their former names (former_placeholder_keys)
         wanted = {(e["typeName"], e["attributes"]["qualifiedName"]) for e in desired}
         former = [k for k in current if k[0] == DATA_PRODUCT and is_placeholder(k[1]) and k not in wanted]
@@ -150,6 +152,7 @@ def _plan(
         keys = [*((e["typeName"], e["attributes"]["qualifiedName"]) for e in desired), *superseded]
         current.clear()
         current.update(catalog.current(keys, [*scopes, *retire]))
+        catalog.fill(current)
         return planned()
     if fresh:
         for key, entity in fresh.items():
