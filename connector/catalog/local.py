@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS entities (
     run_id TEXT,
     UNIQUE (type_name, qualified_name));
 CREATE INDEX IF NOT EXISTS entities_qn ON entities (qualified_name);
+CREATE INDEX IF NOT EXISTS entities_scope ON entities (qualified_name, type_name, guid);
 CREATE TABLE IF NOT EXISTS relationships (
     relationship_type TEXT NOT NULL,
     from_guid TEXT NOT NULL,
@@ -524,56 +525,33 @@ class LocalCatalog:
         """The entities held for ``keys`` and every featmesh entity under ``scopes``, read by
         index ranges; each is decoded only when the plan looks into it (:class:`StoredEntity`)."""
         scopes = sorted(set(scopes))
-        # features, most of a mesh, are read by key only: the plan reads in full the few it
-        # compares (``fill``), once it knows which sets it leaves as they are
-        held: dict[str, list[tuple[str, str]]] = {}
-        for guid, type_name, attributes in self.db.execute(
-            "SELECT c.entity_guid, c.type_name, c.attributes FROM classifications c "
-            "JOIN entities e ON e.guid = c.entity_guid WHERE e.type_name != ? ORDER BY c.type_name",
-            (FEATURE,),
-        ):
-            held.setdefault(guid, []).append((type_name, attributes))
-        business: dict[str, list[tuple[str, str]]] = {}
-        if self._business:
-            for guid, name, attributes in self.db.execute(
-                "SELECT b.entity_guid, b.name, b.attributes FROM business_metadata b "
-                "JOIN entities e ON e.guid = b.entity_guid WHERE e.type_name != ? ORDER BY b.name",
-                (FEATURE,),
-            ):
-                business.setdefault(guid, []).append((name, attributes))
+        # every entity is first read by key (from an index that holds the keys); features,
+        # most of a mesh, stay so until the plan knows which it compares (``fill``), the
+        # others are read in full at once
         found: dict[Key, Any] = {}  # StoredEntity: Atlas JSON, decoded when read
-        columns = (
-            "guid, type_name, qualified_name, "
-            f"CASE WHEN type_name = '{FEATURE}' THEN NULL ELSE attributes END, "
-            f"CASE WHEN type_name = '{FEATURE}' THEN NULL ELSE relationship_attributes END"
-        )
 
-        def take(row: Sequence[Any]) -> None:
-            guid, type_name, qn, attributes, relationships = row
-            if attributes is None:
-                stored = StoredEntity(type_name, guid, None, None, (), (), load=self._fill)
-            else:
-                stored = StoredEntity(
-                    type_name, guid, attributes, relationships, held.get(guid, ()), business.get(guid, ())
-                )
-            found[(type_name, qn)] = stored
+        def take(guid: str, type_name: str, qn: str) -> None:
+            found[(type_name, qn)] = StoredEntity(type_name, guid, None, None, (), (), load=self._fill)
 
         for scope in scopes:
-            for row in self.db.execute(
-                f"SELECT {columns} FROM entities WHERE qualified_name = ? "
-                "OR (qualified_name >= ? AND qualified_name < ?)",
+            for guid, type_name, qn in self.db.execute(
+                "SELECT guid, type_name, qualified_name FROM entities "
+                "WHERE qualified_name = ? OR (qualified_name >= ? AND qualified_name < ?)",
                 (scope, scope + "/", scope + "0"),  # "0" follows "/"
             ):
-                if row[1] in FEATMESH_TYPES:
-                    take(row)
+                if type_name in FEATMESH_TYPES:
+                    take(guid, type_name, qn)
         for key in dict.fromkeys(keys):
             if key in found:
                 continue
             row = self.db.execute(
-                f"SELECT {columns} FROM entities WHERE type_name = ? AND qualified_name = ?", key
+                "SELECT guid, type_name, qualified_name FROM entities "
+                "WHERE type_name = ? AND qualified_name = ?",
+                key,
             ).fetchone()
             if row is not None:
-                take(row)
+                take(*row)
+        self._fill([e for (type_name, _), e in found.items() if type_name != FEATURE])
         products = [key for key in found if key[0] == DATA_PRODUCT]
         if products:
             ends = self._process_ends(set(products))
