@@ -663,6 +663,9 @@ _HASHED = ("_definition", "content_hash", "revision_hash")
 
 
 def _carrying_hashes(old: FeatureSet, new: FeatureSet) -> FeatureSet:
+    """``new`` with ``old``'s hashes, computed now if they were not yet: both copies of a
+    set stay in use (a store's sets, the sets the evaluation reads) and hash it once."""
+    old.revision_hash  # noqa: B018 (computes and caches the definition and both hashes)
     for name in _HASHED:
         if name in old.__dict__:
             new.__dict__[name] = old.__dict__[name]

@@ -141,14 +141,15 @@ class Mesh:
         assert result.exit_code == 0, result.stderr
         catalog = LocalCatalog(db, read_only=True)
         try:
-            record = catalog.runs(1)[0]["evaluation"]
+            runs = catalog.runs(100)
+            record = runs[0]["evaluation"]
             classifications = catalog.db.execute("SELECT * FROM classifications ORDER BY 1, 2, 3").fetchall()
             entities = _entities(catalog)
         finally:
             catalog.close()
         sets = {qn: _comparable(m) for qn, m in record["sets"].items()}
         return {
-            "findings": sorted(json.dumps(f, sort_keys=True) for f in record["findings"]),
+            "findings": sorted(_by_position(json.dumps(f, sort_keys=True), runs) for f in record["findings"]),
             "score": record["score"],
             "counts": summary["findings"],
             "sets": sets,
@@ -187,6 +188,14 @@ def _entities(catalog: LocalCatalog) -> dict[str, Any]:
     links = db.execute("SELECT relationship_type, from_guid, attribute, to_guid FROM relationships")
     out["relationships"] = sorted(f"{names[a]} {attr} {names[b]} ({kind})" for kind, a, attr, b in links)
     return out
+
+
+def _by_position(text: str, runs: list[dict[str, Any]]) -> str:
+    """``text`` with each run id named by the run's place in the history: the scans of the
+    two copies of a catalog get other ids for the same runs (a message may name a run)."""
+    for place, run in enumerate(reversed(runs)):
+        text = text.replace(str(run["run_id"]), f"<run {place}>")
+    return text
 
 
 RUN_STAMPS = ("first_seen", "first_run", "last_seen", "last_run")
