@@ -457,17 +457,7 @@ class LocalCatalog:
         """The entities held for ``keys`` and every featmesh entity under ``scopes``, read by
         index ranges; each is decoded only when the plan looks into it (:class:`StoredEntity`)."""
         scopes = sorted(set(scopes))
-        held: dict[str, list[tuple[str, str]]] = {}
-        for guid, type_name, attributes in self.db.execute(
-            "SELECT entity_guid, type_name, attributes FROM classifications ORDER BY type_name"
-        ):
-            held.setdefault(guid, []).append((type_name, attributes))
-        business: dict[str, list[tuple[str, str]]] = {}
-        if self._business:
-            for guid, name, attributes in self.db.execute(
-                "SELECT entity_guid, name, attributes FROM business_metadata ORDER BY name"
-            ):
-                business.setdefault(guid, []).append((name, attributes))
+        held, business = self._decorations(None if scopes else ())
         found: dict[Key, Any] = {}  # StoredEntity: Atlas JSON, decoded when read
         columns = "guid, type_name, qualified_name, attributes, relationship_attributes"
 
@@ -478,6 +468,18 @@ class LocalCatalog:
             )
             found[(type_name, qn)] = stored
 
+        if not scopes:  # a few named entities: their classifications only, not the table's
+            rows = []
+            for key in dict.fromkeys(keys):
+                row = self.db.execute(
+                    f"SELECT {columns} FROM entities WHERE type_name = ? AND qualified_name = ?", key
+                ).fetchone()
+                if row is not None:
+                    rows.append(row)
+            held, business = self._decorations([row[0] for row in rows])
+            for row in rows:
+                take(row)
+            keys = ()
         for scope in scopes:
             for row in self.db.execute(
                 f"SELECT {columns} FROM entities WHERE qualified_name = ? "
@@ -500,6 +502,32 @@ class LocalCatalog:
             for key in products:
                 found[key]["relationshipAttributes"].update(ends.get(key, {}))
         return found
+
+    def _decorations(
+        self, guids: Sequence[str] | None
+    ) -> tuple[dict[str, list[tuple[str, str]]], dict[str, list[tuple[str, str]]]]:
+        """(type name, attributes JSON) of the classifications and (group name, attributes
+        JSON) of the business metadata of the entities ``guids`` (of every entity when
+        None), by guid, each list in name order."""
+        held: dict[str, list[tuple[str, str]]] = {}
+        business: dict[str, list[tuple[str, str]]] = {}
+        queries = [("classifications", "type_name", held)]
+        if self._business:
+            queries.append(("business_metadata", "name", business))
+        for table, name, into in queries:
+            select = f"SELECT entity_guid, {name}, attributes FROM {table}"
+            if guids is None:
+                for guid, label, attributes in self.db.execute(f"{select} ORDER BY {name}"):
+                    into.setdefault(guid, []).append((label, attributes))
+                continue
+            for start in range(0, len(guids), CHUNK):
+                chunk = guids[start : start + CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                for guid, label, attributes in self.db.execute(
+                    f"{select} WHERE entity_guid IN ({marks}) ORDER BY {name}", chunk
+                ):
+                    into.setdefault(guid, []).append((label, attributes))
+        return held, business
 
     def _process_ends(self, products: set[Key]) -> dict[Key, dict[str, list[dict[str, Any]]]]:
         """Each data product's ``inputToProcesses`` / ``outputFromProcesses``, as Atlas shows
@@ -908,6 +936,8 @@ class LocalCatalog:
         return [json.loads(row[0]) for row in rows]
 
 
+CHUNK = 500
+"""Values bound in one ``IN (...)`` query (SQLite's limit is 999 in older builds)."""
 BUSY_TIMEOUT = 60.0
 """Seconds a statement waits for another process's write to the same file to end."""
 LOCK_WAIT = 1800.0
