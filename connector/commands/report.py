@@ -23,6 +23,9 @@ RUN_WINDOW = 500
 
 DEFAULT_HTML = "featmesh-report.html"
 
+REPORT_PARTS = ("evaluation.findings", "evaluation.sets")
+"""The large pieces of the run record the report shows (not the scan's plan)."""
+
 
 def report_records(catalog: Any, run_id: str | None) -> list[dict[str, Any]]:
     """The recent runs as briefs (header and scores), the one reported on whole: a
@@ -31,7 +34,7 @@ def report_records(catalog: Any, run_id: str | None) -> list[dict[str, Any]]:
     if not briefs:
         return []
     chosen, _ = choose(briefs, run_id, catalog.uri)
-    full = catalog.run(str(chosen.get("run_id")))
+    full = catalog.run(str(chosen.get("run_id")), REPORT_PARTS)
     return [full if r is chosen and full is not None else r for r in briefs]
 
 
