@@ -3,7 +3,6 @@ the governance report of a scan run, for governance officers."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from featmesh.connector.commands.options import catalog_option
 from featmesh.connector.config import load_config
 from featmesh.connector.errors import InputError
 from featmesh.connector.reports.governance import build_report, choose
+from featmesh.connector.reports.jsontext import dumps_indented
 from featmesh.connector.sources import environment
 
 RUN_WINDOW = 500
@@ -102,7 +102,7 @@ def render(data: dict, fmt: str) -> str:
         from featmesh.connector.reports.markdown import render_markdown
 
         return render_markdown(data)
-    return json.dumps(data, indent=2) + "\n"
+    return dumps_indented(data) + "\n"
 
 
 def write(output: Path, text: str) -> None:
