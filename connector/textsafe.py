@@ -22,8 +22,15 @@ def _escaped(found: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Any character :data:`_TERMINAL` may escape: a text without one is left as it is
+without trying the lookaheads at each position (ten times slower on a large report)."""
+
+
 def terminal(text: str) -> str:
     """``text`` for a terminal: control characters escaped."""
+    if _CONTROL.search(text) is None:
+        return text
     return _TERMINAL.sub(_escaped, text)
 
 

@@ -68,15 +68,15 @@ def test_a_catalog_recorded_before_briefs_reports_the_same(catalog: Path):
     LocalCatalog(catalog).close()  # a writer adds the column back
     db = sqlite3.connect(catalog)
     assert "brief" in [r[1] for r in db.execute("PRAGMA table_info(runs)")]
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
 
 
 def test_a_newer_schema_is_refused_with_a_message(tmp_path: Path):
     db = tmp_path / "c.db"
     LocalCatalog(db).close()
     conn = sqlite3.connect(db)
-    conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     conn.commit()
     conn.close()
-    with pytest.raises(InputError, match="catalog schema version 3, this featmesh reads 1 and 2"):
+    with pytest.raises(InputError, match="catalog schema version 4, this featmesh reads 1, 2 and 3"):
         LocalCatalog(db, read_only=True)

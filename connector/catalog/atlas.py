@@ -1039,14 +1039,14 @@ class AtlasCatalog:
     def record_run(self, record: dict[str, Any]) -> None:
         self.history.record_run({**record, "catalog": self.uri})
 
-    def last_scan(self, window: int = 10) -> dict[str, Any] | None:
-        return self.history.last_scan(self.uri, window * 4)
+    def last_scan(self, window: int = 10, *, parts: Iterable[str] | None = None) -> dict[str, Any] | None:
+        return self.history.last_scan(self.uri, window * 4, parts=parts)
 
     def briefs(self, limit: int = 50) -> list[dict[str, Any]]:
         return [r for r in self.history.briefs(limit * 4) if r.get("catalog") == self.uri][:limit]
 
-    def run(self, run_id: str) -> dict[str, Any] | None:
-        record = self.history.run(run_id)
+    def run(self, run_id: str, parts: Iterable[str] | None = None) -> dict[str, Any] | None:
+        record = self.history.run(run_id, parts)
         return record if record is not None and record.get("catalog") == self.uri else None
 
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:

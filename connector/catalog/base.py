@@ -107,10 +107,15 @@ class Catalog(Protocol):
         """The newest runs' headers and scores, without their results (``runs`` whole)."""
         ...
 
-    def run(self, run_id: str) -> dict[str, Any] | None: ...
+    def run(self, run_id: str, parts: Iterable[str] | None = None) -> dict[str, Any] | None:
+        """One run's record; given ``parts`` (names of the record's large pieces,
+        ``section.key`` such as ``evaluation.findings``), the catalog may leave the other
+        large pieces out."""
+        ...
 
-    def last_scan(self) -> dict[str, Any] | None:
-        """The newest scan run recorded with an evaluation (among the last ten)."""
+    def last_scan(self, *, parts: Iterable[str] | None = None) -> dict[str, Any] | None:
+        """The newest scan run recorded with an evaluation (among the last ten); ``parts``
+        as for :meth:`run`."""
         ...
 
     def close(self) -> None: ...

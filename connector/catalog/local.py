@@ -41,11 +41,13 @@ log = logging.getLogger(__name__)
 PRODUCT_COLUMNS = "featmesh_data_product_columns"
 """The relationship type holding a placeholder's columns (typedefs/relationships.json)."""
 
-SCHEMA_VERSION = "2"
-READS = ("1", "2")
+SCHEMA_VERSION = "3"
+READS = ("1", "2", "3")
 """Schema versions this featmesh opens. Version 1 (before the runs' briefs and the remote
-catalogs' mirror) is read as it is, and upgraded in place when opened for writing; an
-older featmesh refuses version 2 with a message rather than failing to record a run."""
+catalogs' mirror) and version 2 (before the records' parts, :data:`RUN_PARTS`) are read as
+they are, and upgraded in place when opened for writing (their runs stay whole records,
+read as before); an older featmesh refuses a newer version with a message rather than
+failing to record a run, or reading a record without its parts."""
 CATEGORIES = SECTIONS
 
 _DDL = """
@@ -88,6 +90,9 @@ CREATE TABLE IF NOT EXISTS published_sets (
     domain TEXT,
     content_hash TEXT,
     body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS run_parts (
+    run_id TEXT NOT NULL, part TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (run_id, part));
 CREATE TABLE IF NOT EXISTS remote_entities (
     catalog TEXT NOT NULL,
     type_name TEXT NOT NULL,
@@ -112,6 +117,13 @@ remote catalog, so that a rescan asks the catalog only about what changed
 
 GENERATION = "generation"
 """``meta`` key counting the applies that wrote to the catalog (:meth:`LocalCatalog.generation`)."""
+
+RUN_PARTS = ("evaluation.findings", "evaluation.sets", "summary.plan")
+"""The large pieces of a run record (``section.key``), each stored apart from the rest of
+the record in ``run_parts`` (schema version 3), so that a reader decodes only the pieces it
+uses: the report shows the findings but never the plan, ``check`` reads only the last
+scan's sets. :meth:`LocalCatalog.run` puts them back; a run recorded before version 3 is
+one whole record."""
 
 INDEXED = "published_sets"
 """``meta`` key present once the ``published_sets`` index has been built: one row per
@@ -341,6 +353,7 @@ class LocalCatalog:
             raise
         self._types: TypeSystem | None = None
         self._business = _has_table(self.db, "business_metadata")
+        self._parts = _has_table(self.db, "run_parts")
 
     # ------------------------------------------------------------------ setup
 
@@ -383,8 +396,9 @@ class LocalCatalog:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if row is None or row[0] not in READS:
             found = row[0] if row else "none"
+            known = f"{', '.join(READS[:-1])} and {READS[-1]}"
             raise InputError(
-                f"catalog schema version {found}, this featmesh reads {' and '.join(READS)}",
+                f"catalog schema version {found}, this featmesh reads {known}",
                 path=str(self.path),
             )
 
@@ -527,7 +541,7 @@ class LocalCatalog:
         scopes = sorted(set(scopes))
         # every entity is first read by key (from an index that holds the keys); features,
         # most of a mesh, stay so until the plan knows which it compares (``fill``), the
-        # others are read in full at once
+        # others are read in full at once (a few named entities: their rows alone)
         found: dict[Key, Any] = {}  # StoredEntity: Atlas JSON, decoded when read
 
         def take(guid: str, type_name: str, qn: str) -> None:
@@ -945,7 +959,16 @@ class LocalCatalog:
     # ------------------------------------------------------------------ runs
 
     def record_run(self, record: dict[str, Any]) -> None:
+        rest, parts = _split_record(record)
         with self._transaction() as db:
+            db.execute("DELETE FROM run_parts WHERE run_id = ?", (record["run_id"],))
+            db.executemany(
+                "INSERT INTO run_parts (run_id, part, body) VALUES (?, ?, ?)",
+                [
+                    (record["run_id"], part, redact.scrub(json.dumps(body, sort_keys=True)))
+                    for part, body in parts.items()
+                ],
+            )
             db.execute(
                 "INSERT OR REPLACE INTO runs"
                 " (run_id, command, started_at, finished_at, status, record, brief)"
@@ -956,7 +979,7 @@ class LocalCatalog:
                     record.get("started_at"),
                     record.get("finished_at"),
                     record.get("status"),
-                    redact.scrub(json.dumps(record, sort_keys=True)),
+                    redact.scrub(json.dumps(rest, sort_keys=True)),
                     redact.scrub(json.dumps(brief_of(record), sort_keys=True)),
                 ),
             )
@@ -973,15 +996,35 @@ class LocalCatalog:
             for run_id, brief in rows
         ]
 
-    def run(self, run_id: str) -> dict[str, Any] | None:
-        """One run's whole record."""
+    def run(self, run_id: str, parts: Iterable[str] | None = None) -> dict[str, Any] | None:
+        """One run's record: whole, or with only ``parts`` of the :data:`RUN_PARTS` (the
+        others left out; a run recorded whole before schema version 3 has them all)."""
         row = self.db.execute("SELECT record FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        return None if row is None else self._joined(run_id, row[0], parts)
 
-    def last_scan(self, catalog: str | None = None, window: int = 10) -> dict[str, Any] | None:
+    def _joined(self, run_id: str, text: str, parts: Iterable[str] | None = None) -> dict[str, Any]:
+        record = dict(json.loads(text))
+        wanted = RUN_PARTS if parts is None else [p for p in RUN_PARTS if p in set(parts)]
+        if not self._parts or not wanted:
+            return record
+        marks = ", ".join("?" * len(wanted))
+        rows = self.db.execute(
+            f"SELECT part, body FROM run_parts WHERE run_id = ? AND part IN ({marks})", (run_id, *wanted)
+        )
+        for part, body in rows:
+            section, key = part.split(".", 1)
+            held = dict(record.get(section) or {})
+            held[key] = json.loads(body)
+            record[section] = dict(sorted(held.items()))  # the order the whole record had
+        return record
+
+    def last_scan(
+        self, catalog: str | None = None, window: int = 10, *, parts: Iterable[str] | None = None
+    ) -> dict[str, Any] | None:
         """The newest scan recorded with an evaluation among the ``window`` newest runs
         (of ``catalog`` when given: a remote catalog's history), picked by the runs' briefs
-        and decoding only that one record."""
+        and decoding only that one record (with only ``parts`` of its :data:`RUN_PARTS`
+        when given)."""
         if not self._has_brief():
             return next((r for r in self.runs(window) if _last_scan_of(r, catalog)), None)
         rows = self.db.execute(
@@ -992,16 +1035,16 @@ class LocalCatalog:
                 continue
             if brief is not None and not _last_scan_of(json.loads(brief), catalog, brief=True):
                 continue
-            record = self.run(run_id)
+            record = self.run(run_id, parts)
             if record is not None and _last_scan_of(record, catalog):
                 return record
         return None
 
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = self.db.execute(
-            "SELECT record FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,)
-        )
-        return [json.loads(row[0]) for row in rows]
+            "SELECT run_id, record FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [self._joined(run_id, record) for run_id, record in rows]
 
     def recent_runs(self, limit: int = 10) -> list[Mapping[str, Any]]:
         """The newest runs, each decoded whole only when asked for more than its header
@@ -1140,6 +1183,19 @@ def _shipped_typedefs() -> dict[str, Any]:
         for category in CATEGORIES:
             merged[category].extend(source.get(category, []))
     return merged
+
+
+def _split_record(record: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The record without its :data:`RUN_PARTS`, and those parts by name."""
+    rest = dict(record)
+    parts: dict[str, Any] = {}
+    for part in RUN_PARTS:
+        section, key = part.split(".", 1)
+        held = rest.get(section)
+        if isinstance(held, Mapping) and key in held:
+            parts[part] = held[key]
+            rest[section] = {k: v for k, v in held.items() if k != key}
+    return rest, parts
 
 
 def _touched_sets(plan: Plan) -> set[str]:

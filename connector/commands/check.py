@@ -94,6 +94,11 @@ from featmesh.policies.waivers import UNUSED
 log = logging.getLogger(__name__)
 
 
+LAST_SCAN_PARTS = ("evaluation.sets",)
+"""What check reads of the last scan's record besides its header (``with_parent_hashes``):
+not its findings nor its plan."""
+
+
 def exit_code(evaluation: Evaluation, fail_on: str, partial: bool) -> int:
     return EXIT_PARTIAL if partial else findings_exit_code(evaluation, fail_on)
 
@@ -357,8 +362,8 @@ def check(
                 earlier = opened.latest_profiles(
                     fs.qualified_name for s in result.stores for fs in s.feature_sets
                 )
-            if opened is not None:  # the last scan's record: when derived sets were built
-                last = opened.last_scan()
+            if opened is not None:  # the last scan's sets: when derived sets were built
+                last = opened.last_scan(parts=LAST_SCAN_PARTS)
         except CatalogError as err:
             report.fail(f"catalog {catalog}: {err}")
             check_references(result)

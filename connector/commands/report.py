@@ -3,7 +3,6 @@ the governance report of a scan run, for governance officers."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +15,16 @@ from featmesh.connector.commands.options import catalog_option
 from featmesh.connector.config import load_config
 from featmesh.connector.errors import InputError
 from featmesh.connector.reports.governance import build_report, choose
+from featmesh.connector.reports.jsontext import dumps_indented
 from featmesh.connector.sources import environment
 
 RUN_WINDOW = 500
 """How many recent runs are read: ``--run`` can name any of them."""
 
 DEFAULT_HTML = "featmesh-report.html"
+
+REPORT_PARTS = ("evaluation.findings", "evaluation.sets")
+"""The large pieces of the run record the report shows (not the scan's plan)."""
 
 
 def report_records(catalog: Any, run_id: str | None) -> list[dict[str, Any]]:
@@ -31,7 +34,7 @@ def report_records(catalog: Any, run_id: str | None) -> list[dict[str, Any]]:
     if not briefs:
         return []
     chosen, _ = choose(briefs, run_id, catalog.uri)
-    full = catalog.run(str(chosen.get("run_id")))
+    full = catalog.run(str(chosen.get("run_id")), REPORT_PARTS)
     return [full if r is chosen and full is not None else r for r in briefs]
 
 
@@ -99,7 +102,7 @@ def render(data: dict, fmt: str) -> str:
         from featmesh.connector.reports.markdown import render_markdown
 
         return render_markdown(data)
-    return json.dumps(data, indent=2) + "\n"
+    return dumps_indented(data) + "\n"
 
 
 def write(output: Path, text: str) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from featmesh.connector.reports.jsontext import dumps_indented
 from featmesh.connector.runreport import InputProblem, RunReport
 from featmesh.policies.engine import Evaluation, Result
 from featmesh.policies.scoring import MeshScore, findings_block, score_block
@@ -78,4 +78,4 @@ def _result(r: Result) -> dict[str, Any]:
 
 
 def render_json(document: Mapping[str, Any]) -> str:
-    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+    return dumps_indented(document) + "\n"

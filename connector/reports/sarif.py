@@ -12,13 +12,13 @@ Checks that raised are ``toolExecutionNotifications``.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
 from featmesh.connector import __version__
+from featmesh.connector.reports.jsontext import dumps_indented
 from featmesh.connector.runreport import InputProblem
 from featmesh.policies.engine import Evaluation, Result
 from featmesh.policies.packs import Rule
@@ -285,4 +285,4 @@ def render_sarif(
     failures: Sequence[str] = (),
 ) -> str:
     document = sarif_document(evaluation, root=root, problems=problems, failures=failures)
-    return json.dumps(document, indent=2) + "\n"
+    return dumps_indented(document) + "\n"

@@ -140,7 +140,7 @@ class FakeCatalog:
     def runs(self, limit=50):
         return []
 
-    def last_scan(self):
+    def last_scan(self, **_):
         return None
 
     def published_models(self):

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from featmesh.connector.catalog.local import LocalCatalog
 from featmesh.connector.model import Consumer, ConsumerRead, FeatureSetRef, FeatureStore
 from featmesh.connector.scan.evaluate import retired_sets, store_consumers
 from featmesh.policies import load_policy
@@ -92,9 +93,15 @@ def _copy(tmp_path: Path) -> tuple[Path, Path]:
 def _scan(manifests: Path, models: Path, db: Path, *extra: str) -> dict[str, Any]:
     result = run("scan", f"manifest:{manifests}", f"manifest:{models}", "--catalog", f"local:{db}", *extra)
     assert result.exit_code == 0, result.stderr
-    with sqlite3.connect(db) as conn:
-        (row,) = conn.execute("SELECT record FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1")
-    return dict(json.loads(row[0])["evaluation"])
+    return _last_evaluation(db)
+
+
+def _last_evaluation(db: Path) -> dict[str, Any]:
+    catalog = LocalCatalog(db, read_only=True)
+    try:
+        return dict(catalog.runs(1)[0]["evaluation"])
+    finally:
+        catalog.close()
 
 
 def _consumer_findings(record: dict[str, Any]) -> list[tuple[str, str]]:
@@ -237,9 +244,7 @@ def _non_compliant_shared(manifests: Path) -> None:
 def _scan_only(source: str, db: Path, *extra: str) -> dict[str, Any]:
     result = run("scan", source, "--catalog", f"local:{db}", *extra)
     assert result.exit_code in (0, 1), result.stderr
-    with sqlite3.connect(db) as conn:
-        (row,) = conn.execute("SELECT record FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1")
-    return dict(json.loads(row[0])["evaluation"])
+    return _last_evaluation(db)
 
 
 def test_a_scan_of_the_models_alone_judges_them_on_the_sets_recorded_before(tmp_path: Path) -> None:
