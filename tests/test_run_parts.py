@@ -37,7 +37,11 @@ RECORD = {
 def _stored(db: Path) -> tuple[dict, dict[str, str]]:
     with sqlite3.connect(db) as conn:
         (text,) = conn.execute("SELECT record FROM runs").fetchone()
-        parts = dict(conn.execute("SELECT part, body FROM run_parts").fetchall())
+        parts = dict(
+            conn.execute(
+                "SELECT p.part, b.body FROM run_parts p JOIN part_bodies b ON b.digest = p.digest"
+            ).fetchall()
+        )
     return json.loads(text), parts
 
 
@@ -86,6 +90,7 @@ def _as_version_2(db: Path) -> None:
     """The catalog as schema version 2 wrote it: each run one whole record, no parts table."""
     with sqlite3.connect(db) as conn:
         conn.execute("DROP TABLE run_parts")
+        conn.execute("DROP TABLE part_bodies")
         conn.execute("UPDATE runs SET record = ?", (json.dumps(RECORD, sort_keys=True),))
         conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
 
@@ -119,3 +124,19 @@ def test_a_version_2_catalog_reads_its_whole_records_before_and_after_the_upgrad
         assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
             SCHEMA_VERSION,
         )
+
+
+def test_a_part_recorded_again_unchanged_is_stored_once(tmp_path: Path):
+    db = tmp_path / "c.db"
+    catalog = LocalCatalog(db)
+    try:
+        first = json.loads(json.dumps(RECORD))
+        second = {**json.loads(json.dumps(RECORD)), "run_id": "r2", "started_at": "2026-12-03T10:00:00Z"}
+        second["evaluation"]["sets"]["featmesh://manifest/s/a@1"]["content_hash"] = "h2"
+        catalog.record_run(first)
+        catalog.record_run(second)
+        bodies = catalog.db.execute("SELECT count(*) FROM part_bodies").fetchone()[0]
+        assert bodies == len(RUN_PARTS) + 1  # the sets differ; findings and plan are shared
+        assert catalog.run("r2") == second and catalog.run(RECORD["run_id"]) == first
+    finally:
+        catalog.close()

@@ -10,6 +10,7 @@ not allow are refused, and an apply is all-or-nothing (one transaction).
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import sqlite3
@@ -91,8 +92,9 @@ CREATE TABLE IF NOT EXISTS published_sets (
     content_hash TEXT,
     body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS run_parts (
-    run_id TEXT NOT NULL, part TEXT NOT NULL, body TEXT NOT NULL,
+    run_id TEXT NOT NULL, part TEXT NOT NULL, digest TEXT NOT NULL,
     PRIMARY KEY (run_id, part));
+CREATE TABLE IF NOT EXISTS part_bodies (digest TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS remote_entities (
     catalog TEXT NOT NULL,
     type_name TEXT NOT NULL,
@@ -123,7 +125,8 @@ RUN_PARTS = ("evaluation.findings", "evaluation.sets", "summary.plan")
 the record in ``run_parts`` (schema version 3), so that a reader decodes only the pieces it
 uses: the report shows the findings but never the plan, ``check`` reads only the last
 scan's sets. :meth:`LocalCatalog.run` puts them back; a run recorded before version 3 is
-one whole record."""
+one whole record. Each part's text is kept once in ``part_bodies``, by its digest: the
+findings of a rescan that changed nothing are those of the run before it, not a copy."""
 
 INDEXED = "published_sets"
 """``meta`` key present once the ``published_sets`` index has been built: one row per
@@ -962,13 +965,16 @@ class LocalCatalog:
         rest, parts = _split_record(record)
         with self._transaction() as db:
             db.execute("DELETE FROM run_parts WHERE run_id = ?", (record["run_id"],))
-            db.executemany(
-                "INSERT INTO run_parts (run_id, part, body) VALUES (?, ?, ?)",
-                [
-                    (record["run_id"], part, redact.scrub(json.dumps(body, sort_keys=True)))
-                    for part, body in parts.items()
-                ],
-            )
+            for part, body in parts.items():
+                # stored once by content: a rescan that changed nothing records the same
+                # findings as the run before it, and adds no copy of them
+                text = redact.scrub(json.dumps(body, sort_keys=True))
+                digest = hashlib.blake2b(text.encode("utf-8"), digest_size=20).hexdigest()
+                db.execute("INSERT OR IGNORE INTO part_bodies (digest, body) VALUES (?, ?)", (digest, text))
+                db.execute(
+                    "INSERT INTO run_parts (run_id, part, digest) VALUES (?, ?, ?)",
+                    (record["run_id"], part, digest),
+                )
             db.execute(
                 "INSERT OR REPLACE INTO runs"
                 " (run_id, command, started_at, finished_at, status, record, brief)"
@@ -1009,7 +1015,9 @@ class LocalCatalog:
             return record
         marks = ", ".join("?" * len(wanted))
         rows = self.db.execute(
-            f"SELECT part, body FROM run_parts WHERE run_id = ? AND part IN ({marks})", (run_id, *wanted)
+            "SELECT p.part, b.body FROM run_parts p JOIN part_bodies b ON b.digest = p.digest "
+            f"WHERE p.run_id = ? AND p.part IN ({marks})",
+            (run_id, *wanted),
         )
         for part, body in rows:
             section, key = part.split(".", 1)
