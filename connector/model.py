@@ -376,22 +376,22 @@ class FeatureSet:
     def feature_qn(self, feature: str) -> str:
         return f"{self.qualified_name}#{qn_part(feature)}"
 
-    @cached_property
+    @property
     def content_hash(self) -> str:
         """A stable hash of the definition (domain resolution and origin excluded).
 
         Two reads of the same definition give the same hash whatever the order of
         tags or the file it came from; any change to what the set computes changes it.
         """
-        return stable_hash(self._definition)
+        return self._hashes[0]
 
-    @cached_property
+    @property
     def revision_hash(self) -> str:
         """The hash that names the set's revision: its :attr:`content_hash` with the names
         of those who read it (``consumers``) left out, so that a new model or feature
         service reading the set leaves the revision others were trained on as it was.
         Equal to the content hash of a set nobody names as a reader."""
-        return stable_hash({**self._definition, "consumers": []})
+        return self._hashes[1]
 
     @property
     def revision(self) -> str:
@@ -405,11 +405,23 @@ class FeatureSet:
         return len(named) >= REVISION_DIGITS and self.revision_hash.startswith(named.lower())
 
     @cached_property
+    def _hashes(self) -> tuple[str, str]:
+        """(content hash, revision hash), both from one build of the definition, which is
+        not kept: a mesh of 10,000 sets would hold a second copy of itself as dicts."""
+        body = self._definition()
+        content = stable_hash(body)
+        if not body.get("consumers"):
+            return content, content
+        return content, stable_hash({**body, "consumers": []})
+
     def _definition(self) -> dict[str, Any]:
-        """The definition both hashes are of, built once per set."""
-        body = to_dict(self)
-        for transient in ("origin", "domain", "domain_rule"):
-            body.pop(transient, None)
+        """The definition both hashes are of. The origin is never read: reading its line
+        would make a reader look up the position of every set on the happy path."""
+        body = {
+            name: _plain(getattr(self, name))
+            for name in _field_names(FeatureSet) or ()
+            if name not in _TRANSIENT
+        }
         body["extra"] = {k: v for k, v in body.get("extra", {}).items() if k not in DERIVED_EXTRA}
         # fields added to the model later are left out at their default, so the hash
         # of an unchanged definition stays what earlier featmesh versions published
@@ -421,6 +433,10 @@ class FeatureSet:
             if not key.get("description"):
                 key.pop("description", None)
         return body
+
+
+_TRANSIENT = frozenset({"origin", "domain", "domain_rule"})
+"""FeatureSet fields that are not part of its definition's hash."""
 
 
 CONSUMER_KINDS = (

@@ -6,6 +6,7 @@ from featmesh.connector.model import (
     Feature,
     FeatureSet,
     FeatureSetRef,
+    KeyColumn,
     Origin,
     is_known_dtype,
     newest_version,
@@ -66,6 +67,26 @@ def test_content_hash_ignores_tag_order_origin_and_domain():
         domain_rule="store",
     )
     assert one.content_hash == two.content_hash
+
+
+def test_hashes_never_read_the_origin_line():
+    """A reader places a definition only where a message needs it: hashing must not ask."""
+
+    def unplaced() -> int:
+        raise AssertionError("the hash read the origin's line")
+
+    fs = _fs(origin=Origin.deferred(path="x.yaml", line=unplaced, pointer="feature_sets[0]"))
+    assert fs.content_hash == _fs().content_hash
+
+
+def test_hashes_keep_their_published_values():
+    """Values earlier featmesh versions published: a change here re-publishes every set."""
+    one = _fs()
+    assert one.content_hash == "5651c5ab04acab8853c4ad6dc4f3705659aa9eae6267fc915de642058f9412f1"
+    assert one.revision_hash == one.content_hash
+    read = _fs(consumers=("churn-model",), join_keys=(KeyColumn(name="customer_id", dtype="int64"),))
+    assert read.content_hash == "dc4b54beb3825f5952de3093601d51f8726c00ee8da7bf6f02f3851c56eacd98"
+    assert read.revision_hash == "d868ef7cdd6cb4656443a577dab9a823e303d04b1b9ce0a83413f5bc9fcfb8bb"
 
 
 def test_content_hash_changes_with_definition():
