@@ -204,6 +204,8 @@ class _Line:
     def __get__(self, obj: Any, objtype: Any = None) -> int | None:
         if obj is None:
             return None  # the field's default
+        if "_at" in obj.__dict__:
+            obj._settle()
         value = obj.__dict__.get("_line")
         if callable(value):
             value = obj.__dict__["_line"] = value()
@@ -213,13 +215,39 @@ class _Line:
         obj.__dict__["_line"] = value
 
 
+class _Text:
+    """``Origin.path`` and ``Origin.pointer``: for an origin moved to a key
+    (:meth:`Origin.at`), worked out with its line on first read of any of them."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, obj: Any, objtype: Any = None) -> str:
+        if obj is None:
+            raise AttributeError(self.slot)  # no class default: a dataclass field without one
+        if "_at" in obj.__dict__:
+            obj._settle()
+        value: str = obj.__dict__[self.slot]
+        return value
+
+    def __set__(self, obj: Any, value: str) -> None:
+        obj.__dict__[self.slot] = value
+
+
+class _Pointer(_Text):
+    def __get__(self, obj: Any, objtype: Any = None) -> str:
+        if obj is None:
+            return ""  # the field's default
+        return super().__get__(obj, objtype)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Origin:
     """Where a definition was read from, for messages and SARIF locations."""
 
-    path: str
+    path: _Text = _Text()  # str
     line: _Line = _Line()  # int | None
-    pointer: str = ""
+    pointer: _Pointer = _Pointer()  # str
     keys: Iterable[tuple[str, KeyPlace]] = ()
     """The line of each key of the definition a reader knows (``owner``, ``ttl``,
     ``features.NAME``, ``features.NAME.dtype``...): where a finding about it is fixed.
@@ -242,18 +270,28 @@ class Origin:
         return origin
 
     def at(self, *names: str) -> Origin:
-        """The origin moved to the first of ``names`` whose line is known (else unchanged)."""
+        """The origin moved to the first of ``names`` whose line is known (else where it
+        is). Where that is gets worked out when the new origin's path, line or pointer is
+        first read: a run places only the findings a report shows, not every one."""
         if not self.keys:
             return self
-        find = getattr(self.keys, "line", None)  # a reader's lazy lookup of one key
+        moved = Origin.__new__(Origin)
+        moved.__dict__.update(keys=self.keys, _at=(self, names))
+        return moved
+
+    def _settle(self) -> None:
+        """Where an origin moved by :meth:`at` is."""
+        base, names = self.__dict__.pop("_at")
+        find = getattr(base.keys, "line", None)  # a reader's lazy lookup of one key
         if find is None:
-            find = dict(self.keys).get
+            find = dict(base.keys).get
         for name in names:
             where = find(name)
             if where is not None:
-                path, line = where if isinstance(where, tuple) else (self.path, where)
-                return Origin(path=path, line=line, pointer=name or self.pointer, keys=self.keys)
-        return self
+                path, line = where if isinstance(where, tuple) else (base.path, where)
+                self.__dict__.update(_path=path, _line=line, _pointer=name or base.pointer)
+                return
+        self.__dict__.update(_path=base.path, _line=base.line, _pointer=base.pointer)
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
