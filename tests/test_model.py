@@ -138,3 +138,36 @@ def test_separators_in_names_are_encoded_and_round_trip():
     assert fs.feature_qn("a#b") == fs.qualified_name + "#a%23b"
     ref = parse_feature_set_qn(fs.qualified_name)
     assert ref is not None and (ref.store, ref.name, ref.version) == ("pay ments", "merchant@stats #1/x", "2")
+
+
+class _CountedKeys:
+    """Key lines that count their lookups (a reader's lazy ``line``)."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def line(self, name: str) -> int | tuple[str, int] | None:
+        self.asked.append(name)
+        return {"owner": 7, "features.f": ("other.yaml", 3)}.get(name)
+
+    def __iter__(self):
+        return iter(())
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def test_a_moved_origin_is_placed_when_first_read():
+    keys = _CountedKeys()
+    origin = Origin(path="x.yaml", line=2, pointer="feature_sets[0]", keys=keys)
+    owner, feature, nowhere = (
+        origin.at("owner"),
+        origin.at("features.f.dtype", "features.f"),
+        origin.at("ttl"),
+    )
+    assert keys.asked == []  # a finding no report shows is never placed
+    assert (owner.path, owner.line, owner.pointer) == ("x.yaml", 7, "owner")
+    assert str(feature) == "other.yaml:3 (features.f)"
+    assert nowhere == origin and nowhere.keys is keys
+    assert keys.asked == ["owner", "features.f.dtype", "features.f", "ttl"]
+    assert owner.line == 7 and keys.asked.count("owner") == 1
