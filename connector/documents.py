@@ -235,6 +235,8 @@ def _fast_load(text: str) -> Any:
             alias_limits=yaml_rs.AliasLimits(max_total_replayed_events=MAX_NODES),
             duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error,
         )
+    except MemoryError:
+        raise  # not a text PyYAML should try: composing it takes more
     except Exception:
         return _UNKNOWN
     if data is None:
@@ -331,6 +333,8 @@ class _Locator:
         self.newlines = [m.start() for m in _NEWLINE.finditer(self.buffer)]
         try:
             self.tree: Any = ryml.parse_in_place(self.buffer)
+        except MemoryError:
+            raise
         except Exception:
             self.tree = None
         self.base = _address(self.buffer)
