@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from featmesh.connector import __version__, progress, redact
-from featmesh.connector.errors import EXIT_INPUT, FeatmeshError, SourcesFailed
+from featmesh.connector.errors import EXIT_INPUT, FeatmeshError, OutOfMemory, SourcesFailed
 
 COMMANDS = {
     "init": ("featmesh.connector.commands.init:init", "Write a commented starter featmesh.yaml."),
@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> Any:
         except FeatmeshError as err:  # raised outside a command's own handling
             click.echo(f"featmesh: error: {err}", err=True)
             sys.exit(err.exit_code)
+        except MemoryError:
+            pass  # said below, once the exception and the frames it holds are let go
+        fail(OutOfMemory(None))
 
 
 def fail(err: FeatmeshError) -> None:
@@ -133,6 +136,9 @@ class Handled(click.Command):
             fail(err)
         except RecursionError:
             fail(FeatmeshError("input is nested too deeply to process"))
+        except MemoryError:
+            pass  # said below, once the exception and the run's data its frames hold are let go
+        fail(OutOfMemory(ctx.info_name))
 
 
 __all__ = ["EXIT_INPUT", "Handled", "cli", "fail", "main"]

@@ -60,7 +60,8 @@ class Document:
     """A parsed document and the line of each node in it (1-based).
 
     ``lines`` is filled when PyYAML composed the document. A document from the fast
-    parser keeps its ``source`` instead and finds positions on demand."""
+    parser keeps its ``source`` instead and finds positions on demand, from the text
+    alone: a document without its ``data`` (:meth:`positions`) still places every node."""
 
     path: str
     data: Any
@@ -82,11 +83,20 @@ class Document:
                 return None
             parts = parts[:-1]
 
-    def _locate(self, parts: Pointer) -> int | object | None:
+    def line_at(self, pointer: Iterable[Any]) -> int | None:
+        """The line of the node at ``pointer``; None when the document has no such node."""
+        parts = tuple(pointer)
+        if self.source is not None:
+            line = self._locate(parts, exact=True)
+            if line is not _UNKNOWN:
+                return line  # type: ignore[return-value]
+        return self.lines.get(parts)
+
+    def _locate(self, parts: Pointer, *, exact: bool = False) -> int | object | None:
         if self._locator is None and ryml is not None:
             self._locator = _Locator(self.source or "")
         if self._locator is not None:
-            line = self._locator.line_of(self.data, parts)
+            line = self._locator.line_of(parts, exact=exact)
             if line is not _UNKNOWN:
                 return line
         # a shape the tree cannot place exactly: compose once, as without the fast parser
@@ -98,6 +108,13 @@ class Document:
         except (yaml.YAMLError, InputError, RecursionError):
             pass
         return _UNKNOWN
+
+    def positions(self) -> Document:
+        """This document without its data, for the lines asked once its definitions are
+        built: what a reader keeps of each file instead of the file's parsed content."""
+        slim = Document(self.path, None, self.lines, self.source)
+        slim._locator = self._locator
+        return slim
 
     def error(self, message: str, pointer: Iterable[Any] = ()) -> InputError:
         parts = tuple(pointer)
@@ -218,6 +235,8 @@ def _fast_load(text: str) -> Any:
             alias_limits=yaml_rs.AliasLimits(max_total_replayed_events=MAX_NODES),
             duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error,
         )
+    except MemoryError:
+        raise  # not a text PyYAML should try: composing it takes more
     except Exception:
         return _UNKNOWN
     if data is None:
@@ -314,11 +333,13 @@ class _Locator:
         self.newlines = [m.start() for m in _NEWLINE.finditer(self.buffer)]
         try:
             self.tree: Any = ryml.parse_in_place(self.buffer)
+        except MemoryError:
+            raise
         except Exception:
             self.tree = None
         self.base = _address(self.buffer)
-        self._parents: dict[Pointer, tuple[Any, int, Any]] = {}
-        """(data, tree node, text it starts with) of each pointer whose children were looked up."""
+        self._parents: dict[Pointer, tuple[int, Any]] = {}
+        """(tree node, text it starts with) of each pointer whose children were looked up."""
 
     def _line(self, view: Any) -> int | object:
         if view is _UNKNOWN or view is None or len(view) == 0:
@@ -349,16 +370,17 @@ class _Locator:
             return _UNKNOWN
         return self.tree.key(node)
 
-    def line_of(self, data: Any, parts: Pointer) -> int | object | None:
-        """The line of the node at ``parts``; only the last node's offset becomes a line
-        (a lookup walks a few levels of a large document, once per finding)."""
+    def line_of(self, parts: Pointer, *, exact: bool = False) -> int | object | None:
+        """The line of the node at ``parts``, or of the deepest node on it that the document
+        has (``exact``: None); only the last node's offset becomes a line (a lookup walks a
+        few levels of a large document, once per finding). It needs the tree, not the data."""
         tree = self.tree
         if tree is None:
             return _UNKNOWN
         parent = parts[:-1]
         hit = self._parents.get(parent) if parts else None
         if hit is not None:  # a sibling's lookup walked here already
-            data, node, view = hit
+            node, view = hit
             rest = parts[-1:]
         else:
             node = tree.root_id()
@@ -368,26 +390,24 @@ class _Locator:
             rest = parts
         for depth, part in enumerate(rest, start=len(parts) - len(rest)):
             if depth == len(parent) and hit is None:
-                self._parents[parent] = (data, node, view)
-            if isinstance(data, dict) and part in data:
-                if not tree.is_map(node) or tree.is_ref(node):
-                    return _UNKNOWN
-                child = tree.find_child(node, str(part).encode("utf-8"))
+                self._parents[parent] = (node, view)
+            if tree.is_ref(node):
+                return _UNKNOWN  # an alias: its nodes are written where its anchor is
+            if isinstance(part, str) and tree.is_map(node):
+                child = tree.find_child(node, part.encode("utf-8"))
                 if child == ryml.NONE:
-                    return _UNKNOWN
+                    return None if exact else self._line(view)
                 view = self._key(child)
-            elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-                if not tree.is_seq(node) or tree.is_ref(node):
-                    return _UNKNOWN
+            elif type(part) is int and tree.is_seq(node) and 0 <= part < tree.num_children(node):
                 child = tree.child(node, part)
                 if child == ryml.NONE:
                     return _UNKNOWN
                 view = self._start(child)
             else:
-                break
+                return None if exact else self._line(view)
             if view is _UNKNOWN or view is None or len(view) == 0:
                 return _UNKNOWN
-            data, node = data[part], child
+            node = child
         return self._line(view)
 
 

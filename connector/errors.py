@@ -55,6 +55,22 @@ class UsageError(InputError):
     """A command-line argument that does not make sense."""
 
 
+class OutOfMemory(FeatmeshError):
+    """The run needed more memory than the process may use (``MemoryError``): valid input
+    too large to process in one run here, so the run is incomplete (exit 3). A catalog
+    write under way is rolled back (the local catalog writes in one transaction)."""
+
+    exit_code = EXIT_PARTIAL
+
+    def __init__(self, command: str | None):
+        run = f"'featmesh {command}'" if command else "featmesh"
+        super().__init__(
+            f"{run} ran out of memory and stopped; a catalog write under way was rolled back. "
+            "Read fewer sources or stores per run (a config for each group), "
+            "or run it where the process may use more memory"
+        )
+
+
 class MissingExtraError(FeatmeshError):
     """An optional dependency is not installed: the input may be valid, featmesh
     cannot read it here, so the run is incomplete (exit 3)."""

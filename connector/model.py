@@ -204,6 +204,8 @@ class _Line:
     def __get__(self, obj: Any, objtype: Any = None) -> int | None:
         if obj is None:
             return None  # the field's default
+        if "_at" in obj.__dict__:
+            obj._settle()
         value = obj.__dict__.get("_line")
         if callable(value):
             value = obj.__dict__["_line"] = value()
@@ -213,13 +215,39 @@ class _Line:
         obj.__dict__["_line"] = value
 
 
+class _Text:
+    """``Origin.path`` and ``Origin.pointer``: for an origin moved to a key
+    (:meth:`Origin.at`), worked out with its line on first read of any of them."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, obj: Any, objtype: Any = None) -> str:
+        if obj is None:
+            raise AttributeError(self.slot)  # no class default: a dataclass field without one
+        if "_at" in obj.__dict__:
+            obj._settle()
+        value: str = obj.__dict__[self.slot]
+        return value
+
+    def __set__(self, obj: Any, value: str) -> None:
+        obj.__dict__[self.slot] = value
+
+
+class _Pointer(_Text):
+    def __get__(self, obj: Any, objtype: Any = None) -> str:
+        if obj is None:
+            return ""  # the field's default
+        return super().__get__(obj, objtype)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Origin:
     """Where a definition was read from, for messages and SARIF locations."""
 
-    path: str
+    path: _Text = _Text()  # str
     line: _Line = _Line()  # int | None
-    pointer: str = ""
+    pointer: _Pointer = _Pointer()  # str
     keys: Iterable[tuple[str, KeyPlace]] = ()
     """The line of each key of the definition a reader knows (``owner``, ``ttl``,
     ``features.NAME``, ``features.NAME.dtype``...): where a finding about it is fixed.
@@ -242,18 +270,28 @@ class Origin:
         return origin
 
     def at(self, *names: str) -> Origin:
-        """The origin moved to the first of ``names`` whose line is known (else unchanged)."""
+        """The origin moved to the first of ``names`` whose line is known (else where it
+        is). Where that is gets worked out when the new origin's path, line or pointer is
+        first read: a run places only the findings a report shows, not every one."""
         if not self.keys:
             return self
-        find = getattr(self.keys, "line", None)  # a reader's lazy lookup of one key
+        moved = Origin.__new__(Origin)
+        moved.__dict__.update(keys=self.keys, _at=(self, names))
+        return moved
+
+    def _settle(self) -> None:
+        """Where an origin moved by :meth:`at` is."""
+        base, names = self.__dict__.pop("_at")
+        find = getattr(base.keys, "line", None)  # a reader's lazy lookup of one key
         if find is None:
-            find = dict(self.keys).get
+            find = dict(base.keys).get
         for name in names:
             where = find(name)
             if where is not None:
-                path, line = where if isinstance(where, tuple) else (self.path, where)
-                return Origin(path=path, line=line, pointer=name or self.pointer, keys=self.keys)
-        return self
+                path, line = where if isinstance(where, tuple) else (base.path, where)
+                self.__dict__.update(_path=path, _line=line, _pointer=name or base.pointer)
+                return
+        self.__dict__.update(_path=base.path, _line=base.line, _pointer=base.pointer)
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
@@ -376,24 +414,22 @@ class FeatureSet:
     def feature_qn(self, feature: str) -> str:
         return f"{self.qualified_name}#{qn_part(feature)}"
 
-    @cached_property
+    @property
     def content_hash(self) -> str:
         """A stable hash of the definition (domain resolution and origin excluded).
 
         Two reads of the same definition give the same hash whatever the order of
         tags or the file it came from; any change to what the set computes changes it.
         """
-        return stable_hash(self._definition)
+        return self._hashes[0]
 
-    @cached_property
+    @property
     def revision_hash(self) -> str:
         """The hash that names the set's revision: its :attr:`content_hash` with the names
         of those who read it (``consumers``) left out, so that a new model or feature
         service reading the set leaves the revision others were trained on as it was.
         Equal to the content hash of a set nobody names as a reader."""
-        if not self.consumers:  # the same definition: hashed once
-            return self.content_hash
-        return stable_hash({**self._definition, "consumers": []})
+        return self._hashes[1]
 
     @property
     def revision(self) -> str:
@@ -407,12 +443,22 @@ class FeatureSet:
         return len(named) >= REVISION_DIGITS and self.revision_hash.startswith(named.lower())
 
     @cached_property
+    def _hashes(self) -> tuple[str, str]:
+        """(content hash, revision hash), both from one build of the definition, which is
+        not kept: a mesh of 10,000 sets would hold a second copy of itself as dicts."""
+        body = self._definition()
+        content = stable_hash(body)
+        if not body.get("consumers"):
+            return content, content
+        return content, stable_hash({**body, "consumers": []})
+
     def _definition(self) -> dict[str, Any]:
-        """The definition both hashes are of, built once per set."""
-        body = {  # the origin is not hashed: its lines are never looked up for the hash
+        """The definition both hashes are of. The origin is never read: reading its line
+        would make a reader look up the position of every set on the happy path."""
+        body = {
             name: _plain(getattr(self, name))
             for name in _field_names(FeatureSet) or ()
-            if name not in ("origin", "domain", "domain_rule")
+            if name not in _TRANSIENT
         }
         body["extra"] = {k: v for k, v in body.get("extra", {}).items() if k not in DERIVED_EXTRA}
         # fields added to the model later are left out at their default, so the hash
@@ -425,6 +471,10 @@ class FeatureSet:
             if not key.get("description"):
                 key.pop("description", None)
         return body
+
+
+_TRANSIENT = frozenset({"origin", "domain", "domain_rule"})
+"""FeatureSet fields that are not part of its definition's hash."""
 
 
 CONSUMER_KINDS = (
@@ -658,14 +708,14 @@ def with_derived(fs: FeatureSet, **values: Any) -> FeatureSet:
     return _carrying_hashes(fs, replace(fs, extra={**fs.extra, **values}))
 
 
-_HASHED = ("_definition", "content_hash", "revision_hash")
+_HASHED = ("_hashes",)
 """The cached properties computed from what the hashes cover (not domain, not derived extra)."""
 
 
 def _carrying_hashes(old: FeatureSet, new: FeatureSet) -> FeatureSet:
     """``new`` with ``old``'s hashes, computed now if they were not yet: both copies of a
     set stay in use (a store's sets, the sets the evaluation reads) and hash it once."""
-    old.revision_hash  # noqa: B018 (computes and caches the definition and both hashes)
+    old.revision_hash  # noqa: B018 (computes and caches both hashes)
     for name in _HASHED:
         if name in old.__dict__:
             new.__dict__[name] = old.__dict__[name]

@@ -82,6 +82,8 @@ def evaluate_consumers(
                 continue
             try:
                 found = list(rule.check.fn(consumer, standing, rule.params))
+            except MemoryError:
+                raise
             except Exception as err:  # the run goes on and reports it
                 results.append(
                     Result(

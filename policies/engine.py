@@ -285,6 +285,8 @@ def _run_local(builder: _Builder, rule: Rule, t: _Set, ctx: CheckContext) -> Rul
                 rule, t, f"check '{chk.id}' failed a whole set; a feature check must name features"
             )
         return _feature_run(builder, rule, t, answer)
+    except MemoryError:
+        raise  # the run cannot go on: not the check's fault
     except Exception as err:  # the run goes on and reports it
         return _error_run(rule, t, _raised(rule, err))
 
@@ -299,6 +301,8 @@ def _run_mesh(
     try:
         for fs, feature, outcome in rule.check.fn(mesh, rule.params):
             by_set.setdefault(id(fs), []).append((feature, outcome))
+    except MemoryError:
+        raise
     except Exception as err:
         message = _raised(rule, err)
         if progress is not None:

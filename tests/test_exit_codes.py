@@ -88,3 +88,54 @@ def test_databricks_unreachable_is_3(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_databricks_bad_location_is_2(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-test")
     assert check("databricks:not a url") == 2
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def test_a_scan_out_of_memory_is_one_line_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A MemoryError is said in one line with what to try, never as a traceback; the
+    catalog write it interrupts is rolled back."""
+    import sqlite3
+
+    from featmesh.connector.catalog.local import LocalCatalog
+    from tests.conftest import SAMPLES
+
+    db = tmp_path / "c.db"
+    scan = ("-q", "scan", f"manifest:{SAMPLES / 'manifests'}", "--catalog", f"local:{db}")
+    written = LocalCatalog._upsert
+
+    def upsert(self: LocalCatalog, *args: object, **kwargs: object) -> object:
+        written(self, *args, **kwargs)  # the first rows are in, then memory runs out
+        raise MemoryError
+
+    monkeypatch.setattr(LocalCatalog, "_upsert", upsert)
+    result = run(*scan)
+    assert result.exit_code == 3  # the run is incomplete, as when a catalog write fails
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("featmesh: error: 'featmesh scan' ran out of memory"), line
+    assert "Traceback" not in result.stderr and "Read fewer sources" in line
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM entities").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+
+
+def test_reading_out_of_memory_is_not_retried_the_slow_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast parser running out of memory stops the run: composing the same text with
+    PyYAML would take more."""
+    from featmesh.connector import documents
+    from tests.conftest import SAMPLES
+
+    def loads(*args: object, **kwargs: object) -> object:
+        raise MemoryError
+
+    monkeypatch.setattr(documents.yaml_rs, "loads", loads)
+    result = run("-q", "scan", f"manifest:{SAMPLES / 'manifests'}", "--dry-run")
+    assert result.exit_code == 3
+    assert result.stderr.strip().splitlines() == [
+        "featmesh: error: 'featmesh scan' ran out of memory and stopped; a catalog write under way "
+        "was rolled back. Read fewer sources or stores per run (a config for each group), or run it "
+        "where the process may use more memory"
+    ]

@@ -6,6 +6,7 @@ from featmesh.connector.model import (
     Feature,
     FeatureSet,
     FeatureSetRef,
+    KeyColumn,
     Origin,
     is_known_dtype,
     newest_version,
@@ -68,6 +69,26 @@ def test_content_hash_ignores_tag_order_origin_and_domain():
     assert one.content_hash == two.content_hash
 
 
+def test_hashes_never_read_the_origin_line():
+    """A reader places a definition only where a message needs it: hashing must not ask."""
+
+    def unplaced() -> int:
+        raise AssertionError("the hash read the origin's line")
+
+    fs = _fs(origin=Origin.deferred(path="x.yaml", line=unplaced, pointer="feature_sets[0]"))
+    assert fs.content_hash == _fs().content_hash
+
+
+def test_hashes_keep_their_published_values():
+    """Values earlier featmesh versions published: a change here re-publishes every set."""
+    one = _fs()
+    assert one.content_hash == "5651c5ab04acab8853c4ad6dc4f3705659aa9eae6267fc915de642058f9412f1"
+    assert one.revision_hash == one.content_hash
+    read = _fs(consumers=("churn-model",), join_keys=(KeyColumn(name="customer_id", dtype="int64"),))
+    assert read.content_hash == "dc4b54beb3825f5952de3093601d51f8726c00ee8da7bf6f02f3851c56eacd98"
+    assert read.revision_hash == "d868ef7cdd6cb4656443a577dab9a823e303d04b1b9ce0a83413f5bc9fcfb8bb"
+
+
 def test_content_hash_changes_with_definition():
     one = _fs()
     assert one.content_hash != _fs(features=(Feature(name="f", dtype="int32"),)).content_hash
@@ -117,3 +138,36 @@ def test_separators_in_names_are_encoded_and_round_trip():
     assert fs.feature_qn("a#b") == fs.qualified_name + "#a%23b"
     ref = parse_feature_set_qn(fs.qualified_name)
     assert ref is not None and (ref.store, ref.name, ref.version) == ("pay ments", "merchant@stats #1/x", "2")
+
+
+class _CountedKeys:
+    """Key lines that count their lookups (a reader's lazy ``line``)."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def line(self, name: str) -> int | tuple[str, int] | None:
+        self.asked.append(name)
+        return {"owner": 7, "features.f": ("other.yaml", 3)}.get(name)
+
+    def __iter__(self):
+        return iter(())
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def test_a_moved_origin_is_placed_when_first_read():
+    keys = _CountedKeys()
+    origin = Origin(path="x.yaml", line=2, pointer="feature_sets[0]", keys=keys)
+    owner, feature, nowhere = (
+        origin.at("owner"),
+        origin.at("features.f.dtype", "features.f"),
+        origin.at("ttl"),
+    )
+    assert keys.asked == []  # a finding no report shows is never placed
+    assert (owner.path, owner.line, owner.pointer) == ("x.yaml", 7, "owner")
+    assert str(feature) == "other.yaml:3 (features.f)"
+    assert nowhere == origin and nowhere.keys is keys
+    assert keys.asked == ["owner", "features.f.dtype", "features.f", "ttl"]
+    assert owner.line == 7 and keys.asked.count("owner") == 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from featmesh.connector.model import FeatureSet, is_known_dtype
@@ -36,6 +36,26 @@ def _related(mesh: Mesh, example: Example, key: str) -> Related:
         prefix = f"features.{name}"
         origin = fs.origin.at(f"{prefix}.{key}", prefix, "")
     return Related(mesh.feature_qn(fs, name), origin)
+
+
+def _distinct(placed: Iterable[tuple[Example, str]], mesh: Mesh) -> tuple[Related, ...]:
+    """Each other feature once, in the order given (as ``dict.fromkeys`` of the Related
+    would), without placing them: only Related of one qualifiedName can be equal, so
+    only those are compared, and the same feature at the same key is the same place."""
+    out: list[Related] = []
+    seen: dict[str, list[tuple[int, str, Related]]] = {}
+    for example, key in placed:
+        fs, name = example
+        qn = mesh.feature_qn(fs, name)
+        earlier = seen.setdefault(qn, [])
+        if any(id(fs) == ident and key == at for ident, at, _ in earlier):
+            continue
+        related = _related(mesh, example, key)
+        if any(related == other for _, _, other in earlier):
+            continue  # another key of the feature, placed on the same line
+        earlier.append((id(fs), key, related))
+        out.append(related)
+    return tuple(out)
 
 
 def _others(
@@ -124,11 +144,12 @@ def feature_meaning_conflict(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
                     f"({mesh.feature_qn(*example)})"
                     for aspect, value, other, other_domain, example in conflicts
                 ]
-                related = tuple(
-                    dict.fromkeys(
-                        _related(mesh, example, "dtype" if aspect == "dtype" else "tags")
+                related = _distinct(
+                    (
+                        (example, "dtype" if aspect == "dtype" else "tags")
                         for aspect, _, _, _, example in conflicts
-                    )
+                    ),
+                    mesh,
                 )
                 yield fs, feature.name, fail(f"feature '{feature.name}': " + "; ".join(problems), related)
 

@@ -152,3 +152,24 @@ def test_a_set_known_only_from_the_catalog_is_named_without_a_file(tmp_path: Pat
     assert "physicalLocation" not in related
     assert related["logicalLocations"][0]["fullyQualifiedName"].endswith("customer_profile@1#customer_age")
     assert "](1)" not in risk["message"]["text"]  # nothing to link to
+
+
+def test_a_scan_places_no_finding_no_report_shows(tmp_path: Path, monkeypatch) -> None:
+    """A scan records findings without their places: no manifest's position tree is built
+    (the conflict's related features are told apart without placing them)."""
+    from featmesh.connector import documents
+
+    built: list[int] = []
+    tree = documents._Locator.__init__
+
+    def counted(self: documents._Locator, text: str) -> None:
+        built.append(len(text))
+        tree(self, text)
+
+    monkeypatch.setattr(documents._Locator, "__init__", counted)
+    monkeypatch.chdir(tmp_path)
+    _repo(tmp_path)
+    result = run("-q", "scan", "manifest:features", "--dry-run", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["findings"]["warning"] > 0
+    assert built == []

@@ -9,7 +9,7 @@ may describe the same store; their feature sets are merged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -152,7 +152,9 @@ class _StoreBuilder:
     attr_origin: dict[str, str] = field(default_factory=dict)
     entities: dict[str, Entity] = field(default_factory=dict)
     entity_origin: dict[str, str] = field(default_factory=dict)
-    sets: list[tuple[FeatureSet, Document, int]] = field(default_factory=list)
+    sets: list[tuple[FeatureSet, Document, int, tuple[str, ...]]] = field(default_factory=list)
+    """Each set, where it is (its file's positions, without the file's data: none of a
+    file's parsed content outlives its reading), and the store keys it inherits."""
     consumers: list[tuple[Consumer, Document, int]] = field(default_factory=list)
 
     def add(self, doc: Document) -> None:
@@ -199,10 +201,12 @@ class _StoreBuilder:
                 tags=_tags(raw.get("tags")),
             )
             self.entity_origin[raw["name"]] = doc.path
+        positions = doc.positions()
         for i, raw in enumerate(data.get("feature_sets", ())):
-            self.sets.append((self._feature_set(doc, i, raw), doc, i))
+            inherits = tuple(key for key in _INHERITED if key in data["store"] and key not in raw)
+            self.sets.append((self._feature_set(doc, positions, i, raw), positions, i, inherits))
         for i, raw in enumerate(data.get("consumers", ())):
-            self.consumers.append((self._consumer(doc, i, raw), doc, i))
+            self.consumers.append((self._consumer(positions, i, raw), positions, i))
 
     def _consumer(self, doc: Document, i: int, raw: dict[str, Any]) -> Consumer:
         where = ("consumers", i)
@@ -230,7 +234,7 @@ class _StoreBuilder:
             origin=Origin(path=doc.path, line=doc.line_of(where), pointer=f"consumers[{i}]"),
         )
 
-    def _feature_set(self, doc: Document, i: int, raw: dict[str, Any]) -> FeatureSet:
+    def _feature_set(self, doc: Document, positions: Document, i: int, raw: dict[str, Any]) -> FeatureSet:
         where = ("feature_sets", i)
         self._check_unique(doc, [f["name"] for f in raw["features"]], (*where, "features"), "feature")
         ttl = None
@@ -263,9 +267,9 @@ class _StoreBuilder:
             consumers=tuple(raw.get("consumers", ())),
             origin=Origin.deferred(
                 path=doc.path,
-                line=lambda: doc.line_of(where),
+                line=lambda: positions.line_of(where),
                 pointer=f"feature_sets[{i}]",
-                keys=_KeyLines(doc, where, raw),
+                keys=_KeyLines(positions, where, tuple(str(f["name"]) for f in raw["features"])),
             ),
         )
 
@@ -292,7 +296,7 @@ class _StoreBuilder:
         seen: dict[tuple[str, str | None], tuple[Document, int]] = {}
         built: list[tuple[FeatureSet, Document, int]] = []
         store_domain = self.attrs.get("domain")
-        for fs, doc, i in self.sets:
+        for fs, doc, i, inherits in self.sets:
             key = (fs.name, fs.version)
             if key in seen:
                 first, at = seen[key]
@@ -323,19 +327,10 @@ class _StoreBuilder:
                 updates.update(domain=store_domain, domain_rule="declared")
             if fs.owner is None and self.attrs.get("owner"):
                 updates["owner"] = self.attrs["owner"]
-            inherited = [
-                (key, line)
-                for key in ("owner", "domain", "tags")
-                if fs.origin is not None
-                and key in self.attrs
-                and self.attr_origin[key] == doc.path
-                and key not in doc.data["feature_sets"][i]
-                and (line := doc.line_of(("store", key))) is not None
-            ]
-            if inherited and fs.origin is not None:
-                keys = fs.origin.keys
-                more = keys.plus(inherited) if isinstance(keys, _KeyLines) else (*keys, *inherited)
-                updates["origin"] = fs.origin.with_keys(more)
+            # the store block's line of a key the set inherits, looked up only when asked
+            inherited = tuple(key for key in inherits if self.attr_origin.get(key) == doc.path)
+            if inherited and fs.origin is not None and isinstance(fs.origin.keys, _KeyLines):
+                updates["origin"] = fs.origin.with_keys(fs.origin.keys.inheriting(inherited))
             built.append((replace(fs, **updates), doc, i))
         versions: dict[str, list[str | None]] = {}
         for name, version in seen:
@@ -451,59 +446,68 @@ _FEATURE_KEYS = ("name", "dtype", "description", "tags", "source_columns", "tran
 class _KeyLines:
     """A set's key lines (``Origin.keys``), looked up on first use: only where a finding or a
     message needs a line does reading a manifest pay for positions (a set of 40 features has
-    some 200 keys). Compared and hashed by identity; never copied (``asdict`` deep-copies)."""
+    some 200 keys). It holds the file's positions and the set's feature names, not the
+    file's data. Compared and hashed by identity; never copied (``asdict`` deep-copies)."""
 
-    __slots__ = ("_doc", "_extra", "_features", "_found", "_pairs", "_raw", "_where")
+    __slots__ = ("_doc", "_features", "_found", "_index", "_inherited", "_pairs", "_where")
 
     def __init__(
         self,
         doc: Document,
         where: tuple[Any, ...],
-        raw: Mapping[str, Any],
-        extra: tuple[tuple[str, int], ...] = (),
+        features: tuple[str, ...],
+        inherited: tuple[str, ...] = (),
     ) -> None:
-        self._doc, self._where, self._raw, self._extra = doc, where, raw, extra
+        self._doc, self._where, self._features, self._inherited = doc, where, features, inherited
         self._pairs: tuple[tuple[str, int], ...] | None = None
-        self._found: dict[str, int | None] = {}
-        self._features: dict[str, int] | None = None
+        self._found: dict[str, int | None] | None = None
+        self._index: dict[str, int] | None = None
 
-    def plus(self, extra: Iterable[tuple[str, int]]) -> _KeyLines:
-        return _KeyLines(self._doc, self._where, self._raw, (*self._extra, *extra))
+    def inheriting(self, keys: tuple[str, ...]) -> _KeyLines:
+        """These key lines, with ``keys`` (``owner``, ``domain``, ``tags``) placed on the
+        store block the set inherits them from."""
+        return _KeyLines(self._doc, self._where, self._features, (*self._inherited, *keys))
 
     def __iter__(self) -> Iterator[tuple[str, int]]:
         if self._pairs is None:
-            self._pairs = (*_key_lines(self._doc, self._where, self._raw), *self._extra)
+            self._pairs = (*_key_lines(self._doc, self._where, self._features), *self._store_lines())
         return iter(self._pairs)
+
+    def _store_lines(self) -> Iterator[tuple[str, int]]:
+        for key in self._inherited:
+            line = self._doc.line_of(("store", key))
+            if line is not None:
+                yield key, line
 
     def line(self, name: str) -> int | None:
         """The line of one key (``owner``, ``features.NAME``, ``features.NAME.dtype``),
         looked up alone: a finding needs one or two keys of a set, not its 200."""
-        if name in self._found:
+        if self._found is None:
+            self._found = {}
+        elif name in self._found:
             return self._found[name]
         line = self._lookup(name)
         self._found[name] = line
         return line
 
     def _lookup(self, name: str) -> int | None:
-        for key, line in reversed(self._extra):
-            if key == name:
-                return line
+        if name in self._inherited:
+            return self._doc.line_of(("store", name))
         if not name.startswith("features."):
-            known = name in _SET_KEYS and name in self._raw
-            return self._doc.line_of((*self._where, name)) if known else None
-        if self._features is None:
-            self._features = {}
-            for number, feature in enumerate(self._raw.get("features", ())):
-                self._features.setdefault(str(feature["name"]), number)
+            return self._doc.line_at((*self._where, name)) if name in _SET_KEYS else None
+        if self._index is None:
+            self._index = {}
+            for number, feature in enumerate(self._features):
+                self._index.setdefault(feature, number)
         rest = name.removeprefix("features.")
-        j = self._features.get(rest)
+        j = self._index.get(rest)
         if j is not None:
             return self._doc.line_of((*self._where, "features", j))
         feature_name, _, key = rest.rpartition(".")
-        j = self._features.get(feature_name)
-        if j is None or key not in _FEATURE_KEYS or key not in self._raw["features"][j]:
+        j = self._index.get(feature_name)
+        if j is None or key not in _FEATURE_KEYS:
             return None
-        return self._doc.line_of((*self._where, "features", j, key))
+        return self._doc.line_at((*self._where, "features", j, key))
 
     def __bool__(self) -> bool:
         return True
@@ -512,25 +516,29 @@ class _KeyLines:
         return self
 
 
-def _key_lines(doc: Document, where: tuple[Any, ...], raw: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
+def _key_lines(
+    doc: Document, where: tuple[Any, ...], features: tuple[str, ...]
+) -> tuple[tuple[str, int], ...]:
     """The line of each key the set declares, and of each feature and its keys."""
     found: list[tuple[str, int]] = []
 
     def add(name: str, pointer: tuple[Any, ...]) -> None:
-        line = doc.line_of(pointer)
+        line = doc.line_at(pointer)
         if line is not None:
             found.append((name, line))
 
     for key in _SET_KEYS:
-        if key in raw:
-            add(key, (*where, key))
-    for j, feature in enumerate(raw.get("features", ())):
-        prefix = f"features.{feature['name']}"
+        add(key, (*where, key))
+    for j, feature in enumerate(features):
+        prefix = f"features.{feature}"
         add(prefix, (*where, "features", j))
         for key in _FEATURE_KEYS:
-            if key in feature:
-                add(f"{prefix}.{key}", (*where, "features", j, key))
+            add(f"{prefix}.{key}", (*where, "features", j, key))
     return tuple(found)
+
+
+_INHERITED = ("owner", "domain", "tags")
+"""Store keys a feature set that does not declare them inherits."""
 
 
 def _tags(raw: Mapping[str, Any] | None) -> dict[str, str]:
