@@ -65,7 +65,8 @@ class OutOfMemory(FeatmeshError):
     def __init__(self, command: str | None):
         run = f"'featmesh {command}'" if command else "featmesh"
         super().__init__(
-            f"{run} ran out of memory and stopped; a catalog write under way was rolled back. "
+            f"{run} ran out of memory and stopped (the local catalog keeps nothing of a write "
+            "under way; a push to Atlas or Purview started is finished by 'featmesh scan --resume'). "
             "Read fewer sources or stores per run (a config for each group), "
             "or run it where the process may use more memory"
         )

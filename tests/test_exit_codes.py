@@ -135,7 +135,8 @@ def test_reading_out_of_memory_is_not_retried_the_slow_way(monkeypatch: pytest.M
     result = run("-q", "scan", f"manifest:{SAMPLES / 'manifests'}", "--dry-run")
     assert result.exit_code == 3
     assert result.stderr.strip().splitlines() == [
-        "featmesh: error: 'featmesh scan' ran out of memory and stopped; a catalog write under way "
-        "was rolled back. Read fewer sources or stores per run (a config for each group), or run it "
+        "featmesh: error: 'featmesh scan' ran out of memory and stopped (the local catalog keeps "
+        "nothing of a write under way; a push to Atlas or Purview started is finished by 'featmesh "
+        "scan --resume'). Read fewer sources or stores per run (a config for each group), or run it "
         "where the process may use more memory"
     ]
