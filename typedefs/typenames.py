@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 PRIMITIVES = frozenset(
     {
@@ -70,6 +71,13 @@ def parse_type(text: str) -> TypeRef:
     """Parse an attribute ``typeName``; raise ValueError saying what is malformed."""
     if not isinstance(text, str) or not text:
         raise ValueError("typeName is empty")
+    return _parsed(text)
+
+
+@lru_cache(maxsize=1024)
+def _parsed(text: str) -> TypeRef:
+    """:func:`parse_type` of a non-empty text, once per text (a write checks every
+    attribute of every entity against a few dozen type names)."""
     if text.startswith("array<"):
         if not text.endswith(">"):
             raise ValueError(f"'{text}' opens 'array<' without closing '>'")
