@@ -75,12 +75,14 @@ with FakeAtlas(base + "/api/atlas/v2", auth=("featmesh", "bench-secret")) as atl
             meshgen.change(Path(root), 0.01)
         before = len(atlas.calls)
         start, cpu = time.perf_counter(), time.process_time()
+        code = 0
         try:
             main(["-q", "scan", "--config", root + "/featmesh.yaml", "--catalog", "atlas+" + base])
-        except SystemExit:
-            pass
+        except SystemExit as end:
+            code = end.code or 0
         calls = atlas.calls[before:]
         out[step] = {
+            "code": code,
             "seconds": time.perf_counter() - start,
             "cpu": time.process_time() - cpu,
             "requests": len(calls),
@@ -187,6 +189,7 @@ def main() -> int:
                 capture_output=True,
                 text=True,
                 env={**os.environ},
+                cwd=root,  # the run history (.featmesh/history.db) of this mesh alone
             )
             if proc.returncode:
                 print(f"\nfake Atlas run failed: {proc.stderr.strip().splitlines()[-3:]}")
@@ -195,7 +198,8 @@ def main() -> int:
             for name, r in json.loads(proc.stdout.strip().splitlines()[-1]).items():
                 per = r["requests"] * 1000 / args.atlas_sets
                 print(f"  {name:<17} {r['seconds']:8.1f} s {r['cpu']:8.1f} cpu s {r['requests']:>7} requests "
-                      f"({per:.0f} per 1,000 sets, {r['writes']} writes)")  # fmt: skip
+                      f"({per:.0f} per 1,000 sets, {r['writes']} writes)"
+                      + (f"  FAILED: exit {r['code']}" if r["code"] not in (0, 1) else ""))  # fmt: skip
     return 0
 
 
