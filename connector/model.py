@@ -708,17 +708,11 @@ def with_derived(fs: FeatureSet, **values: Any) -> FeatureSet:
     return _carrying_hashes(fs, replace(fs, extra={**fs.extra, **values}))
 
 
-_HASHED = ("_hashes",)
-"""The cached properties computed from what the hashes cover (not domain, not derived extra)."""
-
-
 def _carrying_hashes(old: FeatureSet, new: FeatureSet) -> FeatureSet:
-    """``new`` with ``old``'s hashes, computed now if they were not yet: both copies of a
-    set stay in use (a store's sets, the sets the evaluation reads) and hash it once."""
-    old.revision_hash  # noqa: B018 (computes and caches both hashes)
-    for name in _HASHED:
-        if name in old.__dict__:
-            new.__dict__[name] = old.__dict__[name]
+    """``new`` with ``old``'s hashes (which leave out its domain and derived extra keys),
+    computed now if they were not yet: both copies of a set stay in use (a store's sets,
+    the sets the evaluation reads) and hash it once."""
+    new.__dict__["_hashes"] = old._hashes
     return new
 
 

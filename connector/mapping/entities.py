@@ -303,13 +303,11 @@ def mesh_keys(
     features: list[tuple[str, str]] = []
     processes: list[tuple[str, str]] = []
     for fs in sets:
-        qn = fs.qualified_name
-        keys.append((FEATURE_SET, qn))
-        features.extend((FEATURE, fs.feature_qn(f.name)) for f in fs.features)
-        if fs.sources:
-            processes.append((PIPELINE, f"{qn}/pipeline/source"))
-        if fs.derived_from:
-            processes.append((PIPELINE, f"{qn}/pipeline/derivation"))
+        own = set_keys(fs)  # the set, its features, its pipelines
+        last = 1 + len(fs.features)
+        keys.append(own[0])
+        features.extend(own[1:last])
+        processes.extend(own[last:])
     superseded: dict[tuple[str, str], None] = {}  # as superseded_placeholders finds them
     for fs in sets:
         for source in fs.sources:

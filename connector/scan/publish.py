@@ -65,17 +65,12 @@ def push(
                 [*((e["typeName"], e["attributes"]["qualifiedName"]) for e in desired), *superseded],
                 [*scopes, *retire],
             )
-        held = len(current)
-        for key in kept:
-            current.pop(key, None)
-        unchanged = held - len(current)
-        catalog.fill(current)  # what the plan compares, read at once
+        unchanged = _set_aside(catalog, current, kept)
         # placeholders the scanned stores' pipelines read before and read no more
         abandoned = abandoned_placeholders(current.values(), desired)
         missing = [k for k in abandoned if k not in current]
-        if missing:
+        if missing:  # data products: read in full by ``current``
             current.update(catalog.current(missing, []))
-            catalog.fill(current)
         # and those asked for by their former names (former_placeholder_keys)
         wanted = {(e["typeName"], e["attributes"]["qualifiedName"]) for e in desired}
         former = [k for k in current if k[0] == DATA_PRODUCT and is_placeholder(k[1]) and k not in wanted]
@@ -85,7 +80,7 @@ def push(
         log.info("%s", err)  # recorded: the command prints it once
         return Plan(), None
     try:
-        plan = _plan(catalog, desired, current, scopes, keep, keep_deleted, superseded, retire)
+        plan = _plan(catalog, desired, current, scopes, keep, keep_deleted, superseded, retire, kept)
         plan.kept = unchanged
     except CatalogError as err:
         report.fail(f"catalog unreachable, nothing was written: {err}")
@@ -129,9 +124,11 @@ def _plan(
     keep_deleted: bool,
     superseded: list[tuple[str, str]],
     retire: Sequence[str],
+    kept: Sequence[tuple[str, str]] = (),
 ) -> Plan:
     """The plan against ``current``; against what the catalog really holds for what it
-    would write, when ``current`` came from what featmesh recorded (``Catalog.confirm``)."""
+    would write, when ``current`` came from what featmesh recorded (``Catalog.confirm``).
+    The ``kept`` entities stay out of what is read again."""
 
     def planned() -> Plan:
         if keep:
@@ -152,7 +149,7 @@ def _plan(
         keys = [*((e["typeName"], e["attributes"]["qualifiedName"]) for e in desired), *superseded]
         current.clear()
         current.update(catalog.current(keys, [*scopes, *retire]))
-        catalog.fill(current)
+        _set_aside(catalog, current, kept)
         return planned()
     if fresh:
         for key, entity in fresh.items():
@@ -162,6 +159,19 @@ def _plan(
                 current[key] = entity
         plan = planned()
     return plan
+
+
+def _set_aside(
+    catalog: Catalog, current: dict[tuple[str, str], dict[str, Any]], kept: Sequence[tuple[str, str]]
+) -> int:
+    """Take the ``kept`` entities out of ``current`` (the catalog holds them as they would
+    be mapped: nothing to compare, nothing to delete), read the rest in full at once
+    (``Catalog.fill``), and say how many were taken out."""
+    held = len(current)
+    for key in kept:
+        current.pop(key, None)
+    catalog.fill(current)
+    return held - len(current)
 
 
 def keep_classifications(
