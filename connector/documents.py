@@ -28,6 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import re2
 import yaml
 
 try:
@@ -43,6 +44,7 @@ try:
 except ImportError:
     fastjsonschema = None  # type: ignore[assignment]
 
+from featmesh.connector import parsecache
 from featmesh.connector.errors import InputError
 
 if TYPE_CHECKING:
@@ -67,6 +69,9 @@ class Document:
     data: Any
     lines: dict[Pointer, int] = field(default_factory=dict)
     source: str | None = field(default=None, repr=False, compare=False)
+    digest: str | None = field(default=None, repr=False, compare=False)
+    """The text's digest when its data came from the fast parser (or the parse cache):
+    a schema once found valid for it is not checked again (:func:`validate`)."""
     _locator: _Locator | None = field(default=None, init=False, repr=False, compare=False)
 
     def line_of(self, pointer: Iterable[Any]) -> int | None:
@@ -174,9 +179,9 @@ def parse_yaml(text: str, name: str, *, allow_empty: bool = False) -> Document:
         if allow_empty:
             return Document(name, None)
         raise InputError("file is empty", path=name)
-    data = _fast_load(text)
+    digest, data = _cached_load(text)
     if data is not _UNKNOWN:
-        return Document(name, data, source=text)
+        return Document(name, data, source=text, digest=digest)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as err:
@@ -212,14 +217,42 @@ _COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #   (+.5, _1), prefixes and separators yaml-rs accepts loosely (0X1, 1_0, 1:20). Any token
 #   starting like one of these is searched in the source text; a match in a comment or a
 #   quoted string only costs speed.
-_RISKY_STRING = re.compile(
-    r"\n(?:(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|=|<<)(?=\n)"
+# Both searches run over every document the fast parser reads, so RE2 runs them (linear,
+# no backtracking: ten times Python's ``re`` here). ``\s`` is spelled out as Python's
+# ``str`` patterns read it (RE2's is ASCII only), so a token after a Unicode line or
+# space separator is searched as before; a found separator consumes the newline that
+# followed it, which only matters for where a match ends.
+_RISKY_STRING = re2.compile(
+    r"\n(?:(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|=|<<)\n"
     r"|[0-9]{4}-[0-9]"
-    r"|[-+]?\.?[0-9][0-9_:.]*[_:][0-9_:.]*(?=\n))"
+    r"|[-+]?\.?[0-9][0-9_:.]*[_:][0-9_:.]*\n)"
 )
-_RISKY_NUMBER = re.compile(
-    r"[\s\[{,:](?:!|[-+]?(?:[._][0-9_.]|0[0-9_]|[0-9][0-9_.]*[_xXoObBeE:]))"
+_SPACE = (
+    r"\t\n\v\f\r\x{1c}-\x{1f} \x{85}\x{a0}\x{1680}"
+    r"\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+)
+_RISKY_NUMBER = re2.compile(
+    rf"[{_SPACE}\[{{,:](?:!|[-+]?(?:[._][0-9_.]|0[0-9_]|[0-9][0-9_.]*[_xXoObBeE:]))"
 )  # tags (!!str, !custom) too
+
+
+def _cache() -> parsecache.ParseCache:
+    return parsecache.shared(f"{parsecache.FORMAT}:yaml-rs {getattr(yaml_rs, '__version__', None)}")
+
+
+def _cached_load(text: str) -> tuple[str | None, Any]:
+    """The fast parser's data and the text's digest, from the parse cache when the same
+    text was read before (:mod:`featmesh.connector.parsecache`)."""
+    if yaml_rs is None or len(text) < parsecache.MIN_CHARS:
+        return None, _fast_load(text)
+    cache = _cache()
+    digest = parsecache.text_digest(text)
+    data = cache.get(digest)
+    if data is parsecache.MISS:
+        data = _fast_load(text)
+        if data is not _UNKNOWN:
+            cache.put(digest, data)
+    return digest, data
 
 
 def _fast_load(text: str) -> Any:
@@ -485,10 +518,15 @@ def load_schema(package: str, name: str) -> dict[str, Any]:
 
 def validate(doc: Document, schema: Mapping[str, Any], *, limit: int = 5) -> None:
     """Raise an InputError naming the first few schema violations with their lines."""
+    cache = _cache() if doc.digest is not None else None
+    if cache is not None and cache.valid(doc.digest, schema):  # type: ignore[arg-type]
+        return
     check = _fast_check(schema)
     if check is not None:
         try:
             check(doc.data)
+            if cache is not None:
+                cache.mark_valid(doc.digest, schema)  # type: ignore[arg-type]
             return
         except fastjsonschema.JsonSchemaException:
             pass  # jsonschema finds and describes the violations

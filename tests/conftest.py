@@ -45,6 +45,20 @@ def payments_manifest(store: str) -> str:
     return PAYMENTS_MANIFEST.format(store=store)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _parse_cache_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The parse cache of the test run, not of the machine's user."""
+    import os
+
+    before = os.environ.get("FEATMESH_CACHE_DIR")
+    os.environ["FEATMESH_CACHE_DIR"] = str(tmp_path_factory.mktemp("parse-cache"))
+    yield
+    if before is None:
+        os.environ.pop("FEATMESH_CACHE_DIR", None)
+    else:
+        os.environ["FEATMESH_CACHE_DIR"] = before
+
+
 def shared_fixture(*parts: str) -> Path:
     """A real-world fixture from the shared folder beside the repo, or skip."""
     path = SHARED_FIXTURES.joinpath(*parts)

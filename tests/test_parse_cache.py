@@ -1,0 +1,127 @@
+"""The parse cache: a text read before is not parsed or validated again, and the cache
+never changes what a document means or stops a read when it is broken."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from featmesh.connector import documents, parsecache
+from featmesh.connector.errors import InputError
+from featmesh.connector.sources.manifest import schema
+
+from .conftest import PAYMENTS_MANIFEST
+
+
+def _big_manifest(sets: int = 60, description: str = "Rolling counts of card transactions.") -> str:
+    head = (
+        "apiVersion: featmesh/v1\nstore: {name: payments, domain: payments, owner: payments-ml@contoso.com}\n"
+    )
+    head += (
+        "entities:\n  - {name: customer, join_keys: [{name: customer_id, dtype: string}]}\nfeature_sets:\n"
+    )
+    body = "".join(
+        f"  - name: set_{i:03d}\n    version: 1\n    description: {description}\n"
+        f"    entities: [customer]\n    timestamp_field: event_ts\n    ttl: 2d\n"
+        f"    sources:\n      - {{kind: delta, uri: main.payments.tx_{i}, columns: [customer_id, amount]}}\n"
+        f"    features:\n      - {{name: amount_sum_{i}, dtype: float64, description: Sum of amounts.}}\n"
+        for i in range(sets)
+    )
+    return head + body
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv(parsecache.ENV, str(folder))
+    return folder
+
+
+def _rows(folder: Path, table: str) -> int:
+    with sqlite3.connect(folder / "parsed-v1.db") as db:
+        return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def test_a_text_read_again_comes_from_the_cache_with_the_same_data_and_lines(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = _big_manifest()
+    assert len(text) >= parsecache.MIN_CHARS
+    first = documents.parse_yaml(text, "a.yaml")
+    documents.validate(first, schema())
+    assert _rows(cache_dir, "parsed") == 1 and _rows(cache_dir, "valid") == 1
+
+    def no_parse(_text: str) -> object:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(documents, "_fast_load", no_parse)
+    monkeypatch.setattr(documents, "_fast_check", lambda _schema: no_parse(""))
+    again = documents.parse_yaml(text, "b.yaml")
+    documents.validate(again, schema())  # known valid: not checked again
+    assert again.data == first.data
+    assert again.line_of(("feature_sets", 59, "features", 0, "name")) == first.line_of(
+        ("feature_sets", 59, "features", 0, "name")
+    )
+    assert again.path == "b.yaml"
+
+
+def test_a_changed_byte_is_parsed_and_validated_again(cache_dir: Path) -> None:
+    text = _big_manifest()
+    documents.validate(documents.parse_yaml(text, "a.yaml"), schema())
+    broken = text.replace("dtype: float64", "dtype: float65", 1)
+    with pytest.raises(InputError) as err:
+        documents.validate(documents.parse_yaml(broken, "a.yaml"), schema())
+    assert "float65" in str(err.value) and err.value.where
+    assert _rows(cache_dir, "valid") == 1  # the refused document is not marked valid
+
+
+def test_a_document_pyyaml_must_read_is_not_kept(cache_dir: Path) -> None:
+    text = _big_manifest(description="yes")  # YAML 1.1 reads a boolean: the composing path
+    doc = documents.parse_yaml(text, "a.yaml")
+    assert doc.data["feature_sets"][0]["description"] is True
+    assert not (cache_dir / "parsed-v1.db").exists() or _rows(cache_dir, "parsed") == 0
+
+
+def test_small_files_and_a_cache_turned_off_are_parsed_each_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(parsecache.ENV, "off")
+    assert parsecache.cache_dir() is None
+    assert documents.parse_yaml(_big_manifest(), "a.yaml").data["store"]["name"] == "payments"
+    monkeypatch.setenv(parsecache.ENV, str(tmp_path / "c"))
+    small = documents.parse_yaml(PAYMENTS_MANIFEST.format(store="s"), "s.yaml")
+    assert small.digest is None and not (tmp_path / "c").exists()
+
+
+def test_a_damaged_or_unwritable_cache_only_costs_a_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    (folder / "parsed-v1.db").write_bytes(b"not a database, not at all" * 100)
+    monkeypatch.setenv(parsecache.ENV, str(folder))
+    doc = documents.parse_yaml(_big_manifest(), "a.yaml")
+    documents.validate(doc, schema())
+    assert doc.data["store"]["name"] == "payments"
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv(parsecache.ENV, str(blocker / "below"))  # cannot be created
+    assert documents.parse_yaml(_big_manifest(), "a.yaml").data == doc.data
+
+
+def test_entries_of_another_parser_version_are_dropped(cache_dir: Path) -> None:
+    text = _big_manifest()
+    documents.parse_yaml(text, "a.yaml")
+    assert _rows(cache_dir, "parsed") == 1
+    other = parsecache.ParseCache(cache_dir, "another version")
+    assert other.get(parsecache.text_digest(text)) is parsecache.MISS
+    assert _rows(cache_dir, "parsed") == 0
+
+
+def test_risky_scalars_still_go_to_pyyaml_after_unicode_separators() -> None:
+    # RE2 runs the searches: a number token after a Unicode line separator is still seen
+    for text in ("a:\u2028 010\n", "a:\x85 1e3\n", "a: [x,\u3000 0o7]\n"):
+        assert documents._RISKY_NUMBER.search(text), text
+    assert documents._RISKY_STRING.search("\nyes\n") and not documents._RISKY_STRING.search("\nyesno\n")
