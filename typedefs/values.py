@@ -77,7 +77,7 @@ class EntityChecker:
                 else:
                     messages.append(f"{type_name}: attribute '{name}' is not defined on the type")
                 continue
-            if value is not None:
+            if value is not None and not _plainly_valid(attr.type_ref, value):
                 messages += self.value(attr.type_ref, value, f"{type_name}: attribute '{name}'")
         relations = entity.get("relationshipAttributes")
         if relations is None:
@@ -175,8 +175,10 @@ class EntityChecker:
                 messages.append(f"{entity_type}.{group}: expected a mapping, got {describe(attributes)}")
                 continue
             for name, value in attributes.items():
-                where = f"{entity_type}.{group}.{name}"
                 found = defs.get(name)
+                if found is not None and value is not None and _within(found, value):
+                    continue
+                where = f"{entity_type}.{group}.{name}"
                 if found is None:
                     messages.append(
                         f"{where}: invalid business-metadata attribute for entity type {entity_type}"
@@ -233,7 +235,7 @@ class EntityChecker:
             attr = defs.get(name)
             if attr is None:
                 messages.append(f"{where}: attribute '{name}' is not defined")
-            elif value is not None:
+            elif value is not None and not _plainly_valid(attr.type_ref, value):
                 messages += self.value(attr.type_ref, value, f"{where}: attribute '{name}'")
         return messages
 
@@ -275,6 +277,35 @@ class EntityChecker:
             required = {a.name for a in struct.values() if not a.optional}
             return self.attribute_map(struct, required, fields, where)
         return self.reference(value, name, where)
+
+
+def _within(found: Any, value: Any) -> bool:
+    """A business attribute's value of its type and within its length, found quickly."""
+    if not _plainly_valid(found.attribute.type_ref, value):
+        return False
+    return found.max_length is None or type(value) is not str or len(value) <= found.max_length
+
+
+def _plainly_valid(ref: TypeRef, value: Any) -> bool:
+    """A string, boolean or number of the primitive type that takes it, found without
+    building the message context (most attributes of a large write): anything else goes
+    through :meth:`EntityChecker.value`, which says what is wrong and where."""
+    if ref.kind != "name":
+        return False
+    kind = type(value)
+    name = ref.name
+    if kind is str:
+        return name == "string"
+    if kind is bool:
+        return name == "boolean"
+    if kind is float:
+        return name in NUMBERS
+    if kind is int:
+        bits = INTEGER_BITS.get(name)
+        if bits is not None:
+            return -(1 << (bits - 1)) <= value < 1 << (bits - 1)
+        return name in NUMBERS or name == "date"
+    return False
 
 
 def primitive_problem(type_name: str, value: Any) -> str | None:

@@ -915,6 +915,7 @@ class LocalCatalog:
         result: ApplyResult,
         bar: progress.Meter = progress.SILENT,
     ) -> None:
+        checked: set[tuple[str, str, str]] = set()  # a classification found valid on a type
         for change in plan.classifications:
             bar.advance()
             if not owned(change.name):
@@ -926,16 +927,20 @@ class LocalCatalog:
                 )
             else:
                 classification = {"typeName": change.name, "attributes": dict(change.attributes)}
-                problems = types.check_classification(change.key[0], classification)
-                if problems:
-                    raise CatalogError(
-                        f"{self.uri} refused classification {change.name} on {change.key[1]}: "
-                        + "; ".join(problems),
-                        status=400,
-                    )
+                text = json.dumps(classification["attributes"], sort_keys=True)
+                # most entities of a mesh carry one of a few outcomes: each is checked once
+                seen = (change.key[0], change.name, text)
+                if seen not in checked:
+                    problems = types.check_classification(change.key[0], classification)
+                    if problems:
+                        raise CatalogError(
+                            f"{self.uri} refused classification {change.name} on {change.key[1]}: "
+                            + "; ".join(problems),
+                            status=400,
+                        )
+                    checked.add(seen)
                 db.execute(
-                    "INSERT OR REPLACE INTO classifications VALUES (?, ?, ?)",
-                    (guid, change.name, json.dumps(classification["attributes"], sort_keys=True)),
+                    "INSERT OR REPLACE INTO classifications VALUES (?, ?, ?)", (guid, change.name, text)
                 )
             result.classifications += 1
 
