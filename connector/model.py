@@ -373,6 +373,40 @@ class Feature:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
+_FEATURE_FIELDS = (
+    "name", "dtype", "raw_type", "description", "tags", "source_columns", "transformation", "extra",
+)  # fmt: skip
+assert tuple(f.name for f in fields(Feature)) == _FEATURE_FIELDS, "make_feature must set every field"
+_new = object.__new__
+
+
+def make_feature(
+    name: str,
+    dtype: str,
+    raw_type: str | None,
+    description: str,
+    tags: Mapping[str, str],
+    source_columns: tuple[str, ...],
+    transformation: str | None,
+) -> Feature:
+    """The same Feature as ``Feature(name=..., ...)``, built in half the time: a frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__``, and readers
+    build a mesh's features by the hundred thousand (a manifest's, the published mesh's).
+    Every field is given, in its type; ``extra`` is a new empty mapping."""
+    feature = _new(Feature)
+    feature.__dict__.update(
+        name=name,
+        dtype=dtype,
+        raw_type=raw_type,
+        description=description,
+        tags=tags,
+        source_columns=source_columns,
+        transformation=transformation,
+        extra={},
+    )
+    return feature
+
+
 @dataclass(frozen=True, kw_only=True)
 class FeatureSet:
     store_kind: str

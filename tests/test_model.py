@@ -171,3 +171,23 @@ def test_a_moved_origin_is_placed_when_first_read():
     assert nowhere == origin and nowhere.keys is keys
     assert keys.asked == ["owner", "features.f.dtype", "features.f", "ttl"]
     assert owner.line == 7 and keys.asked.count("owner") == 1
+
+
+def test_make_feature_builds_the_same_feature_as_the_dataclass() -> None:
+    from featmesh.connector.model import Feature, make_feature
+
+    args = ("amount_sum_7d", "float64", "double", "Sum of amounts.", {"pii": "false"}, ("amount",), "sum")
+    built = make_feature(*args)
+    plain = Feature(
+        name=args[0],
+        dtype=args[1],
+        raw_type=args[2],
+        description=args[3],
+        tags=args[4],
+        source_columns=args[5],
+        transformation=args[6],
+    )
+    assert built == plain and repr(built) == repr(plain)
+    assert built.extra == {} and built.extra is not make_feature(*args).extra
+    with pytest.raises(AttributeError):
+        built.name = "other"  # type: ignore[misc]

@@ -323,6 +323,9 @@ class LocalCatalog:
     missing file opens as an empty in-memory catalog holding featmesh's types."""
 
     transactional = True
+    reads_scopes_whole = True
+    """:meth:`current` reads every entity under a scope from the index: keys under the
+    scopes add nothing (a scan leaves its sets' own keys out)."""
 
     def __init__(self, path: Path, *, read_only: bool = False):
         self.path = path

@@ -280,10 +280,14 @@ def mesh_keys(
     *,
     rules: Iterable[MappingRule] = DEFAULT_RULES,
     exists: Exists | None = None,
+    own: bool = True,
 ) -> list[tuple[str, str]]:
     """``map_mesh(...).keys()`` without building the entities: the (typeName,
     qualifiedName) of everything the mapping would produce, in the same order, for
-    reading what the catalog holds before the evaluation decides the classifications."""
+    reading what the catalog holds before the evaluation decides the classifications.
+    ``own`` False leaves out the sets' own keys (each set, its features, its pipelines,
+    all under its store's qualifiedName), for a catalog that reads the stores' scopes
+    whole anyway: most of a mesh's keys."""
     rules = tuple(rules)
     products: dict[str, _Product] = {}
     sets: list[FeatureSet] = [fs for store in stores for fs in store.feature_sets]
@@ -302,12 +306,12 @@ def mesh_keys(
     ]
     features: list[tuple[str, str]] = []
     processes: list[tuple[str, str]] = []
-    for fs in sets:
-        own = set_keys(fs)  # the set, its features, its pipelines
+    for fs in sets if own else ():
+        mine = set_keys(fs)  # the set, its features, its pipelines
         last = 1 + len(fs.features)
-        keys.append(own[0])
-        features.extend(own[1:last])
-        processes.extend(own[last:])
+        keys.append(mine[0])
+        features.extend(mine[1:last])
+        processes.extend(mine[last:])
     superseded: dict[tuple[str, str], None] = {}  # as superseded_placeholders finds them
     for fs in sets:
         for source in fs.sources:

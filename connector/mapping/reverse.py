@@ -17,6 +17,7 @@ from featmesh.connector.model import (
     FeatureSet,
     KeyColumn,
     SourceRef,
+    make_feature,
     parse_feature_set_qn,
 )
 from featmesh.connector.sources.common import infer_source_kind
@@ -65,7 +66,7 @@ def feature_set_from_attributes(
     ref = parse_feature_set_qn(attrs["qualifiedName"])
     if ref is None:
         return None
-    members = sorted(features, key=lambda f: f["name"])
+    members = sorted(features, key=_by_name)
     return FeatureSet(
         store_kind=ref.store_kind,
         store=ref.store,
@@ -89,20 +90,24 @@ def feature_set_from_attributes(
     )
 
 
+def _by_name(feature: Mapping[str, Any]) -> Any:
+    return feature["name"]
+
+
 def _key(text: str) -> KeyColumn:
     name, _, dtype = text.rpartition(":")
     return KeyColumn(name=name or text, dtype=dtype if name else "unknown")
 
 
 def _feature(attrs: Mapping[str, Any]) -> Feature:
-    return Feature(
-        name=attrs["name"],
-        dtype=attrs.get("dataType") or "unknown",
-        raw_type=attrs.get("rawType"),
-        description=attrs.get("description") or "",
-        tags=dict(attrs.get("tags") or {}),
-        source_columns=tuple(attrs.get("sourceColumns") or ()),
-        transformation=attrs.get("transformation"),
+    return make_feature(
+        attrs["name"],
+        attrs.get("dataType") or "unknown",
+        attrs.get("rawType"),
+        attrs.get("description") or "",
+        dict(attrs.get("tags") or {}),
+        tuple(attrs.get("sourceColumns") or ()),
+        attrs.get("transformation"),
     )
 
 

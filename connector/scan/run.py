@@ -161,7 +161,12 @@ def _scan(
     if down is None:
         try:  # what the catalog holds, read once: for the increment and for the plan
             progress.step(f"reading what {catalog.uri} holds for {len(sets)} feature sets")
-            keys = mesh_keys(stores, rules=options.rules, exists=catalog.exists)
+            keys = mesh_keys(
+                stores,
+                rules=options.rules,
+                exists=catalog.exists,
+                own=not getattr(catalog, "reads_scopes_whole", False),
+            )
             keys += former_placeholder_keys(stores)
             current = catalog.current(keys, [*scopes, *retire])
         except CatalogError as err:

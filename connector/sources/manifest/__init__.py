@@ -29,6 +29,7 @@ from featmesh.connector.model import (
     KeyColumn,
     Origin,
     SourceRef,
+    make_feature,
     newest_version,
     parse_feature_set_qn,
 )
@@ -554,14 +555,14 @@ def _tag_value(value: Any) -> str:
 
 
 def _feature(raw: dict[str, Any]) -> Feature:
-    return Feature(
-        name=raw["name"],
-        dtype=raw["dtype"],
-        raw_type=raw["dtype"],
-        description=raw.get("description", ""),
-        tags=_tags(raw.get("tags")),
-        source_columns=tuple(raw.get("source_columns", ())),
-        transformation=raw.get("transformation"),
+    return make_feature(
+        raw["name"],
+        raw["dtype"],
+        raw["dtype"],
+        raw.get("description", ""),
+        _tags(raw.get("tags")),
+        tuple(raw.get("source_columns", ())),
+        raw.get("transformation"),
     )
 
 
