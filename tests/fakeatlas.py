@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import pickle
 import math
 import random
 import re
@@ -448,7 +449,7 @@ class FakeAtlas:
             return _error(AtlasError("BAD_REQUEST", "request body is not JSON"))
         saved = None
         if method != "GET" and self.rollback:  # a refused write leaves nothing behind
-            saved = (copy.deepcopy(self._entities), copy.deepcopy(self._relationships), dict(self._types))
+            saved = (_snapshot(self._entities), _snapshot(self._relationships), dict(self._types))
         try:
             status, body = getattr(self, handler_name)(params, query, payload)
         except AtlasError as error:
@@ -1628,3 +1629,10 @@ def iter_entities(response: Any) -> Iterator[Json]:
         if "entity" in response:
             yield response["entity"]
         yield from response.get("entities") or []
+
+
+def _snapshot(value: Any) -> Any:
+    """A deep copy of the fake's state, for rolling back a refused write: through pickle,
+    ten times ``copy.deepcopy`` on a catalog of 400,000 entities, where a copy before each
+    write made a bench's fake slower than the scan it serves."""
+    return pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))

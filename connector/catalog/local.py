@@ -1086,8 +1086,17 @@ LOCK_WAIT = 1800.0
 """Seconds a writer waits for another writer of the same catalog (a scan) to finish."""
 
 
+WRITER_CACHE_KIB = 128 * 1024
+"""The page cache of a writer's connection (SQLite's default is 2 MiB): a first scan of
+10,000 sets inserts 420,000 entities keyed by random guids, and with the default cache
+each insert into a table larger than it read its pages back from the file (a tenth of
+a 3,000-set first scan)."""
+
+
 def _connect(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(path, timeout=BUSY_TIMEOUT)
+    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT)
+    db.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")  # negative: KiB, not pages
+    return db
 
 
 def _writer_lock(path: Path, *, wait: float = LOCK_WAIT) -> Any:
