@@ -23,8 +23,8 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import pickle
 import math
+import pickle
 import random
 import re
 import time
