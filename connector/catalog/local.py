@@ -21,8 +21,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from featmesh.connector import progress, redact
 from featmesh.connector.catalog.base import ApplyResult
 from featmesh.connector.catalog.plan import EntityJson, Key, Plan, owned
@@ -1217,6 +1215,8 @@ def part_text(body: Any) -> str:
     parts are kept by digest). msgspec writes it about six times faster than ``json``,
     whose sorting encoder took a tenth of a rescan of 10,000 sets; ``json`` writes what
     msgspec refuses (keys that are not strings). JSON has no NaN: msgspec writes null."""
+    import msgspec  # 50 ms to import: only where a run is recorded, not in every start-up
+
     try:
         return msgspec.json.encode(body, order="sorted").decode("utf-8")
     except (TypeError, msgspec.EncodeError, OverflowError):
