@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import functools
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -237,7 +239,18 @@ _RISKY_NUMBER = re2.compile(
 
 
 def _cache() -> parsecache.ParseCache:
-    return parsecache.shared(f"{parsecache.FORMAT}:yaml-rs {getattr(yaml_rs, '__version__', None)}")
+    return parsecache.shared(_cache_version())
+
+
+@functools.cache
+def _cache_version() -> str:
+    """What a cached entry depends on besides the text: the parser's and the validator's
+    versions, and this module's code (its limits and its searches decide what is kept)."""
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    return (
+        f"{parsecache.FORMAT}:yaml-rs {getattr(yaml_rs, '__version__', None)}"
+        f":fastjsonschema {getattr(fastjsonschema, 'VERSION', None)}:{code}"
+    )
 
 
 def _cached_load(text: str) -> tuple[str | None, Any]:
@@ -259,7 +272,10 @@ def _fast_load(text: str) -> Any:
     """The document's data from the fast parser, or ``_UNKNOWN`` when PyYAML must read it."""
     if yaml_rs is None or "<<" in text or _several_documents(text):
         return _UNKNOWN
-    if _RISKY_NUMBER.search(text):
+    try:
+        if _RISKY_NUMBER.search(text):
+            return _UNKNOWN
+    except UnicodeEncodeError:  # a lone surrogate: RE2 reads UTF-8, PyYAML says what is wrong
         return _UNKNOWN
     try:
         data = yaml_rs.loads(
@@ -275,7 +291,12 @@ def _fast_load(text: str) -> Any:
     if data is None:
         return _UNKNOWN
     strings = _strings_within_limits(data)
-    if strings is None or _RISKY_STRING.search("\n" + "\n".join(strings) + "\n"):
+    if strings is None:
+        return _UNKNOWN
+    try:
+        if _RISKY_STRING.search("\n" + "\n".join(strings) + "\n"):
+            return _UNKNOWN
+    except UnicodeEncodeError:
         return _UNKNOWN
     return data
 

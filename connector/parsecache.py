@@ -92,8 +92,10 @@ class ParseCache:
                 db.execute("DELETE FROM valid")
                 db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)", (self.version,))
             self._prune(db)
-        except (OSError, sqlite3.Error):
+        except (OSError, sqlite3.Error, ValueError):
             self._broken = True
+            if "db" in locals():
+                db.close()
             return None
         self._db = db
         return db
@@ -144,6 +146,8 @@ class ParseCache:
         if held is not None and held[0] is schema:
             return held[1]
         key = text_digest(json.dumps(schema, sort_keys=True, default=str))
+        if len(self._schemas) >= 64:  # schemas built per call must not pile up
+            self._schemas.pop(next(iter(self._schemas)))
         self._schemas[id(schema)] = (schema, key)
         return key
 

@@ -125,3 +125,20 @@ def test_risky_scalars_still_go_to_pyyaml_after_unicode_separators() -> None:
     for text in ("a:\u2028 010\n", "a:\x85 1e3\n", "a: [x,\u3000 0o7]\n"):
         assert documents._RISKY_NUMBER.search(text), text
     assert documents._RISKY_STRING.search("\nyes\n") and not documents._RISKY_STRING.search("\nyesno\n")
+
+
+def test_a_damaged_entry_in_the_cache_meta_only_costs_a_parse(cache_dir: Path) -> None:
+    text = _big_manifest()
+    documents.parse_yaml(text, "a.yaml")
+    with sqlite3.connect(cache_dir / "parsed-v1.db") as db:
+        db.execute("UPDATE meta SET value = 'not a day' WHERE key = 'pruned'")
+    fresh = parsecache.ParseCache(cache_dir, documents._cache_version())
+    assert fresh.get(parsecache.text_digest(text)) is parsecache.MISS  # turned off, no error
+    assert documents.parse_yaml(text, "b.yaml").data["store"]["name"] == "payments"
+
+
+def test_the_cache_version_names_the_parser_the_validator_and_this_code() -> None:
+    version = documents._cache_version()
+    assert (
+        "yaml-rs" in version and "fastjsonschema" in version and version.startswith(f"{parsecache.FORMAT}:")
+    )

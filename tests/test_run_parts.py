@@ -140,3 +140,19 @@ def test_a_part_recorded_again_unchanged_is_stored_once(tmp_path: Path):
         assert catalog.run("r2") == second and catalog.run(RECORD["run_id"]) == first
     finally:
         catalog.close()
+
+
+def test_parts_msgspec_refuses_are_written_by_json_and_read_back(tmp_path: Path) -> None:
+    from featmesh.connector.catalog.local import part_text
+
+    # a lone surrogate (a file name that is not UTF-8) and a key that is not a string
+    body = {"warnings": ["cannot read /data/caf\udce9.yaml"], "by_count": {1: "one"}}
+    assert json.loads(part_text(body["warnings"])) == body["warnings"]
+    assert json.loads(part_text(body)) == {"warnings": body["warnings"], "by_count": {"1": "one"}}
+    assert part_text({"b": 1, "a": [1.5, None]}) == '{"a":[1.5,null],"b":1}'
+    assert part_text([float("nan")]) == "[null]"  # JSON has no NaN: as profiles record it
+    record = json.loads(json.dumps(RECORD))
+    record["evaluation"]["findings"][0]["message"] = "file caf\udce9.yaml"
+    catalog = LocalCatalog(tmp_path / "c.db")
+    catalog.record_run(record)
+    assert catalog.run(RECORD["run_id"]) == record

@@ -152,3 +152,23 @@ def test_a_set_reading_a_product_another_set_redeclares_is_mapped_again(tmp_path
     _scan(folder, db)
     _scan(folder, twin, "--full")
     assert _export(db) == _export(twin)
+
+
+def test_the_local_catalog_reads_the_same_state_without_the_sets_own_keys(tmp_path):
+    from featmesh.connector.runreport import RunReport
+    from featmesh.connector.scan.read import read_sources
+    from featmesh.connector.sources import SourceSpec
+
+    folder = tmp_path / "manifests"
+    shutil.copytree(SAMPLES / "manifests", folder)
+    db = tmp_path / "c.db"
+    _scan(folder, db)
+    report = RunReport(command="scan")
+    stores = read_sources([SourceSpec(kind="manifest", location=str(folder))], report).stores
+    scopes = [store.qualified_name for store in stores]
+    catalog = LocalCatalog(db, read_only=True)
+    every = catalog.current(entities.mesh_keys(stores), scopes)
+    outside = catalog.current(entities.mesh_keys(stores, own=False), scopes)
+    assert len(entities.mesh_keys(stores, own=False)) < len(entities.mesh_keys(stores))
+    assert set(every) == set(outside) and len(every) == SAMPLE_MESH_ENTITIES
+    assert all(dict(every[k]) == dict(outside[k]) for k in every)

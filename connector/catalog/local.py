@@ -928,10 +928,13 @@ class LocalCatalog:
                 )
             else:
                 classification = {"typeName": change.name, "attributes": dict(change.attributes)}
-                text = json.dumps(classification["attributes"], sort_keys=True)
+                try:
+                    text: str | None = json.dumps(classification["attributes"], sort_keys=True)
+                except (TypeError, ValueError):
+                    text = None  # the check says what is wrong with it
                 # most entities of a mesh carry one of a few outcomes: each is checked once
-                seen = (change.key[0], change.name, text)
-                if seen not in checked:
+                seen = (change.key[0], change.name, text or "")
+                if text is None or seen not in checked:
                     problems = types.check_classification(change.key[0], classification)
                     if problems:
                         raise CatalogError(
@@ -940,6 +943,8 @@ class LocalCatalog:
                             status=400,
                         )
                     checked.add(seen)
+                if text is None:
+                    text = json.dumps(classification["attributes"], sort_keys=True)
                 db.execute(
                     "INSERT OR REPLACE INTO classifications VALUES (?, ?, ?)", (guid, change.name, text)
                 )
@@ -1214,12 +1219,15 @@ def part_text(body: Any) -> str:
     """A run record part as compact JSON with sorted keys (the same content, the same text:
     parts are kept by digest). msgspec writes it about six times faster than ``json``,
     whose sorting encoder took a tenth of a rescan of 10,000 sets; ``json`` writes what
-    msgspec refuses (keys that are not strings). JSON has no NaN: msgspec writes null."""
+    msgspec refuses (keys that are not strings, lone surrogates). JSON has no NaN: msgspec
+    writes null, which is what the profiles already record for a non-finite statistic
+    (``profiling.columns``); findings carry no floats."""
     import msgspec  # 50 ms to import: only where a run is recorded, not in every start-up
 
     try:
         return msgspec.json.encode(body, order="sorted").decode("utf-8")
-    except (TypeError, msgspec.EncodeError, OverflowError):
+    except (TypeError, ValueError, msgspec.EncodeError, OverflowError):
+        # ValueError: a lone surrogate (a file name that is not UTF-8), which json escapes
         return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
 
