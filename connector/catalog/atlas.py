@@ -185,6 +185,7 @@ def purview_endpoint(uri: str) -> str:
 
 class AtlasCatalog:
     transactional = False
+    reads_scopes_whole = False
 
     def __init__(
         self,

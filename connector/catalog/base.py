@@ -40,6 +40,10 @@ class Catalog(Protocol):
     uri: str
     transactional: bool
     """True where an apply is all-or-nothing (nothing to resume after a failure)."""
+    reads_scopes_whole: bool
+    """True where :meth:`current` reads every entity under a scope by itself (from an
+    index), so that keys under the scopes add nothing: a scan leaves its sets' own keys
+    out (``mesh_keys(own=False)``)."""
 
     def sync_typedefs(self, *, dry_run: bool = False) -> dict[str, list[str]]:
         """Create or update featmesh's types; returns names by ``create``/``update``."""

@@ -322,8 +322,6 @@ class LocalCatalog:
 
     transactional = True
     reads_scopes_whole = True
-    """:meth:`current` reads every entity under a scope from the index: keys under the
-    scopes add nothing (a scan leaves its sets' own keys out)."""
 
     def __init__(self, path: Path, *, read_only: bool = False):
         self.path = path
@@ -933,8 +931,7 @@ class LocalCatalog:
                 except (TypeError, ValueError):
                     text = None  # the check says what is wrong with it
                 # most entities of a mesh carry one of a few outcomes: each is checked once
-                seen = (change.key[0], change.name, text or "")
-                if text is None or seen not in checked:
+                if text is None or (change.key[0], change.name, text) not in checked:
                     problems = types.check_classification(change.key[0], classification)
                     if problems:
                         raise CatalogError(
@@ -942,9 +939,9 @@ class LocalCatalog:
                             + "; ".join(problems),
                             status=400,
                         )
-                    checked.add(seen)
-                if text is None:
-                    text = json.dumps(classification["attributes"], sort_keys=True)
+                    if text is None:  # valid, yet not JSON: raises as it always did
+                        text = json.dumps(classification["attributes"], sort_keys=True)
+                    checked.add((change.key[0], change.name, text))
                 db.execute(
                     "INSERT OR REPLACE INTO classifications VALUES (?, ?, ?)", (guid, change.name, text)
                 )

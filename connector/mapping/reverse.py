@@ -66,7 +66,7 @@ def feature_set_from_attributes(
     ref = parse_feature_set_qn(attrs["qualifiedName"])
     if ref is None:
         return None
-    members = sorted(features, key=_by_name)
+    members = sorted(features, key=lambda f: f["name"])
     return FeatureSet(
         store_kind=ref.store_kind,
         store=ref.store,
@@ -88,10 +88,6 @@ def feature_set_from_attributes(
         consumers=tuple(attrs.get("consumers") or ()),
         extra={"published_content_hash": attrs.get("contentHash")},
     )
-
-
-def _by_name(feature: Mapping[str, Any]) -> Any:
-    return feature["name"]
 
 
 def _key(text: str) -> KeyColumn:

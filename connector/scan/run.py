@@ -165,7 +165,7 @@ def _scan(
                 stores,
                 rules=options.rules,
                 exists=catalog.exists,
-                own=not getattr(catalog, "reads_scopes_whole", False),
+                own=not catalog.reads_scopes_whole,
             )
             keys += former_placeholder_keys(stores)
             current = catalog.current(keys, [*scopes, *retire])
