@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from featmesh.connector import __version__, progress, redact
+from featmesh.connector.collector import collector_paused
 from featmesh.connector.errors import EXIT_INPUT, FeatmeshError, OutOfMemory, SourcesFailed
 
 COMMANDS = {
@@ -104,8 +105,8 @@ def cli(verbose: int, quiet: bool) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: runs the CLI, turning featmesh errors into a message and an exit code."""
-    _few_collections()
-    with redact.scrubbed_streams():
+    # a command is one bounded run: the few cycles it leaves wait for the process to end
+    with collector_paused(), redact.scrubbed_streams():
         try:
             return cli.main(args=argv, prog_name="featmesh", standalone_mode=True)
         except FeatmeshError as err:  # raised outside a command's own handling
@@ -114,19 +115,6 @@ def main(argv: list[str] | None = None) -> Any:
         except MemoryError:
             pass  # said below, once the exception and the frames it holds are let go
         fail(OutOfMemory(None))
-
-
-def _few_collections() -> None:
-    """Let the cyclic garbage collector run every 200,000 allocations, not every 700.
-
-    A scan builds millions of small, long-lived objects (the mesh, what the catalog holds,
-    the run record), almost none in cycles; at the default threshold each young collection
-    ran thousands of times a scan and took a tenth of a rescan of 10,000 sets. Reference
-    counting frees everything else as before; the few cycles wait a little longer."""
-    import gc
-
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(200_000, middle, old)
 
 
 def fail(err: FeatmeshError) -> None:

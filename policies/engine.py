@@ -14,13 +14,13 @@ hundreds of thousands of features small in memory.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
+from featmesh.connector.collector import collector_paused
 from featmesh.connector.model import Consumer, ContractTerms, DatasetProfile, FeatureDrift, FeatureSet, Origin
 from featmesh.policies.context import CheckContext, Mesh
 from featmesh.policies.locations import place
@@ -363,23 +363,11 @@ def evaluate(
         )
 
 
-@contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while evaluating.
-
-    An evaluation makes hundreds of thousands of small acyclic objects (results,
-    tuples, group dicts) next to a large, long-lived mesh; every collection the
-    allocations trigger would walk the whole mesh again, which made evaluation time
-    grow faster than the mesh. Reference counting still frees everything; the
-    collector's state is restored afterwards.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+def cyclic_gc_paused() -> AbstractContextManager[None]:
+    """The collector paused while evaluating: an evaluation makes hundreds of thousands of
+    small acyclic objects next to a large, long-lived mesh, and every collection their
+    allocations trigger would walk the whole mesh again (see ``collector_paused``)."""
+    return collector_paused()
 
 
 def _evaluate(

@@ -140,3 +140,24 @@ def test_reading_out_of_memory_is_not_retried_the_slow_way(monkeypatch: pytest.M
         "scan --resume'). Read fewer sources or stores per run (a config for each group), or run it "
         "where the process may use more memory"
     ]
+
+
+def test_a_command_runs_without_the_cyclic_collector_and_gives_it_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    from featmesh.connector import cli as cli_module
+
+    seen: list[bool] = []
+
+    def command(**_: object) -> None:
+        seen.append(gc.isenabled())
+        sys.exit(0)
+
+    monkeypatch.setattr(cli_module.cli, "main", command)
+    assert gc.isenabled()
+    with pytest.raises(SystemExit):
+        cli_module.main(["--version"])
+    assert seen == [False]
+    assert gc.isenabled()

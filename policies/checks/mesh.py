@@ -123,6 +123,9 @@ def feature_meaning_conflict(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
     if not disputed:
         return
     names = {name for _, name in disputed}
+    # a finding depends only on the name, its values and its domain: every feature alike
+    # shares one outcome (its message and places), made once
+    made: dict[tuple[Any, ...], Outcome | None] = {}
     for fs in mesh.sets:
         if not mesh.is_local(fs):
             continue
@@ -132,6 +135,13 @@ def feature_meaning_conflict(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
                 continue
             aspects = [("dtype", feature.dtype)]
             aspects += [(t, feature.tags[t]) for t in tags if t in feature.tags]
+            known = (feature.name, domain, *aspects)
+            if known in made:
+                outcome = made[known]
+                if outcome is not None:
+                    yield fs, feature.name, outcome
+                continue
+            outcome = made[known] = None
             conflicts = [
                 (aspect, value, other, other_domain, example)
                 for aspect, value in aspects
@@ -151,7 +161,8 @@ def feature_meaning_conflict(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
                     ),
                     mesh,
                 )
-                yield fs, feature.name, fail(f"feature '{feature.name}': " + "; ".join(problems), related)
+                outcome = made[known] = fail(f"feature '{feature.name}': " + "; ".join(problems), related)
+                yield fs, feature.name, outcome
 
 
 _SPACE = re.compile(r"\s+")
@@ -207,22 +218,23 @@ def duplicate_engineering(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
             seen[key].setdefault(domain, (fs, feature.name))
             if local:
                 keyed.append((fs, domain, feature.name, key))
+    made: dict[tuple[Any, ...], Outcome] = {}  # (name, key, domain): one outcome for all alike
     for fs, domain, name, key in keyed:
         examples = seen[key]
         if len(examples) < 2 and domain in examples:
             continue
-        others = [(d, ex) for d, ex in examples.items() if d != domain]
-        if others:
-            listed = ", ".join(f"'{d}' ({mesh.feature_qn(*ex)})" for d, ex in others[:3])
-            yield (
-                fs,
-                name,
-                fail(
-                    f"feature '{name}' engineers {', '.join(key[1])} of {', '.join(key[0])} "
-                    f"the same way as domain {listed}",
-                    tuple(_related(mesh, ex, "source_columns") for _, ex in others[:3]),
-                ),
+        outcome = made.get((name, key, domain))
+        if outcome is None:
+            others = [(d, ex) for d, ex in examples.items() if d != domain][:3]
+            if not others:
+                continue
+            listed = ", ".join(f"'{d}' ({mesh.feature_qn(*ex)})" for d, ex in others)
+            outcome = made[(name, key, domain)] = fail(
+                f"feature '{name}' engineers {', '.join(key[1])} of {', '.join(key[0])} "
+                f"the same way as domain {listed}",
+                tuple(_related(mesh, ex, "source_columns") for _, ex in others),
             )
+        yield fs, name, outcome
 
 
 def _feature_sources(fs: FeatureSet, columns: tuple[str, ...]) -> tuple[str, ...]:
