@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from featmesh.typedefs.diff import refused_changes
@@ -31,8 +32,9 @@ class AttributeDef:
     cardinality: str = "SINGLE"
     unique: bool = False
 
-    @property
+    @cached_property
     def type_ref(self) -> TypeRef:
+        """The parsed ``type_name``, once per attribute (a write asks it of every value)."""
         return parse_type(self.type_name)
 
 
@@ -116,6 +118,10 @@ class TypeSystem:
         self._enums: dict[str, tuple[str, ...]] = {}
         self._ends: dict[str, dict[str, RelationshipEnd]] = {}
         self._business: dict[str, dict[str, BusinessAttribute]] = {}
+        self._business_of: dict[str, dict[str, dict[str, BusinessAttribute]]] = {}
+        self.valid_classifications: set[tuple[Any, ...]] = set()
+        """(entity type, classification as items) already found valid: most entities of a
+        mesh carry one of a few outcomes, each checked once (see ``EntityChecker``)."""
 
     # ------------------------------------------------------------------ building
 
@@ -233,11 +239,15 @@ class TypeSystem:
     def business_attributes(self, entity_type: str) -> dict[str, dict[str, BusinessAttribute]]:
         """The business metadata an entity of ``entity_type`` can carry: group -> attribute
         -> definition, only the attributes applicable to the type or one of its ancestors."""
+        found = self._business_of.get(entity_type)
+        if found is not None:
+            return found
         out: dict[str, dict[str, BusinessAttribute]] = {}
         for group, attributes in self._business.items():
             for name, attr in attributes.items():
                 if any(self.is_a(entity_type, t) for t in attr.applicable_types):
                     out.setdefault(group, {})[name] = attr
+        self._business_of[entity_type] = out
         return out
 
     def entity_type_names(self) -> list[str]:

@@ -196,6 +196,23 @@ class EntityChecker:
     def classification(self, entity_type: str, classification: Any) -> list[str]:
         if not isinstance(classification, Mapping):
             return [f"a classification is a mapping with typeName, not {describe(classification)}"]
+        # an outcome met before on this type is valid again: a mesh's entities carry a few
+        # outcomes many times over (each value's type is in the key: True == 1 in Python)
+        name, attributes = classification.get("typeName"), classification.get("attributes")
+        known: tuple[Any, ...] | None = None
+        if isinstance(name, str) and isinstance(attributes, Mapping):
+            try:
+                known = (entity_type, name, *((k, type(v), v) for k, v in attributes.items()))
+                if known in self.types.valid_classifications:
+                    return []
+            except TypeError:
+                known = None  # a list or mapping among the values: checked every time
+        messages = self._classification(entity_type, classification)
+        if known is not None and not messages and len(self.types.valid_classifications) < 100_000:
+            self.types.valid_classifications.add(known)
+        return messages
+
+    def _classification(self, entity_type: str, classification: Mapping[str, Any]) -> list[str]:
         name = classification.get("typeName")
         found = self.types.classification(name) if isinstance(name, str) else None
         if found is None:

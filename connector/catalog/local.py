@@ -779,7 +779,7 @@ class LocalCatalog:
             self._link(db, plan, guids, types)
             self._delete(db, plan, result, run_id)
             self._classify(db, plan, guids, types, result, bar)
-            _index_sets(db, _touched_sets(plan))
+            _index_sets(db, _touched_sets(plan), _written_attributes(plan))
             db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, '1') "
                 "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
@@ -798,6 +798,9 @@ class LocalCatalog:
         bar: progress.Meter = progress.SILENT,
     ) -> dict[Key, str]:
         guids: dict[Key, str] = {}
+        created: list[tuple[str, ...]] = []
+        updated: list[tuple[str, ...]] = []
+        business: list[tuple[str, str, str]] = []
         for change in plan.changes:
             if change.action == "unchanged" and change.current is not None:
                 guids[change.key] = change.current["guid"]
@@ -808,32 +811,45 @@ class LocalCatalog:
             relationships = json.dumps(desired.get("relationshipAttributes", {}), sort_keys=True)
             if change.action == "create":
                 guid = str(uuid.uuid4())
-                db.execute(
-                    "INSERT INTO entities VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (guid, change.key[0], change.key[1], attributes, relationships, now, now, run_id),
+                created.append(
+                    (guid, change.key[0], change.key[1], attributes, relationships, now, now, run_id)
                 )
                 result.created += 1
             else:
                 assert change.current is not None
                 guid = change.current["guid"]
-                db.execute(
-                    "UPDATE entities SET attributes = ?, relationship_attributes = ?, updated_at = ?, "
-                    "run_id = ? WHERE guid = ?",
-                    (attributes, relationships, now, run_id, guid),
-                )
+                updated.append((attributes, relationships, now, run_id, guid))
                 result.updated += 1
             guids[change.key] = guid
             for name, values in (desired.get("businessAttributes") or {}).items():
                 kept = {k: v for k, v in values.items() if v is not None}
-                db.execute(
-                    "INSERT OR REPLACE INTO business_metadata VALUES (?, ?, ?)",
-                    (guid, name, json.dumps(kept, sort_keys=True)),
-                )
+                business.append((guid, name, json.dumps(kept, sort_keys=True)))
             bar.advance()
+        # one statement a table, in the order the plan gives (sqlite runs each row in turn)
+        db.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?, ?, ?, ?)", created)
+        db.executemany(
+            "UPDATE entities SET attributes = ?, relationship_attributes = ?, updated_at = ?, "
+            "run_id = ? WHERE guid = ?",
+            updated,
+        )
+        db.executemany("INSERT OR REPLACE INTO business_metadata VALUES (?, ?, ?)", business)
         return guids
 
-    def _guid_of(self, db: sqlite3.Connection, reference: Mapping[str, Any], types: TypeSystem) -> str:
+    def _guid_of(
+        self,
+        db: sqlite3.Connection,
+        reference: Mapping[str, Any],
+        types: TypeSystem,
+        known: Mapping[Key, str] | None = None,
+    ) -> str:
+        """The guid a reference names; ``known``: the guids of the plan's entities by key,
+        looked up before the table."""
         qn = (reference.get("uniqueAttributes") or {}).get("qualifiedName")
+        type_name = reference.get("typeName")
+        if known and qn and isinstance(type_name, str):
+            found = known.get((type_name, qn))
+            if found is not None:
+                return found
         if reference.get("guid") and not qn:
             row = db.execute("SELECT guid FROM entities WHERE guid = ?", (reference["guid"],)).fetchone()
         else:
@@ -851,22 +867,25 @@ class LocalCatalog:
         return str(row[0])
 
     def _link(self, db: sqlite3.Connection, plan: Plan, guids: dict[Key, str], types: TypeSystem) -> None:
+        rows: list[tuple[str, str, str, str]] = []
+        ends_of: dict[str, dict[str, Any]] = {}
         for change in plan.changes:
             if change.action not in ("create", "update") or change.desired is None:
                 continue
             guid = guids[change.key]
-            db.execute("DELETE FROM relationships WHERE from_guid = ?", (guid,))
-            ends = types.relationship_ends(change.key[0])
+            if change.action == "update":  # a guid made by this write has no links yet
+                db.execute("DELETE FROM relationships WHERE from_guid = ?", (guid,))
+            ends = ends_of.get(change.key[0])
+            if ends is None:
+                ends = ends_of[change.key[0]] = types.relationship_ends(change.key[0])
             for name, value in change.desired.get("relationshipAttributes", {}).items():
                 for reference in value if isinstance(value, list) else [value]:
-                    target = self._guid_of(db, reference, types)
-                    db.execute(
-                        "INSERT OR IGNORE INTO relationships VALUES (?, ?, ?, ?)",
-                        (ends[name].relationship_type, guid, name, target),
-                    )
+                    target = self._guid_of(db, reference, types, guids)
+                    rows.append((ends[name].relationship_type, guid, name, target))
             for name in ("inputs", "outputs"):
                 for reference in change.desired["attributes"].get(name, []) or []:
-                    self._guid_of(db, reference, types)
+                    self._guid_of(db, reference, types, guids)
+        db.executemany("INSERT OR IGNORE INTO relationships VALUES (?, ?, ?, ?)", rows)
 
     def _delete(self, db: sqlite3.Connection, plan: Plan, result: ApplyResult, run_id: str) -> None:
         for change in plan.of("delete"):
@@ -1241,6 +1260,17 @@ def _split_record(record: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, 
     return rest, parts
 
 
+def _written_attributes(plan: Plan) -> dict[Key, Mapping[str, Any]]:
+    """The attributes of the feature sets and features a plan creates or updates."""
+    return {
+        change.key: change.desired["attributes"]
+        for change in plan.changes
+        if change.action in ("create", "update")
+        and change.desired is not None
+        and change.key[0] in (FEATURE_SET, FEATURE)
+    }
+
+
 def _touched_sets(plan: Plan) -> set[str]:
     """qualifiedNames of the feature sets whose entity or features a plan writes."""
     touched = set()
@@ -1254,9 +1284,14 @@ def _touched_sets(plan: Plan) -> set[str]:
     return touched
 
 
-def _index_sets(db: sqlite3.Connection, qualified_names: Iterable[str] | None) -> None:
+def _index_sets(
+    db: sqlite3.Connection,
+    qualified_names: Iterable[str] | None,
+    written: Mapping[Key, Mapping[str, Any]] | None = None,
+) -> None:
     """Rewrite the ``published_sets`` rows of these feature sets (of every set when
-    None) from their entities, inside the caller's transaction."""
+    None) from their entities, inside the caller's transaction. ``written``: the attributes
+    of the entities this write stored, by key (what decoding their rows would give back)."""
     if qualified_names is None:
         db.execute("DELETE FROM published_sets")
         features: dict[str, list[dict[str, Any]]] = {}
@@ -1269,6 +1304,7 @@ def _index_sets(db: sqlite3.Connection, qualified_names: Iterable[str] | None) -
         for qn, attributes in rows:
             _index_row(db, qn, json.loads(attributes), features.get(qn, []))
         return
+    written = written or {}
     for qn in sorted(qualified_names):
         found = db.execute(
             "SELECT attributes FROM entities WHERE type_name = ? AND qualified_name = ?", (FEATURE_SET, qn)
@@ -1277,15 +1313,16 @@ def _index_sets(db: sqlite3.Connection, qualified_names: Iterable[str] | None) -
             db.execute("DELETE FROM published_sets WHERE qualified_name = ?", (qn,))
             continue
         members = [
-            json.loads(r[0])
-            for r in db.execute(
-                "SELECT attributes FROM entities WHERE type_name = ? AND qualified_name >= ? "
+            written.get((FEATURE, name)) or json.loads(attributes)
+            for name, attributes in db.execute(
+                "SELECT qualified_name, attributes FROM entities WHERE type_name = ? AND qualified_name >= ? "
                 "AND qualified_name < ?",
                 (FEATURE, qn + "#", qn + "$"),  # "$" follows "#": the range of qn#...
             )
         ]
         own = [m for m in members if m["qualifiedName"].split("#", 1)[0] == qn]
-        _index_row(db, qn, json.loads(found[0]), own)
+        attrs = written.get((FEATURE_SET, qn)) or json.loads(found[0])
+        _index_row(db, qn, attrs, own)
 
 
 def _index_row(

@@ -400,3 +400,21 @@ def test_a_classification_without_entity_types_applies_anywhere() -> None:
     ts = TypeSystem.from_documents(load_base_typedefs(), doc)
     assert ts.check_classification("Process", {"typeName": "PII"}) == []
     assert ts.classification("PII").entity_types == ()  # type: ignore[union-attr]
+
+
+def test_a_classification_found_valid_once_is_still_checked_on_another_type_or_value(
+    ts: TypeSystem,
+) -> None:
+    outcome = {"typeName": "FEATMESH.NON_COMPLIANT", "attributes": {"score": 1, "evaluatedAt": 1714557600000}}
+    assert ts.check_classification("featmesh_feature", outcome) == []
+    assert ts.check_classification("featmesh_feature", dict(outcome)) == []  # the memo answers
+    assert ts.check_classification("featmesh_data_product", outcome) != []  # not one of its types
+    as_bool = {**outcome, "attributes": {**outcome["attributes"], "score": True}}  # True == 1
+    assert ts.check_classification("featmesh_feature", as_bool) == [
+        "classification 'FEATMESH.NON_COMPLIANT': attribute 'score': expected a number, got true/false"
+    ]
+    listed = {**outcome, "attributes": {**outcome["attributes"], "score": [1]}}  # not hashable
+    assert ts.check_classification("featmesh_feature", listed) != []
+    assert TypeSystem.from_documents(load_base_typedefs(), load_typedefs()).check_classification(
+        "featmesh_feature", as_bool
+    ) == ts.check_classification("featmesh_feature", as_bool)
