@@ -177,7 +177,7 @@ def main() -> int:
             cells = "".join(f"{t:10.1f} cpu " for t in cpus)
             print(f"{'':<17}{cells}{'':9}  {cpu_exp:8.2f}")
         if args.dry_run_sets:
-            root = Path(tmp, f"mesh{args.dry_run_sets}")
+            root = Path(tmp, f"dry{args.dry_run_sets}")  # its own folder: an empty catalog
             meshgen.generate(root, args.dry_run_sets, args.features)
             r = step(["scan", "--config", str(root / "featmesh.yaml"), "--dry-run"], root)
             ok = "ok" if r.get("peak_mib", math.inf) <= 8 * 1024 else "MISSED"

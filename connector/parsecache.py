@@ -35,7 +35,7 @@ ENV = "FEATMESH_CACHE_DIR"
 OFF = frozenset({"off", "0", "false", "no", "none"})
 MIN_CHARS = 8 * 1024
 KEEP_DAYS = 30
-FORMAT = 1
+FORMAT = 2
 """Bumped whenever what an entry holds, or how the fast path decides, changes."""
 
 _SCHEMA = """
@@ -124,19 +124,30 @@ class ParseCache:
         if not rows:
             return MISS
         text, used = rows[0]
+        import msgspec  # imported where a large file is read, not at every start-up
+
         try:
-            data = json.loads(text)
-        except ValueError:
+            data = msgspec.json.decode(text)
+        except (ValueError, msgspec.DecodeError):
             return MISS
         if used != _today():
             self._run("UPDATE parsed SET used = ? WHERE digest = ?", (_today(), digest))
         return data
 
     def put(self, digest: str, data: Any) -> None:
+        """Keep ``data`` when JSON gives it back exactly: a key that is not a string, a
+        non-finite number or a lone surrogate would come back as something else, so the
+        text is decoded again and compared (msgspec does both faster than ``json`` does
+        one)."""
+        import msgspec
+
         try:
-            text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        except (TypeError, ValueError):
-            return  # a value JSON cannot hold back exactly: not kept
+            encoded = msgspec.json.encode(data)
+            if msgspec.json.decode(encoded) != data:
+                return  # not kept: it would not read back the same
+            text = encoded.decode("utf-8")
+        except (TypeError, ValueError, OverflowError, msgspec.EncodeError, msgspec.DecodeError):
+            return  # a value JSON cannot hold at all: not kept
         self._run(
             "INSERT OR REPLACE INTO parsed (digest, data, used) VALUES (?, ?, ?)", (digest, text, _today())
         )

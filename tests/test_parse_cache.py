@@ -142,3 +142,26 @@ def test_the_cache_version_names_the_parser_the_validator_and_this_code() -> Non
     assert (
         "yaml-rs" in version and "fastjsonschema" in version and version.startswith(f"{parsecache.FORMAT}:")
     )
+
+
+def test_a_nan_from_the_fast_parser_is_read_again_not_kept(cache_dir: Path) -> None:
+    text = _big_manifest().replace("    ttl: 2d\n", "    ttl: 2d\n    tags: {ratio: .nan}\n", 1)
+    for _ in range(2):
+        ratio = documents.parse_yaml(text, "a.yaml").data["feature_sets"][0]["tags"]["ratio"]
+        assert ratio != ratio  # NaN both times: JSON has no NaN to give back
+    assert _rows(cache_dir, "parsed") == 0
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{1: "one"}, {"ratio": float("nan")}, {"text": "\ud800"}],
+    ids=["integer-key", "nan", "lone-surrogate"],
+)
+def test_data_json_would_not_give_back_exactly_is_not_kept(cache_dir: Path, data: object) -> None:
+    cache = parsecache.ParseCache(cache_dir, "v")
+    cache.put("d" * 64, data)
+    assert cache.get("d" * 64) is parsecache.MISS
+    cache.put("e" * 64, {"kept": [1, 1.0, True, None, "é", 2**70]})
+    back = cache.get("e" * 64)
+    assert back == {"kept": [1, 1.0, True, None, "é", 2**70]}
+    assert [type(v) for v in back["kept"]] == [int, float, bool, type(None), str, int]
