@@ -18,6 +18,12 @@ _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False  # the reason goes into featmesh's own message, not stderr
 
 
+MEMO_CHARS = 200
+"""Texts up to this long have their answers remembered (names, not descriptions)."""
+MEMO_ENTRIES = 65_536
+"""At most this many answers remembered per pattern."""
+
+
 class PatternError(ValueError):
     """A pattern RE2 cannot compile; ``str()`` says why."""
 
@@ -27,14 +33,45 @@ class LinearPattern:
     holds one (a policy's parameters) has a stable ``repr`` from run to run: incremental
     scans sign the rules by it. Matching is RE2's (``match``, ``fullmatch``, ``search``)."""
 
-    __slots__ = ("_compiled", "pattern")
+    __slots__ = ("_compiled", "_found", "pattern")
 
     def __init__(self, pattern: str, compiled: Any) -> None:
         self.pattern = pattern
         self._compiled = compiled
+        self._found: dict[tuple[str, str], Any] = {}
+        """(method, text) -> its answer, for short texts: a mesh repeats its feature
+        names thousands of times, and each call through the RE2 binding costs
+        microseconds where a lookup costs nanoseconds."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._compiled, name)
+
+    def _remembered(self, method: str, text: Any) -> Any:
+        if type(text) is not str or len(text) > MEMO_CHARS:
+            return getattr(self._compiled, method)(text)
+        key = (method, text)
+        try:
+            return self._found[key]
+        except KeyError:
+            found = getattr(self._compiled, method)(text)
+            if len(self._found) < MEMO_ENTRIES:
+                self._found[key] = found
+            return found
+
+    def fullmatch(self, text: Any, *args: Any) -> Any:
+        if args:
+            return self._compiled.fullmatch(text, *args)
+        return self._remembered("fullmatch", text)
+
+    def search(self, text: Any, *args: Any) -> Any:
+        if args:
+            return self._compiled.search(text, *args)
+        return self._remembered("search", text)
+
+    def match(self, text: Any, *args: Any) -> Any:
+        if args:
+            return self._compiled.match(text, *args)
+        return self._remembered("match", text)
 
     def __repr__(self) -> str:
         return f"LinearPattern({self.pattern!r})"

@@ -72,7 +72,7 @@ def test_a_backtracking_only_pattern_is_refused_with_file_and_line(tmp_path: Pat
     pack = tmp_path / "pack.yaml"
     pack.write_text(
         HEAD + "rules:\n  - {id: r, check: set_naming, severity: error, "
-        f"params: {{pattern: \"{pattern}\"}}}}\n",
+        f'params: {{pattern: "{pattern}"}}}}\n',
         encoding="utf-8",
     )
     result = run("policies", "validate", str(pack))
@@ -95,3 +95,33 @@ def test_a_config_rule_needing_backtracking_names_the_line(tmp_path: Path) -> No
     assert result.exit_code == 2, result.stderr
     assert f"{config}:5" in result.stderr
     assert "linear time" in result.stderr
+
+
+def test_remembered_answers_are_re2_answers_and_long_texts_bypass_the_memo() -> None:
+    from connector import patterns
+
+    pattern = patterns.compile_linear(r"^(?P<head>[a-z]+)_(?P<tail>\d+)$")
+    texts = ["order_12", "Order_12", "x_", "order_12", "a" * (patterns.MEMO_CHARS + 1) + "_1"]
+    for text in texts:
+        for method in ("fullmatch", "search", "match"):
+            got = getattr(pattern, method)(text)
+            want = getattr(pattern._compiled, method)(text)
+            assert (got is None) == (want is None), (method, text)
+            if got is not None:
+                assert got.groupdict() == want.groupdict()
+    remembered = {text for _, text in pattern._found}
+    assert remembered == {"order_12", "Order_12", "x_"}
+    # positional arguments (pos, endpos) go to RE2 as they are, never to the memo
+    unanchored = patterns.compile_linear(r"[a-z]+_\d+")
+    assert unanchored.match("zz order_12", 3) is not None and unanchored.match("zz order_12") is None
+    assert patterns.compile_linear("b").search("abc", 0, 1) is None
+
+
+def test_the_memo_stops_growing_at_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    from connector import patterns
+
+    monkeypatch.setattr(patterns, "MEMO_ENTRIES", 3)
+    pattern = patterns.compile_linear("a")
+    for i in range(10):
+        assert pattern.search(f"a{i}") is not None
+    assert len(pattern._found) == 3 and pattern.search("a9") is not None
