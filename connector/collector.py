@@ -23,4 +23,10 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            # everything made in the block sits in the young generation, uncounted while
+            # the collector was off: the first collection after it would walk it all (0.7 s
+            # at the end of a check of 10,000 sets). Frozen, it is skipped; unfrozen, it
+            # joins the oldest generation, walked only when a full collection is due.
+            gc.freeze()
             gc.enable()
+            gc.unfreeze()

@@ -27,9 +27,17 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 without trying the lookaheads at each position (ten times slower on a large report)."""
 
 
+_ASCII_CONTROLS = bytes([*range(0x09), *range(0x0B, 0x20), 0x7F])
+"""The characters of :data:`_CONTROL` that are ASCII."""
+
+
 def terminal(text: str) -> str:
     """``text`` for a terminal: control characters escaped."""
-    if _CONTROL.search(text) is None:
+    if text.isascii():  # most output: a byte scan, three times the regex's speed on a large report
+        raw = text.encode("ascii")
+        if len(raw.translate(None, _ASCII_CONTROLS)) == len(raw):
+            return text
+    elif _CONTROL.search(text) is None:
         return text
     return _TERMINAL.sub(_escaped, text)
 

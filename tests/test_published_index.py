@@ -85,13 +85,13 @@ def test_excluded_stores_are_not_decoded(tmp_path, monkeypatch):
     import featmesh.connector.catalog.local as local
 
     decoded: list[str] = []
-    real = json.loads
+    real = local.feature_set_from_index
 
-    def loads(text, *args, **kwargs):
-        decoded.append(text)
-        return real(text, *args, **kwargs)
+    def read(body):
+        decoded.append(body)
+        return real(body)
 
-    monkeypatch.setattr(local.json, "loads", loads)
+    monkeypatch.setattr(local, "feature_set_from_index", read)
     try:
         rest = catalog.published_feature_sets(exclude_stores=[("manifest", "payments")])
     finally:
@@ -127,3 +127,65 @@ def test_a_catalog_without_the_index_is_indexed_once_on_open(tmp_path):
         assert _indexed(again) == expected
     finally:
         again.close()
+
+
+def _rewrite_rows(db: Path, change) -> None:
+    catalog = LocalCatalog(db)
+    try:
+        with catalog.db:
+            for qn, body in catalog.db.execute("SELECT qualified_name, body FROM published_sets").fetchall():
+                catalog.db.execute(
+                    "UPDATE published_sets SET body = ? WHERE qualified_name = ?",
+                    (json.dumps(change(json.loads(body))), qn),
+                )
+    finally:
+        catalog.close()
+
+
+def test_rows_of_either_form_read_back_as_the_entities(tmp_path):
+    """A row written before the members took the model's field names holds ``features``
+    (entity attributes); a member whose value is of another type than the model's (a
+    number as a tag value, as a catalog may echo it) is read the general way, as before."""
+    db = tmp_path / "c.db"
+    assert run("scan", str(SAMPLES / "manifests"), "--catalog", f"local:{db}").exit_code in (0, 1)
+    catalog = LocalCatalog(db, read_only=True)
+    try:
+        expected = _from_entities(catalog)
+        features: dict[str, list[dict]] = {}
+        for entity in catalog._entities_of(FEATURE):
+            attrs = entity["attributes"]
+            features.setdefault(attrs["qualifiedName"].split("#", 1)[0], []).append(attrs)
+    finally:
+        catalog.close()
+    names = ("name", "dataType", "rawType", "description", "tags", "sourceColumns", "transformation")
+
+    def earlier(doc: dict) -> dict:
+        own = features.get(doc["set"]["qualifiedName"], [])
+        return {"set": doc["set"], "features": [{k: f[k] for k in names if k in f} for f in own]}
+
+    _rewrite_rows(db, earlier)
+    catalog = LocalCatalog(db, read_only=True)
+    try:
+        assert _indexed(catalog) == expected
+    finally:
+        catalog.close()
+
+    db2 = tmp_path / "c2.db"
+    assert run("scan", str(SAMPLES / "manifests"), "--catalog", f"local:{db2}").exit_code in (0, 1)
+
+    def numbered(doc: dict) -> dict:
+        for member in doc["members"][:1]:
+            member["tags"] = {**member.get("tags", {}), "rank": 3}
+        return doc
+
+    _rewrite_rows(db2, numbered)
+    catalog = LocalCatalog(db2, read_only=True)
+    try:
+        got = _indexed(catalog)
+    finally:
+        catalog.close()
+    assert len(got) == len(expected)
+    assert all(fs["features"][0]["tags"]["rank"] == 3 for fs in got if fs["features"])
+    assert [{**fs, "features": fs["features"][1:]} for fs in got] == [
+        {**fs, "features": fs["features"][1:]} for fs in expected
+    ]

@@ -28,10 +28,9 @@ from featmesh.connector.errors import CatalogError, InputError
 from featmesh.connector.mapping.business import owned_values
 from featmesh.connector.mapping.entities import DATA_PRODUCT, FEATMESH_TYPES, FEATURE, FEATURE_SET, MODEL
 from featmesh.connector.mapping.reverse import (
-    FEATURE_ATTRIBUTES,
-    SET_ATTRIBUTES,
-    feature_set_from_attributes,
+    feature_set_from_index,
     feature_sets_from_entities,
+    index_document,
 )
 from featmesh.connector.model import FeatureSet, parse_feature_set_qn, store_qn
 from featmesh.connector.runreport import retired_classification, utcnow
@@ -717,8 +716,7 @@ class LocalCatalog:
             ):
                 if (row[0], row[1]) in stores:
                     continue
-                body = json.loads(row[2])
-                fs = feature_set_from_attributes(body["set"], body["features"])
+                fs = feature_set_from_index(row[2])
                 if fs is not None:
                     out.append(fs)
             return out
@@ -1346,14 +1344,8 @@ def _index_row(
 
 
 def index_body(qn: str, attrs: Mapping[str, Any], features: Sequence[Mapping[str, Any]]) -> str:
-    """What the mesh-wide rules read of a published set: its and its features' attributes."""
-    body = {
-        "set": {k: attrs[k] for k in SET_ATTRIBUTES if k in attrs} | {"qualifiedName": qn},
-        "features": [
-            {k: f[k] for k in FEATURE_ATTRIBUTES if k in f} for f in sorted(features, key=lambda f: f["name"])
-        ],
-    }
-    return json.dumps(body, separators=(",", ":"), sort_keys=True)
+    """What the mesh-wide rules read of a published set (:func:`index_document`), as text."""
+    return json.dumps(index_document(qn, attrs, features), separators=(",", ":"), sort_keys=True)
 
 
 def _store_prefix(qualified_name: str) -> str:

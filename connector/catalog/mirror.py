@@ -27,7 +27,7 @@ from typing import Any
 from featmesh.connector.catalog.local import index_body
 from featmesh.connector.catalog.plan import EntityJson, Key
 from featmesh.connector.mapping.entities import FEATURE, FEATURE_SET
-from featmesh.connector.mapping.reverse import feature_set_from_attributes
+from featmesh.connector.mapping.reverse import feature_set_from_index
 from featmesh.connector.model import FeatureSet, parse_feature_set_qn
 from featmesh.connector.runreport import utcnow
 
@@ -120,8 +120,7 @@ class Mirror:
         ):
             if (kind, store) in skip:
                 continue
-            doc = json.loads(body)
-            fs = feature_set_from_attributes(doc["set"], doc["features"])
+            fs = feature_set_from_index(body)
             if fs is not None:
                 out.append(fs)
         return out

@@ -17,8 +17,22 @@ from featmesh.policies.types import SkipReason, State
 INPUT_ERROR = "featmesh.input-error"
 
 
+_SHOWN: dict[tuple[str, str], str] = {}
+"""Each path as shown, by (working folder, path): a report names a file once per finding."""
+
+
 def shown_path(path: str) -> str:
     """A path as the user would type it: relative to the working folder below it, normalised."""
+    key = (os.getcwd(), path)
+    shown = _SHOWN.get(key)
+    if shown is None:
+        if len(_SHOWN) >= 65536:
+            _SHOWN.clear()
+        shown = _SHOWN[key] = _shown(path)
+    return shown
+
+
+def _shown(path: str) -> str:
     try:
         relative = os.path.relpath(os.path.abspath(path))
     except ValueError:  # another drive on Windows

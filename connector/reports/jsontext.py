@@ -2,16 +2,22 @@
 
 The standard library encodes indented JSON in Python, one generator per container, which
 took a third of ``featmesh report --format json`` on a large mesh (its C encoder does not
-indent). This writes the same characters in one pass of plain recursion: strings escaped
-by the C ``encode_basestring_ascii``, numbers as ``json`` writes them. Only JSON data is
-accepted (dicts, lists and tuples, strings, numbers, booleans, None); anything else is a
-``TypeError``, as ``json.dumps`` without ``default`` gives.
+indent). Here the C encoder writes the text without indents (strings escaped and numbers
+written exactly as ``json.dumps`` does) and msgspec's ``json.format``, in C too, indents it,
+copying each string and number as it stands. A document holding ``NaN`` or ``Infinity``
+(not JSON, which msgspec will not read) is written in one pass of plain recursion instead,
+to the same characters. Only JSON data is accepted (dicts, lists and tuples, strings,
+numbers, booleans, None); anything else is a ``TypeError``, as ``json.dumps`` without
+``default`` gives.
 """
 
 from __future__ import annotations
 
+import json
 import json.encoder
 from typing import Any
+
+import msgspec
 
 _string = json.encoder.encode_basestring_ascii
 _c_encoder = getattr(json.encoder, "c_make_encoder", None)
@@ -83,6 +89,14 @@ def _scalar(item: Any) -> str | None:
 
 def dumps_indented(value: Any, indent: int = 2) -> str:
     """``json.dumps(value, indent=indent)``, faster on large documents."""
+    compact = json.dumps(value)
+    try:
+        return msgspec.json.format(compact, indent=indent)
+    except msgspec.DecodeError:  # NaN or Infinity
+        return _walked(value, indent)
+
+
+def _walked(value: Any, indent: int) -> str:
     out: list[str] = []
     write = out.append
     pads = ["\n"]

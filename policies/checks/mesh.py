@@ -202,11 +202,14 @@ def duplicate_engineering(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
         domain = _domain(fs)
         local = mesh.is_local(fs)
         every = tuple(sorted({s.uri.rstrip("/") for s in fs.sources}))
+        read: dict[tuple[str, ...], tuple[str, ...]] = {}  # a set's features share columns
         for feature in fs.features:
             columns = feature.source_columns
             if not columns:
                 continue
-            sources = _feature_sources(fs, columns) or every
+            sources = read.get(columns)
+            if sources is None:
+                sources = read[columns] = _feature_sources(fs, columns) or every
             transformation = normalized.get(feature.transformation)
             if transformation is None:
                 text = feature.transformation or ""

@@ -51,7 +51,18 @@ def test_random_documents_give_the_same_text() -> None:
         pick = rng.random()
         if depth > 4 or pick < 0.4:
             return rng.choice(
-                [None, True, False, rng.randint(-9, 10**12), rng.random() * 1e6, "t\u00e9xt", ""]
+                [
+                    None,
+                    True,
+                    False,
+                    rng.randint(-9, 10**12),
+                    rng.random() * 1e6,
+                    rng.random() * 10.0 ** rng.randint(-320, 300),  # exponents both ways
+                    -(2 ** rng.randint(60, 200)),  # wider than 64 bits
+                    "t\u00e9xt",
+                    "\x7f\U0001f600\\",
+                    "",
+                ]
             )
         if pick < 0.7:
             return [make(depth + 1) for _ in range(rng.randint(0, 4))]
@@ -62,6 +73,8 @@ def test_random_documents_give_the_same_text() -> None:
     for _ in range(300):
         value = make(0)
         assert dumps_indented(value) == json.dumps(value, indent=2)
+        if isinstance(value, list):  # the same document holding a NaN: written the other way
+            assert dumps_indented([*value, float("nan")]) == json.dumps([*value, float("nan")], indent=2)
 
 
 @pytest.mark.parametrize("value", [object(), {(1, 2): 3}, [set()]], ids=["object", "tuple key", "set"])
