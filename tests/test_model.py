@@ -1,4 +1,7 @@
+import datetime as dt
+import enum
 from dataclasses import replace
+from types import MappingProxyType
 
 import pytest
 
@@ -12,6 +15,7 @@ from featmesh.connector.model import (
     newest_version,
     normalize_dtype,
     parse_feature_set_qn,
+    stable_hash,
 )
 
 
@@ -87,6 +91,40 @@ def test_hashes_keep_their_published_values():
     read = _fs(consumers=("churn-model",), join_keys=(KeyColumn(name="customer_id", dtype="int64"),))
     assert read.content_hash == "dc4b54beb3825f5952de3093601d51f8726c00ee8da7bf6f02f3851c56eacd98"
     assert read.revision_hash == "d868ef7cdd6cb4656443a577dab9a823e303d04b1b9ce0a83413f5bc9fcfb8bb"
+
+
+class _Tier(enum.Enum):
+    GOLD = "gold"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"description": "caf\u00e9 \U0001f600"},  # past ASCII: json.dumps escapes it
+        {"description": "delete\x7f"},  # DEL, which json.dumps escapes too
+        {"description": 'quote " backslash \\ tab \t bell \x07'},
+        {"extra": {"weight": 1e16}},  # written 1e+16 by json.dumps, 1e16 by msgspec
+        {"extra": {"weight": 1e-05}},
+        {"extra": {"weight": float("nan")}},
+        {"extra": {"weight": 0.5, "big": -(2**100)}},
+        {"extra": {"tier": _Tier.GOLD}},  # an enum: json.dumps writes str() of it
+        {"extra": {"when": dt.datetime(2026, 1, 2, 3, 4, 5)}},
+        {"extra": {"nested": ({"a": [1, 2.5, None, True]}, "x")}},
+        {"ttl_seconds": 86400},
+        {"features": (Feature(name="f", tags={"scale": 1e20}),)},  # each feature is looked at
+        {"features": (Feature(name="f", tags={"tier": _Tier.GOLD}),)},
+        {"features": (Feature(name="f", tags=MappingProxyType({"b": "1", "a": "2"})),)},
+        {"features": (Feature(name="f", extra={"seen": dt.date(2026, 1, 2)}),)},
+        {"features": (Feature(name="f", source_columns=("a", 1.5e-9)),)},
+        {"features": (Feature(name="f", description="na\u00efve"), Feature(name="g", transformation="x"))},
+    ],
+    ids=lambda c: next(iter(c)) + ":" + repr(next(iter(c.values())))[:24],
+)
+def test_the_fast_hash_is_the_json_dumps_hash(changes):
+    """A definition is hashed from msgspec's text where it is the text ``json.dumps``
+    writes, and the general way where it might not be: the hash is the same either way."""
+    fs = _fs(**changes)
+    assert fs.content_hash == stable_hash(fs._definition())
 
 
 def test_content_hash_changes_with_definition():
