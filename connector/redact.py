@@ -118,6 +118,11 @@ def _pattern() -> re.Pattern[str] | None:
     return _cache[key]
 
 
+def active() -> bool:
+    """Whether any secret is known: else :func:`scrub` leaves every text as it is."""
+    return _pattern() is not None
+
+
 def scrub(text: str) -> str:
     """``text`` with every known secret, in any of its forms, replaced by ``***``."""
     pattern = _pattern()
@@ -178,6 +183,7 @@ __all__ = [
     "CREDENTIAL_VARIABLES",
     "MASK",
     "ScrubbedStream",
+    "active",
     "forms",
     "register_value",
     "register_variable",

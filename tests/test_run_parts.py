@@ -156,3 +156,41 @@ def test_parts_msgspec_refuses_are_written_by_json_and_read_back(tmp_path: Path)
     catalog = LocalCatalog(tmp_path / "c.db")
     catalog.record_run(record)
     assert catalog.run(RECORD["run_id"]) == record
+
+
+def test_a_part_read_back_and_recorded_equal_is_not_encoded_again(tmp_path: Path, monkeypatch) -> None:
+    """A rescan that changed nothing records the findings it read from the run before:
+    the digest read is stored again, without encoding them; a changed part, or any part
+    while a secret is known (its text must be scrubbed now), is encoded."""
+    import featmesh.connector.catalog.local as local
+    from featmesh.connector import redact
+
+    monkeypatch.setattr(redact, "_variables", set())  # no secret known: both undone after the test
+    monkeypatch.setattr(redact, "_values", set())
+    db = tmp_path / "c.db"
+    catalog = LocalCatalog(db)
+    try:
+        catalog.record_run(json.loads(json.dumps(RECORD)))
+        last = catalog.run(RECORD["run_id"])
+        encoded: list[object] = []
+        real = local.part_text
+        monkeypatch.setattr(local, "part_text", lambda body: encoded.append(body) or real(body))
+        again = {**json.loads(json.dumps(last)), "run_id": "r2"}
+        again["evaluation"]["sets"]["featmesh://manifest/s/a@1"]["content_hash"] = "h2"
+        catalog.record_run(again)
+        assert encoded == [again["evaluation"]["sets"]]  # findings and plan: their digests reused
+        assert catalog.run("r2") == again
+        bodies = catalog.db.execute("SELECT count(*) FROM part_bodies").fetchone()[0]
+        assert bodies == len(RUN_PARTS) + 1
+
+        encoded.clear()
+        catalog.run("r2")
+        monkeypatch.setenv("FEATMESH_TEST_SECRET", "s3cr3t-value-long")
+        redact.register_variable("FEATMESH_TEST_SECRET")
+        assert redact.active()
+        secret = {**json.loads(json.dumps(again)), "run_id": "r3"}
+        catalog.record_run(secret)
+        assert len(encoded) == len(RUN_PARTS)  # nothing reused while a secret is known
+        assert catalog.run("r3") == secret
+    finally:
+        catalog.close()

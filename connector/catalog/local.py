@@ -363,6 +363,9 @@ class LocalCatalog:
         self._types: TypeSystem | None = None
         self._business = _has_table(self.db, "business_metadata")
         self._parts = _has_table(self.db, "run_parts")
+        self._read_parts: dict[str, tuple[str, Any]] = {}
+        """(digest, value) of the last text of each :data:`RUN_PARTS` part decoded: a run
+        recording an equal part stores that digest again without encoding it."""
 
     # ------------------------------------------------------------------ setup
 
@@ -1010,9 +1013,15 @@ class LocalCatalog:
             for part, body in parts.items():
                 # stored once by content: a rescan that changed nothing records the same
                 # findings as the run before it, and adds no copy of them
-                text = redact.scrub(part_text(body))
-                digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
-                db.execute("INSERT OR IGNORE INTO part_bodies (digest, body) VALUES (?, ?)", (digest, text))
+                read = self._read_parts.get(part)
+                if read is not None and not redact.active() and read[1] == body:
+                    digest = read[0]  # what was read back: its text is stored under it
+                else:
+                    text = redact.scrub(part_text(body))
+                    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+                    db.execute(
+                        "INSERT OR IGNORE INTO part_bodies (digest, body) VALUES (?, ?)", (digest, text)
+                    )
                 db.execute(
                     "INSERT INTO run_parts (run_id, part, digest) VALUES (?, ?, ?)",
                     (record["run_id"], part, digest),
@@ -1057,14 +1066,15 @@ class LocalCatalog:
             return record
         marks = ", ".join("?" * len(wanted))
         rows = self.db.execute(
-            "SELECT p.part, b.body FROM run_parts p JOIN part_bodies b ON b.digest = p.digest "
+            "SELECT p.part, p.digest, b.body FROM run_parts p JOIN part_bodies b ON b.digest = p.digest "
             f"WHERE p.run_id = ? AND p.part IN ({marks})",
             (run_id, *wanted),
         )
-        for part, body in rows:
+        for part, digest, body in rows:
             section, key = part.split(".", 1)
             held = dict(record.get(section) or {})
-            held[key] = _loads(body)
+            held[key] = value = _loads(body)
+            self._read_parts[part] = (digest, value)
             record[section] = dict(sorted(held.items()))  # the order the whole record had
         return record
 
