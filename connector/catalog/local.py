@@ -626,8 +626,7 @@ class LocalCatalog:
         ended = [  # every entity held is of a known type (checked on write): the others have no ends
             name
             for name in types.entity_type_names()
-            if (found := types.entity_type(name)) is not None
-            and {"inputs", "outputs"} & found.attributes.keys()
+            if (found := types.entity_type(name)) is not None and _ENDS & found.attributes.keys()
         ]
         if not ended:
             return out

@@ -121,19 +121,12 @@ def index_document(
 def _member(attrs: Mapping[str, Any]) -> dict[str, Any]:
     """A feature's attributes as :func:`_feature` reads them, under Feature's field names,
     a field at its default left out."""
-    out: dict[str, Any] = {"name": attrs["name"]}
-    if attrs.get("dataType"):
-        out["dtype"] = attrs["dataType"]
-    if attrs.get("rawType") is not None:
-        out["raw_type"] = attrs["rawType"]
-    if attrs.get("description"):
-        out["description"] = attrs["description"]
-    if attrs.get("tags"):
-        out["tags"] = dict(attrs["tags"])
-    if attrs.get("sourceColumns"):
-        out["source_columns"] = list(attrs["sourceColumns"])
-    if attrs.get("transformation") is not None:
-        out["transformation"] = attrs["transformation"]
+    feature = _feature(attrs)
+    out: dict[str, Any] = {"name": feature.name}
+    for name in _MEMBER_NAMES[1:]:
+        value = getattr(feature, name)
+        if value != getattr(_BLANK, name):
+            out[name] = value
     return out
 
 
@@ -160,6 +153,8 @@ def feature_set_from_index(body: str | bytes) -> FeatureSet | None:
 
 _MEMBER_NAMES = ("name", "dtype", "raw_type", "description", "tags", "source_columns", "transformation")
 """:data:`FEATURE_ATTRIBUTES` as an index member names them (Feature's field names)."""
+_BLANK = Feature(name="")
+"""Each field at its default: what a member leaves out."""
 
 
 def _key(text: str) -> KeyColumn:

@@ -13,7 +13,6 @@ numbers, booleans, None); anything else is a ``TypeError``, as ``json.dumps`` wi
 
 from __future__ import annotations
 
-import json
 import json.encoder
 from typing import Any
 
