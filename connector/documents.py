@@ -544,20 +544,26 @@ def load_schema(package: str, name: str) -> dict[str, Any]:
     return schema
 
 
-def validate(doc: Document, schema: Mapping[str, Any], *, limit: int = 5) -> None:
-    """Raise an InputError naming the first few schema violations with their lines."""
+def validate(doc: Document, schema: Mapping[str, Any], *, limit: int = 5, parts: str | None = None) -> None:
+    """Raise an InputError naming the first few schema violations with their lines.
+
+    ``parts``: a top-level array (a manifest's ``feature_sets``) whose items are checked
+    and remembered one by one, each by its own digest, when the document's text is new:
+    a file of a hundred sets with one set edited checks that one again, not the hundred."""
     cache = _cache() if doc.digest is not None else None
     if cache is not None and cache.valid(doc.digest, schema):  # type: ignore[arg-type]
         return
     check = _fast_check(schema)
     if check is not None:
-        try:
-            check(doc.data)
+        if cache is not None and parts is not None:
+            passed = _passes_in_parts(doc.data, schema, parts, check, cache)
+        else:
+            passed = _passes(check, doc.data)
+        if passed:
             if cache is not None:
                 cache.mark_valid(doc.digest, schema)  # type: ignore[arg-type]
             return
-        except fastjsonschema.JsonSchemaException:
-            pass  # jsonschema finds and describes the violations
+        # else jsonschema finds and describes the violations
     errors = sorted(_validator(schema).iter_errors(doc.data), key=_error_order)
     if not errors:
         return
@@ -568,6 +574,76 @@ def validate(doc: Document, schema: Mapping[str, Any], *, limit: int = 5) -> Non
     if len(messages) > 1:
         err.message += "\n  " + "\n  ".join(messages[1:]) + more
     raise err
+
+
+def _passes(check: Any, data: Any) -> bool:
+    try:
+        check(data)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
+_SPLITTABLE = frozenset(
+    {"$schema", "$id", "title", "description", "type"}
+    | {"additionalProperties", "required", "properties", "$defs"}
+)
+"""The keywords a schema may use at its top level for its ``parts`` to be checked apart:
+none of them says anything of an array's items beyond the array's own ``items``."""
+
+
+def _part_schema(schema: Mapping[str, Any], parts: str) -> dict[str, Any] | None:
+    """The schema each item of the top-level array ``parts`` must meet, standing alone (its
+    references resolved against the whole schema's ``$defs``); None when the array's items
+    cannot be checked apart from the rest (another keyword constrains the array or the
+    whole document)."""
+    prop = (schema.get("properties") or {}).get(parts)
+    if not set(schema) <= _SPLITTABLE or not isinstance(prop, Mapping):
+        return None
+    if not set(prop) <= {"type", "items", "description"} or prop.get("type") != "array":
+        return None
+    items = prop.get("items")
+    if not isinstance(items, Mapping):
+        return None
+    standalone = {k: schema[k] for k in ("$schema", "$defs") if k in schema}
+    return {**standalone, **items}
+
+
+_PART_SCHEMAS: dict[tuple[int, str], tuple[Mapping[str, Any], dict[str, Any] | None]] = {}
+
+
+def _passes_in_parts(data: Any, schema: Mapping[str, Any], parts: str, check: Any, cache: Any) -> bool:
+    """Whether ``data`` meets ``schema``, with the items of ``parts`` found valid before
+    not checked again: the rest of the document is checked with an empty array in their
+    place, each other item against the items' schema (and remembered)."""
+    held = _PART_SCHEMAS.get((id(schema), parts))
+    if held is None or held[0] is not schema:
+        if len(_PART_SCHEMAS) >= 64:
+            _PART_SCHEMAS.pop(next(iter(_PART_SCHEMAS)))
+        held = _PART_SCHEMAS[(id(schema), parts)] = (schema, _part_schema(schema, parts))
+    part_schema = held[1]
+    items = data.get(parts) if isinstance(data, dict) else None
+    part_check = _fast_check(part_schema) if part_schema is not None else None
+    if part_check is None or not isinstance(items, list) or len(items) < 2:
+        return _passes(check, data)
+    if not _passes(check, {**data, parts: []}):
+        return False
+    import msgspec
+
+    try:  # data from the fast parser is JSON: its encoding tells its items apart, types too
+        digests = [hashlib.sha256(msgspec.json.encode(item)).hexdigest() for item in items]
+    except (TypeError, ValueError, OverflowError, msgspec.EncodeError):
+        return _passes(check, data)
+    known = cache.valid_among(list(dict.fromkeys(digests)), part_schema)
+    checked: set[str] = set()
+    for digest, item in zip(digests, items, strict=True):
+        if digest in known or digest in checked:
+            continue
+        if not _passes(part_check, item):
+            return False
+        checked.add(digest)
+    cache.mark_all_valid(checked, part_schema)
+    return True
 
 
 _VALIDATORS: dict[int, tuple[Mapping[str, Any], Any]] = {}

@@ -6,7 +6,9 @@ answers depend on the text alone, so they are kept by its SHA-256 (and by the pa
 and this format's versions): a file whose text is unchanged is read from here, one JSON
 decode, instead of parsed, checked for the shapes the two YAML schemas read apart, and
 validated. A changed byte is a different digest, so an entry is never stale; nothing
-else (a path, a time stamp) is trusted.
+else (a path, a time stamp) is trusted. A verdict is also kept for each item of a large
+array (each feature set of a manifest, :func:`documents.validate` ``parts``), by the digest
+of its parsed content: a file with one set edited validates that set again, not its file.
 
 Only what the fast parser read is kept: a document PyYAML composed (a merge key, a
 risky scalar) keeps its positions from composing, and is composed again. Small files
@@ -27,7 +29,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +179,43 @@ class ParseCache:
             "INSERT OR REPLACE INTO valid (digest, schema, used) VALUES (?, ?, ?)",
             (digest, self.schema_key(schema), _today()),
         )
+
+    def valid_among(self, digests: Sequence[str], schema: Mapping[str, Any]) -> set[str]:
+        """Those of ``digests`` found valid against ``schema`` before (one query per 500)."""
+        key, today, found = self.schema_key(schema), _today(), set()
+        stale: list[str] = []
+        for start in range(0, len(digests), 500):
+            chunk = digests[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._run(
+                f"SELECT digest, used FROM valid WHERE schema = ? AND digest IN ({marks})", (key, *chunk)
+            )
+            for digest, used in rows or ():
+                found.add(digest)
+                if used != today:
+                    stale.append(digest)
+        if stale:
+            self._many(
+                "UPDATE valid SET used = ? WHERE digest = ? AND schema = ?", [(today, d, key) for d in stale]
+            )
+        return found
+
+    def mark_all_valid(self, digests: Iterable[str], schema: Mapping[str, Any]) -> None:
+        key, today = self.schema_key(schema), _today()
+        rows = [(d, key, today) for d in digests]
+        self._many("INSERT OR REPLACE INTO valid (digest, schema, used) VALUES (?, ?, ?)", rows)
+
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """``sql`` for each of ``rows``, in one transaction."""
+        db = self._open()
+        if db is None or not rows:
+            return
+        try:
+            with db:  # autocommit connection: BEGIN here, COMMIT at the end
+                db.execute("BEGIN")
+                db.executemany(sql, rows)
+        except (sqlite3.Error, ValueError):
+            pass  # locked by another process, or damaged: only time is lost
 
 
 _CACHE: ParseCache | None = None

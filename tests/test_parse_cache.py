@@ -165,3 +165,59 @@ def test_data_json_would_not_give_back_exactly_is_not_kept(cache_dir: Path, data
     back = cache.get("e" * 64)
     assert back == {"kept": [1, 1.0, True, None, "é", 2**70]}
     assert [type(v) for v in back["kept"]] == [int, float, bool, type(None), str, int]
+
+
+def _checked_items(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The feature sets the fast check is asked about one by one."""
+    seen: list[object] = []
+    passes = documents._passes
+
+    def counting(check: object, data: object) -> bool:
+        if isinstance(data, dict) and "features" in data:
+            seen.append(data["name"])
+        return passes(check, data)
+
+    monkeypatch.setattr(documents, "_passes", counting)
+    return seen
+
+
+def test_a_file_with_one_set_edited_checks_that_set_again_not_the_others(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = _big_manifest()
+    documents.validate(documents.parse_yaml(text, "a.yaml"), schema(), parts="feature_sets")
+    assert _rows(cache_dir, "valid") == 1 + 60  # the document and each of its sets
+    seen = _checked_items(monkeypatch)
+    edited = text.replace("tx_7,", "tx_7b,", 1)
+    documents.validate(documents.parse_yaml(edited, "a.yaml"), schema(), parts="feature_sets")
+    assert seen == ["set_007"]
+    seen.clear()
+    documents.validate(documents.parse_yaml(edited + "\n", "b.yaml"), schema(), parts="feature_sets")
+    assert seen == []  # a new text whose sets were all found valid before
+
+
+def test_a_set_refused_in_parts_gives_the_error_of_the_whole_document(cache_dir: Path) -> None:
+    text = _big_manifest()
+    documents.validate(documents.parse_yaml(text, "a.yaml"), schema(), parts="feature_sets")
+    kept = _rows(cache_dir, "valid")
+    for broken in (
+        text.replace("dtype: float64", "dtype: float65", 1),  # in a set
+        text.replace("owner: payments-ml@contoso.com", "owner: 7", 1),  # beside the sets
+        text.replace("apiVersion: featmesh/v1", "apiVersion: featmesh/v1\nextra: 1", 1),
+    ):
+        with pytest.raises(InputError) as in_parts:
+            documents.validate(documents.parse_yaml(broken, "a.yaml"), schema(), parts="feature_sets")
+        with pytest.raises(InputError) as whole:
+            documents.validate(documents.parse_yaml(broken, "a.yaml"), schema())
+        assert str(in_parts.value) == str(whole.value) and in_parts.value.where == whole.value.where
+    assert _rows(cache_dir, "valid") == kept  # nothing refused is marked valid
+
+
+def test_a_schema_that_constrains_the_array_is_checked_whole() -> None:
+    base = {"type": "object", "properties": {"sets": {"type": "array", "items": {"type": "integer"}}}}
+    assert documents._part_schema(base, "sets") == {"type": "integer"}
+    assert documents._part_schema(schema(), "feature_sets") is not None
+    bounded = {**base, "properties": {"sets": {"type": "array", "items": {}, "maxItems": 2}}}
+    assert documents._part_schema(bounded, "sets") is None
+    assert documents._part_schema({**base, "allOf": [{}]}, "sets") is None
+    assert documents._part_schema(base, "other") is None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from featmesh.connector.catalog.local import INDEXED, LocalCatalog
+from featmesh.connector.catalog.local import INDEX_FORM, INDEXED, LocalCatalog
 from featmesh.connector.mapping.entities import FEATURE, FEATURE_SET
 from featmesh.connector.mapping.reverse import feature_sets_from_entities
 from featmesh.connector.model import to_dict
@@ -164,8 +164,25 @@ def test_rows_of_either_form_read_back_as_the_entities(tmp_path):
         return {"set": doc["set"], "features": [{k: f[k] for k in names if k in f} for f in own]}
 
     _rewrite_rows(db, earlier)
+    catalog = LocalCatalog(db)
+    with catalog.db:  # as the featmesh that wrote rows of the first form left its index
+        catalog.db.execute("UPDATE meta SET value = '1' WHERE key = ?", (INDEXED,))
+    catalog.close()
     catalog = LocalCatalog(db, read_only=True)
     try:
+        assert _indexed(catalog) == expected
+        rows = catalog.db.execute("SELECT body FROM published_sets").fetchall()
+        assert all("members" not in json.loads(b) for (b,) in rows)
+    finally:
+        catalog.close()
+    catalog = LocalCatalog(db)  # the first writable open rebuilds the rows in this form, once
+    catalog.close()
+    catalog = LocalCatalog(db, read_only=True)
+    try:
+        bodies = [json.loads(b) for (b,) in catalog.db.execute("SELECT body FROM published_sets")]
+        assert bodies and all("members" in b for b in bodies)
+        form = catalog.db.execute("SELECT value FROM meta WHERE key = ?", (INDEXED,)).fetchone()[0]
+        assert form == INDEX_FORM
         assert _indexed(catalog) == expected
     finally:
         catalog.close()

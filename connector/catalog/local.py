@@ -133,7 +133,14 @@ INDEXED = "published_sets"
 """``meta`` key present once the ``published_sets`` index has been built: one row per
 published feature set, holding what the mesh-wide rules read of it (the set's and its
 features' attributes) as one compact JSON document, so that reading the rest of the mesh
-decodes one row per set instead of every feature entity."""
+decodes one row per set instead of every feature entity. Its value is the rows' form,
+:data:`INDEX_FORM`."""
+
+INDEX_FORM = "2"
+"""The form of the ``published_sets`` rows this featmesh writes: ``2`` holds each feature
+under the model's own field names (``members``), which decode straight into features.
+Rows of form ``1`` (``features`` as entity attributes) are still read, the slower way,
+and the first writable open rebuilds them, once."""
 
 
 _ENDS = frozenset({"inputs", "outputs"})
@@ -388,21 +395,26 @@ class LocalCatalog:
         with self.db:
             self.db.execute(_BUSINESS_DDL)
             self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
-        if self._index_built():
+        if self._index_form() == INDEX_FORM:
             return
         with self.db:
             _index_sets(self.db, None)
-            self.db.execute("INSERT INTO meta (key, value) VALUES (?, '1')", (INDEXED,))
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (INDEXED, INDEX_FORM))
 
     def _has_brief(self) -> bool:
         return any(row[1] == "brief" for row in self.db.execute("PRAGMA table_info(runs)"))
 
-    def _index_built(self) -> bool:
+    def _index_form(self) -> str | None:
+        """The form of the ``published_sets`` rows (:data:`INDEX_FORM`); None before the
+        index is built."""
         try:
-            row = self.db.execute("SELECT 1 FROM meta WHERE key = ?", (INDEXED,)).fetchone()
+            row = self.db.execute("SELECT value FROM meta WHERE key = ?", (INDEXED,)).fetchone()
         except sqlite3.OperationalError:  # no meta table: _check_schema says what is wrong
-            return False
-        return row is not None
+            return None
+        return None if row is None else row[0]
+
+    def _index_built(self) -> bool:
+        return self._index_form() is not None
 
     def _check_schema(self) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()

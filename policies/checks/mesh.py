@@ -105,13 +105,16 @@ def feature_meaning_conflict(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
     """
     ignore = frozenset(p["ignore_names"])
     tags = tuple(p["meaning_tags"])
+    # only the names of the sets read now can be reported: a check of one domain groups
+    # the rest of the mesh's features of those names, not all of them
+    wanted = {f.name for fs in mesh.sets if mesh.is_local(fs) for f in fs.features} - ignore
     # (aspect, feature name) -> value -> domain -> an example
     groups: dict[tuple[str, str], dict[str, dict[str, Example]]] = defaultdict(dict)
     for fs in mesh.sets:
         domain = _domain(fs)
         for feature in fs.features:
             name = feature.name
-            if name in ignore:
+            if name not in wanted:
                 continue
             groups[("dtype", name)].setdefault(feature.dtype, {}).setdefault(domain, (fs, name))
             if feature.tags:
@@ -193,6 +196,14 @@ def duplicate_engineering(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
     passthrough = p["include_passthrough"]
     normalized: dict[str | None, str] = {None: "", "": ""}  # texts recur: normalise once
 
+    # only the keys of the sets read now can be reported: a set read from the catalog
+    # matters when it reads one of their sources, a feature of it when it reads the same
+    # columns (a check of one domain keys a small part of the rest of the mesh)
+    sets_read = [fs for fs in mesh.sets if mesh.is_local(fs) and fs.sources]
+    narrow = len(sets_read) < len(mesh.sets)
+    uris = {s.uri.rstrip("/") for fs in sets_read for s in fs.sources}
+    wanted = {_columns_key(f.source_columns) for fs in sets_read for f in fs.features if f.source_columns}
+
     # engineering key -> domain -> an example
     seen: dict[tuple[Any, ...], dict[str, Example]] = defaultdict(dict)
     keyed: list[tuple[FeatureSet, str, str, tuple[Any, ...]]] = []
@@ -202,10 +213,14 @@ def duplicate_engineering(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
         domain = _domain(fs)
         local = mesh.is_local(fs)
         every = tuple(sorted({s.uri.rstrip("/") for s in fs.sources}))
+        if narrow and not local and uris.isdisjoint(every):
+            continue
         read: dict[tuple[str, ...], tuple[str, ...]] = {}  # a set's features share columns
         for feature in fs.features:
             columns = feature.source_columns
             if not columns:
+                continue
+            if narrow and not local and _columns_key(columns) not in wanted:
                 continue
             sources = read.get(columns)
             if sources is None:
@@ -214,7 +229,7 @@ def duplicate_engineering(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
             if transformation is None:
                 text = feature.transformation or ""
                 transformation = normalized[text] = _SPACE.sub(" ", text.strip().lower())
-            columns = tuple(sorted(columns)) if len(columns) > 1 else columns
+            columns = _columns_key(columns)
             if not passthrough and (not transformation or (transformation,) == columns):
                 continue
             key = (sources, columns, transformation)
@@ -238,6 +253,11 @@ def duplicate_engineering(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
                 tuple(_related(mesh, ex, "source_columns") for _, ex in others),
             )
         yield fs, name, outcome
+
+
+def _columns_key(columns: tuple[str, ...]) -> tuple[str, ...]:
+    """A feature's source columns in the order its engineering key holds them."""
+    return tuple(sorted(columns)) if len(columns) > 1 else columns
 
 
 def _feature_sources(fs: FeatureSet, columns: tuple[str, ...]) -> tuple[str, ...]:

@@ -87,7 +87,7 @@ def _read_file(
             report.warn(f"{path}: not a featmesh manifest (no 'apiVersion: {API_VERSION}'); skipped")
             report.count("files_skipped")
             return None
-        validate(doc, schema())
+        validate(doc, schema(), parts="feature_sets")
         store = doc.data["store"]
         builder = builders.get(store["name"])
         if builder is None:
