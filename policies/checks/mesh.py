@@ -229,7 +229,7 @@ def duplicate_engineering(mesh: Mesh, p: Mapping[str, Any]) -> MeshResults:
             if transformation is None:
                 text = feature.transformation or ""
                 transformation = normalized[text] = _SPACE.sub(" ", text.strip().lower())
-            columns = _columns_key(columns)
+            columns = tuple(sorted(columns)) if len(columns) > 1 else columns  # _columns_key, inline
             if not passthrough and (not transformation or (transformation,) == columns):
                 continue
             key = (sources, columns, transformation)
