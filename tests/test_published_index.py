@@ -4,6 +4,7 @@ set, kept by each apply, read by the mesh-wide rules instead of every entity's J
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -192,7 +193,7 @@ def test_rows_of_either_form_read_back_as_the_entities(tmp_path):
 
     def numbered(doc: dict) -> dict:
         for member in doc["members"][:1]:
-            member["tags"] = {**member.get("tags", {}), "rank": 3}
+            member["tags"] = {"ratio": float("nan"), **member.get("tags", {}), "rank": 3}  # NaN read first
         return doc
 
     _rewrite_rows(db2, numbered)
@@ -203,6 +204,7 @@ def test_rows_of_either_form_read_back_as_the_entities(tmp_path):
         catalog.close()
     assert len(got) == len(expected)
     assert all(fs["features"][0]["tags"]["rank"] == 3 for fs in got if fs["features"])
+    assert all(math.isnan(fs["features"][0]["tags"]["ratio"]) for fs in got if fs["features"])
     assert [{**fs, "features": fs["features"][1:]} for fs in got] == [
         {**fs, "features": fs["features"][1:]} for fs in expected
     ]

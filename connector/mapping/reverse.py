@@ -143,7 +143,7 @@ def feature_set_from_index(body: str | bytes) -> FeatureSet | None:
     feature set's)."""
     try:
         doc = _INDEXED.decode(body)
-    except msgspec.ValidationError:  # an earlier row, or a value of another type than the model's
+    except msgspec.DecodeError:  # an earlier row, a value of another type than the model's, a NaN
         plain = json.loads(body)
         if "members" not in plain:
             return feature_set_from_attributes(plain["set"], plain["features"])
