@@ -610,12 +610,13 @@ class FeatureStore:
 
 
 _RESERVED = {"%": "%25", "/": "%2F", "@": "%40", "#": "%23", " ": "%20"}
+_RESERVED_IN = re.compile("[%/@# ]").search
 
 
 def qn_part(name: str) -> str:
     """A name as one part of a qualifiedName: the separators ``/ @ #`` (and ``%`` and
     spaces) percent-encoded, so a store's odd name cannot point a set elsewhere."""
-    if not any(c in name for c in _RESERVED):
+    if _RESERVED_IN(name) is None:
         return name
     return "".join(_RESERVED.get(c, c) for c in name)
 

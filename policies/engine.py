@@ -109,23 +109,28 @@ class RuleRun:
     def failed(self) -> int:
         return sum(1 for r in self.results if r.state is State.FAILED)
 
-    def passed_results(self) -> Iterator[Result]:
-        """The implicit passes of a feature rule, as results."""
+    def passed_features(self) -> Iterator[str]:
+        """The features a feature rule passed without a result of their own, in order."""
         if self.rule.check.target is Target.FEATURE_SET or not self.passed:
             return
         named = {r.feature for r in self.results}
-        fs = self.feature_set
-        for feature in fs.features:
+        for feature in self.feature_set.features:
             if feature.name not in named:
-                yield Result(
-                    rule=self.rule.id,
-                    target=fs.feature_qn(feature.name),
-                    state=State.PASSED,
-                    severity=self.rule.severity,
-                    feature_set=fs.qualified_name,
-                    feature=feature.name,
-                    origin=fs.origin,
-                )
+                yield feature.name
+
+    def passed_results(self) -> Iterator[Result]:
+        """The implicit passes of a feature rule, as results."""
+        fs = self.feature_set
+        for name in self.passed_features():
+            yield Result(
+                rule=self.rule.id,
+                target=fs.feature_qn(name),
+                state=State.PASSED,
+                severity=self.rule.severity,
+                feature_set=fs.qualified_name,
+                feature=name,
+                origin=fs.origin,
+            )
 
 
 @dataclass

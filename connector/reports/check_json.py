@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from featmesh.connector.reports.jsontext import dumps_indented
 from featmesh.connector.runreport import InputProblem, RunReport
 from featmesh.policies.engine import Evaluation, Result
 from featmesh.policies.scoring import MeshScore, findings_block, score_block
+from featmesh.policies.types import State
 
 
 def check_document(
@@ -53,10 +54,37 @@ def check_document(
             }
             for qn, s in summary.sets.items()
         },
-        "results": [_result(r) for r in evaluation.results(include_passed=True)],
+        "results": list(_results(evaluation)),
         "problems": [p.to_json() for p in problems],
         "failures": list(failures),
     }
+
+
+def _results(evaluation: Evaluation) -> Iterator[dict[str, Any]]:
+    """:func:`_result` of each of ``evaluation.results()``, the implicit passes (most of a
+    large domain's results) written straight from their rule run: the same documents."""
+    for runs in evaluation.runs.values():
+        for run in runs:
+            yield from map(_result, run.results)
+            passed = run.passed_features()
+            first = next(passed, None)
+            if first is None:
+                continue
+            fs, origin = run.feature_set, run.feature_set.origin
+            location = None if origin is None else {"path": origin.path, "line": origin.line}
+            rule, severity = run.rule.id, run.rule.severity.value
+            for name in (first, *passed):
+                out: dict[str, Any] = {
+                    "rule": rule,
+                    "target": fs.feature_qn(name),
+                    "state": State.PASSED.value,
+                    "severity": severity,
+                    "message": "",
+                }
+                if location is not None:
+                    out["location"] = location
+                yield out
+    yield from map(_result, evaluation.extra)
 
 
 def _result(r: Result) -> dict[str, Any]:
